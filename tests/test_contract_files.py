@@ -1,0 +1,58 @@
+"""Golden files and documents that clients depend on: schema.graphql, /openapi.json, migrations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from rest_compat.routes import ROUTES
+from ucs_graphql.db.engine import throwaway_engine
+from ucs_graphql.db.migrate import current_revision, head_revision
+from ucs_graphql.db.tables import metadata
+from ucs_graphql.graphql.schema import sdl
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_schema_graphql_matches_the_live_schema():
+    assert (ROOT / "schema.graphql").read_text() == sdl(), (
+        "schema.graphql is stale: run `make schema` (ucs-graphql export-schema > schema.graphql)"
+    )
+
+
+async def test_graphql_introspection_is_on_by_default(client):
+    resp = await client.post("/graphql", json={"query": "{ __schema { queryType { name } } }"})
+    assert resp.json()["data"]["__schema"]["queryType"]["name"] == "Query"
+
+
+async def test_openapi_covers_every_route_in_the_table(client):
+    doc = (await client.get("/openapi.json")).json()
+    assert doc["openapi"].startswith("3.")
+    for op in ROUTES:
+        path = op.path.replace(":int", "")
+        operation = doc["paths"][path][op.method.lower()]
+        assert operation["x-ucs-ref"] == op.ref
+        assert operation["x-ucs-task"] == op.task
+        assert str(op.status) in operation["responses"]
+        assert operation["responses"]["404"]["content"]["application/json"]["schema"]["$ref"].endswith("/Error")
+    docs = await client.get("/docs")
+    assert docs.status_code == 200 and "CV.WS.STAT" in docs.text
+
+
+def test_route_table_has_one_entry_per_method_and_path():
+    seen = {(op.method, op.path) for op in ROUTES}
+    assert len(seen) == len(ROUTES)
+    assert all(op.task.startswith("UCS.") for op in ROUTES)
+
+
+async def test_migrations_reach_head_and_match_the_models(database_url):
+    assert await current_revision(database_url) == head_revision()
+    engine = throwaway_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            diff = await conn.run_sync(lambda c: compare_metadata(MigrationContext.configure(c), metadata))
+    finally:
+        await engine.dispose()
+    assert diff == [], diff

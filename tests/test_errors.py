@@ -1,0 +1,49 @@
+"""Errors everywhere: unknown paths, methods, tenants, base path and trailing slashes."""
+
+from __future__ import annotations
+
+from tests.helpers import assert_error
+
+
+async def test_unknown_path_is_404_error_object(client):
+    assert_error(await client.get("/no/such/thing"), 404, 4041)
+
+
+async def test_wrong_method_is_405_with_allow(client):
+    resp = await client.delete("/metadata/profiles/extensions")
+    assert_error(resp, 405, 4050)
+    assert resp.headers["allow"] == "GET, POST"
+
+
+async def test_trailing_slash_is_optional(client):
+    assert (await client.get("/metadata/profiles/extensions/")).status_code == 200
+    assert (await client.get("/server/status/")).status_code == 200
+
+
+async def test_base_path_serves_every_path_too(make_client):
+    client = await make_client(base_path="/cv")
+    assert (await client.get("/cv/server/status")).status_code == 200
+    assert (await client.get("/server/status")).status_code == 200
+    resp = await client.post("/cv/server/mode", json={"mode": "production"})
+    assert resp.headers["location"] == "/cv/server/status"
+
+
+async def test_tenant_header_must_be_an_integer(client):
+    resp = await client.get("/metadata/profiles/extensions", headers={"X-Genesys-TenantId": "abc"})
+    assert_error(resp, 400, 4020, "X-Genesys-TenantId")
+
+
+async def test_tenants_are_isolated(client):
+    body = {"name": "Loyalty", "type": "single-valued", "attributes": [{"name": "level", "type": "integer"}]}
+    resp = await client.post("/metadata/profiles/extensions", json=body, headers={"X-Genesys-TenantId": "2"})
+    assert resp.status_code == 201
+    assert (await client.get("/metadata/profiles/extensions/loyalty", headers={"X-Genesys-TenantId": "2"})).status_code == 200
+    assert_error(await client.get("/metadata/profiles/extensions/loyalty"), 404, 4040)
+    resp = await client.post("/metadata/profiles/extensions", json=body)
+    assert resp.status_code == 201  # the same name in tenant 1 is a different schema
+
+
+async def test_request_id_is_echoed(client):
+    resp = await client.get("/server/status", headers={"X-Request-Id": "abc123"})
+    assert resp.headers["x-request-id"] == "abc123"
+    assert len((await client.get("/server/status")).headers["x-request-id"]) == 16

@@ -1,0 +1,1 @@
+"""Access control: the UCS task names, users, roles and tenant binding."""

@@ -1,0 +1,109 @@
+"""The `ucs-graphql` command: serve, migrate, export-schema."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from typing import Any
+
+from ucs_graphql.config import ConfigError, Settings, load_settings
+
+log = logging.getLogger("ucs")
+
+SETTINGS_ENV = "UCS_SETTINGS_OVERRIDES"
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--database", dest="database_url", help="sqlite:///./var/ucs.db or postgresql://user@host:port/db")
+    p.add_argument("--config", dest="config_file", help="TOML configuration file")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ucs-graphql", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="migrate the database and serve REST and GraphQL")
+    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default 8080)")
+    serve.add_argument("--workers", type=int, help="worker processes (default 1)")
+    serve.add_argument("--allow-open-network", action="store_true", default=None,
+                       help="serve without configured users on a non-loopback address (accepts the risk)")
+    _common(serve)
+    migrate = sub.add_parser("migrate", help="create or migrate the database schema")
+    _common(migrate)
+    sub.add_parser("export-schema", help="print the GraphQL SDL")
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    keys = ("host", "port", "workers", "database_url", "config_file", "allow_open_network")
+    overrides = {k: getattr(args, k, None) for k in keys}
+    return load_settings({k: v for k, v in overrides.items() if v is not None})
+
+
+def _configure_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def app_factory() -> Any:
+    """Uvicorn factory for worker processes: settings come from the parent through the environment."""
+    import json
+
+    from ucs_graphql.web.app import create_app
+
+    overrides = json.loads(os.environ.get(SETTINGS_ENV, "{}"))
+    _configure_logging()
+    return create_app(load_settings(overrides))
+
+
+def serve(settings: Settings) -> None:
+    """Migrate, then run uvicorn (SIGTERM and SIGINT shut down cleanly, finishing in-flight requests)."""
+    import json
+
+    import uvicorn
+
+    from ucs_graphql.db.migrate import upgrade
+
+    asyncio.run(upgrade(settings.database_url))
+    log.info("ucs-graphql listening on http://%s:%d (database %s)", settings.host, settings.port,
+             settings.database_url.split("@")[-1])
+    overrides = {"host": settings.host, "port": settings.port, "workers": settings.workers,
+                 "database_url": settings.database_url, "config_file": settings.config_file,
+                 "allow_open_network": settings.allow_open_network}
+    os.environ[SETTINGS_ENV] = json.dumps(overrides)
+    uvicorn.run(
+        "ucs_graphql.cli:app_factory", factory=True, host=settings.host, port=settings.port,
+        workers=settings.workers, access_log=False, log_level="info", lifespan="on",
+        timeout_graceful_shutdown=int(settings.drain_seconds),
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the console script."""
+    args = _parser().parse_args(argv)
+    _configure_logging()
+    try:
+        if args.command == "export-schema":
+            from ucs_graphql.graphql.schema import sdl
+
+            sys.stdout.write(sdl())
+            return 0
+        settings = _settings(args)
+        if args.command == "migrate":
+            from ucs_graphql.db.migrate import upgrade
+
+            asyncio.run(upgrade(settings.database_url))
+            print(f"database {settings.database_url.split('@')[-1]} is at the newest schema")
+            return 0
+        serve(settings)
+        return 0
+    except ConfigError as err:
+        print(f"ucs-graphql: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Storage: engines, the unit of work, table definitions, migrations and driver-error normalisation."""

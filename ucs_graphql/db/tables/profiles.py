@@ -1,0 +1,7 @@
+"""Tables of the profiles context (defined with that context's migration)."""
+
+from __future__ import annotations
+
+from ucs_graphql.db.tables.base import metadata
+
+__all__ = ["metadata"]

@@ -1,0 +1,1 @@
+"""Extension records of profiles, services, states and tasks: one store, validated against schemas."""

@@ -1,0 +1,1 @@
+"""Identification keys as indexes: entries kept with every write, and customer identification."""

@@ -1,0 +1,1 @@
+"""Domain-free helpers shared by every context: errors, names, time formats, JSON."""

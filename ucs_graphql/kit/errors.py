@@ -1,0 +1,108 @@
+"""Domain error kinds. They carry no HTTP status: the adapters map each kind in `error_table`."""
+
+from __future__ import annotations
+
+
+class UcsError(Exception):
+    """Base of every expected failure; `description` is what the client reads."""
+
+    kind = "internal"
+
+    def __init__(self, description: str) -> None:
+        super().__init__(description)
+        self.description = description
+
+
+class MalformedRequest(UcsError):
+    """The request body or syntax cannot be read (invalid JSON, not an object...)."""
+
+    kind = "malformed_request"
+
+
+class BadParameter(UcsError):
+    """A parameter has a wrong value; rendered as the reference's "bad parameter" message."""
+
+    kind = "bad_parameter"
+
+    def __init__(self, param: str, reason: str) -> None:
+        super().__init__(f"bad parameter '{param}' reason : {reason}")
+        self.param = param
+        self.reason = reason
+
+
+class MissingParameter(BadParameter):
+    """A mandatory parameter is absent."""
+
+    kind = "missing_parameter"
+
+    def __init__(self, param: str, reason: str | None = None) -> None:
+        super().__init__(param, reason or "mandatory parameter is missing")
+
+
+class ReservedWord(BadParameter):
+    """A name or value equals one of the reference's unauthorized strings."""
+
+    kind = "reserved_word"
+
+    def __init__(self, param: str, word: str) -> None:
+        UcsError.__init__(self, f"bad parameter '{param}' reason : '{word}' keyword is not authorized.")
+        self.param = param
+        self.reason = f"'{word}' keyword is not authorized."
+
+
+class NotFound(UcsError):
+    """The addressed resource does not exist."""
+
+    kind = "not_found"
+
+
+class AlreadyExists(UcsError):
+    """A resource with the same identity (or unique values) already exists."""
+
+    kind = "already_exists"
+
+
+class StateConflict(UcsError):
+    """The operation does not fit the resource's lifecycle (e.g. completing a completed task)."""
+
+    kind = "state_conflict"
+
+
+class ModeForbidden(UcsError):
+    """The operation is not allowed in the current server mode."""
+
+    kind = "mode_forbidden"
+
+
+class Forbidden(UcsError):
+    """The caller lacks the access task or the tenant for this operation."""
+
+    kind = "forbidden"
+
+
+class Unauthenticated(UcsError):
+    """Credentials are missing or wrong."""
+
+    kind = "unauthenticated"
+
+
+class UnsupportedMediaType(UcsError):
+    """The request's Content-Type is not one the operation reads."""
+
+    kind = "unsupported_media_type"
+
+
+class PayloadTooLarge(UcsError):
+    """The request body exceeds the configured limit."""
+
+    kind = "payload_too_large"
+
+
+class Unavailable(UcsError):
+    """The server cannot serve now (mode switching, contention, database away, throttling)."""
+
+    kind = "unavailable"
+
+    def __init__(self, description: str, retry_after: int = 1) -> None:
+        super().__init__(description)
+        self.retry_after = retry_after

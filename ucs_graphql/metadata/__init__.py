@@ -1,0 +1,1 @@
+"""Schema metadata: profile attributes, extension schemas, identification keys, business attributes, roles."""

@@ -1,0 +1,1 @@
+"""Server operations: status counters and the production/maintenance mode."""

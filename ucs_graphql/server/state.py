@@ -1,0 +1,62 @@
+"""Process-local server state: start time, counters, mode as last applied, in-flight requests."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from ucs_graphql.kit.timefmt import now_utc
+
+PRODUCTION = "production"
+MAINTENANCE = "maintenance"
+MODES = (PRODUCTION, MAINTENANCE)
+
+
+@dataclass
+class ServerState:
+    """What /server/status reports for this process, and the mode gate every request passes."""
+
+    started: datetime = field(default_factory=now_utc)
+    last_request: datetime | None = None
+    day: date = field(default_factory=lambda: now_utc().date())
+    request_today: int = 0
+    client_errors_today: int = 0
+    server_errors_today: int = 0
+    mode: str = PRODUCTION
+    switching: bool = False
+    generation: int = 0
+    schema_generation: int = 0
+    inflight: int = 0
+    worker_id: str = field(default_factory=lambda: f"{os.getpid()}-{uuid.uuid4().hex[:8]}")
+    idle: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def __post_init__(self) -> None:
+        self.idle.set()
+
+    def count(self, status: int) -> None:
+        """Count one finished request in today's counters (reset at midnight UTC and at restart)."""
+        now = now_utc()
+        if now.date() != self.day:
+            self.day = now.date()
+            self.request_today = self.client_errors_today = self.server_errors_today = 0
+        self.request_today += 1
+        self.last_request = now
+        if 400 <= status < 500:
+            self.client_errors_today += 1
+        elif status >= 500:
+            self.server_errors_today += 1
+
+    def enter(self) -> None:
+        """A request starts (counted in-flight for mode switches)."""
+        self.inflight += 1
+        self.idle.clear()
+
+    def leave(self) -> None:
+        """A request ends."""
+        self.inflight -= 1
+        if self.inflight <= 0:
+            self.inflight = 0
+            self.idle.set()

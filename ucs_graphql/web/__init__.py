@@ -1,0 +1,1 @@
+"""The ASGI application: middleware shared by both front doors, app factory and lifespan."""

@@ -1,4 +1,4 @@
-"""Foundation: server state, workers, schema metadata.
+"""Foundation: server state, workers, schema metadata, extension records.
 
 Revision ID: 0001
 Revises:
@@ -6,7 +6,7 @@ Revises:
 
 from alembic import op
 
-from ucs_graphql.db.tables import metadata_schemas, server
+from ucs_graphql.db.tables import extensions, metadata_schemas, server
 
 revision = "0001"
 down_revision = None
@@ -20,6 +20,8 @@ TABLES = [
     metadata_schemas.profile_attribute,
     metadata_schemas.extension_schema,
     metadata_schemas.identification_key,
+    extensions.extension_record,
+    extensions.extension_unique,
 ]
 
 

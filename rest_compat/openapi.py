@@ -85,8 +85,21 @@ COMPONENTS: dict[str, Any] = {
     "Object": _OBJ,
 }
 
-# Extra component schemas registered by other contexts' handler modules.
-EXTRA_COMPONENTS: dict[str, Any] = {}
+
+
+def _handler_components() -> dict[str, Any]:
+    """Component schemas that handler modules declare in a module-level COMPONENTS dict."""
+    import importlib
+    import pkgutil
+
+    import rest_compat.handlers as pkg
+
+    out: dict[str, Any] = {}
+    for info in pkgutil.iter_modules(pkg.__path__):
+        module = importlib.import_module(f"{pkg.__name__}.{info.name}")
+        out.update(getattr(module, "COMPONENTS", {}))
+    return out
+
 
 _ERROR_STATUSES = sorted({r.status for r in ERROR_TABLE.values()})
 _PARAM = re.compile(r"{([^}:]+)(?::([a-z]+))?}")
@@ -134,7 +147,7 @@ def openapi_document() -> dict[str, Any]:
         "openapi": "3.1.0",
         "info": {"title": "ucs-graphql: Context Services 8.1 REST API", "version": __version__},
         "paths": paths,
-        "components": {"schemas": {**COMPONENTS, **EXTRA_COMPONENTS}},
+        "components": {"schemas": {**COMPONENTS, **_handler_components()}},
     }
 
 

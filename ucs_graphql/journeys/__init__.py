@@ -1,0 +1,1 @@
+"""Customer journeys: services, their states and tasks, their extensions and live events."""

@@ -22,7 +22,7 @@ from ucs_graphql.access.directory import Account, Directory, Principal
 from ucs_graphql.access.hashing import Hash, hash_secret, parse_hash, verify_secret
 from ucs_graphql.kit.errors import Unauthenticated
 
-log = logging.getLogger("ucs.access")
+log = logging.getLogger("ucs.auth")
 V = TypeVar("V")
 
 MISSING = "credentials are missing: send HTTP Basic credentials or 'Authorization: Bearer <token>'"

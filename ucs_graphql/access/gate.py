@@ -12,7 +12,7 @@ from ucs_graphql.access.ratelimit import RateLimiter
 from ucs_graphql.config import Settings
 from ucs_graphql.kit.errors import Forbidden, Unauthenticated, Unavailable
 
-log = logging.getLogger("ucs.access")
+log = logging.getLogger("ucs.auth")
 
 WWW_AUTHENTICATE = 'Basic realm="ucs", Bearer'  # as ucs_graphql.web.responses writes it
 

@@ -42,7 +42,7 @@ class Authenticator:
         self._dummy: Hash | None = None
         self.slow_checks = 0  # how many times the slow hash ran (observability and tests)
 
-    async def authenticate(self, header: str | None) -> Principal:
+    async def authenticate(self, header: str | None, client: str = "-") -> Principal:
         """The caller of this Authorization value (401 when it is missing, malformed or wrong)."""
         if not header or not header.strip():
             raise Unauthenticated(MISSING)
@@ -59,7 +59,8 @@ class Authenticator:
             _remember(self._known, digest, account.principal, self.cache_size)
             return account.principal
         _remember(self._refused, digest, None, self.cache_size)
-        log.warning("authentication failed for %s", f"'{who}'" if account is not None else "an unknown name")
+        log.warning("authentication failed for %s from %s", f"'{who}'" if account is not None else "an unknown name",
+                    client)
         raise Unauthenticated(WRONG)
 
     def _parse(self, header: str) -> tuple[str, Account | None, str]:

@@ -50,7 +50,7 @@ class Gate:
         """The caller of a request before any body is read: 401, 403 (tenant) or 503 (rate) when refused."""
         principal: Principal | None = None
         if not self.open:
-            principal = await self.authenticator.authenticate(authorization)
+            principal = await self.authenticator.authenticate(authorization, client)
             if not principal.may_use(tenant):
                 raise Forbidden(f"user '{principal.name}' may not use tenant {tenant} (X-Genesys-TenantId)")
         if self.limiter is not None:

@@ -1,4 +1,4 @@
-"""The `ucs-graphql` command: serve, migrate, export-schema."""
+"""The `ucs-graphql` command: serve, migrate, export-schema, hash-password."""
 
 from __future__ import annotations
 
@@ -34,6 +34,11 @@ def _parser() -> argparse.ArgumentParser:
     migrate = sub.add_parser("migrate", help="create or migrate the database schema")
     _common(migrate)
     sub.add_parser("export-schema", help="print the GraphQL SDL")
+    hasher = sub.add_parser(
+        "hash-password", help="print the hash of a password (read from stdin or asked) for a [[users]] entry")
+    hasher.add_argument("--token", metavar="NAME",
+                        help="instead, make a new API token called NAME and print it with its [[tokens]] entry")
+    hasher.add_argument("--user", default="CHANGE-ME", help="the user a new token acts as (with --token)")
     return parser
 
 
@@ -44,8 +49,41 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _configure_logging() -> None:
+    from ucs_graphql.access.redact import install_redaction
+
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    install_redaction()
+
+
+def hash_password(token_name: str | None, user: str) -> int:
+    """Print a password hash, or a new API token with its configuration entry."""
+    import getpass
+    import secrets
+
+    from ucs_graphql.access.directory import TOKEN_NAME
+    from ucs_graphql.access.hashing import hash_secret
+
+    if token_name is not None:
+        if not TOKEN_NAME.match(token_name):
+            print("ucs-graphql: a token name is 1-64 letters, digits, '-' or '_'", file=sys.stderr)
+            return 2
+        token = f"{token_name}.{secrets.token_urlsafe(32)}"
+        print(f"# The API token (shown once; the client sends 'Authorization: Bearer <token>'):\n{token}\n")
+        print(f'[[tokens]]\nname = "{token_name}"\nuser = "{user}"\ntoken_hash = "{hash_secret(token)}"')
+        return 0
+    if sys.stdin.isatty():
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Again: ") != password:
+            print("ucs-graphql: the passwords differ", file=sys.stderr)
+            return 2
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    if not password:
+        print("ucs-graphql: the password is empty", file=sys.stderr)
+        return 2
+    print(hash_secret(password))
+    return 0
 
 
 def app_factory() -> Any:
@@ -65,8 +103,11 @@ def serve(settings: Settings) -> None:
 
     import uvicorn
 
+    from ucs_graphql.access.directory import build_directory
+    from ucs_graphql.access.exposure import check_exposure
     from ucs_graphql.db.migrate import upgrade
 
+    check_exposure(settings, build_directory(settings.roles, settings.users, settings.tokens).open)
     asyncio.run(upgrade(settings.database_url))
     log.info("ucs-graphql listening on http://%s:%d (database %s)", settings.host, settings.port,
              settings.database_url.split("@")[-1])
@@ -91,6 +132,8 @@ def main(argv: list[str] | None = None) -> int:
 
             sys.stdout.write(sdl())
             return 0
+        if args.command == "hash-password":
+            return hash_password(args.token, args.user)
         settings = _settings(args)
         if args.command == "migrate":
             from ucs_graphql.db.migrate import upgrade

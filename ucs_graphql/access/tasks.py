@@ -44,3 +44,8 @@ DELETE_SERVICE_EXTENSION = "UCS.Service.deleteServiceExtension"
 # Interactions
 CREATE_INTERACTION = "UCS.Interaction.createInteraction"
 READ_INTERACTION = "UCS.Interaction.readInteraction"
+
+ALL_TASKS: frozenset[str] = frozenset(
+    value for name, value in list(globals().items()) if name.isupper() and isinstance(value, str)
+    and value.startswith("UCS.")
+)

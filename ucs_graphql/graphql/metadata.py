@@ -10,7 +10,7 @@ from strawberry.scalars import JSON
 
 from ucs_graphql.access import tasks as t
 from ucs_graphql.graphql.context import Info
-from ucs_graphql.graphql.permissions import needs
+from ucs_graphql.graphql.permissions import needs, needs_by
 from ucs_graphql.metadata import service
 
 
@@ -72,26 +72,20 @@ class IdentificationKey:
                    normalize=doc.get("normalize"))
 
 
-async def _check_level_read(info: Info, level: ExtensionLevel) -> None:
-    check = info.context.ctx.rt.parts.get("authorize_task")
-    if check is not None:
-        await check(info.context.ctx, info.context.request, _READ_TASK[level.value])
-
-
 @strawberry.type
 class MetadataQuery:
     @strawberry.field(extensions=needs(t.READ_PROFILE_SCHEMA), description="Profile attribute schema.")
     async def profile_attributes(self, info: Info) -> list[AttributeSchema]:
         return [AttributeSchema.of(d) for d in await service.list_profile_attributes(info.context.ctx)]
 
-    @strawberry.field(description="Extension schemas of a level (its read task applies).")
+    @strawberry.field(extensions=needs_by("level", _READ_TASK),
+                      description="Extension schemas of a level (its read task applies).")
     async def extension_schemas(self, info: Info, level: ExtensionLevel) -> list[ExtensionSchema]:
-        await _check_level_read(info, level)
         return [ExtensionSchema.of(d) for d in await service.list_extension_schemas(info.context.ctx, level.value)]
 
-    @strawberry.field(description="One extension schema by case-insensitive name.")
+    @strawberry.field(extensions=needs_by("level", _READ_TASK),
+                      description="One extension schema by case-insensitive name.")
     async def extension_schema(self, info: Info, level: ExtensionLevel, name: str) -> ExtensionSchema:
-        await _check_level_read(info, level)
         return ExtensionSchema.of(await service.get_extension_schema(info.context.ctx, level.value, name))
 
     @strawberry.field(extensions=needs(t.READ_IDENTIFICATION_KEYS), description="Identification keys.")

@@ -15,6 +15,8 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from rest_compat.app import build_routes
 from rest_compat.openapi import openapi_routes
+from ucs_graphql.access import gate as access_gate
+from ucs_graphql.access.exposure import check_exposure
 from ucs_graphql.config import Settings
 from ucs_graphql.db.engine import Database
 from ucs_graphql.graphql.app import UcsGraphQL
@@ -28,9 +30,18 @@ log = logging.getLogger("ucs")
 
 
 def create_runtime(settings: Settings) -> Runtime:
-    """The runtime of one process (engines are created here but connect lazily)."""
+    """The runtime of one process (engines are created here but connect lazily).
+
+    Builds the access gate from the configured users; with none, warns that the server runs open and
+    refuses (ConfigError) a non-loopback host unless `allow_open_network`.
+    """
+    parts: dict[str, object] = {}
+    gate = access_gate.install(parts, settings)
+    warning = check_exposure(settings, gate.open)
+    if warning:
+        log.warning(warning)
     db = Database(settings.database_url, pool_size=settings.db_pool_size, timeout=settings.db_timeout_seconds)
-    return Runtime(settings=settings, db=db)
+    return Runtime(settings=settings, db=db, parts=parts)
 
 
 async def start_runtime(rt: Runtime) -> asyncio.Task[None]:

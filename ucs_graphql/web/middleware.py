@@ -1,5 +1,10 @@
-"""Pure ASGI middleware in front of both doors: request id, tenant header, mode-switch gate,
-in-flight accounting, body-size limit, status counters and the access log."""
+"""Pure ASGI middleware in front of both doors: request id, tenant header, access gate (credentials,
+tenant binding, rate limit), mode-switch gate, in-flight accounting, body-size limit, status counters
+and the access log.
+
+Refusals here happen before any body is read or any database work is done. On the GraphQL path they are
+GraphQL responses (`errors[].extensions.code`); elsewhere the reference's error object.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,11 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ucs_graphql.access.gate import WWW_AUTHENTICATE, Gate
+from ucs_graphql.access.redact import redact
 from ucs_graphql.kit import jsonio
+from ucs_graphql.kit.error_table import row_for
+from ucs_graphql.kit.errors import BadParameter, PayloadTooLarge, UcsError, Unavailable
 from ucs_graphql.kit.timefmt import now_utc
 from ucs_graphql.runtime import Runtime
 from ucs_graphql.web.accesslog import log_request
@@ -17,6 +26,8 @@ from ucs_graphql.web.responses import error_body
 
 # Paths that stay served while the mode switches and are not counted as in-flight work.
 EXEMPT = ("/server/status", "/server/mode", "/healthz", "/readyz", "/metrics", "/openapi.json", "/docs")
+# Paths served without credentials (documentation and probes); everything else needs them when users exist.
+PUBLIC = ("/openapi.json", "/healthz", "/readyz")
 MAX_TENANT = 2**31 - 1
 
 
@@ -29,6 +40,22 @@ def parse_tenant(raw: str | None) -> int | None:
     except ValueError:
         return None
     return value if 0 < value <= MAX_TENANT else None
+
+
+def limit_body(receive: Receive, limit: int) -> Receive:
+    """A receive that raises PayloadTooLarge once the body read so far exceeds `limit` (chunked bodies too)."""
+    seen = 0
+
+    async def limited() -> Message:
+        nonlocal seen
+        message = await receive()
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise PayloadTooLarge(f"the request body is larger than {limit} bytes")
+        return message
+
+    return limited
 
 
 class FrontDoor:
@@ -55,14 +82,23 @@ class FrontDoor:
         if "x-genesys-segment" in headers:
             state["segment"] = headers["x-genesys-segment"]
         tenant = parse_tenant(headers.get("x-genesys-tenantid"))
+        path = self._strip(scope["path"])
+        gate: Gate | None = self.rt.parts.get("gate")
         if scope["type"] == "websocket":
             state["tenant"] = tenant or 1
+            try:
+                if tenant is None:
+                    raise BadParameter("X-Genesys-TenantId", "the tenant id must be a positive integer")
+                await self._admit(gate, scope, headers, state, tenant)
+            except UcsError:
+                await receive()  # the handshake's websocket.connect; closing now refuses it (HTTP 403)
+                await send({"type": "websocket.close", "code": 1008})
+                return
             await self.app(scope, receive, send)
             return
 
         received = now_utc()
         started = time.perf_counter()
-        path = self._strip(scope["path"])
         server = self.rt.server
         exempt = path.rstrip("/") in EXEMPT or path.startswith("/docs")
         status_holder = {"status": 500}
@@ -75,23 +111,25 @@ class FrontDoor:
                 message["headers"] = [*message["headers"], (b"x-request-id", rid)]
             await send(message)
 
+        graphql = path.rstrip("/") == "/graphql"
+        limit = self.rt.settings.max_body_bytes
         try:
-            if tenant is None:
-                await self._error(scope, send_wrapper, 400, "bad_parameter",
-                                  "bad parameter 'X-Genesys-TenantId' reason : the tenant id must be a positive "
-                                  f"integer, not '{headers.get('x-genesys-tenantid')}'")
+            try:
+                if tenant is None:
+                    raise BadParameter("X-Genesys-TenantId", "the tenant id must be a positive integer, not "
+                                       f"'{headers.get('x-genesys-tenantid')}'")
+                state["tenant"] = tenant
+                if not (path.rstrip("/") in PUBLIC or path == "/docs" or path.startswith("/docs/")):
+                    await self._admit(gate, scope, headers, state, tenant)
+                length = headers.get("content-length")
+                if length and length.isdigit() and int(length) > limit:
+                    raise PayloadTooLarge(f"the request body is larger than {limit} bytes")
+                if server.switching and not exempt:
+                    raise Unavailable("the server mode is switching; retry in a moment", retry_after=1)
+            except UcsError as err:
+                await self._error(scope, send_wrapper, err, graphql)
                 return
-            state["tenant"] = tenant
-            limit = self.rt.settings.max_body_bytes
-            length = headers.get("content-length")
-            if length and length.isdigit() and int(length) > limit:
-                await self._error(scope, send_wrapper, 413, "payload_too_large",
-                                  f"the request body is larger than {limit} bytes")
-                return
-            if server.switching and not exempt:
-                await self._error(scope, send_wrapper, 503, "unavailable",
-                                  "the server mode is switching; retry in a moment", retry_after=1)
-                return
+            receive = limit_body(receive, limit)
             if exempt:
                 await self.app(scope, receive, send_wrapper)
             else:
@@ -110,19 +148,38 @@ class FrontDoor:
                 log_request(
                     fmt=self.rt.settings.log_format, received=received, client=str(client[0]),
                     port=int(srv[1] or 0), method=scope["method"],
-                    url=scope["path"] + (("?" + qs) if qs else ""), status=status,
+                    url=redact(scope["path"] + (("?" + qs) if qs else "")), status=status,
                     ms=int((time.perf_counter() - started) * 1000), host=headers.get("host", "-"),
                     agent=headers.get("user-agent", "-"), request_id=request_id,
                 )
 
-    async def _error(
-        self, scope: Scope, send: Send, status: int, kind: str, description: str, retry_after: int | None = None
+    async def _admit(
+        self, gate: Gate | None, scope: Scope, headers: dict[str, str], state: dict[str, Any], tenant: int
     ) -> None:
-        host = dict(scope.get("headers", [])).get(b"host", b"localhost").decode("latin-1")
-        uri = f"{scope.get('scheme', 'http')}://{host}{scope['path']}"
-        body = jsonio.dumps(error_body(kind, description, scope["method"], uri))
+        """Run the access gate on the request's headers; the admitted caller goes into the scope state."""
+        if gate is None:
+            return
+        client = scope.get("client") or ("-", 0)
+        principal = await gate.admit(headers.get("authorization"), tenant, str(client[0]))
+        if principal is not None:
+            state["principal"] = principal
+            state["user"] = principal.name
+
+    async def _error(self, scope: Scope, send: Send, err: UcsError, graphql: bool) -> None:
+        """Answer a refusal: the reference's error object, or a GraphQL response on the GraphQL path."""
+        row = row_for(err.kind)
+        if graphql:
+            payload: dict[str, Any] = {"data": None, "errors": [{"message": err.description, "extensions": {
+                "code": row.graphql_code, "status": row.status, "ucs_code": row.code}}]}
+        else:
+            host = dict(scope.get("headers", [])).get(b"host", b"localhost").decode("latin-1")
+            uri = f"{scope.get('scheme', 'http')}://{host}{scope['path']}"
+            payload = error_body(err.kind, err.description, scope["method"], uri)
+        body = jsonio.dumps(payload)
         headers: list[Any] = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-        if retry_after is not None:
-            headers.append((b"retry-after", str(retry_after).encode()))
-        await send({"type": "http.response.start", "status": status, "headers": headers})
+        if isinstance(err, Unavailable):
+            headers.append((b"retry-after", str(err.retry_after).encode()))
+        if err.kind == "unauthenticated":
+            headers.append((b"www-authenticate", WWW_AUTHENTICATE.encode()))
+        await send({"type": "http.response.start", "status": row.status, "headers": headers})
         await send({"type": "http.response.body", "body": body})

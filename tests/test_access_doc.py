@@ -1,0 +1,58 @@
+"""docs/access.md carries the operation → task table of both doors, generated from the route table and
+the live GraphQL schema. Refresh it with `.venv/bin/python -m tests.test_access_doc`."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+from rest_compat.routes import ROUTES
+from ucs_graphql.access.tasks import ALL_TASKS
+
+from .test_access_walk import permission_of, root_fields
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "access.md"
+BEGIN = "<!-- BEGIN GENERATED: python -m tests.test_access_doc -->"
+END = "<!-- END GENERATED -->"
+
+
+def render() -> str:
+    """The generated part of docs/access.md."""
+    lines = [BEGIN, "", "### REST", "", "| Reference id | Method | Path | Task |", "|---|---|---|---|"]
+    lines += [f"| {op.ref} | {op.method} | `{op.path}` | `{op.task}` |" for op in ROUTES]
+    lines += ["", "### GraphQL", "", "| Operation | Field | Task |", "|---|---|---|"]
+    for kind, name, field in root_fields():
+        perm = permission_of(field)
+        if perm.task is not None:
+            lines.append(f"| {kind} | `{name}` | `{perm.task}` |")
+        else:
+            for value, task in perm.by_value.items():
+                lines.append(f"| {kind} | `{name}({perm.arg}: {value.upper()})` | `{task}` |")
+    used = {op.task for op in ROUTES}
+    lines += ["", "### Every task", "", "Tasks marked * guard no operation yet.", "", "```"]
+    lines += [task + ("" if task in used else "  *") for task in sorted(ALL_TASKS)]
+    lines += ["```", "", END]
+    return "\n".join(lines)
+
+
+def _current() -> str:
+    text = DOC.read_text()
+    found = re.search(re.escape(BEGIN) + ".*?" + re.escape(END), text, re.S)
+    assert found, f"{DOC} lacks the generated table markers"
+    return found.group(0)
+
+
+def test_docs_carry_the_operation_task_table():
+    assert _current() == render(), "docs/access.md is stale: run `.venv/bin/python -m tests.test_access_doc`"
+
+
+def test_every_route_is_in_the_table():
+    table = _current()
+    for op in ROUTES:
+        assert f"| {op.method} | `{op.path}` | `{op.task}` |" in table
+
+
+if __name__ == "__main__":
+    DOC.write_text(DOC.read_text().replace(_current(), render()))
+    sys.stdout.write(f"refreshed {DOC}\n")

@@ -1,0 +1,102 @@
+"""HTTP Basic and Bearer credentials checked against the directory, with an in-memory cache.
+
+The slow hash runs once per distinct credential: a verified `Authorization` value is remembered under an
+HMAC digest keyed by a per-process random key (the secret itself is never kept), so the hot path pays one
+fast digest. Wrong credentials are remembered the same way, so a client repeating them costs nothing; new
+guesses pay the slow hash in a thread, a few at a time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import hashlib
+import hmac
+import logging
+import secrets
+from collections import OrderedDict
+from typing import TypeVar
+
+from ucs_graphql.access.directory import Account, Directory, Principal
+from ucs_graphql.access.hashing import Hash, hash_secret, parse_hash, verify_secret
+from ucs_graphql.kit.errors import Unauthenticated
+
+log = logging.getLogger("ucs.auth")
+V = TypeVar("V")
+
+MISSING = "credentials are missing: send HTTP Basic credentials or 'Authorization: Bearer <token>'"
+WRONG = "credentials are wrong or not accepted"
+
+
+class Authenticator:
+    """Turns an Authorization header value into a Principal, or raises Unauthenticated."""
+
+    def __init__(self, directory: Directory, cache_size: int = 4096, concurrency: int = 4) -> None:
+        self.directory = directory
+        self.cache_size = cache_size
+        self._key = secrets.token_bytes(32)
+        self._known: OrderedDict[bytes, Principal] = OrderedDict()
+        self._refused: OrderedDict[bytes, None] = OrderedDict()
+        self._slow = asyncio.Semaphore(concurrency)
+        self._dummy: Hash | None = None
+        self.slow_checks = 0  # how many times the slow hash ran (observability and tests)
+
+    async def authenticate(self, header: str | None, client: str = "-") -> Principal:
+        """The caller of this Authorization value (401 when it is missing, malformed or wrong)."""
+        if not header or not header.strip():
+            raise Unauthenticated(MISSING)
+        digest = hmac.new(self._key, header.encode("utf-8", "surrogateescape"), hashlib.sha256).digest()
+        known = self._known.get(digest)
+        if known is not None:
+            self._known.move_to_end(digest)
+            return known
+        if digest in self._refused:
+            raise Unauthenticated(WRONG)
+        who, account, secret = self._parse(header)
+        if await self._verify(account, secret):
+            assert account is not None
+            _remember(self._known, digest, account.principal, self.cache_size)
+            return account.principal
+        _remember(self._refused, digest, None, self.cache_size)
+        log.warning("authentication failed for %s from %s", f"'{who}'" if account is not None else "an unknown name",
+                    client)
+        raise Unauthenticated(WRONG)
+
+    def _parse(self, header: str) -> tuple[str, Account | None, str]:
+        scheme, _, value = header.strip().partition(" ")
+        value = value.strip()
+        if scheme.lower() == "basic":
+            try:
+                decoded = base64.b64decode(value, validate=True).decode("utf-8")
+            except (binascii.Error, UnicodeDecodeError) as exc:
+                raise Unauthenticated("HTTP Basic credentials must be base64 of 'user:password'") from exc
+            user, sep, password = decoded.partition(":")
+            if not sep:
+                raise Unauthenticated("HTTP Basic credentials must be base64 of 'user:password'")
+            return user, self.directory.users.get(user), password
+        if scheme.lower() == "bearer" and value:
+            name = value.partition(".")[0]
+            return name, self.directory.tokens.get(name), value
+        raise Unauthenticated(MISSING)
+
+    async def _verify(self, account: Account | None, secret: str) -> bool:
+        stored = account.secret if account is not None else None
+        async with self._slow:
+            self.slow_checks += 1
+            if stored is None:  # same cost as a real check, so timing does not reveal names
+                await asyncio.to_thread(verify_secret, secret, self._dummy_hash())
+                return False
+            return await asyncio.to_thread(verify_secret, secret, stored)
+
+    def _dummy_hash(self) -> Hash:
+        if self._dummy is None:
+            self._dummy = parse_hash(hash_secret(secrets.token_urlsafe(16)))
+        return self._dummy
+
+
+def _remember(cache: OrderedDict[bytes, V], key: bytes, value: V, size: int) -> None:
+    cache[key] = value
+    cache.move_to_end(key)
+    while len(cache) > size:
+        cache.popitem(last=False)

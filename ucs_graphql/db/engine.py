@@ -209,7 +209,8 @@ class Database:
         if isinstance(err, sa_exc.TimeoutError):
             return Unavailable("every database connection is busy; retry later", retry_after=RETRY_AFTER_BUSY)
         if is_unreachable(err) or isinstance(err, (sa_exc.OperationalError, sa_exc.InterfaceError)):
-            log.warning("database unavailable: %s: %s", type(err).__name__, str(err).splitlines()[0][:200])
+            first_line = next(iter(str(err).splitlines()), "")[:200]
+            log.warning("database unavailable: %s: %s", type(err).__name__, first_line)
             return Unavailable("the database is unavailable; retry later", retry_after=RETRY_AFTER_DOWN)
         return err
 

@@ -83,6 +83,9 @@ COMPONENTS: dict[str, Any] = {
         "tasks": {"type": "array", "items": {"type": "object", "properties": {
             "name": {"type": "string"}, "capableOf": {"type": "boolean"}}}}}}},
     "Object": _OBJ,
+    "Health": {"type": "object", "required": ["status"], "properties": {"status": {"const": "alive"}}},
+    "Ready": {"type": "object", "required": ["status", "revision"], "properties": {
+        "status": {"const": "ready"}, "revision": {"type": ["string", "null"]}}},
 }
 
 
@@ -137,12 +140,33 @@ def _operation(op: Op) -> dict[str, Any]:
     return doc
 
 
+def _operational(op_id: str, summary: str, success: dict[str, Any], unavailable: bool = False) -> dict[str, Any]:
+    """An operational path (health, readiness, metrics): not a reference operation, no access task,
+    served while the mode switches and outside rate limits (docs/operations.md)."""
+    responses: dict[str, Any] = {"200": {"description": "success", "content": success}}
+    if unavailable:
+        responses["503"] = {"description": "not ready", "content": {"application/json": {"schema": _ref("Error")}}}
+    return {"get": {"operationId": op_id, "summary": summary, "tags": ["operations"], "responses": responses,
+                    "x-ucs-operational": True}}
+
+
+OPERATIONAL_PATHS: dict[str, Any] = {
+    "/healthz": _operational("ops.healthz", "Liveness: the process answers",
+                             {"application/json": {"schema": _ref("Health")}}),
+    "/readyz": _operational("ops.readyz", "Readiness: the database answers and its schema is current",
+                            {"application/json": {"schema": _ref("Ready")}}, unavailable=True),
+    "/metrics": _operational("ops.metrics", "Prometheus metrics (text exposition format)",
+                             {"text/plain": {"schema": {"type": "string"}}}),
+}
+
+
 def openapi_document() -> dict[str, Any]:
-    """The OpenAPI document of the route table."""
+    """The OpenAPI document of the route table and the operational paths."""
     paths: dict[str, Any] = {}
     for op in ROUTES:
         path = _PARAM.sub(lambda m: "{" + m.group(1) + "}", op.path)
         paths.setdefault(path, {})[op.method.lower()] = _operation(op)
+    paths.update(OPERATIONAL_PATHS)
     return {
         "openapi": "3.1.0",
         "info": {"title": "ucs-graphql: Context Services 8.1 REST API", "version": __version__},

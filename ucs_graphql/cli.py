@@ -28,6 +28,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default 8080)")
     serve.add_argument("--workers", type=int, help="worker processes (default 1)")
+    serve.add_argument("--log-format", choices=["ucs", "json"], help="log line format (default ucs)")
     serve.add_argument("--allow-open-network", action="store_true", default=None,
                        help="serve without configured users on a non-loopback address (accepts the risk)")
     _common(serve)
@@ -43,16 +44,16 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    keys = ("host", "port", "workers", "database_url", "config_file", "allow_open_network")
+    keys = ("host", "port", "workers", "database_url", "config_file", "allow_open_network", "log_format")
     overrides = {k: getattr(args, k, None) for k in keys}
     return load_settings({k: v for k, v in overrides.items() if v is not None})
 
 
-def _configure_logging() -> None:
+def _configure_logging(fmt: str = "ucs") -> None:
     from ucs_graphql.access.redact import install_redaction
+    from ucs_graphql.web.logging import configure
 
-    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    configure(fmt)
     install_redaction()
 
 
@@ -93,8 +94,9 @@ def app_factory() -> Any:
     from ucs_graphql.web.app import create_app
 
     overrides = json.loads(os.environ.get(SETTINGS_ENV, "{}"))
-    _configure_logging()
-    return create_app(load_settings(overrides))
+    settings = load_settings(overrides)
+    _configure_logging(settings.log_format)
+    return create_app(settings)
 
 
 def serve(settings: Settings) -> None:
@@ -107,17 +109,18 @@ def serve(settings: Settings) -> None:
     from ucs_graphql.access.exposure import check_exposure
     from ucs_graphql.db.migrate import upgrade
 
+    _configure_logging(settings.log_format)
     check_exposure(settings, build_directory(settings.roles, settings.users, settings.tokens).open)
     asyncio.run(upgrade(settings.database_url))
     log.info("ucs-graphql listening on http://%s:%d (database %s)", settings.host, settings.port,
              settings.database_url.split("@")[-1])
     overrides = {"host": settings.host, "port": settings.port, "workers": settings.workers,
                  "database_url": settings.database_url, "config_file": settings.config_file,
-                 "allow_open_network": settings.allow_open_network}
+                 "allow_open_network": settings.allow_open_network, "log_format": settings.log_format}
     os.environ[SETTINGS_ENV] = json.dumps(overrides)
     uvicorn.run(
         "ucs_graphql.cli:app_factory", factory=True, host=settings.host, port=settings.port,
-        workers=settings.workers, access_log=False, log_level="info", lifespan="on",
+        workers=settings.workers, access_log=False, log_level="info", log_config=None, lifespan="on",
         timeout_graceful_shutdown=int(settings.drain_seconds),
     )
 

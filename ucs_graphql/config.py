@@ -58,7 +58,10 @@ class Settings:
     log_format: str = "ucs"  # "ucs" (the reference's log line) or "json"
     mode_poll_seconds: float = 0.1
     mode_switch_timeout_seconds: float = 60.0
+    # Longest wait for the database: connecting, a pooled connection, a lock, a write's retries (then 503).
     db_timeout_seconds: float = 5.0
+    # Longest round trip of one PostgreSQL statement (0 = db_timeout_seconds); raise it for heavy maintenance.
+    db_statement_timeout_seconds: float = 0.0
     db_pool_size: int = 10
     drain_seconds: float = 10.0
     extra: dict[str, Any] = field(default_factory=dict)
@@ -76,6 +79,7 @@ _ENV = {
     "UCS_WORKERS": "workers",
     "UCS_ENCRYPTION_KEY": "encryption_key",
     "UCS_BASE_PATH": "base_path",
+    "UCS_LOG_FORMAT": "log_format",
 }
 
 _TUPLE_FIELDS = {"media_types", "profile_attributes", "business_attributes", "roles", "users", "tokens"}

@@ -2,6 +2,10 @@
 
 SQLite runs in WAL mode with one writer connection (BEGIN IMMEDIATE) and a pool of readers;
 PostgreSQL uses one asyncpg pool. Write transactions are retried on contention with bounded backoff.
+
+Nothing waits longer than the configured timeout: connecting, waiting for a pooled connection, a lock
+(SQLite busy timeout, PostgreSQL lock_timeout) and each statement's round trip are bounded, and a write
+stops retrying at its deadline. Whatever the database cannot do in time is Unavailable (503, Retry-After).
 """
 
 from __future__ import annotations
@@ -9,8 +13,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -19,14 +24,20 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
-from ucs_graphql.db.errors import is_retryable, is_unreachable
-from ucs_graphql.kit.errors import Unavailable
+from ucs_graphql.db.errors import as_unique_violation, is_retryable, is_unreachable
+from ucs_graphql.kit.errors import AlreadyExists, Unavailable
 
 log = logging.getLogger("ucs.db")
 
 T = TypeVar("T")
 
 WRITE_RETRIES = 8
+# Seconds a client is asked to wait: contention clears fast, an outage takes longer.
+RETRY_AFTER_BUSY = 1
+RETRY_AFTER_DOWN = 5
+
+# What the drivers, the pool and the network raise when the database cannot answer in time.
+_DB_FAILURES = (sa_exc.DBAPIError, sa_exc.TimeoutError, OSError, TimeoutError)
 
 
 def async_url(url: str) -> str:
@@ -77,21 +88,29 @@ def _sqlite_engine(url: str, *, writer: bool, pool_size: int, timeout: float) ->
     return engine
 
 
-def _pg_engine(url: str, *, pool_size: int, timeout: float) -> AsyncEngine:
+def _pg_engine(url: str, *, pool_size: int, timeout: float, statement_timeout: float) -> AsyncEngine:
+    # lock_timeout below the request timeout leaves room for one retry before the write's deadline.
+    lock_ms = max(int(timeout * 500), 50)
     return create_async_engine(
         async_url(url),
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_timeout=timeout,
         pool_pre_ping=False,
-        connect_args={"timeout": timeout, "command_timeout": max(timeout * 6, 30.0)},
+        connect_args={
+            "timeout": timeout,
+            "command_timeout": statement_timeout,
+            "server_settings": {"lock_timeout": f"{lock_ms}ms"},
+        },
     )
 
 
 class Database:
     """The unit of work: short read transactions and retried write transactions."""
 
-    def __init__(self, url: str, *, pool_size: int = 10, timeout: float = 5.0) -> None:
+    def __init__(
+        self, url: str, *, pool_size: int = 10, timeout: float = 5.0, statement_timeout: float | None = None
+    ) -> None:
         self.url = url
         self.timeout = timeout
         self.is_sqlite = url.startswith("sqlite")
@@ -99,9 +118,11 @@ class Database:
             self.writer = _sqlite_engine(url, writer=True, pool_size=1, timeout=timeout)
             self.reader = _sqlite_engine(url, writer=False, pool_size=pool_size, timeout=timeout)
         else:
-            self.writer = _pg_engine(url, pool_size=pool_size, timeout=timeout)
+            self.writer = _pg_engine(url, pool_size=pool_size, timeout=timeout,
+                                     statement_timeout=statement_timeout or timeout)
             self.reader = self.writer
         self.retries = 0
+        self.waiting = 0
 
     @property
     def dialect(self) -> str:
@@ -113,52 +134,84 @@ class Database:
         if self.reader is not self.writer:
             await self.reader.dispose()
 
+    def pool_in_use(self) -> int:
+        """Connections checked out of the pools right now."""
+        engines = {id(e): e for e in (self.writer, self.reader)}.values()
+        return sum(getattr(e.sync_engine.pool, "checkedout", lambda: 0)() for e in engines)
+
+    @asynccontextmanager
+    async def _connect(self, engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+        """A pooled connection; `waiting` counts callers until they have one."""
+        async with AsyncExitStack() as stack:
+            self.waiting += 1
+            try:
+                conn = await stack.enter_async_context(engine.connect())
+            finally:
+                self.waiting -= 1
+            yield conn
+
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
         """A read-only transaction (a SQLite reader connection, or the PostgreSQL pool)."""
         try:
-            async with self.reader.connect() as conn:
+            async with self._connect(self.reader) as conn:
                 async with conn.begin():
                     yield conn
-        except (sa_exc.OperationalError, sa_exc.InterfaceError, OSError, TimeoutError) as err:
-            raise self._as_unavailable(err) from err
+        except _DB_FAILURES as err:
+            mapped = self._as_unavailable(err)
+            if mapped is err:
+                raise
+            raise mapped from err
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
         """One write transaction, committed on success and rolled back on any error (no retry)."""
-        async with self.writer.connect() as conn:
+        async with self._connect(self.writer) as conn:
             async with conn.begin():
                 yield conn
 
     async def write(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
         """Run `work` in one write transaction, retrying it on contention with bounded backoff.
 
-        When retries run out, or the database cannot be reached, raises Unavailable (503).
+        Retries stop at the deadline (the configured timeout); then, or when the database cannot be
+        reached, raises Unavailable (503). A unique violation that `work` left unhandled is AlreadyExists.
         """
+        deadline = time.monotonic() + self.timeout
         delay = 0.005
-        for attempt in range(WRITE_RETRIES + 1):
+        attempt = 0
+        while True:
             try:
                 async with self.transaction() as conn:
                     return await work(conn)
-            except (sa_exc.OperationalError, sa_exc.DBAPIError) as err:
-                if isinstance(err, sa_exc.IntegrityError):
+            except sa_exc.IntegrityError as err:
+                violation = as_unique_violation(err)
+                if violation is None:
                     raise
-                if is_retryable(err) and attempt < WRITE_RETRIES:
+                log.warning("unhandled unique violation (%s) answered as already exists", violation.constraint)
+                raise AlreadyExists("a resource with these unique values already exists") from err
+            except _DB_FAILURES as err:
+                pause = delay * (1 + random.random())
+                if is_retryable(err) and attempt < WRITE_RETRIES and time.monotonic() + pause < deadline:
+                    attempt += 1
                     self.retries += 1
-                    await asyncio.sleep(delay * (1 + random.random()))
+                    await asyncio.sleep(pause)
                     delay = min(delay * 2, 0.5)
                     continue
-                raise self._as_unavailable(err) from err
-            except (OSError, TimeoutError) as err:
-                raise self._as_unavailable(err) from err
-        raise Unavailable("the database is busy; retry later")  # pragma: no cover - loop always returns
+                mapped = self._as_unavailable(err)
+                if mapped is err:
+                    raise
+                raise mapped from err
 
     def _as_unavailable(self, err: BaseException) -> BaseException:
+        """Unavailable for contention and outages; any other error (a bug) is returned unchanged."""
         if is_retryable(err):
-            return Unavailable("the database is busy; retry later")
+            return Unavailable("the database is busy; retry later", retry_after=RETRY_AFTER_BUSY)
+        if isinstance(err, sa_exc.TimeoutError):
+            return Unavailable("every database connection is busy; retry later", retry_after=RETRY_AFTER_BUSY)
         if is_unreachable(err) or isinstance(err, (sa_exc.OperationalError, sa_exc.InterfaceError)):
-            log.warning("database unavailable: %s", type(err).__name__)
-            return Unavailable("the database is unavailable; retry later", retry_after=5)
+            first_line = next(iter(str(err).splitlines()), "")[:200]
+            log.warning("database unavailable: %s: %s", type(err).__name__, first_line)
+            return Unavailable("the database is unavailable; retry later", retry_after=RETRY_AFTER_DOWN)
         return err
 
 

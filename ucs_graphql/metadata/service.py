@@ -41,6 +41,9 @@ async def _write_schema(ctx: Ctx, work: Any) -> Any:
     """Run a schema change in one transaction, bump the schema generation, refresh this process's cache."""
 
     async def run(conn: AsyncConnection) -> Any:
+        # Bump first: its row lock serialises concurrent schema changes, so creation sequence numbers
+        # never collide and the name's unique constraint alone decides between two creates.
+        generation = await store.bump(conn, SCHEMA_GENERATION)
         try:
             result = await work(conn)
         except sa_exc.IntegrityError as err:
@@ -48,7 +51,7 @@ async def _write_schema(ctx: Ctx, work: Any) -> Any:
             if violation is None:
                 raise
             raise AlreadyExists("a schema or key with this name already exists (names are case-insensitive)") from err
-        ctx.rt.schemas.generation = await store.bump(conn, SCHEMA_GENERATION)
+        ctx.rt.schemas.generation = generation
         return result
 
     try:

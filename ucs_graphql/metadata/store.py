@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import BigInteger, Text, cast, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ucs_graphql.db.tables.metadata_schemas import extension_schema, identification_key, profile_attribute
 from ucs_graphql.db.tables.server import server_state
+from ucs_graphql.db.upsert import insert_for
 from ucs_graphql.kit import jsonio
 
 
@@ -84,12 +85,14 @@ async def read_state(conn: AsyncConnection) -> dict[str, str]:
 
 
 async def bump(conn: AsyncConnection, name: str) -> int:
-    """Increment a generation counter in server_state and return its new value."""
-    res = await conn.execute(select(server_state.c.value).where(server_state.c.name == name))
-    current = res.scalar()
-    if current is None:
-        await conn.execute(insert(server_state).values(name=name, value="1"))
-        return 1
-    new = int(current) + 1
-    await conn.execute(update(server_state).where(server_state.c.name == name).values(value=str(new)))
-    return new
+    """Increment a generation counter in server_state and return its new value.
+
+    One upsert: concurrent transactions never lose an increment, and on PostgreSQL the row lock it takes
+    serialises the writers that bump the same counter until they commit.
+    """
+    stmt = insert_for(conn, server_state).values(name=name, value="1")
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["name"],
+        set_={"value": cast(cast(server_state.c.value, BigInteger) + 1, Text)},
+    ).returning(server_state.c.value)
+    return int((await conn.execute(stmt)).scalar_one())

@@ -17,11 +17,12 @@ def log_request(
 ) -> None:
     """Write the access-log line of one finished request."""
     if fmt == "json":
-        log.info(jsonio.dumps_str({
+        doc = {
             "time": received.isoformat(), "level": "info", "request_id": request_id, "client": client,
             "port": port, "method": method, "url": url, "status": status, "ms": ms, "host": host,
             "agent": agent,
-        }))
+        }
+        log.info(jsonio.dumps_str(doc), extra={"access": doc})
         return
     now = datetime.now(UTC)
     level = "Std" if status < 500 else "Int"

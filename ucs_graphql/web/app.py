@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.types import ASGIApp
 
 from rest_compat.app import build_routes
 from rest_compat.openapi import openapi_routes
@@ -23,6 +24,9 @@ from ucs_graphql.graphql.app import UcsGraphQL
 from ucs_graphql.kit.errors import UcsError
 from ucs_graphql.runtime import Runtime
 from ucs_graphql.server import service as server_service
+from ucs_graphql.web.health import health_routes
+from ucs_graphql.web.logging import RequestContext
+from ucs_graphql.web.metrics import MetricsMiddleware, metrics_for, metrics_routes
 from ucs_graphql.web.middleware import FrontDoor
 from ucs_graphql.web.responses import error_response, render_error
 
@@ -40,7 +44,8 @@ def create_runtime(settings: Settings) -> Runtime:
     warning = check_exposure(settings, gate.open)
     if warning:
         log.warning(warning)
-    db = Database(settings.database_url, pool_size=settings.db_pool_size, timeout=settings.db_timeout_seconds)
+    db = Database(settings.database_url, pool_size=settings.db_pool_size, timeout=settings.db_timeout_seconds,
+                  statement_timeout=settings.db_statement_timeout_seconds or None)
     return Runtime(settings=settings, db=db, parts=parts)
 
 
@@ -74,11 +79,21 @@ async def _ucs_error(request: Request, exc: Exception) -> Response:
     return render_error(request, exc)
 
 
+class UcsApp(Starlette):
+    """Starlette with the request context and the metrics outside every other layer, so the request id
+    reaches even the unexpected-error log line and every answer, 500s included, is measured."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        rt: Runtime = self.state.runtime
+        return RequestContext(MetricsMiddleware(super().build_middleware_stack(), metrics_for(rt)))
+
+
 def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
     """The ASGI app of ucs-graphql for these settings."""
     rt = runtime or create_runtime(settings)
     gql = UcsGraphQL(rt)
-    routes: list[BaseRoute] = [*build_routes(rt, rt.parts.get("authorize_route")), *openapi_routes(rt)]
+    routes: list[BaseRoute] = [*build_routes(rt, rt.parts.get("authorize_route")), *openapi_routes(rt),
+                               *health_routes(rt), *metrics_routes(rt)]
     for prefix in ["", settings.base_path] if settings.base_path else [""]:
         for path in (prefix + "/graphql", prefix + "/graphql/"):
             routes.append(Route(path, gql, methods=["GET", "POST"]))
@@ -92,7 +107,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
         finally:
             await stop_runtime(rt, watcher)
 
-    app = Starlette(
+    app = UcsApp(
         routes=routes,
         lifespan=lifespan,
         exception_handlers={HTTPException: _http_error, UcsError: _ucs_error, Exception: _ucs_error},

@@ -9,7 +9,6 @@ GraphQL responses (`errors[].extensions.code`); elsewhere the reference's error 
 from __future__ import annotations
 
 import time
-import uuid
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -22,6 +21,7 @@ from ucs_graphql.kit.errors import BadParameter, PayloadTooLarge, UcsError, Unav
 from ucs_graphql.kit.timefmt import now_utc
 from ucs_graphql.runtime import Runtime
 from ucs_graphql.web.accesslog import log_request
+from ucs_graphql.web.logging import accepted_request_id
 from ucs_graphql.web.responses import error_body
 
 # Paths that stay served while the mode switches and are not counted as in-flight work.
@@ -76,8 +76,8 @@ class FrontDoor:
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
-        request_id = headers.get("x-request-id") or uuid.uuid4().hex[:16]
         state = scope.setdefault("state", {})
+        request_id = state.get("request_id") or accepted_request_id(headers.get("x-request-id"))
         state["request_id"] = request_id
         if "x-genesys-segment" in headers:
             state["segment"] = headers["x-genesys-segment"]

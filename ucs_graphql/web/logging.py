@@ -1,0 +1,118 @@
+"""Logging setup: the request id on every line, the UCS text format or JSON, and the request-context middleware."""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import uuid
+from contextvars import ContextVar
+from datetime import UTC, datetime
+from typing import IO, Any
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from ucs_graphql.kit import jsonio
+
+# The id of the request being served in this task ("-" outside requests).
+request_id_var: ContextVar[str] = ContextVar("ucs_request_id", default="-")
+
+# An accepted X-Request-Id: printable, no spaces, short enough for a log line; others are replaced.
+_VALID_ID = re.compile(r"[A-Za-z0-9._:/+=@-]{1,128}")
+
+ACCESS_LOGGER = "ucs.access"
+
+
+def accepted_request_id(raw: str | None) -> str:
+    """The caller's X-Request-Id when it is safe to log, else a new one."""
+    if raw and _VALID_ID.fullmatch(raw):
+        return raw
+    return uuid.uuid4().hex[:16]
+
+
+class RequestContext:
+    """Outermost ASGI middleware: fixes the request id (accepted or generated) for the whole request,
+    in scope["state"]["request_id"] and in the context variable the log filter reads."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        raw = next((v.decode("latin-1") for k, v in scope.get("headers", []) if k.lower() == b"x-request-id"), None)
+        request_id = accepted_request_id(raw)
+        scope.setdefault("state", {})["request_id"] = request_id
+        token = request_id_var.set(request_id)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            request_id_var.reset(token)
+
+
+class RequestIdFilter(logging.Filter):
+    """Adds `request_id` to every record (the current request's, or "-")."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not hasattr(record, "request_id"):
+            record.request_id = request_id_var.get()
+        return True
+
+
+_LEVELS = {"DEBUG": "Dbg", "INFO": "Std", "WARNING": "Std", "ERROR": "Int", "CRITICAL": "Int"}
+
+
+class UcsFormatter(logging.Formatter):
+    """The UCS text line: `HH:MM:SS.mmm Lvl PID [request-id] logger message`; access lines as they are."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        if record.name == ACCESS_LOGGER:
+            return record.getMessage()
+        when = datetime.fromtimestamp(record.created, UTC)
+        line = (f"{when:%H:%M:%S}.{when.microsecond // 1000:03d} {_LEVELS.get(record.levelname, 'Std')} "
+                f"{record.process} [{getattr(record, 'request_id', '-')}] {record.name} {record.getMessage()}")
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return line
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, pid, request_id, message (access lines: their fields)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        doc: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "pid": record.process,
+            "request_id": getattr(record, "request_id", "-"),
+        }
+        access = getattr(record, "access", None)
+        if isinstance(access, dict):
+            doc.update(access)
+        else:
+            doc["message"] = record.getMessage()
+        if record.exc_info:
+            doc["exception"] = self.formatException(record.exc_info)
+        return jsonio.dumps_str(doc)
+
+
+def make_handler(fmt: str, stream: IO[str] | None = None) -> logging.Handler:
+    """A handler writing `fmt` ("ucs" or "json") lines, each with the request id."""
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.addFilter(RequestIdFilter())
+    handler.setFormatter(JsonFormatter() if fmt == "json" else UcsFormatter())
+    return handler
+
+
+def configure(fmt: str, level: int = logging.INFO) -> None:
+    """Send every log record of the process (uvicorn's included) to one handler in the chosen format."""
+    root = logging.getLogger()
+    root.handlers = [make_handler(fmt)]
+    root.setLevel(level)
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logger = logging.getLogger(name)
+        logger.handlers = []
+        logger.propagate = True
+    logging.getLogger("alembic").setLevel(logging.WARNING)

@@ -1,0 +1,147 @@
+"""Prometheus metrics of one serving process: requests and latency per reference operation, the database
+pool, write retries, subscriptions and imports; the middleware that measures requests and GET /metrics.
+
+Other contexts count their events with the functions at the bottom (subscription_started/ended,
+count_import); each takes the Runtime, whose metrics live in their own registry (rt.parts["metrics"]).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ucs_graphql.runtime import Runtime
+from ucs_graphql.server.state import MODES
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+# The operation label of requests that no route-table row names.
+GRAPHQL_OP = "graphql"
+OTHER_OP = "other"
+
+
+class _RuntimeCollector:
+    """Figures read from the runtime at scrape time: pool, waiters, retries, in-flight requests, mode."""
+
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+
+    def collect(self) -> Iterator[Metric]:
+        db = self.rt.db
+        yield GaugeMetricFamily("ucs_db_pool_connections_in_use", "Database connections checked out of the pool",
+                                value=db.pool_in_use())
+        yield GaugeMetricFamily("ucs_db_pool_waiting", "Callers waiting for a database connection",
+                                value=db.waiting)
+        yield CounterMetricFamily("ucs_db_write_retries", "Write transactions retried after contention",
+                                  value=db.retries)
+        yield GaugeMetricFamily("ucs_requests_in_flight", "Requests being served (operational paths aside)",
+                                value=self.rt.server.inflight)
+        mode = GaugeMetricFamily("ucs_server_mode", "1 for the mode this process serves in", labels=["mode"])
+        for name in MODES:
+            mode.add_metric([name], 1.0 if self.rt.server.mode == name else 0.0)
+        yield mode
+
+
+class Metrics:
+    """The metrics of one runtime, in a registry of its own (several apps may share a process in tests)."""
+
+    def __init__(self, rt: Runtime) -> None:
+        self.registry = CollectorRegistry()
+        labels = ["operation", "method", "status"]
+        self.requests = Counter("ucs_http_requests", "HTTP requests answered, by reference operation id",
+                                labels, registry=self.registry)
+        self.latency = Histogram("ucs_http_request_duration_seconds", "Time to answer an HTTP request",
+                                 labels, buckets=LATENCY_BUCKETS, registry=self.registry)
+        self.subscriptions = Gauge("ucs_graphql_subscriptions_active", "Open GraphQL subscriptions",
+                                   registry=self.registry)
+        self.import_rows = Counter("ucs_import_rows", "Bulk-import rows stored", registry=self.registry)
+        self.import_errors = Counter("ucs_import_errors", "Bulk-import rows refused", registry=self.registry)
+        self.registry.register(_RuntimeCollector(rt))
+
+    def observe(self, operation: str, method: str, status: int, seconds: float) -> None:
+        """Count one answered request and its latency."""
+        key = (operation, method, str(status))
+        self.requests.labels(*key).inc()
+        self.latency.labels(*key).observe(seconds)
+
+    def exposition(self) -> bytes:
+        """Every metric in the Prometheus text format."""
+        return generate_latest(self.registry)
+
+
+def metrics_for(rt: Runtime) -> Metrics:
+    """The runtime's metrics, made on first use."""
+    found = rt.parts.get("metrics")
+    if not isinstance(found, Metrics):
+        found = rt.parts["metrics"] = Metrics(rt)
+    return found
+
+
+def _operation(scope: Scope) -> str:
+    op = scope.get("ucs_op")
+    if isinstance(op, str):
+        return op
+    return GRAPHQL_OP if scope.get("path", "").rstrip("/").endswith("/graphql") else OTHER_OP
+
+
+class MetricsMiddleware:
+    """Pure ASGI middleware timing every HTTP request, labelled by the operation the router recorded."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            self.metrics.observe(_operation(scope), scope["method"], status, time.perf_counter() - started)
+
+
+def metrics_routes(rt: Runtime) -> list[BaseRoute]:
+    """GET /metrics (at the root and under the base path)."""
+    metrics = metrics_for(rt)
+
+    async def endpoint(request: Request) -> Response:
+        request.scope["ucs_op"] = "ops.metrics"
+        return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
+
+    prefixes = ["", rt.settings.base_path] if rt.settings.base_path else [""]
+    return [Route(prefix + "/metrics", endpoint, methods=["GET"]) for prefix in prefixes]
+
+
+# --- for other contexts ---
+
+def subscription_started(rt: Runtime) -> None:
+    """A GraphQL subscription opened."""
+    metrics_for(rt).subscriptions.inc()
+
+
+def subscription_ended(rt: Runtime) -> None:
+    """A GraphQL subscription closed."""
+    metrics_for(rt).subscriptions.dec()
+
+
+def count_import(rt: Runtime, rows: int, errors: int = 0) -> None:
+    """A bulk-import batch stored `rows` rows and refused `errors`."""
+    metrics = metrics_for(rt)
+    metrics.import_rows.inc(rows)
+    metrics.import_errors.inc(errors)

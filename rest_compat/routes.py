@@ -13,6 +13,7 @@ from starlette.responses import Response
 
 from rest_compat.call import Call
 from rest_compat.handlers import metadata as meta
+from rest_compat.handlers import profiles as prof
 from rest_compat.handlers import server
 from ucs_graphql.access import tasks as t
 
@@ -103,6 +104,25 @@ ROUTES: list[Op] = [
     Op("CV.WS.META.CACHE.PUT", "PUT", "/metadata/cache", t.HANDLE_METADATA, meta.reload_cache,
        "Reload metadata cache", 200),
     # --- Profiles (CV.WS.PROF.*, CV.WS.CUSTID.1) ---
+    Op("CV.WS.PROF.3", "POST", "/profiles", t.CREATE_PROFILE, prof.create_profile, "Create customer profile", 201,
+       body="CustomerProfile", response="CustomerId"),
+    Op("CV.WS.CUSTID.1", "GET", "/profiles", t.IDENTIFY_CUSTOMER, prof.identify, "Identify customer",
+       response="CustomerProfileOrList"),
+    Op("CV.WS.PROF.1", "GET", "/profiles/{customer_id}", t.READ_PROFILE, prof.get_profile, "Query customer profile",
+       response="CustomerProfile"),
+    Op("CV.WS.PROF.2", "PUT", "/profiles/{customer_id}", t.UPDATE_PROFILE, prof.update_profile,
+       "Update customer profile", body="CustomerProfile"),
+    Op("CV.WS.PROF.8", "DELETE", "/profiles/{customer_id}", t.DELETE_PROFILE, prof.delete_profile,
+       "Delete customer profile"),
+    Op("CV.WS.PROF.4", "POST", "/profiles/{customer_id}/extensions", t.CREATE_PROFILE_EXTENSION,
+       prof.insert_extensions, "Insert extension records", body="ProfileExtensions"),
+    Op("CV.WS.PROF.6", "PUT", "/profiles/{customer_id}/extensions/{ext}/by/unique", t.UPDATE_PROFILE_EXTENSION,
+       prof.update_extension_record, "Update record in profile extension", 204, body="ExtensionRecord"),
+    Op("CV.WS.PROF.7", "PUT", "/profiles/{customer_id}/extensions/{ext}/delete/by/unique",
+       t.DELETE_PROFILE_EXTENSION, prof.delete_extension_record, "Delete record from profile extension", 204,
+       body="ExtensionRecord"),
+    Op("CV.WS.PROF.MERGE.1", "PUT", "/profiles/{customer_id}/merge/{src_id}", t.MERGE_PROFILE, prof.merge_profiles,
+       "Merge customer profiles", 204, body="MergeOptions"),
     # --- Services, states, tasks (CV.WS.SRV.*) ---
     # --- Interactions and bulk import (CV.WS.IXN.*, CV.WS.PROF.IMPORT.1) ---
 ]

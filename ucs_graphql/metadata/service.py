@@ -8,6 +8,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ucs_graphql.context import Ctx
+from ucs_graphql.crypto import keyring
 from ucs_graphql.db.errors import as_unique_violation
 from ucs_graphql.extensions import store as ext_store
 from ucs_graphql.identification import index
@@ -211,7 +212,7 @@ async def create_identification_key(ctx: Ctx, body: Any) -> str:
     async def work(conn: AsyncConnection) -> str:
         seq = await store.insert_identification_key(conn, ctx.tenant, name, key.stored_doc())
         stored = IdentificationKey(key.name, key.source, key.attributes, key.unique, key.normalize, seq)
-        await index.build_key(conn, ctx.tenant, stored, schemas)
+        await index.build_key(conn, ctx.tenant, stored, schemas, keyring.cipher_of(ctx.rt))
         return name
 
     return await _write_schema(ctx, work)

@@ -18,7 +18,8 @@ from rest_compat.app import build_routes
 from rest_compat.openapi import openapi_routes
 from ucs_graphql.access import gate as access_gate
 from ucs_graphql.access.exposure import check_exposure
-from ucs_graphql.config import Settings
+from ucs_graphql.config import ConfigError, Settings
+from ucs_graphql.crypto import keyring
 from ucs_graphql.db.engine import Database
 from ucs_graphql.graphql.app import UcsGraphQL
 from ucs_graphql.kit.errors import UcsError
@@ -50,7 +51,12 @@ def create_runtime(settings: Settings) -> Runtime:
 
 
 async def start_runtime(rt: Runtime) -> asyncio.Task[None]:
-    """Load the stored mode and start the watcher that follows other workers."""
+    """Check the encryption key, load the stored mode, and start the watcher that follows other workers."""
+    try:
+        await keyring.start(rt)
+    except ConfigError:
+        await rt.db.dispose()
+        raise
     await server_service.load_state(rt)
     return asyncio.create_task(server_service.watch(rt), name="ucs-mode-watcher")
 

@@ -1,0 +1,1 @@
+"""Field-level encryption of attributes whose schema says `encrypt: true`."""

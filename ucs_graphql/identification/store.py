@@ -1,0 +1,77 @@
+"""SQL for the identification index (ident_entry): lookups and per-customer maintenance."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import delete, insert, or_, select
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ucs_graphql.db.errors import as_unique_violation
+from ucs_graphql.db.tables.profiles import ident_entry
+from ucs_graphql.kit.errors import AlreadyExists
+from ucs_graphql.metadata.model import IdentificationKey
+
+BATCH = 5000
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+async def lookup(conn: AsyncConnection, tenant: int, key: str, values: Sequence[str]) -> list[str]:
+    """Customers whose entries under `key` equal one of `values` (one indexed statement)."""
+    stmt = (select(ident_entry.c.customer_id).distinct()
+            .where(ident_entry.c.tenant_id == tenant, ident_entry.c.key == key)
+            .order_by(ident_entry.c.customer_id))
+    stmt = stmt.where(ident_entry.c.value == values[0]) if len(values) == 1 else stmt.where(
+        ident_entry.c.value.in_(list(values)))
+    return list((await conn.scalars(stmt)).all())
+
+
+async def lookup_prefix(conn: AsyncConnection, tenant: int, key: str, prefixes: Sequence[str]) -> list[str]:
+    """Customers whose entries under `key` start with one of `prefixes` (a partially covered key)."""
+    conds = [ident_entry.c.value.like(_escape_like(p) + "%", escape="\\") for p in prefixes]
+    stmt = (select(ident_entry.c.customer_id).distinct()
+            .where(ident_entry.c.tenant_id == tenant, ident_entry.c.key == key)
+            .order_by(ident_entry.c.customer_id))
+    return list((await conn.scalars(stmt.where(or_(*conds)))).all())
+
+
+def conflict(err: sa_exc.IntegrityError, key: IdentificationKey) -> AlreadyExists:
+    """The 409 for a second customer with the values of a unique key (re-raises other integrity errors)."""
+    if as_unique_violation(err) is None:
+        raise err
+    return AlreadyExists(
+        f"identification key '{key.name}' is unique and another customer already has these values of "
+        f"{', '.join(key.attributes)}")
+
+
+async def insert_entries(
+    conn: AsyncConnection, tenant: int, key: IdentificationKey, pairs: Iterable[tuple[str, str]]
+) -> None:
+    """Insert (value, customer) entries of one key, in batches; a unique clash is a 409 naming the key."""
+    rows = [{"tenant_id": tenant, "key": key.key, "value": value, "slot": "" if key.unique else cid,
+             "customer_id": cid} for value, cid in pairs]
+    try:
+        for i in range(0, len(rows), BATCH):
+            await conn.execute(insert(ident_entry), rows[i:i + BATCH])
+    except sa_exc.IntegrityError as err:
+        raise conflict(err, key) from err
+
+
+async def delete_customer_entries(
+    conn: AsyncConnection, tenant: int, customer_ids: Sequence[str], keys: Sequence[str] | None = None
+) -> None:
+    """Delete the entries of some customers (under some keys, or all)."""
+    stmt = delete(ident_entry).where(ident_entry.c.tenant_id == tenant,
+                                     ident_entry.c.customer_id.in_(list(customer_ids)))
+    if keys is not None:
+        stmt = stmt.where(ident_entry.c.key.in_(list(keys)))
+    await conn.execute(stmt)
+
+
+async def drop_key(conn: AsyncConnection, tenant: int, key: str) -> None:
+    """Delete every entry of a key."""
+    await conn.execute(delete(ident_entry).where(ident_entry.c.tenant_id == tenant, ident_entry.c.key == key))

@@ -1,0 +1,1 @@
+"""Customer profiles: attributes, extension records, identification and merge."""

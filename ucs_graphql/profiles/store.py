@@ -1,0 +1,85 @@
+"""SQL for profile rows (Core). `data` maps attribute names to value lists, as stored (sealed)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ucs_graphql.db.errors import as_unique_violation
+from ucs_graphql.db.tables.profiles import profile
+from ucs_graphql.kit import jsonio
+from ucs_graphql.kit.errors import AlreadyExists
+from ucs_graphql.kit.timefmt import now_utc, to_millis
+
+Data = dict[str, list[Any]]
+PAGE = 2000
+
+
+async def insert_profiles(conn: AsyncConnection, tenant: int, rows: Sequence[tuple[str, Data]]) -> None:
+    """Insert new profiles (one statement); an existing id is AlreadyExists naming it when there is one."""
+    now = to_millis(now_utc())
+    try:
+        await conn.execute(insert(profile), [
+            {"tenant_id": tenant, "customer_id": cid, "created_ms": now, "data": jsonio.dumps_str(data)}
+            for cid, data in rows])
+    except sa_exc.IntegrityError as err:
+        if as_unique_violation(err) is None:
+            raise
+        named = f" '{rows[0][0]}'" if len(rows) == 1 else ""
+        raise AlreadyExists(f"customer{named} already exists") from err
+
+
+async def replace_data(conn: AsyncConnection, tenant: int, customer_id: str, data: Data) -> bool:
+    """Replace a profile's attributes; False when the customer does not exist."""
+    res = await conn.execute(update(profile).where(profile.c.tenant_id == tenant, profile.c.customer_id == customer_id)
+                             .values(data=jsonio.dumps_str(data)))
+    return bool(res.rowcount)
+
+
+async def lock(conn: AsyncConnection, tenant: int, customer_ids: Sequence[str]) -> dict[str, Data]:
+    """Stored data of these customers, locking their rows for the rest of the write transaction."""
+    stmt = (select(profile.c.customer_id, profile.c.data)
+            .where(profile.c.tenant_id == tenant, profile.c.customer_id.in_(list(customer_ids)))
+            .order_by(profile.c.customer_id).with_for_update())
+    return {cid: jsonio.loads(data) for cid, data in await conn.execute(stmt)}
+
+
+async def load(conn: AsyncConnection, tenant: int, customer_ids: Sequence[str]) -> dict[str, Data]:
+    """Stored data of these customers (absent ones are missing from the result); one statement."""
+    if not customer_ids:
+        return {}
+    stmt = select(profile.c.customer_id, profile.c.data).where(
+        profile.c.tenant_id == tenant, profile.c.customer_id.in_(list(customer_ids)))
+    return {cid: jsonio.loads(data) for cid, data in await conn.execute(stmt)}
+
+
+async def existing(conn: AsyncConnection, tenant: int, customer_ids: Sequence[str]) -> set[str]:
+    """Which of these customers exist."""
+    stmt = select(profile.c.customer_id).where(
+        profile.c.tenant_id == tenant, profile.c.customer_id.in_(list(customer_ids)))
+    return set((await conn.scalars(stmt)).all())
+
+
+async def delete_profiles(conn: AsyncConnection, tenant: int, customer_ids: Sequence[str]) -> int:
+    """Delete profile rows; returns how many existed."""
+    res = await conn.execute(delete(profile).where(
+        profile.c.tenant_id == tenant, profile.c.customer_id.in_(list(customer_ids))))
+    return int(res.rowcount or 0)
+
+
+async def pages(conn: AsyncConnection, tenant: int) -> AsyncIterator[dict[str, Data]]:
+    """Every profile of a tenant, page by page in customer id order (keyset pagination)."""
+    last = ""
+    while True:
+        rows = (await conn.execute(
+            select(profile.c.customer_id, profile.c.data)
+            .where(profile.c.tenant_id == tenant, profile.c.customer_id > last)
+            .order_by(profile.c.customer_id).limit(PAGE))).all()
+        if not rows:
+            return
+        yield {cid: jsonio.loads(data) for cid, data in rows}
+        last = rows[-1][0]

@@ -17,6 +17,7 @@ from rest_compat.app import build_routes
 from rest_compat.openapi import openapi_routes
 from ucs_graphql.config import Settings
 from ucs_graphql.db.engine import Database
+from ucs_graphql.events.bus import make_bus
 from ucs_graphql.graphql.app import UcsGraphQL
 from ucs_graphql.kit.errors import UcsError
 from ucs_graphql.runtime import Runtime
@@ -30,20 +31,24 @@ log = logging.getLogger("ucs")
 def create_runtime(settings: Settings) -> Runtime:
     """The runtime of one process (engines are created here but connect lazily)."""
     db = Database(settings.database_url, pool_size=settings.db_pool_size, timeout=settings.db_timeout_seconds)
-    return Runtime(settings=settings, db=db)
+    rt = Runtime(settings=settings, db=db)
+    rt.parts["events"] = make_bus(settings.database_url)
+    return rt
 
 
 async def start_runtime(rt: Runtime) -> asyncio.Task[None]:
-    """Load the stored mode and start the watcher that follows other workers."""
+    """Load the stored mode, connect the event bus and start the watcher that follows other workers."""
     await server_service.load_state(rt)
+    await rt.parts["events"].start()
     return asyncio.create_task(server_service.watch(rt), name="ucs-mode-watcher")
 
 
 async def stop_runtime(rt: Runtime, watcher: asyncio.Task[None]) -> None:
-    """Stop the watcher, leave the worker table, close the pools."""
+    """Stop the watcher and the event bus, leave the worker table, close the pools."""
     watcher.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await watcher
+    await rt.parts["events"].stop()
     await server_service.unregister(rt)
     await rt.db.dispose()
 

@@ -7,14 +7,15 @@ Literal paths are listed before parameterised ones that could match them.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from starlette.responses import Response
 
 from rest_compat.call import Call
 from rest_compat.handlers import metadata as meta
 from rest_compat.handlers import profiles as prof
-from rest_compat.handlers import server
+from rest_compat.handlers import server, states, tasks
+from rest_compat.handlers import services as srv
 from ucs_graphql.access import tasks as t
 
 Handler = Callable[[Call], Awaitable[Response]]
@@ -34,6 +35,16 @@ class Op:
     body: str | None = None  # OpenAPI component of the request body
     response: str | None = None  # OpenAPI component of the success body
 
+
+def _spellings(op: Op) -> list[Op]:
+    """An item path under both spellings of the reference: /states/{id} and /state/{id}, /tasks/ and /task/."""
+    single = op.path.replace("/states/{", "/state/{").replace("/tasks/{", "/task/{")
+    return [op, replace(op, path=single)]
+
+
+_S = "/services/{service_id:int}"
+_ST = _S + "/states/{state_id:int}"
+_TK = _S + "/tasks/{task_id:int}"
 
 ROUTES: list[Op] = [
     # --- Server ---
@@ -124,5 +135,66 @@ ROUTES: list[Op] = [
     Op("CV.WS.PROF.MERGE.1", "PUT", "/profiles/{customer_id}/merge/{src_id}", t.MERGE_PROFILE, prof.merge_profiles,
        "Merge customer profiles", 204, body="MergeOptions"),
     # --- Services, states, tasks (CV.WS.SRV.*) ---
+    Op("CV.WS.SRV.1", "POST", "/services/start", t.START_SERVICE, srv.start, "Start service", 201,
+       body="ServiceStart", response="ServiceId"),
+    Op("CV.WS.SRV.10", "GET", "/services/anonymous/{contact_key}/active", t.READ_SERVICE,
+       srv.anonymous_services["active"], "Query active anonymous services", response="ServiceList"),
+    Op("CV.WS.SRV.10", "GET", "/services/anonymous/{contact_key}/completed", t.READ_SERVICE,
+       srv.anonymous_services["completed"], "Query completed anonymous services", response="ServiceList"),
+    Op("CV.WS.SRV.10", "GET", "/services/anonymous/{contact_key}", t.READ_SERVICE, srv.anonymous_services["all"],
+       "Query anonymous services", response="ServiceList"),
+    Op("CV.WS.SRV.10", "GET", "/customers/{customer_id}/services/active", t.READ_SERVICE,
+       srv.customer_services["active"], "Query active customer services", response="ServiceList"),
+    Op("CV.WS.SRV.10", "GET", "/customers/{customer_id}/services/completed", t.READ_SERVICE,
+       srv.customer_services["completed"], "Query completed customer services", response="ServiceList"),
+    Op("CV.WS.SRV.10", "GET", "/customers/{customer_id}/services", t.READ_SERVICE, srv.customer_services["all"],
+       "Query customer services", response="ServiceList"),
+    Op("CV.WS.SRV.2", "POST", "/customers/{customer_id}/services/{service_id:int}", t.ASSOCIATE_SERVICE,
+       srv.associate, "Associate service", 200, body="ServiceStart"),
+    Op("CV.WS.SRV.3", "POST", _S + "/end", t.COMPLETE_SERVICE, srv.complete, "Complete service", 204,
+       body="ServiceEnd"),
+    Op("CV.WS.SRV.14", "GET", _S, t.READ_SERVICE, srv.get, "Query service by id", response="Service"),
+    Op("CV.WS.SRV.4", "PUT", _S + "/extensions/{ext}", t.CREATE_SERVICE_EXTENSION, srv.replace_extension["service"],
+       "Update service extension", body="ExtensionRecords"),
+    Op("CV.WS.SRV.19", "PUT", _S + "/extensions/{ext}/by/unique", t.CREATE_SERVICE_EXTENSION,
+       srv.update_extension_record["service"], "Update record in service extension", 204, body="Object"),
+    Op("CV.WS.SRV.22", "PUT", _S + "/extensions/{ext}/delete/by/unique", t.DELETE_SERVICE_EXTENSION,
+       srv.delete_extension_record["service"], "Delete record from service extension", 204, body="Object"),
+    Op("CV.WS.SRV.5", "POST", _S + "/states/start", t.START_STATE, states.start, "Start state", 201,
+       body="StateStart", response="StateId"),
+    Op("CV.WS.SRV.7", "POST", _S + "/states/transition", t.START_STATE, states.transition,
+       "Perform state transition", 201, body="StateTransition", response="StateId"),
+    Op("CV.WS.SRV.12", "GET", _S + "/states/active", t.READ_STATE, states.query["active"], "Query active states",
+       response="StateList"),
+    Op("CV.WS.SRV.12", "GET", _S + "/states/completed", t.READ_STATE, states.query["completed"],
+       "Query completed states", response="StateList"),
+    Op("CV.WS.SRV.12", "GET", _S + "/states", t.READ_STATE, states.query["all"], "Query states",
+       response="StateList"),
+    *_spellings(Op("CV.WS.SRV.6", "POST", _ST + "/end", t.COMPLETE_STATE, states.complete, "Complete state", 200,
+                   body="StateEnd")),
+    *_spellings(Op("CV.WS.SRV.15", "GET", _ST, t.READ_STATE, states.get, "Query state by id", response="State")),
+    *_spellings(Op("CV.WS.SRV.17", "PUT", _ST + "/extensions/{ext}", t.CREATE_SERVICE_EXTENSION,
+                   srv.replace_extension["state"], "Update state extension", body="ExtensionRecords")),
+    *_spellings(Op("CV.WS.SRV.20", "PUT", _ST + "/extensions/{ext}/by/unique", t.CREATE_SERVICE_EXTENSION,
+                   srv.update_extension_record["state"], "Update record in state extension", 204, body="Object")),
+    *_spellings(Op("CV.WS.SRV.23", "PUT", _ST + "/extensions/{ext}/delete/by/unique", t.DELETE_SERVICE_EXTENSION,
+                   srv.delete_extension_record["state"], "Delete record from state extension", 204,
+                   body="Object")),
+    Op("CV.WS.SRV.8", "POST", _S + "/tasks/start", t.START_TASK, tasks.start, "Start task", 201, body="TaskStart",
+       response="TaskId"),
+    Op("CV.WS.SRV.13", "GET", _S + "/tasks/active", t.READ_TASK, tasks.query["active"], "Query active tasks",
+       response="TaskList"),
+    Op("CV.WS.SRV.13", "GET", _S + "/tasks/completed", t.READ_TASK, tasks.query["completed"],
+       "Query completed tasks", response="TaskList"),
+    Op("CV.WS.SRV.13", "GET", _S + "/tasks", t.READ_TASK, tasks.query["all"], "Query tasks", response="TaskList"),
+    *_spellings(Op("CV.WS.SRV.9", "POST", _TK + "/end", t.COMPLETE_TASK, tasks.complete, "Complete task", 204,
+                   body="TaskEnd")),
+    *_spellings(Op("CV.WS.SRV.16", "GET", _TK, t.READ_TASK, tasks.get, "Query task by id", response="Task")),
+    *_spellings(Op("CV.WS.SRV.18", "PUT", _TK + "/extensions/{ext}", t.CREATE_SERVICE_EXTENSION,
+                   srv.replace_extension["task"], "Update task extension", body="ExtensionRecords")),
+    *_spellings(Op("CV.WS.SRV.21", "PUT", _TK + "/extensions/{ext}/by/unique", t.CREATE_SERVICE_EXTENSION,
+                   srv.update_extension_record["task"], "Update record in task extension", 204, body="Object")),
+    *_spellings(Op("CV.WS.SRV.24", "PUT", _TK + "/extensions/{ext}/delete/by/unique", t.DELETE_SERVICE_EXTENSION,
+                   srv.delete_extension_record["task"], "Delete record from task extension", 204, body="Object")),
     # --- Interactions and bulk import (CV.WS.IXN.*, CV.WS.PROF.IMPORT.1) ---
 ]

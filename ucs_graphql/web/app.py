@@ -21,6 +21,7 @@ from ucs_graphql.access.exposure import check_exposure
 from ucs_graphql.config import ConfigError, Settings
 from ucs_graphql.crypto import keyring
 from ucs_graphql.db.engine import Database
+from ucs_graphql.events.bus import make_bus
 from ucs_graphql.graphql.app import UcsGraphQL
 from ucs_graphql.kit.errors import UcsError
 from ucs_graphql.runtime import Runtime
@@ -47,25 +48,29 @@ def create_runtime(settings: Settings) -> Runtime:
         log.warning(warning)
     db = Database(settings.database_url, pool_size=settings.db_pool_size, timeout=settings.db_timeout_seconds,
                   statement_timeout=settings.db_statement_timeout_seconds or None)
+    parts["events"] = make_bus(settings.database_url)
     return Runtime(settings=settings, db=db, parts=parts)
 
 
 async def start_runtime(rt: Runtime) -> asyncio.Task[None]:
-    """Check the encryption key, load the stored mode, and start the watcher that follows other workers."""
+    """Check the encryption key, load the stored mode, connect the event bus and start the watcher that
+    follows other workers."""
     try:
         await keyring.start(rt)
     except ConfigError:
         await rt.db.dispose()
         raise
     await server_service.load_state(rt)
+    await rt.parts["events"].start()
     return asyncio.create_task(server_service.watch(rt), name="ucs-mode-watcher")
 
 
 async def stop_runtime(rt: Runtime, watcher: asyncio.Task[None]) -> None:
-    """Stop the watcher, leave the worker table, close the pools."""
+    """Stop the watcher and the event bus, leave the worker table, close the pools."""
     watcher.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await watcher
+    await rt.parts["events"].stop()
     await server_service.unregister(rt)
     await rt.db.dispose()
 

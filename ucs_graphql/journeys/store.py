@@ -1,0 +1,186 @@
+"""SQL of the journeys context (SQLAlchemy Core): services, states and tasks, always scoped by tenant.
+
+Every function takes the caller's connection; write functions run inside the caller's write transaction.
+A constant number of statements serves each call, whatever the number of items involved.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Column, Row, Table, and_, delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ucs_graphql.db.tables.journeys import service, state, task
+
+
+@dataclass(frozen=True)
+class Level:
+    """A kind of journey item: its table, id column and name."""
+
+    name: str
+    table: Table
+
+    @property
+    def id(self) -> Column[Any]:
+        return self.table.c[f"{self.name}_id"]
+
+
+SERVICE = Level("service", service)
+STATE = Level("state", state)
+TASK = Level("task", task)
+LEVELS = {"service": SERVICE, "state": STATE, "task": TASK}
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Selection of items: active/completed/all, types (stored forms), time windows, a state."""
+
+    status: str = "all"  # "active", "completed" or "all"
+    types: tuple[str, ...] | None = None
+    started_from: int | None = None
+    started_to: int | None = None
+    completed_from: int | None = None
+    completed_to: int | None = None
+    state_id: int | None = None
+
+
+def _conditions(level: Level, f: Filters) -> list[Any]:
+    t = level.table
+    out: list[Any] = []
+    if f.status == "active":
+        out.append(t.c.completed_at.is_(None))
+    elif f.status == "completed":
+        out.append(t.c.completed_at.is_not(None))
+    if f.types is not None:
+        out.append(t.c[f"{level.name}_type"].in_(list(f.types)))
+    if f.started_from is not None:
+        out.append(t.c.started_at >= f.started_from)
+    if f.started_to is not None:
+        out.append(t.c.started_at < f.started_to)
+    if f.status != "active":
+        if f.completed_from is not None:
+            out.append(t.c.completed_at >= f.completed_from)
+        if f.completed_to is not None:
+            out.append(t.c.completed_at < f.completed_to)
+    if f.state_id is not None and level is TASK:
+        out.append(t.c.state_id == f.state_id)
+    return out
+
+
+async def insert_item(conn: AsyncConnection, level: Level, tenant: int, values: dict[str, Any]) -> int:
+    """Insert a service, state or task; returns its new id."""
+    stmt = insert(level.table).values(tenant_id=tenant, **values).returning(level.id)
+    return int((await conn.execute(stmt)).scalar_one())
+
+
+async def get_service(
+    conn: AsyncConnection, tenant: int, service_id: int, *, lock: str | None = None
+) -> Row[Any] | None:
+    """One service row; `lock` "share" holds it against completion until the transaction ends, "update"
+    against any other write (PostgreSQL row locks; SQLite's write transactions are serial anyway)."""
+    stmt = select(service).where(service.c.tenant_id == tenant, service.c.service_id == service_id)
+    if lock is not None:
+        stmt = stmt.with_for_update(read=lock == "share")
+    return (await conn.execute(stmt)).first()
+
+
+async def services_by_ids(conn: AsyncConnection, tenant: int, service_ids: Sequence[int]) -> list[Row[Any]]:
+    """Service rows by id, in id order (absent ids are left out)."""
+    if not service_ids:
+        return []
+    stmt = select(service).where(service.c.tenant_id == tenant, service.c.service_id.in_(list(service_ids)))
+    return list(await conn.execute(stmt.order_by(service.c.service_id)))
+
+
+async def get_child(
+    conn: AsyncConnection, level: Level, tenant: int, service_id: int, item_id: int, *, lock: bool = False
+) -> Row[Any] | None:
+    """One state or task of a service."""
+    t = level.table
+    stmt = select(t).where(t.c.tenant_id == tenant, t.c.service_id == service_id, level.id == item_id)
+    if lock:
+        stmt = stmt.with_for_update(read=True)
+    return (await conn.execute(stmt)).first()
+
+
+async def complete_item(
+    conn: AsyncConnection, level: Level, tenant: int, service_id: int, item_id: int, values: dict[str, Any]
+) -> Row[Any] | None:
+    """Mark an active item completed with `values`; None when it is absent or already completed."""
+    t = level.table
+    conds = [t.c.tenant_id == tenant, level.id == item_id, t.c.completed_at.is_(None)]
+    if level is not SERVICE:
+        conds.append(t.c.service_id == service_id)
+    stmt = update(t).where(*conds).values(**values).returning(*t.c)
+    return (await conn.execute(stmt)).first()
+
+
+async def update_service(conn: AsyncConnection, tenant: int, service_id: int, values: dict[str, Any]) -> None:
+    """Update columns of one service."""
+    await conn.execute(update(service).where(service.c.tenant_id == tenant, service.c.service_id == service_id)
+                       .values(**values))
+
+
+async def find_services(
+    conn: AsyncConnection, tenant: int, f: Filters, *, customer_id: str | None = None,
+    contact_key: str | None = None,
+) -> list[Row[Any]]:
+    """A customer's services, or the anonymous services of a contact key, in start order."""
+    conds = [service.c.tenant_id == tenant, *_conditions(SERVICE, f)]
+    if customer_id is not None:
+        conds.append(service.c.customer_id == customer_id)
+    else:
+        conds += [service.c.customer_id.is_(None), service.c.contact_key == contact_key]
+    stmt = select(service).where(*conds).order_by(service.c.service_id)
+    return list(await conn.execute(stmt))
+
+
+async def children(
+    conn: AsyncConnection, level: Level, tenant: int, service_ids: Sequence[int], f: Filters | None = None
+) -> list[Row[Any]]:
+    """States or tasks of many services in one statement, in start order."""
+    if not service_ids:
+        return []
+    t = level.table
+    conds = [t.c.tenant_id == tenant, t.c.service_id.in_(list(service_ids)), *_conditions(level, f or Filters())]
+    return list(await conn.execute(select(t).where(*conds).order_by(level.id)))
+
+
+async def ids_of_services(conn: AsyncConnection, level: Level, tenant: int, service_ids: Sequence[int]) -> list[int]:
+    """The ids of every state or task of these services."""
+    t = level.table
+    rows = await conn.execute(select(level.id).where(t.c.tenant_id == tenant, t.c.service_id.in_(list(service_ids))))
+    return [r[0] for r in rows]
+
+
+async def customer_service_ids(
+    conn: AsyncConnection, tenant: int, customer_ids: Sequence[str], *, active: bool | None = None
+) -> list[int]:
+    """The ids of these customers' services (all, active only, or completed only)."""
+    conds = [service.c.tenant_id == tenant, service.c.customer_id.in_(list(customer_ids))]
+    if active is True:
+        conds.append(service.c.completed_at.is_(None))
+    elif active is False:
+        conds.append(service.c.completed_at.is_not(None))
+    return [r[0] for r in await conn.execute(select(service.c.service_id).where(*conds))]
+
+
+async def delete_services(conn: AsyncConnection, tenant: int, service_ids: Sequence[int]) -> None:
+    """Delete services with their states and tasks (their extension records are the caller's)."""
+    ids = list(service_ids)
+    if not ids:
+        return
+    for t in (task, state):
+        await conn.execute(delete(t).where(t.c.tenant_id == tenant, t.c.service_id.in_(ids)))
+    await conn.execute(delete(service).where(service.c.tenant_id == tenant, service.c.service_id.in_(ids)))
+
+
+async def move_services(conn: AsyncConnection, tenant: int, service_ids: Sequence[int], customer_id: str) -> None:
+    """Give these services to another customer."""
+    if service_ids:
+        await conn.execute(update(service).where(
+            and_(service.c.tenant_id == tenant, service.c.service_id.in_(list(service_ids))))
+            .values(customer_id=customer_id))

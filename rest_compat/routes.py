@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from starlette.responses import Response
 
 from rest_compat.call import Call
+from rest_compat.handlers import interactions as ixn
 from rest_compat.handlers import metadata as meta
 from rest_compat.handlers import server
 from ucs_graphql.access import tasks as t
@@ -105,4 +106,19 @@ ROUTES: list[Op] = [
     # --- Profiles (CV.WS.PROF.*, CV.WS.CUSTID.1) ---
     # --- Services, states, tasks (CV.WS.SRV.*) ---
     # --- Interactions and bulk import (CV.WS.IXN.*, CV.WS.PROF.IMPORT.1) ---
+    Op("X.IXN.CREATE", "POST", "/interactions", t.CREATE_INTERACTION, ixn.create_interaction,
+       "Ingest an interaction (JSON, or multipart/form-data with content parts)", 201, body="Interaction",
+       response="InteractionId"),
+    Op("CV.WS.IXN.2", "GET", "/interactions/{id}", t.READ_INTERACTION, ixn.get_interaction,
+       "Query an interaction by id", response="Interaction"),
+    Op("CV.WS.IXN.2", "GET", "/interactions/{id}/plain_text", t.READ_INTERACTION, ixn.plain_text,
+       "Get an interaction's plain text"),
+    Op("CV.WS.IXN.2", "GET", "/interactions/{id}/structured_text", t.READ_INTERACTION, ixn.structured_text,
+       "Get an interaction's structured text (with its mime type)"),
+    Op("CV.WS.IXN.2", "GET", "/interactions/{id}/binary_content", t.READ_INTERACTION, ixn.binary_content,
+       "Get an interaction's binary content (with its mime type)"),
+    Op("CV.WS.IXN.2", "GET", "/customers/{id}/interactions", t.READ_INTERACTION, ixn.customer_interactions,
+       "Query a customer's interactions", response="InteractionList"),
+    Op("CV.WS.IXN.2", "GET", "/services/{id:int}/interactions", t.READ_INTERACTION, ixn.service_interactions,
+       "Query a service's interactions", response="InteractionList"),
 ]

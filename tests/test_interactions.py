@@ -172,8 +172,9 @@ async def test_base64_content_with_mime_and_size(client):
 
 async def test_multipart_upload(client):
     blob = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 100
-    meta = body(2, interaction_id="chat-1", text="typed text")
+    meta = body(2, interaction_id="chat-1")
     resp = await client.post("/interactions", data={"interaction": json.dumps(meta)}, files={
+        "plain_text": (None, b"typed text"),
         "binary_content": ("shot.png", blob, "image/png"),
         "structured_text": ("t.xml", "<chat><m>héllo</m></chat>".encode(), "text/xml"),
     })
@@ -209,6 +210,7 @@ async def test_multipart_json_part_may_be_a_file_and_its_mime_wins(client):
     ({"interaction": json.dumps(body(7))}, {"structured_text": (None, b"<a/>")}, 4021,
      "'structured_text_mime'"),
     ({"interaction": json.dumps(body(7))}, {"text": ("a", b"\xff\xfe", "text/plain")}, 4020, "UTF-8"),
+    ({"interaction": json.dumps(body(7))}, {"text": (None, b"a"), "plain_text": (None, b"b")}, 4020, "twice"),
 ])
 async def test_multipart_errors(client, data, files, code, fragment):
     assert_error(await client.post("/interactions", data=data, files=files), 400, code, fragment)

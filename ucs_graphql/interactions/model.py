@@ -318,6 +318,8 @@ def _contents(body: Mapping[str, Any], uploads: Mapping[str, Upload]) -> tuple[l
     for name in uploads:
         if name not in PARTS and name != "text":
             raise BadParameter(name, "is not a content part (text, structured_text, binary_content)")
+    if "text" in uploads and PLAIN_TEXT in uploads:
+        raise BadParameter("text", "is uploaded twice (as 'text' and as 'plain_text')")
     text_upload = uploads.get("text") or uploads.get(PLAIN_TEXT)
     for field_name, upload in (("text", text_upload), (STRUCTURED_TEXT, uploads.get(STRUCTURED_TEXT)),
                                (BINARY_CONTENT, uploads.get(BINARY_CONTENT))):

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from starlette.responses import Response
 
 from rest_compat.call import Call
+from rest_compat.handlers import interactions as ixn
 from rest_compat.handlers import metadata as meta
 from rest_compat.handlers import profiles as prof
 from rest_compat.handlers import server, states, tasks
@@ -197,4 +198,19 @@ ROUTES: list[Op] = [
     *_spellings(Op("CV.WS.SRV.24", "PUT", _TK + "/extensions/{ext}/delete/by/unique", t.DELETE_SERVICE_EXTENSION,
                    srv.delete_extension_record["task"], "Delete record from task extension", 204, body="Object")),
     # --- Interactions and bulk import (CV.WS.IXN.*, CV.WS.PROF.IMPORT.1) ---
+    Op("X.IXN.CREATE", "POST", "/interactions", t.CREATE_INTERACTION, ixn.create_interaction,
+       "Ingest an interaction (JSON, or multipart/form-data with content parts)", 201, body="Interaction",
+       response="InteractionId"),
+    Op("CV.WS.IXN.2", "GET", "/interactions/{id}", t.READ_INTERACTION, ixn.get_interaction,
+       "Query an interaction by id", response="Interaction"),
+    Op("CV.WS.IXN.2", "GET", "/interactions/{id}/plain_text", t.READ_INTERACTION, ixn.plain_text,
+       "Get an interaction's plain text"),
+    Op("CV.WS.IXN.2", "GET", "/interactions/{id}/structured_text", t.READ_INTERACTION, ixn.structured_text,
+       "Get an interaction's structured text (with its mime type)"),
+    Op("CV.WS.IXN.2", "GET", "/interactions/{id}/binary_content", t.READ_INTERACTION, ixn.binary_content,
+       "Get an interaction's binary content (with its mime type)"),
+    Op("CV.WS.IXN.2", "GET", "/customers/{id}/interactions", t.READ_INTERACTION, ixn.customer_interactions,
+       "Query a customer's interactions", response="InteractionList"),
+    Op("CV.WS.IXN.2", "GET", "/services/{id:int}/interactions", t.READ_INTERACTION, ixn.service_interactions,
+       "Query a service's interactions", response="InteractionList"),
 ]

@@ -10,12 +10,16 @@ from strawberry.tools import merge_types
 
 from ucs_graphql.config import Settings
 from ucs_graphql.graphql.errors import UcsSchema
+from ucs_graphql.graphql.interactions import TYPES as INTERACTION_TYPES
+from ucs_graphql.graphql.interactions import InteractionMutation, InteractionQuery
 from ucs_graphql.graphql.metadata import MetadataMutation, MetadataQuery
 from ucs_graphql.graphql.server import ServerMutation, ServerQuery
 
-QUERIES: tuple[type, ...] = (ServerQuery, MetadataQuery)
-MUTATIONS: tuple[type, ...] = (ServerMutation, MetadataMutation)
+QUERIES: tuple[type, ...] = (ServerQuery, MetadataQuery, InteractionQuery)
+MUTATIONS: tuple[type, ...] = (ServerMutation, MetadataMutation, InteractionMutation)
 SUBSCRIPTIONS: tuple[type, ...] = ()
+# Types reached only through an interface (each context's concrete implementations).
+TYPES: tuple[type, ...] = (*INTERACTION_TYPES,)
 
 Query = merge_types("Query", QUERIES)
 Mutation = merge_types("Mutation", MUTATIONS)
@@ -34,7 +38,7 @@ def build_schema(settings: Settings | None = None) -> UcsSchema:
     ]
     if not s.graphql_introspection:
         extensions.append(DisableIntrospection)
-    return UcsSchema(query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions)
+    return UcsSchema(query=Query, mutation=Mutation, subscription=Subscription, types=TYPES, extensions=extensions)
 
 
 def sdl() -> str:

@@ -14,7 +14,7 @@ branch_labels = None
 depends_on = None
 
 # First releases create their tables from the models; later changes are written as frozen ops.
-TABLES: list = []
+TABLES = [interactions.interaction, interactions.interaction_content]
 
 
 def upgrade() -> None:
@@ -28,5 +28,3 @@ def downgrade() -> None:
     for table in reversed(TABLES):
         table.drop(bind)
 
-
-__all__ = ["interactions"]

@@ -1,0 +1,240 @@
+"""GraphQL: interactions (same use cases as X.IXN.CREATE and CV.WS.IXN.2), content fields loaded lazily."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import strawberry
+from strawberry.dataloader import DataLoader
+from strawberry.scalars import JSON
+
+from ucs_graphql.access import tasks as t
+from ucs_graphql.context import Ctx
+from ucs_graphql.graphql.context import Info
+from ucs_graphql.graphql.permissions import needs
+from ucs_graphql.interactions import service
+from ucs_graphql.interactions import store as ixn_store
+from ucs_graphql.interactions.model import BINARY_CONTENT, PLAIN_TEXT, STRUCTURED_TEXT, Content
+from ucs_graphql.interactions.wire import content_urls
+
+PAGE = 100
+
+
+def _loader(part: str) -> Any:
+    def factory(ctx: Ctx) -> DataLoader[str, Content | None]:
+        async def load(ids: list[str]) -> list[Content | None]:
+            return await service.load_contents(ctx, part, ids)
+
+        return DataLoader(load_fn=load)
+
+    return factory
+
+
+_LOADERS = {part: _loader(part) for part in (PLAIN_TEXT, STRUCTURED_TEXT, BINARY_CONTENT)}
+
+
+async def _content(info: Info, record: ixn_store.Interaction, part: str) -> Content | None:
+    """One content part through the request's loader for that part (no read when the part is absent)."""
+    if part not in record.parts:
+        return None
+    loader = info.context.loader(f"interaction_{part}", _LOADERS[part])
+    found: Content | None = await loader.load(record.interaction_id)
+    return found
+
+
+def _base_url(info: Info) -> str:
+    request = info.context.request
+    return str(request.base_url).rstrip("/") + info.context.ctx.settings.base_path
+
+
+@strawberry.type
+class EmailAddress:
+    address: str
+    personal: str | None = None
+
+
+def _address(doc: Any) -> EmailAddress | None:
+    return None if doc is None else EmailAddress(address=doc["address"], personal=doc.get("personal"))
+
+
+def _addresses(docs: Any) -> list[EmailAddress] | None:
+    return None if docs is None else [EmailAddress(address=d["address"], personal=d.get("personal")) for d in docs]
+
+
+@strawberry.interface(description="An interaction: the common fields of the reference's Interaction Resources.")
+class Interaction:
+    record: strawberry.Private[ixn_store.Interaction]
+    interaction_id: str
+    customer_id: str
+    service_id: int | None
+    entity_type: int = strawberry.field(description="0 e-mail in, 1 e-mail out, 2 chat, 3 phone call, "
+                                                    "5 callback, 6 cobrowse, 7 open media")
+    status: int = strawberry.field(description="0 NEW, 1 PENDING, 2 IN_PROCESS, 3 STOPPED")
+    type: str
+    sub_type: str | None
+    media_type: str
+    parent_id: str | None
+    thread_id: str | None
+    external_id: str | None
+    owner_id: int | None
+    creator_app_id: int
+    start_date: str
+    end_date: str | None
+    timeshift: int | None
+    category_id: str | None
+    allow_children: bool
+    subject: str | None
+    stopped_reason: str | None
+    udata: JSON | None
+    structured_text_mime: str | None
+    binary_content_mime: str | None
+    binary_content_size: int | None
+
+    @strawberry.field(description="URL of the plain text (as the REST resource gives it).")
+    def text_url(self, info: Info) -> str | None:
+        return content_urls(self.record, _base_url(info)).get("text")
+
+    @strawberry.field(description="URL of the structured text.")
+    def structured_text_url(self, info: Info) -> str | None:
+        return content_urls(self.record, _base_url(info)).get("structured_text")
+
+    @strawberry.field(description="URL of the binary content.")
+    def binary_content_url(self, info: Info) -> str | None:
+        return content_urls(self.record, _base_url(info)).get("binary_content")
+
+    @strawberry.field(description="The plain text (read only when asked).")
+    async def text(self, info: Info) -> str | None:
+        found = await _content(info, self.record, PLAIN_TEXT)
+        return None if found is None else found.data.decode("utf-8")
+
+    @strawberry.field(description="The structured text (read only when asked).")
+    async def structured_text(self, info: Info) -> str | None:
+        found = await _content(info, self.record, STRUCTURED_TEXT)
+        return None if found is None else found.data.decode("utf-8")
+
+    @strawberry.field(description="The binary content in base64 (read only when asked).")
+    async def binary_content(self, info: Info) -> str | None:
+        found = await _content(info, self.record, BINARY_CONTENT)
+        return None if found is None else base64.b64encode(found.data).decode("ascii")
+
+
+@strawberry.type(description="Inbound e-mail (entity_type 0).")
+class EmailInInteraction(Interaction):
+    from_: EmailAddress | None = strawberry.field(name="from")
+    reply_to: EmailAddress | None
+    to: list[EmailAddress] | None
+    cc: list[EmailAddress] | None
+    sent_date: str | None
+
+
+@strawberry.type(description="Outbound e-mail (entity_type 1).")
+class EmailOutInteraction(Interaction):
+    from_: EmailAddress | None = strawberry.field(name="from")
+    reply_to: EmailAddress | None
+    to: list[EmailAddress] | None
+    cc: list[EmailAddress] | None
+    bcc: list[EmailAddress] | None
+    sent_date: str | None
+    reference_id: int | None
+    reviewer_id: int | None
+    standard_response_id: str | None
+
+
+@strawberry.type(description="Chat (entity_type 2).")
+class ChatInteraction(Interaction):
+    established_date: str | None
+    released_date: str | None
+
+
+@strawberry.type(description="Phone call (entity_type 3).")
+class PhoneCallInteraction(Interaction):
+    duration: int | None
+    outcome: str | None
+    phone_number: str | None
+    tconnection_id: str | None
+
+
+@strawberry.type(description="Callback (entity_type 5).")
+class CallbackInteraction(Interaction):
+    callback_status: int | None
+    desired_response_type: str
+    start_time: str
+    end_time: str | None
+    customer_number: str
+    attempts: int
+    dn: str | None
+    location: str | None
+    callback_server_id: str | None
+    call_result: int | None
+    callback_type: int | None
+
+
+@strawberry.type(description="Cobrowse (entity_type 6).")
+class CobrowseInteraction(Interaction):
+    pass
+
+
+@strawberry.type(description="Open media interaction (entity_type 7).")
+class OpenMediaInteraction(Interaction):
+    pass
+
+
+_TYPES: dict[int, type[Interaction]] = {
+    0: EmailInInteraction, 1: EmailOutInteraction, 2: ChatInteraction, 3: PhoneCallInteraction,
+    5: CallbackInteraction, 6: CobrowseInteraction, 7: OpenMediaInteraction,
+}
+_ADDRESS_FIELDS = {"from": _address, "reply_to": _address, "to": _addresses, "cc": _addresses, "bcc": _addresses}
+
+
+def to_graphql(record: ixn_store.Interaction) -> Interaction:
+    """The GraphQL object of a stored interaction (its concrete type follows entity_type)."""
+    cls = _TYPES[record.entity_type]
+    doc = record.doc
+    values: dict[str, Any] = {"record": record, "interaction_id": record.interaction_id,
+                              "customer_id": record.customer_id, "service_id": record.service_id}
+    for definition in cls.__strawberry_definition__.fields:  # type: ignore[attr-defined]
+        if definition.base_resolver is not None or definition.python_name in values:
+            continue
+        wire = definition.graphql_name or definition.python_name
+        convert = _ADDRESS_FIELDS.get(wire)
+        value = doc.get(wire)
+        values[definition.python_name] = convert(value) if convert else value
+    return cls(**values)
+
+
+@strawberry.type
+class InteractionQuery:
+    @strawberry.field(extensions=needs(t.READ_INTERACTION), description="One interaction by id (CV.WS.IXN.2).")
+    async def interaction(self, info: Info, interaction_id: str) -> Interaction:
+        return to_graphql(await service.get_interaction(info.context.ctx, interaction_id))
+
+    @strawberry.field(extensions=needs(t.READ_INTERACTION),
+                      description="A customer's interactions, oldest first (CV.WS.IXN.2).")
+    async def customer_interactions(
+        self, info: Info, customer_id: str, limit: int = PAGE, offset: int = 0
+    ) -> list[Interaction]:
+        found = await service.customer_interactions(info.context.ctx, customer_id, limit, offset)
+        return [to_graphql(r) for r in found]
+
+    @strawberry.field(extensions=needs(t.READ_INTERACTION),
+                      description="A service's interactions, oldest first (CV.WS.IXN.2).")
+    async def service_interactions(
+        self, info: Info, service_id: int, limit: int = PAGE, offset: int = 0
+    ) -> list[Interaction]:
+        found = await service.service_interactions(info.context.ctx, service_id, limit, offset)
+        return [to_graphql(r) for r in found]
+
+
+@strawberry.type
+class InteractionMutation:
+    @strawberry.mutation(extensions=needs(t.CREATE_INTERACTION),
+                         description="Ingest an interaction: the REST body of POST /interactions, binary content "
+                                     "in base64 (X.IXN.CREATE).")
+    async def create_interaction(self, info: Info, interaction: JSON) -> Interaction:
+        ctx = info.context.ctx
+        interaction_id = await service.create_interaction(ctx, interaction)
+        return to_graphql(await service.get_interaction(ctx, interaction_id))
+
+
+TYPES: tuple[type, ...] = tuple(_TYPES.values())

@@ -1,0 +1,1 @@
+"""Interactions: ingestion of multimedia interactions and their queries (CV.WS.IXN.2)."""

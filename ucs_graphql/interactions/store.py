@@ -1,0 +1,124 @@
+"""SQL of the interactions context: interaction rows and their content parts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ucs_graphql.db.tables.interactions import interaction as ixn
+from ucs_graphql.db.tables.interactions import interaction_content as content
+from ucs_graphql.interactions.model import (
+    BINARY_CONTENT,
+    PARTS,
+    PLAIN_TEXT,
+    STRUCTURED_TEXT,
+    Content,
+    NewInteraction,
+)
+from ucs_graphql.kit import jsonio
+
+
+@dataclass(frozen=True)
+class Interaction:
+    """A stored interaction without its content: which parts exist, not their bytes."""
+
+    interaction_id: str
+    customer_id: str
+    service_id: int | None
+    entity_type: int
+    doc: dict[str, Any]
+    parts: frozenset[str]  # the content parts it has: plain_text, structured_text, binary_content
+
+
+_COLUMNS = (ixn.c.interaction_id, ixn.c.customer_id, ixn.c.service_id, ixn.c.entity_type, ixn.c.doc,
+            ixn.c.has_text, ixn.c.has_structured_text, ixn.c.has_binary_content)
+
+
+def _row(row: Any) -> Interaction:
+    return Interaction(
+        interaction_id=row.interaction_id, customer_id=row.customer_id, service_id=row.service_id,
+        entity_type=row.entity_type, doc=jsonio.loads(row.doc),
+        parts=frozenset(p for p, has in zip(PARTS, (row.has_text, row.has_structured_text, row.has_binary_content),
+                                            strict=True) if has),
+    )
+
+
+async def insert_interaction(conn: AsyncConnection, tenant: int, interaction_id: str, new: NewInteraction) -> None:
+    """Insert an interaction and its content parts (an existing id raises IntegrityError)."""
+    parts = {c.part for c in new.contents}
+    await conn.execute(ixn.insert().values(
+        tenant_id=tenant, interaction_id=interaction_id, customer_id=new.customer_id, service_id=new.service_id,
+        entity_type=new.entity_type, start_ms=new.start_ms, doc=jsonio.dumps_str(new.doc),
+        has_text=PLAIN_TEXT in parts, has_structured_text=STRUCTURED_TEXT in parts,
+        has_binary_content=BINARY_CONTENT in parts,
+    ))
+    if new.contents:
+        await conn.execute(content.insert(), [
+            {"tenant_id": tenant, "interaction_id": interaction_id, "part": c.part, "mime": c.mime,
+             "size": len(c.data), "data": c.data}
+            for c in new.contents
+        ])
+
+
+async def get_interaction(conn: AsyncConnection, tenant: int, interaction_id: str) -> Interaction | None:
+    """One interaction by id, without content."""
+    row = (await conn.execute(
+        select(*_COLUMNS).where(ixn.c.tenant_id == tenant, ixn.c.interaction_id == interaction_id)
+    )).first()
+    return None if row is None else _row(row)
+
+
+def _page(stmt: Any, limit: int | None, offset: int) -> Any:
+    stmt = stmt.order_by(ixn.c.start_ms, ixn.c.interaction_id)
+    if offset:
+        stmt = stmt.offset(offset)
+    return stmt if limit is None else stmt.limit(limit)
+
+
+async def customer_interactions(
+    conn: AsyncConnection, tenant: int, customer_id: str, limit: int | None = None, offset: int = 0
+) -> list[Interaction]:
+    """A customer's interactions, oldest first."""
+    stmt = select(*_COLUMNS).where(ixn.c.tenant_id == tenant, ixn.c.customer_id == customer_id)
+    return [_row(r) for r in await conn.execute(_page(stmt, limit, offset))]
+
+
+async def interaction_ids_of_service(conn: AsyncConnection, tenant: int, service_id: int) -> list[str]:
+    """Interaction ids that appear in the events of a service, of its states and of its tasks.
+
+    A service's interactions are those ingested with its `service_id` plus these. Wire this to the
+    journeys tables (ucs_graphql/db/tables/journeys.py) once services, states and tasks record the
+    `interaction_id` of their events; until then no event links an interaction, so the list is empty.
+    """
+    return []
+
+
+async def service_interactions(
+    conn: AsyncConnection, tenant: int, service_id: int, limit: int | None = None, offset: int = 0
+) -> list[Interaction]:
+    """A service's interactions (by `service_id` or named by its events), oldest first."""
+    linked = await interaction_ids_of_service(conn, tenant, service_id)
+    match = ixn.c.service_id == service_id
+    if linked:
+        match = or_(match, ixn.c.interaction_id.in_(linked))
+    stmt = select(*_COLUMNS).where(ixn.c.tenant_id == tenant, match)
+    return [_row(r) for r in await conn.execute(_page(stmt, limit, offset))]
+
+
+async def get_contents(
+    conn: AsyncConnection, tenant: int, part: str, interaction_ids: Sequence[str]
+) -> dict[str, Content]:
+    """One content part of each of these interactions, by interaction id (absent ones are left out)."""
+    if not interaction_ids:
+        return {}
+    rows = await conn.execute(
+        select(content.c.interaction_id, content.c.mime, content.c.data).where(
+            content.c.tenant_id == tenant, content.c.part == part,
+            content.c.interaction_id.in_(sorted(set(interaction_ids))),
+        )
+    )
+    return {r.interaction_id: Content(part, r.mime, bytes(r.data)) for r in rows}

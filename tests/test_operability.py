@@ -143,8 +143,8 @@ async def test_request_id_is_accepted_or_generated_and_returned(client):
 
 @pytest.mark.parametrize("fmt", ["ucs", "json"])
 async def test_every_log_line_of_a_request_carries_its_request_id(make_client, capture_logs, monkeypatch, fmt):
-    stream = capture_logs(fmt)
     client = await make_client(access_log=True, log_format=fmt)
+    stream = capture_logs(fmt)  # after start-up, whose lines belong to no request
     original = server_service.status
 
     def noisy_status(ctx):

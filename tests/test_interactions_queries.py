@@ -39,16 +39,21 @@ async def test_service_interactions_by_service_id(client):
     assert_error(await client.get("/services/x/interactions"), 404, 4041)
 
 
-async def test_service_link_includes_interactions_named_by_events(client, monkeypatch):
-    named = await ingest(client, interaction_id="from-event")
-    own = await ingest(client, service_id=3, start_date="2001-01-01T00:00:00Z")
-
-    async def ids_of_service(conn, tenant, service_id):
-        return ["from-event", "missing"] if service_id == 3 else []
-
-    monkeypatch.setattr(store, "interaction_ids_of_service", ids_of_service)
-    got = (await client.get("/services/3/interactions")).json()
-    assert [i["interaction_id"] for i in got] == [own, named]
+async def test_service_link_includes_interactions_named_by_events(client):
+    started = await client.post("/services/start", json={"service_type": 1, "contact_key": "ck",
+                                                          "interaction_id": "ix-start"})
+    sid = started.json()["service_id"]
+    state = await client.post(f"/services/{sid}/states/start", json={"state_type": 1, "interaction_id": "ix-state"})
+    task = await client.post(f"/services/{sid}/tasks/start", json={"task_type": 1})
+    tid = task.json()["task_id"]
+    assert (await client.post(f"/services/{sid}/tasks/{tid}/end", json={"interaction_id": "ix-task-end"})).status_code == 204
+    assert state.status_code == 201
+    for iid, date in (("ix-start", "2001-01-04"), ("ix-state", "2001-01-03"), ("ix-task-end", "2001-01-02"),
+                      ("ix-other", "2001-01-01")):
+        await ingest(client, interaction_id=iid, start_date=f"{date}T00:00:00Z")
+    own = await ingest(client, service_id=sid, start_date="2000-01-01T00:00:00Z")
+    got = (await client.get(f"/services/{sid}/interactions")).json()
+    assert [i["interaction_id"] for i in got] == [own, "ix-task-end", "ix-state", "ix-start"]
 
 
 async def test_unknown_interaction_and_missing_content_are_404(client):

@@ -6,9 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ucs_graphql.db.tables import journeys
 from ucs_graphql.db.tables.interactions import interaction as ixn
 from ucs_graphql.db.tables.interactions import interaction_content as content
 from ucs_graphql.interactions.model import (
@@ -88,13 +89,20 @@ async def customer_interactions(
 
 
 async def interaction_ids_of_service(conn: AsyncConnection, tenant: int, service_id: int) -> list[str]:
-    """Interaction ids that appear in the events of a service, of its states and of its tasks.
-
-    A service's interactions are those ingested with its `service_id` plus these. Wire this to the
-    journeys tables (ucs_graphql/db/tables/journeys.py) once services, states and tasks record the
-    `interaction_id` of their events; until then no event links an interaction, so the list is empty.
-    """
-    return []
+    """Interaction ids that appear in the start and end events of a service, of its states and of its tasks
+    (one statement)."""
+    parts = [
+        select(t.c.started, t.c.completed).where(t.c.tenant_id == tenant, t.c.service_id == service_id)
+        for t in (journeys.service, journeys.state, journeys.task)
+    ]
+    ids: set[str] = set()
+    for row in await conn.execute(union_all(*parts)):
+        for doc in row:
+            if doc:
+                value = jsonio.loads(doc).get("interaction_id")
+                if value:
+                    ids.add(str(value))
+    return sorted(ids)
 
 
 async def service_interactions(

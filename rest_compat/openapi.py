@@ -171,7 +171,16 @@ def openapi_document() -> dict[str, Any]:
         "openapi": "3.1.0",
         "info": {"title": "ucs-graphql: Context Services 8.1 REST API", "version": __version__},
         "paths": paths,
-        "components": {"schemas": {**COMPONENTS, **_handler_components()}},
+        "components": {
+            "schemas": {**COMPONENTS, **_handler_components()},
+            "securitySchemes": {
+                "basic": {"type": "http", "scheme": "basic"},
+                "bearer": {"type": "http", "scheme": "bearer",
+                           "description": "an API token `<name>.<secret>` from `ucs-graphql hash-password --token`"},
+            },
+        },
+        # Credentials are needed when users are configured; a server without users runs open (docs/access.md).
+        "security": [{"basic": []}, {"bearer": []}, {}],
     }
 
 

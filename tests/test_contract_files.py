@@ -56,3 +56,10 @@ async def test_migrations_reach_head_and_match_the_models(database_url):
     finally:
         await engine.dispose()
     assert diff == [], diff
+
+
+async def test_openapi_declares_both_credential_schemes(client):
+    doc = (await client.get("/openapi.json")).json()
+    assert doc["components"]["securitySchemes"]["basic"] == {"type": "http", "scheme": "basic"}
+    assert doc["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+    assert {"basic": []} in doc["security"] and {"bearer": []} in doc["security"]

@@ -10,12 +10,13 @@ from strawberry.tools import merge_types
 
 from ucs_graphql.config import Settings
 from ucs_graphql.graphql.errors import UcsSchema
+from ucs_graphql.graphql.journeys import JourneyMutation, JourneyQuery, JourneySubscription
 from ucs_graphql.graphql.metadata import MetadataMutation, MetadataQuery
 from ucs_graphql.graphql.server import ServerMutation, ServerQuery
 
-QUERIES: tuple[type, ...] = (ServerQuery, MetadataQuery)
-MUTATIONS: tuple[type, ...] = (ServerMutation, MetadataMutation)
-SUBSCRIPTIONS: tuple[type, ...] = ()
+QUERIES: tuple[type, ...] = (ServerQuery, MetadataQuery, JourneyQuery)
+MUTATIONS: tuple[type, ...] = (ServerMutation, MetadataMutation, JourneyMutation)
+SUBSCRIPTIONS: tuple[type, ...] = (JourneySubscription,)
 
 Query = merge_types("Query", QUERIES)
 Mutation = merge_types("Mutation", MUTATIONS)

@@ -99,6 +99,11 @@ class EventBus:
     def __init__(self) -> None:
         self._subs: set[Subscription] = set()
 
+    @property
+    def subscribers(self) -> int:
+        """How many subscriptions this process serves."""
+        return len(self._subs)
+
     @contextlib.asynccontextmanager
     async def subscribe(
         self, tenant: int, customer_id: str | None = None, service_id: int | None = None

@@ -139,13 +139,15 @@ async def find_services(
 
 
 async def children(
-    conn: AsyncConnection, level: Level, tenant: int, service_ids: Sequence[int], f: Filters | None = None
+    conn: AsyncConnection, level: Level, tenant: int, owner_ids: Sequence[int], f: Filters | None = None,
+    *, by: str = "service_id",
 ) -> list[Row[Any]]:
-    """States or tasks of many services in one statement, in start order."""
-    if not service_ids:
+    """States or tasks of many services (or tasks of many states, `by` "state_id") in one statement, in
+    start order."""
+    if not owner_ids:
         return []
     t = level.table
-    conds = [t.c.tenant_id == tenant, t.c.service_id.in_(list(service_ids)), *_conditions(level, f or Filters())]
+    conds = [t.c.tenant_id == tenant, t.c[by].in_(list(owner_ids)), *_conditions(level, f or Filters())]
     return list(await conn.execute(select(t).where(*conds).order_by(level.id)))
 
 

@@ -1,0 +1,140 @@
+"""Live journey events over graphql-transport-ws, with the app served by uvicorn on a free port.
+
+Writes go through the REST path; on PostgreSQL a second worker (another runtime on the same database)
+writes too, and its events reach the subscriber through LISTEN/NOTIFY.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+import websockets
+
+from tests.conftest import wipe
+from ucs_graphql.config import load_settings
+from ucs_graphql.web.app import create_app, create_runtime, start_runtime, stop_runtime
+
+SUBSCRIPTION = """subscription($customerId: String, $serviceId: Long) {
+  journeyEvents(customerId: $customerId, serviceId: $serviceId) {
+    kind serviceId customerId stateId taskId fromStateId timestamp service { serviceId customerId }
+  }
+}"""
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+async def served(database_url: str) -> AsyncIterator[dict[str, Any]]:
+    """The app served by uvicorn in this process: its base URL and runtime."""
+    settings = load_settings({"database_url": database_url, "access_log": False}, environ={})
+    rt = create_runtime(settings)
+    app = create_app(settings, rt)
+    watcher = await start_runtime(rt)
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning",
+                                           ws="websockets-sansio"))
+    task = asyncio.create_task(server.serve())
+    for _ in range(1000):
+        if server.started:
+            break
+        await asyncio.sleep(0.01)
+    try:
+        yield {"http": f"http://127.0.0.1:{port}", "ws": f"ws://127.0.0.1:{port}/graphql", "rt": rt}
+    finally:
+        server.should_exit = True
+        await task
+        await stop_runtime(rt, watcher)
+        await wipe(database_url)
+
+
+async def _subscribe(ws_url: str, rt: Any, variables: dict[str, Any]) -> Any:
+    ws = await websockets.connect(ws_url, subprotocols=["graphql-transport-ws"])
+    await ws.send(json.dumps({"type": "connection_init"}))
+    assert json.loads(await ws.recv())["type"] == "connection_ack"
+    before = rt.parts["events"].subscribers
+    await ws.send(json.dumps({"id": "1", "type": "subscribe",
+                              "payload": {"query": SUBSCRIPTION, "variables": variables}}))
+    for _ in range(500):
+        if rt.parts["events"].subscribers > before:
+            break
+        await asyncio.sleep(0.01)
+    return ws
+
+
+async def _next(ws: Any) -> dict[str, Any]:
+    msg = json.loads(await asyncio.wait_for(ws.recv(), timeout=10))
+    assert msg["type"] == "next", msg
+    assert "errors" not in msg["payload"], msg
+    event: dict[str, Any] = msg["payload"]["data"]["journeyEvents"]
+    return event
+
+
+async def test_customer_subscription_sees_rest_writes(served):
+    ws = await _subscribe(served["ws"], served["rt"], {"customerId": "C1"})
+    try:
+        async with httpx.AsyncClient(base_url=served["http"]) as http:
+            other = await http.post("/services/start", json={"service_type": 1, "customer_id": "C2"})
+            assert other.status_code == 201
+            sid = (await http.post("/services/start", json={"service_type": 1, "customer_id": "C1"})).json()[
+                "service_id"]
+            state = (await http.post(f"/services/{sid}/states/start", json={"state_type": 1})).json()["state_id"]
+            new = (await http.post(f"/services/{sid}/states/transition",
+                                   json={"from": {"state_id": state}, "to": {"state_type": 2}})).json()["state_id"]
+            task = (await http.post(f"/services/{sid}/tasks/start", json={"task_type": 1})).json()["task_id"]
+            assert (await http.post(f"/services/{sid}/tasks/{task}/end", json={})).status_code == 204
+            refused = await http.post(f"/services/{sid}/tasks/{task}/end", json={})
+            assert refused.status_code == 409
+            assert (await http.post(f"/services/{sid}/end", json={})).status_code == 204
+        got = [await _next(ws) for _ in range(6)]
+        assert [e["kind"] for e in got] == ["SERVICE_STARTED", "STATE_STARTED", "STATE_TRANSITION", "TASK_STARTED",
+                                           "TASK_COMPLETED", "SERVICE_COMPLETED"]
+        assert {e["serviceId"] for e in got} == {sid} and {e["customerId"] for e in got} == {"C1"}
+        assert got[2]["stateId"] == new and got[2]["fromStateId"] == state
+        assert got[3]["taskId"] == task and got[0]["service"] == {"serviceId": sid, "customerId": "C1"}
+        with pytest.raises(TimeoutError):  # the refused write and the other customer's service sent nothing
+            await asyncio.wait_for(ws.recv(), timeout=0.3)
+    finally:
+        await ws.close()
+
+
+async def test_service_subscription_and_tenants(served):
+    async with httpx.AsyncClient(base_url=served["http"]) as http:
+        sid = (await http.post("/services/start", json={"service_type": 1, "contact_key": "k"})).json()["service_id"]
+        ws = await _subscribe(served["ws"], served["rt"], {"serviceId": sid})
+        try:
+            resp = await http.post("/services/start", json={"service_type": 1, "contact_key": "k"},
+                                   headers={"X-Genesys-TenantId": "2"})
+            assert resp.status_code == 201
+            assert (await http.post(f"/customers/C7/services/{sid}", json={})).status_code == 200
+            event = await _next(ws)
+            assert event["kind"] == "SERVICE_ASSOCIATED" and event["customerId"] == "C7"
+        finally:
+            await ws.close()
+
+
+async def test_events_of_another_worker(served, make_client, backend):
+    """PostgreSQL: delivered through LISTEN/NOTIFY. SQLite: events stay in the writing process (documented)."""
+    ws = await _subscribe(served["ws"], served["rt"], {"customerId": "C5"})
+    try:
+        other_worker = await make_client()
+        resp = await other_worker.post("/services/start", json={"service_type": 1, "customer_id": "C5"})
+        assert resp.status_code == 201
+        if backend == "postgres":
+            event = await _next(ws)
+            assert event["kind"] == "SERVICE_STARTED" and event["serviceId"] == resp.json()["service_id"]
+        else:
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(ws.recv(), timeout=0.3)
+    finally:
+        await ws.close()

@@ -1,0 +1,506 @@
+"""GraphQL: services with nested states and tasks, their writes, and live journey events.
+
+Same use cases as the CV.WS.SRV.* operations; nested lists and extensions go through per-request DataLoaders.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from collections.abc import AsyncGenerator, Callable, Sequence
+from enum import Enum
+from typing import Any, NewType
+
+import strawberry
+from strawberry.dataloader import DataLoader
+from strawberry.scalars import JSON
+
+from ucs_graphql.access import tasks as t
+from ucs_graphql.context import Ctx
+from ucs_graphql.events.bus import Event
+from ucs_graphql.graphql.context import Info
+from ucs_graphql.graphql.permissions import needs
+from ucs_graphql.journeys import batch, extensions, service, states, tasks
+from ucs_graphql.journeys.common import Include
+from ucs_graphql.journeys.store import Filters
+from ucs_graphql.kit.errors import BadParameter
+
+
+def _long(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise BadParameter("Long", f"'{value}' is not an integer")
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise BadParameter("Long", f"'{value}' is not an integer") from exc
+
+
+def _id_or_name(value: Any) -> int | str:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise BadParameter("IdOrName", f"'{value}' is neither an id nor a name")
+    return value
+
+
+# Defined on their types (the schema's scalar_map is shared by every context): the deprecation of this
+# form is about type checkers, which the valid-type ignores below answer.
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", DeprecationWarning)
+    Long = strawberry.scalar(NewType("Long", int), serialize=int, parse_value=_long,
+                             description="A 64-bit integer (service ids).")
+    IdOrName = strawberry.scalar(NewType("IdOrName", object), serialize=lambda v: v, parse_value=_id_or_name,
+                                 description="A business-attribute value: an integer id, or a name.")
+
+
+@strawberry.enum
+class ItemStatus(Enum):
+    ACTIVE = "active"
+    COMPLETED = "completed"
+    ALL = "all"
+
+
+@strawberry.enum
+class JourneyLevel(Enum):
+    SERVICE = "service"
+    STATE = "state"
+    TASK = "task"
+
+
+@strawberry.type(description="A start or end event of a service, state or task.")
+class LifecycleEvent:
+    timestamp: str
+    session_id: str | None = None
+    interaction_id: str | None = None
+    application_type: IdOrName | None = None  # type: ignore[valid-type]
+    application_id: Long | None = None  # type: ignore[valid-type]
+    resource_type: IdOrName | None = None  # type: ignore[valid-type]
+    resource_id: Long | None = None  # type: ignore[valid-type]
+    media_type: IdOrName | None = None  # type: ignore[valid-type]
+    previous_state_id: int | None = None
+
+    @classmethod
+    def of(cls, doc: dict[str, Any] | None) -> LifecycleEvent | None:
+        return cls(**doc) if doc is not None else None
+
+
+def _loader(info: Info, name: str, load: Callable[[Ctx, list[Any]], Any]) -> DataLoader[Any, Any]:
+    def factory(ctx: Ctx) -> DataLoader[Any, Any]:
+        async def load_fn(keys: list[Any]) -> list[Any]:
+            return await load(ctx, keys)
+
+        return DataLoader(load_fn=load_fn)
+
+    return info.context.loader(name, factory)
+
+
+def _grouped(level: str, by: str) -> Callable[[Ctx, list[Any]], Any]:
+    """A loader over (owner id, Filters) keys: one statement per distinct filter."""
+    async def load(ctx: Ctx, keys: list[tuple[int, Filters]]) -> list[list[dict[str, Any]]]:
+        by_filter: dict[Filters, list[int]] = {}
+        for owner, f in keys:
+            by_filter.setdefault(f, []).append(owner)
+        found = {f: await batch.children_of(ctx, level, owners, f, by=by) for f, owners in by_filter.items()}
+        return [found[f].get(owner, []) for owner, f in keys]
+
+    return load
+
+
+def _extensions_loader(level: str) -> Callable[[Ctx, list[Any]], Any]:
+    async def load(ctx: Ctx, keys: list[tuple[int, tuple[str, ...] | None]]) -> list[dict[str, Any]]:
+        by_names: dict[tuple[str, ...] | None, list[int]] = {}
+        for owner, names in keys:
+            by_names.setdefault(names, []).append(owner)
+        found = {n: await batch.extensions_of(ctx, level, owners, n) for n, owners in by_names.items()}
+        return [found[n].get(owner, {}) for owner, n in keys]
+
+    return load
+
+
+async def _extensions(info: Info, level: str, owner: int, names: list[str] | None) -> JSON:
+    key = (owner, tuple(names) if names is not None else None)
+    return JSON(await _loader(info, f"{level}_extensions", _extensions_loader(level)).load(key))
+
+
+@strawberry.type(description="Common fields of services, states and tasks.")
+class JourneyItem:
+    service_id: Long  # type: ignore[valid-type]
+    est_duration: int | None
+    duration: int | None = strawberry.field(description="Milliseconds, on completed items.")
+    disposition: IdOrName | None  # type: ignore[valid-type]
+    disposition_desc: str | None
+    started: LifecycleEvent
+    completed: LifecycleEvent | None
+
+
+def _common(doc: dict[str, Any]) -> dict[str, Any]:
+    return {"service_id": doc["service_id"], "est_duration": doc.get("est_duration"),
+            "duration": doc.get("duration"), "disposition": doc.get("disposition"),
+            "disposition_desc": doc.get("disposition_desc"), "started": LifecycleEvent.of(doc["started"]),
+            "completed": LifecycleEvent.of(doc.get("completed"))}
+
+
+@strawberry.type(description="A task of a service, possibly within one of its states.")
+class Task(JourneyItem):
+    task_id: int
+    task_type: IdOrName  # type: ignore[valid-type]
+    state_id: int | None
+
+    @classmethod
+    def of(cls, doc: dict[str, Any]) -> Task:
+        return cls(task_id=doc["task_id"], task_type=doc["task_type"], state_id=doc.get("state_id"), **_common(doc))
+
+    @strawberry.field(description="Task extensions by name (all of them when names is absent).")
+    async def extensions(self, info: Info, names: list[str] | None = None) -> JSON:
+        return await _extensions(info, "task", self.task_id, names)
+
+
+@strawberry.type(description="A state of a service.")
+class State(JourneyItem):
+    state_id: int
+    state_type: IdOrName  # type: ignore[valid-type]
+
+    @classmethod
+    def of(cls, doc: dict[str, Any]) -> State:
+        return cls(state_id=doc["state_id"], state_type=doc["state_type"], **_common(doc))
+
+    @strawberry.field(description="The state this one followed, when known.")
+    def previous_state_id(self) -> int | None:
+        return self.started.previous_state_id
+
+    @strawberry.field(description="Tasks started within this state.")
+    async def tasks(self, info: Info, status: ItemStatus = ItemStatus.ALL,
+                    types: list[IdOrName] | None = None) -> list[Task]:  # type: ignore[valid-type]
+        f = batch.item_filters(info.context.ctx, "task", status.value, types)
+        docs = await _loader(info, "tasks_by_state", _grouped("task", "state_id")).load((self.state_id, f))
+        return [Task.of(d) for d in docs]
+
+    @strawberry.field(description="State extensions by name (all of them when names is absent).")
+    async def extensions(self, info: Info, names: list[str] | None = None) -> JSON:
+        return await _extensions(info, "state", self.state_id, names)
+
+
+@strawberry.type(description="A service: a customer commitment spanning interactions, with states and tasks.")
+class Service(JourneyItem):
+    service_type: IdOrName  # type: ignore[valid-type]
+    customer_id: str | None = strawberry.field(description="Absent on anonymous services.")
+    contact_key: str | None
+
+    @classmethod
+    def of(cls, doc: dict[str, Any]) -> Service:
+        return cls(service_type=doc["service_type"], customer_id=doc.get("customer_id"),
+                   contact_key=doc.get("contact_key"), **_common(doc))
+
+    @strawberry.field(description="States of the service.")
+    async def states(self, info: Info, status: ItemStatus = ItemStatus.ALL,
+                     types: list[IdOrName] | None = None) -> list[State]:  # type: ignore[valid-type]
+        f = batch.item_filters(info.context.ctx, "state", status.value, types)
+        docs = await _loader(info, "states_by_service", _grouped("state", "service_id")).load((self.service_id, f))
+        return [State.of(d) for d in docs]
+
+    @strawberry.field(description="Tasks of the service, those started within a state included.")
+    async def tasks(self, info: Info, status: ItemStatus = ItemStatus.ALL,
+                    types: list[IdOrName] | None = None,  # type: ignore[valid-type]
+                    state_id: int | None = None) -> list[Task]:
+        f = batch.item_filters(info.context.ctx, "task", status.value, types, state_id)
+        docs = await _loader(info, "tasks_by_service", _grouped("task", "service_id")).load((self.service_id, f))
+        return [Task.of(d) for d in docs]
+
+    @strawberry.field(description="Service extensions by name (all of them when names is absent).")
+    async def extensions(self, info: Info, names: list[str] | None = None) -> JSON:
+        return await _extensions(info, "service", self.service_id, names)
+
+
+@strawberry.enum
+class JourneyEventKind(Enum):
+    SERVICE_STARTED = "service_started"
+    SERVICE_ASSOCIATED = "service_associated"
+    SERVICE_COMPLETED = "service_completed"
+    STATE_STARTED = "state_started"
+    STATE_COMPLETED = "state_completed"
+    STATE_TRANSITION = "state_transition"
+    TASK_STARTED = "task_started"
+    TASK_COMPLETED = "task_completed"
+
+
+@strawberry.type(description="A committed change of a service, one of its states or tasks.")
+class JourneyEvent:
+    kind: JourneyEventKind
+    service_id: Long  # type: ignore[valid-type]
+    customer_id: str | None
+    timestamp: str
+    state_id: int | None
+    task_id: int | None
+    from_state_id: int | None = strawberry.field(description="On transitions: the state completed.")
+
+    @classmethod
+    def of(cls, e: Event) -> JourneyEvent:
+        return cls(kind=JourneyEventKind(e.kind), service_id=e.service_id, customer_id=e.customer_id,
+                   timestamp=e.timestamp, state_id=e.state_id, task_id=e.task_id, from_state_id=e.from_state_id)
+
+    @strawberry.field(description="The service as it is now (null when it was deleted since).")
+    async def service(self, info: Info) -> Service | None:
+        async def load(ctx: Ctx, keys: list[int]) -> list[dict[str, Any] | None]:
+            found = await service.services_by_ids(ctx, keys)
+            return [found.get(k) for k in keys]
+
+        doc = await _loader(info, "services", load).load(self.service_id)
+        return Service.of(doc) if doc is not None else None
+
+
+# --- inputs: converted to the REST body the use cases read ---
+
+@strawberry.input(description="Fields of a start or end event.")
+class EventInput:
+    timestamp: str | None = None
+    session_id: str | None = None
+    interaction_id: str | None = None
+    application_type: IdOrName | None = None  # type: ignore[valid-type]
+    application_id: Long | None = None  # type: ignore[valid-type]
+    resource_type: IdOrName | None = None  # type: ignore[valid-type]
+    resource_id: Long | None = None  # type: ignore[valid-type]
+    media_type: IdOrName | None = None  # type: ignore[valid-type]
+    extensions: JSON | None = strawberry.field(default=None, description="Extension name → record or records.")
+
+
+@strawberry.input
+class ServiceStartInput(EventInput):
+    service_type: IdOrName  # type: ignore[valid-type]
+    customer_id: str | None = None
+    contact_key: str | None = None
+    est_duration: int | None = None
+
+
+@strawberry.input
+class ServiceAssociateInput(EventInput):
+    service_type: IdOrName | None = None  # type: ignore[valid-type]
+    contact_key: str | None = None
+    est_duration: int | None = None
+
+
+@strawberry.input
+class EndInput(EventInput):
+    disposition: IdOrName | None = None  # type: ignore[valid-type]
+    disposition_desc: str | None = None
+
+
+@strawberry.input
+class StateStartInput(EventInput):
+    state_type: IdOrName  # type: ignore[valid-type]
+    previous_state_id: int | None = None
+    est_duration: int | None = None
+
+
+@strawberry.input
+class TransitionFromInput:
+    state_id: int
+    disposition: IdOrName | None = None  # type: ignore[valid-type]
+    disposition_desc: str | None = None
+    extensions: JSON | None = None
+
+
+@strawberry.input
+class TransitionToInput:
+    state_type: IdOrName  # type: ignore[valid-type]
+    est_duration: int | None = None
+    extensions: JSON | None = None
+
+
+@strawberry.input
+class TransitionInput(EventInput):
+    from_: TransitionFromInput = strawberry.field(name="from")
+    to: TransitionToInput
+
+
+@strawberry.input
+class TaskStartInput(EventInput):
+    task_type: IdOrName  # type: ignore[valid-type]
+    state_id: int | None = None
+    est_duration: int | None = None
+
+
+def body(value: Any) -> dict[str, Any]:
+    """The REST body of an input: its set fields (snake_case) and its extensions at the top level."""
+    if value is None:
+        return {}
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(value):
+        v = getattr(value, f.name)
+        if v is None or f.name == "extensions":
+            continue
+        out["from" if f.name == "from_" else f.name] = body(v) if dataclasses.is_dataclass(v) else v
+    exts = getattr(value, "extensions", None)
+    if exts is not None:
+        if not isinstance(exts, dict):
+            raise BadParameter("extensions", "extensions must be an object of extension name → record(s)")
+        out.update(exts)
+    return out
+
+
+def _inc() -> Include:
+    return Include()
+
+
+def _status(status: ItemStatus) -> str:
+    return status.value
+
+
+@strawberry.type
+class JourneyQuery:
+    @strawberry.field(extensions=needs(t.READ_SERVICE), description="One service (CV.WS.SRV.14).")
+    async def service(self, info: Info, service_id: Long) -> Service:  # type: ignore[valid-type]
+        return Service.of(await service.get_service(info.context.ctx, service_id, _inc()))
+
+    @strawberry.field(extensions=needs(t.READ_SERVICE), description="A customer's services (CV.WS.SRV.10).")
+    async def customer_services(
+        self, info: Info, customer_id: str, status: ItemStatus = ItemStatus.ALL,
+        service_types: list[IdOrName] | None = None,  # type: ignore[valid-type]
+        started_from: str | None = None, started_to: str | None = None, completed_from: str | None = None,
+        completed_to: str | None = None,
+    ) -> list[Service]:
+        ctx = info.context.ctx
+        f = service.service_filters(ctx, _status(status), service_types=service_types, started_from=started_from,
+                                    started_to=started_to, completed_from=completed_from, completed_to=completed_to)
+        return [Service.of(d) for d in await service.query_services(ctx, f, _inc(), customer_id=customer_id)]
+
+    @strawberry.field(extensions=needs(t.READ_SERVICE),
+                      description="Anonymous services of a contact key (CV.WS.SRV.10).")
+    async def anonymous_services(
+        self, info: Info, contact_key: str, status: ItemStatus = ItemStatus.ALL,
+        service_types: list[IdOrName] | None = None,  # type: ignore[valid-type]
+        started_from: str | None = None, started_to: str | None = None, completed_from: str | None = None,
+        completed_to: str | None = None,
+    ) -> list[Service]:
+        ctx = info.context.ctx
+        f = service.service_filters(ctx, _status(status), service_types=service_types, started_from=started_from,
+                                    started_to=started_to, completed_from=completed_from, completed_to=completed_to)
+        return [Service.of(d) for d in await service.query_services(ctx, f, _inc(), contact_key=contact_key)]
+
+    @strawberry.field(extensions=needs(t.READ_STATE), description="States of a service (CV.WS.SRV.12).")
+    async def states(self, info: Info, service_id: Long, status: ItemStatus = ItemStatus.ALL,  # type: ignore[valid-type]
+                     types: list[IdOrName] | None = None) -> list[State]:  # type: ignore[valid-type]
+        docs = await states.query_states(info.context.ctx, service_id, _status(status), types, _inc())
+        return [State.of(d) for d in docs]
+
+    @strawberry.field(extensions=needs(t.READ_STATE), description="One state of a service (CV.WS.SRV.15).")
+    async def state(self, info: Info, service_id: Long, state_id: int) -> State:  # type: ignore[valid-type]
+        return State.of(await states.get_state(info.context.ctx, service_id, state_id, _inc()))
+
+    @strawberry.field(extensions=needs(t.READ_TASK), description="Tasks of a service (CV.WS.SRV.13).")
+    async def tasks(self, info: Info, service_id: Long, status: ItemStatus = ItemStatus.ALL,  # type: ignore[valid-type]
+                    types: list[IdOrName] | None = None,  # type: ignore[valid-type]
+                    state_id: int | None = None) -> list[Task]:
+        docs = await tasks.query_tasks(info.context.ctx, service_id, _status(status), types, state_id, None)
+        return [Task.of(d) for d in docs]
+
+    @strawberry.field(extensions=needs(t.READ_TASK), description="One task of a service (CV.WS.SRV.16).")
+    async def task(self, info: Info, service_id: Long, task_id: int) -> Task:  # type: ignore[valid-type]
+        return Task.of(await tasks.get_task(info.context.ctx, service_id, task_id, None))
+
+
+async def _service(ctx: Ctx, service_id: int) -> Service:
+    return Service.of(await service.get_service(ctx, service_id, _inc()))
+
+
+async def _state(ctx: Ctx, service_id: int, state_id: int) -> State:
+    return State.of(await states.get_state(ctx, service_id, state_id, _inc()))
+
+
+async def _task(ctx: Ctx, service_id: int, task_id: int) -> Task:
+    return Task.of(await tasks.get_task(ctx, service_id, task_id, None))
+
+
+_EXT_OPS: dict[str, Any] = {"replace": extensions.replace_extension, "update": extensions.update_record,
+                            "delete": extensions.delete_record}
+
+
+async def _extension_op(info: Info, op: str, level: JourneyLevel, service_id: int, item_id: int | None, name: str,
+                        value: Any) -> bool:
+    await _EXT_OPS[op](info.context.ctx, level.value, service_id, item_id, name, value)
+    return True
+
+
+@strawberry.type
+class JourneyMutation:
+    @strawberry.mutation(extensions=needs(t.START_SERVICE), description="Start a service (CV.WS.SRV.1).")
+    async def start_service(self, info: Info, input: ServiceStartInput) -> Service:
+        ctx = info.context.ctx
+        return await _service(ctx, await service.start_service(ctx, body(input)))
+
+    @strawberry.mutation(extensions=needs(t.ASSOCIATE_SERVICE),
+                         description="Give a service to a customer, updating start fields (CV.WS.SRV.2).")
+    async def associate_service(self, info: Info, customer_id: str, service_id: Long,  # type: ignore[valid-type]
+                                input: ServiceAssociateInput | None = None) -> Service:
+        ctx = info.context.ctx
+        await service.associate_service(ctx, customer_id, service_id, body(input))
+        return await _service(ctx, service_id)
+
+    @strawberry.mutation(extensions=needs(t.COMPLETE_SERVICE), description="Complete a service (CV.WS.SRV.3).")
+    async def complete_service(self, info: Info, service_id: Long,  # type: ignore[valid-type]
+                               input: EndInput | None = None) -> Service:
+        ctx = info.context.ctx
+        await service.complete_service(ctx, service_id, body(input))
+        return await _service(ctx, service_id)
+
+    @strawberry.mutation(extensions=needs(t.START_STATE), description="Start a state (CV.WS.SRV.5).")
+    async def start_state(self, info: Info, service_id: Long, input: StateStartInput) -> State:  # type: ignore[valid-type]
+        ctx = info.context.ctx
+        return await _state(ctx, service_id, await states.start_state(ctx, service_id, body(input)))
+
+    @strawberry.mutation(extensions=needs(t.COMPLETE_STATE), description="Complete a state (CV.WS.SRV.6).")
+    async def complete_state(self, info: Info, service_id: Long, state_id: int,  # type: ignore[valid-type]
+                             input: EndInput | None = None) -> State:
+        ctx = info.context.ctx
+        await states.complete_state(ctx, service_id, state_id, body(input))
+        return await _state(ctx, service_id, state_id)
+
+    @strawberry.mutation(extensions=needs(t.START_STATE),
+                         description="Complete one state and start the next in one transaction (CV.WS.SRV.7); "
+                                     "returns the new state.")
+    async def transition_state(self, info: Info, service_id: Long,  # type: ignore[valid-type]
+                               input: TransitionInput) -> State:
+        ctx = info.context.ctx
+        return await _state(ctx, service_id, await states.transition(ctx, service_id, body(input)))
+
+    @strawberry.mutation(extensions=needs(t.START_TASK), description="Start a task (CV.WS.SRV.8).")
+    async def start_task(self, info: Info, service_id: Long, input: TaskStartInput) -> Task:  # type: ignore[valid-type]
+        ctx = info.context.ctx
+        return await _task(ctx, service_id, await tasks.start_task(ctx, service_id, body(input)))
+
+    @strawberry.mutation(extensions=needs(t.COMPLETE_TASK), description="Complete a task (CV.WS.SRV.9).")
+    async def complete_task(self, info: Info, service_id: Long, task_id: int,  # type: ignore[valid-type]
+                            input: EndInput | None = None) -> Task:
+        ctx = info.context.ctx
+        await tasks.complete_task(ctx, service_id, task_id, body(input))
+        return await _task(ctx, service_id, task_id)
+
+    @strawberry.mutation(extensions=needs(t.CREATE_SERVICE_EXTENSION),
+                         description="Replace an extension of a service, state or task (CV.WS.SRV.4/17/18); "
+                                     "itemId names the state or task.")
+    async def replace_journey_extension(self, info: Info, level: JourneyLevel, service_id: Long,  # type: ignore[valid-type]
+                                        name: str, records: JSON, item_id: int | None = None) -> bool:
+        return await _extension_op(info, "replace", level, service_id, item_id, name, records)
+
+    @strawberry.mutation(extensions=needs(t.CREATE_SERVICE_EXTENSION),
+                         description="Update the record its unique attributes select (CV.WS.SRV.19/20/21).")
+    async def update_journey_extension_record(self, info: Info, level: JourneyLevel, service_id: Long,  # type: ignore[valid-type]
+                                              name: str, record: JSON, item_id: int | None = None) -> bool:
+        return await _extension_op(info, "update", level, service_id, item_id, name, record)
+
+    @strawberry.mutation(extensions=needs(t.DELETE_SERVICE_EXTENSION),
+                         description="Delete the record its unique attributes select (CV.WS.SRV.22/23/24).")
+    async def delete_journey_extension_record(self, info: Info, level: JourneyLevel, service_id: Long,  # type: ignore[valid-type]
+                                              name: str, record: JSON, item_id: int | None = None) -> bool:
+        return await _extension_op(info, "delete", level, service_id, item_id, name, record)
+
+
+@strawberry.type
+class JourneySubscription:
+    @strawberry.subscription(extensions=needs(t.READ_SERVICE),
+                             description="Journey events as they are committed, for one customer or one service "
+                                         "(every event of the tenant when neither is given).")
+    async def journey_events(self, info: Info, customer_id: str | None = None,
+                             service_id: Long | None = None) -> AsyncGenerator[JourneyEvent, None]:  # type: ignore[valid-type]
+        async for event in batch.follow(info.context.ctx, customer_id, service_id):
+            yield JourneyEvent.of(event)
+
+
+__all__: Sequence[str] = ("JourneyMutation", "JourneyQuery", "JourneySubscription")

@@ -1,0 +1,61 @@
+"""Batched reads for GraphQL DataLoaders: items of many services or states, extensions of many items.
+
+Each call opens its own short read transaction and runs a constant number of statements.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+from ucs_graphql.context import Ctx
+from ucs_graphql.events.bus import Event
+from ucs_graphql.journeys import render, store
+from ucs_graphql.journeys.common import bus, extension_schemas, load_extensions
+from ucs_graphql.journeys.service import type_values
+from ucs_graphql.journeys.store import Filters
+from ucs_graphql.journeys.values import business
+from ucs_graphql.kit.errors import Unavailable
+
+
+def item_filters(ctx: Ctx, level: str, status: str, types: Sequence[Any] | None,
+                 state_id: int | None = None) -> Filters:
+    """Filters of nested lists: status, types (ids or names), and a state for tasks."""
+    return Filters(status=status, types=type_values(ctx, level, types), state_id=state_id)
+
+
+async def children_of(
+    ctx: Ctx, level: str, owner_ids: Sequence[int], f: Filters, *, by: str = "service_id"
+) -> dict[int, list[dict[str, Any]]]:
+    """owner id → wire states or tasks (with service_id) matching `f`, in start order."""
+    ctx.require_production(f"reading {level}s")
+    out: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    biz = business(ctx)
+    async with ctx.db.read() as conn:
+        rows = await store.children(conn, store.LEVELS[level], ctx.tenant, owner_ids, f, by=by)
+    for row in rows:
+        out[row._mapping[by]].append(render.item(biz, level, row, top=True))
+    return out
+
+
+async def extensions_of(
+    ctx: Ctx, level: str, owner_ids: Sequence[int], names: Sequence[str] | None
+) -> dict[int, dict[str, Any]]:
+    """owner id → {extension name: records} of the named extensions (every extension of the level when None)."""
+    ctx.require_production(f"reading {level} extensions")
+    schemas = await ctx.schemas()
+    wanted = extension_schemas(schemas, level, names) if names is not None else list(schemas.extensions[level].values())
+    async with ctx.db.read() as conn:
+        return await load_extensions(conn, ctx.tenant, level, owner_ids, wanted)
+
+
+async def follow(ctx: Ctx, customer_id: str | None, service_id: int | None) -> AsyncIterator[Event]:
+    """The tenant's journey events as they are committed, for one customer or service (all when neither)."""
+    ctx.require_production("following journey events")
+    events = bus(ctx)
+    if events is None:
+        raise Unavailable("live events are not available on this server")
+    async with events.subscribe(ctx.tenant, customer_id, service_id) as sub:
+        while True:
+            yield await sub.next()

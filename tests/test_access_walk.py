@@ -127,7 +127,8 @@ def literal(kind: GraphQLInputType) -> str:
         required = [f"{n}: {literal(f.type)}" for n, f in kind.fields.items()  # type: ignore[union-attr]
                     if is_non_null_type(f.type)]
         return "{" + ", ".join(required) + "}"
-    return {"Int": "1", "Float": "1.5", "Boolean": "true", "JSON": "{}"}.get(kind.name, '"sample"')  # type: ignore[union-attr]
+    scalars = {"Int": "1", "Long": "1", "IdOrName": "1", "Float": "1.5", "Boolean": "true", "JSON": "{}"}
+    return scalars.get(kind.name, '"sample"')  # type: ignore[union-attr]
 
 
 def documents(kind: str, name: str, field: GraphQLField) -> list[tuple[str, dict[str, Any]]]:

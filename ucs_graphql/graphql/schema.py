@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
-from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, ParserCache, QueryDepthLimiter
-from strawberry.extensions.disable_introspection import DisableIntrospection
+from graphql.validation import NoSchemaIntrospectionCustomRule
+from strawberry.extensions import (
+    MaxAliasesLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    SchemaExtension,
+    ValidationCache,
+)
 from strawberry.tools import merge_types
 
 from ucs_graphql.config import Settings
@@ -27,18 +34,40 @@ Mutation = merge_types("Mutation", MUTATIONS)
 Subscription = merge_types("Subscription", SUBSCRIPTIONS) if SUBSCRIPTIONS else None
 
 
-def build_schema(settings: Settings | None = None) -> UcsSchema:
-    """The schema with the protective extensions the settings ask for."""
-    s = settings or Settings()
-    # Factories: Strawberry builds fresh extension instances per request (the parse cache is module-wide).
-    extensions: list[Any] = [
-        lambda: ParserCache(maxsize=512),
-        lambda: QueryDepthLimiter(max_depth=s.graphql_max_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=s.graphql_max_aliases),
-        lambda: MaxTokensLimiter(max_token_count=s.graphql_max_tokens),
+def protection(settings: Settings) -> type[SchemaExtension]:
+    """One extension adding the depth, alias and introspection rules and the token limit.
+
+    The rule classes are built once, so validation results stay cacheable by document (ValidationCache
+    keys on the rules too; the stock limiters make new rule classes for every request).
+    """
+    rules: list[Any] = [
+        *QueryDepthLimiter(max_depth=settings.graphql_max_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases).validation_rules,
     ]
-    if not s.graphql_introspection:
-        extensions.append(DisableIntrospection)
+    if not settings.graphql_introspection:
+        rules.append(NoSchemaIntrospectionCustomRule)
+    extra = tuple(rules)
+    max_tokens = settings.graphql_max_tokens
+
+    class Protection(SchemaExtension):
+        def on_operation(self) -> Iterator[None]:
+            ec = self.execution_context
+            ec.validation_rules = ec.validation_rules + extra
+            ec.parse_options["max_tokens"] = max_tokens
+            yield
+
+    return Protection
+
+
+def build_schema(settings: Settings | None = None) -> UcsSchema:
+    """The schema with the protective extensions the settings ask for, and parse/validation caches."""
+    s = settings or Settings()
+    # Factories: Strawberry builds fresh extension instances per request (both caches are module-wide).
+    extensions: list[Any] = [
+        protection(s),
+        lambda: ParserCache(maxsize=1024),
+        lambda: ValidationCache(maxsize=1024),
+    ]
     return UcsSchema(query=Query, mutation=Mutation, subscription=Subscription, types=TYPES, extensions=extensions)
 
 

@@ -11,10 +11,11 @@ from strawberry.tools import merge_types
 from ucs_graphql.config import Settings
 from ucs_graphql.graphql.errors import UcsSchema
 from ucs_graphql.graphql.metadata import MetadataMutation, MetadataQuery
+from ucs_graphql.graphql.profiles import ProfileMutation, ProfileQuery
 from ucs_graphql.graphql.server import ServerMutation, ServerQuery
 
-QUERIES: tuple[type, ...] = (ServerQuery, MetadataQuery)
-MUTATIONS: tuple[type, ...] = (ServerMutation, MetadataMutation)
+QUERIES: tuple[type, ...] = (ServerQuery, MetadataQuery, ProfileQuery)
+MUTATIONS: tuple[type, ...] = (ServerMutation, MetadataMutation, ProfileMutation)
 SUBSCRIPTIONS: tuple[type, ...] = ()
 
 Query = merge_types("Query", QUERIES)

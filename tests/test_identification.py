@@ -186,3 +186,24 @@ async def test_identification_costs_a_constant_number_of_statements(client):
         assert (len(got) if isinstance(got, list) else 1) == expected
         costs.append(data_statements(seen))
     assert costs == [3, 3]
+
+
+async def test_bulk_insert_writes_rows_records_and_entries_in_one_transaction(client):
+    from ucs_graphql.context import Ctx
+    from ucs_graphql.kit.errors import AlreadyExists
+    from ucs_graphql.profiles import bulk
+    from ucs_graphql.profiles.model import parse_profile
+
+    await define(client, PHONE, keys=[{**ID_PHONE, "unique": True}])
+    ctx = Ctx(client._transport.app.state.runtime)
+    schemas = await ctx.schemas()
+    docs = [parse_profile(schemas, {"FirstName": f"c{i}", "Phone": [{"PhoneNumber": f"+1 555 {i}"}]},
+                          check_values=True) for i in range(3)]
+    ids = await ctx.db.write(lambda conn: bulk.insert_new_profiles(conn, 1, schemas, None, docs))
+    assert await identify(client, **{"Phone.PhoneNumber": "+15552", "include_profile": "yes"}) == {
+        "customer_id": ids[2], "FirstName": "c2"}
+    clash = [parse_profile(schemas, {"Phone": [{"PhoneNumber": "+1 555 9"}]}, check_values=True),
+             parse_profile(schemas, {"Phone": [{"PhoneNumber": "+1 (555) 1"}]}, check_values=True)]
+    with pytest.raises(AlreadyExists, match="idPhone"):
+        await ctx.db.write(lambda conn: bulk.insert_new_profiles(conn, 1, schemas, None, clash))
+    assert await identify(client, **{"Phone.PhoneNumber": "+15559"}) == []

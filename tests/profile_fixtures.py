@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+from sqlalchemy import event
 
 from tests.helpers import set_mode
 
@@ -69,3 +70,21 @@ async def create(client: httpx.AsyncClient, body: dict[str, Any]) -> str:
     assert resp.status_code == 201, resp.text
     customer_id: str = resp.json()["customer_id"]
     return customer_id
+
+
+def count_statements(client: httpx.AsyncClient) -> list[str]:
+    """A list that collects every SQL statement the client's app runs from now on (both engines)."""
+    runtime = client._transport.app.state.runtime  # type: ignore[attr-defined]
+    seen: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(statement)
+
+    for engine in {runtime.db.reader, runtime.db.writer}:
+        event.listen(engine.sync_engine, "before_cursor_execute", count)
+    return seen
+
+
+def data_statements(seen: list[str]) -> int:
+    """How many of the statements touched profile data (the mode watcher's polling is left out)."""
+    return len([s for s in seen if "server_state" not in s and "server_worker" not in s and s.strip() != "BEGIN"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.helpers import assert_error, set_mode
-from tests.profile_fixtures import BRUCE, PHONE, create, define
+from tests.profile_fixtures import BRUCE, PHONE, count_statements, create, data_statements, define
 
 ID_PHONE = {"name": "idPhone", "source": "Phone", "attributes": ["PhoneNumber"], "normalize": "phone"}
 ID_NAME = {"name": "idName", "attributes": ["LastName", "FirstName"]}
@@ -170,3 +170,40 @@ async def test_typed_extension_key_values(client):
     cid = await create(client, {"Card": [{"num": 42, "rate": 2, "ok": True}]})
     assert await identify(client, **{"Card.num": "42", "Card.rate": "2.0", "Card.ok": "true"}) == {"customer_id": cid}
     assert_error(await client.get("/profiles", params={"Card.num": "x"}), 400, 4020, "card.num")
+
+
+async def test_identification_costs_a_constant_number_of_statements(client):
+    await define(client, PHONE, keys=[ID_PHONE])
+    for i in range(6):
+        await create(client, {"FirstName": f"c{i}", "Phone": [{"PhoneNumber": "555"}, {"PhoneNumber": str(i)}]})
+    params = {"include_profile": "yes", "extensions": "Phone"}
+    await identify(client, **{"Phone.PhoneNumber": "1"}, **params)
+    seen = count_statements(client)
+    costs = []
+    for number, expected in (("1", 1), ("555", 6)):
+        seen.clear()
+        got = await identify(client, **{"Phone.PhoneNumber": number}, **params)
+        assert (len(got) if isinstance(got, list) else 1) == expected
+        costs.append(data_statements(seen))
+    assert costs == [3, 3]
+
+
+async def test_bulk_insert_writes_rows_records_and_entries_in_one_transaction(client):
+    from ucs_graphql.context import Ctx
+    from ucs_graphql.kit.errors import AlreadyExists
+    from ucs_graphql.profiles import bulk
+    from ucs_graphql.profiles.model import parse_profile
+
+    await define(client, PHONE, keys=[{**ID_PHONE, "unique": True}])
+    ctx = Ctx(client._transport.app.state.runtime)
+    schemas = await ctx.schemas()
+    docs = [parse_profile(schemas, {"FirstName": f"c{i}", "Phone": [{"PhoneNumber": f"+1 555 {i}"}]},
+                          check_values=True) for i in range(3)]
+    ids = await ctx.db.write(lambda conn: bulk.insert_new_profiles(conn, 1, schemas, None, docs))
+    assert await identify(client, **{"Phone.PhoneNumber": "+15552", "include_profile": "yes"}) == {
+        "customer_id": ids[2], "FirstName": "c2"}
+    clash = [parse_profile(schemas, {"Phone": [{"PhoneNumber": "+1 555 9"}]}, check_values=True),
+             parse_profile(schemas, {"Phone": [{"PhoneNumber": "+1 (555) 1"}]}, check_values=True)]
+    with pytest.raises(AlreadyExists, match="idPhone"):
+        await ctx.db.write(lambda conn: bulk.insert_new_profiles(conn, 1, schemas, None, clash))
+    assert await identify(client, **{"Phone.PhoneNumber": "+15559"}) == []

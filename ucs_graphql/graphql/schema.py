@@ -21,10 +21,11 @@ from ucs_graphql.graphql.interactions import TYPES as INTERACTION_TYPES
 from ucs_graphql.graphql.interactions import InteractionMutation, InteractionQuery
 from ucs_graphql.graphql.journeys import JourneyMutation, JourneyQuery, JourneySubscription
 from ucs_graphql.graphql.metadata import MetadataMutation, MetadataQuery
+from ucs_graphql.graphql.profiles import ProfileMutation, ProfileQuery
 from ucs_graphql.graphql.server import ServerMutation, ServerQuery
 
-QUERIES: tuple[type, ...] = (ServerQuery, MetadataQuery, JourneyQuery, InteractionQuery)
-MUTATIONS: tuple[type, ...] = (ServerMutation, MetadataMutation, JourneyMutation, InteractionMutation)
+QUERIES: tuple[type, ...] = (ServerQuery, MetadataQuery, ProfileQuery, JourneyQuery, InteractionQuery)
+MUTATIONS: tuple[type, ...] = (ServerMutation, MetadataMutation, ProfileMutation, JourneyMutation, InteractionMutation)
 SUBSCRIPTIONS: tuple[type, ...] = (JourneySubscription,)
 # Types reached only through an interface (each context's concrete implementations).
 TYPES: tuple[type, ...] = (*INTERACTION_TYPES,)

@@ -37,6 +37,19 @@ def _resolve(schemas: TenantSchemas, name: str) -> tuple[str, AttributeSchema]:
     return profile_attr.key, profile_attr
 
 
+def attribute_values(doc: Any) -> dict[str, list[str]]:
+    """Query attributes given as a JSON object: name -> a string or an array of strings."""
+    if not isinstance(doc, dict):
+        raise BadParameter("attributes", "give an object of attribute name -> value(s)")
+    out: dict[str, list[str]] = {}
+    for name, raw in doc.items():
+        values = raw if isinstance(raw, list) else [raw]
+        if not all(isinstance(v, str | int | float) and not isinstance(v, bool) for v in values):
+            raise BadParameter(name, "a value to identify by is a string (or an array of them)")
+        out[name] = [str(v) for v in values]
+    return out
+
+
 def _yes_no(param: str, raw: str | None) -> bool:
     if raw is None or raw == "":
         return False

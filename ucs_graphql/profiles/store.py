@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -83,3 +83,8 @@ async def pages(conn: AsyncConnection, tenant: int) -> AsyncIterator[dict[str, D
             return
         yield {cid: jsonio.loads(data) for cid, data in rows}
         last = rows[-1][0]
+
+
+async def count(conn: AsyncConnection, tenant: int) -> int:
+    """How many profiles a tenant has."""
+    return int(await conn.scalar(select(func.count()).select_from(profile).where(profile.c.tenant_id == tenant)) or 0)

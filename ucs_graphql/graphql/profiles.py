@@ -1,0 +1,167 @@
+"""GraphQL: customer profiles, identification, merge and extension records (same use cases as REST)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from enum import Enum
+from typing import Any
+
+import strawberry
+from strawberry.dataloader import DataLoader
+from strawberry.scalars import JSON
+
+from ucs_graphql.access import tasks as t
+from ucs_graphql.context import Ctx
+from ucs_graphql.graphql.context import Info
+from ucs_graphql.graphql.permissions import needs
+from ucs_graphql.identification import service as identification
+from ucs_graphql.kit.errors import NotFound
+from ucs_graphql.profiles import merge, service
+
+ATTRIBUTES = "profile_attributes"
+EXTENSIONS = "profile_extensions"
+
+
+def _attributes_loader(ctx: Ctx) -> DataLoader[str, dict[str, Any] | None]:
+    async def load(ids: list[str]) -> list[dict[str, Any] | None]:
+        found = await service.load_attributes(ctx, ids)
+        return [found.get(cid) for cid in ids]
+
+    return DataLoader(load_fn=load)
+
+
+def _extensions_loader(ctx: Ctx) -> DataLoader[tuple[str, tuple[str, ...]], dict[str, Any]]:
+    async def load(keys: list[tuple[str, tuple[str, ...]]]) -> list[dict[str, Any]]:
+        ids = list(dict.fromkeys(cid for cid, _ in keys))
+        names = list(dict.fromkeys(n for _, wanted in keys for n in wanted))
+        got = await service.load_extensions(ctx, ids, names)
+        out = []
+        for cid, wanted in keys:
+            by_lower = {k.lower(): (k, v) for k, v in got[cid].items()}
+            out.append(dict(by_lower[n.lower()] for n in wanted))
+        return out
+
+    return DataLoader(load_fn=load)
+
+
+def _fresh(info: Info) -> None:
+    """Forget what this request's loaders read (a mutation changed it)."""
+    for name in (ATTRIBUTES, EXTENSIONS):
+        info.context.loaders.pop(name, None)
+
+
+@strawberry.enum
+class IncludeExtensions(Enum):
+    ALWAYS = "always"
+    UNIQUE = "unique"
+
+
+@strawberry.type(description="A customer profile; attributes and extensions are loaded in batches.")
+class Profile:
+    customer_id: str
+    default_extensions: strawberry.Private[tuple[str, ...]] = ()
+    extensions_allowed: strawberry.Private[bool] = True
+
+    @strawberry.field(description="Attribute name -> value (an array when there are several, primary first).")
+    async def attributes(self, info: Info) -> JSON:
+        got = await info.context.loader(ATTRIBUTES, _attributes_loader).load(self.customer_id)
+        if got is None:
+            raise NotFound(f"customer '{self.customer_id}' does not exist")
+        return JSON(got)
+
+    @strawberry.field(description="Extension name -> record (single-valued) or records (multi-valued); by default "
+                                  "the extensions named on the root field. Null when includeExtensions=UNIQUE "
+                                  "matched several customers.")
+    async def extensions(self, info: Info, names: list[str] | None = None) -> JSON | None:
+        if not self.extensions_allowed:
+            return None
+        wanted = tuple(names) if names is not None else self.default_extensions
+        if not wanted:
+            return JSON({})
+        return JSON(await info.context.loader(EXTENSIONS, _extensions_loader).load((self.customer_id, wanted)))
+
+
+def _profile(customer_id: str, extensions: Sequence[str] | None = None, allowed: bool = True) -> Profile:
+    return Profile(customer_id=customer_id, default_extensions=tuple(extensions or ()), extensions_allowed=allowed)
+
+
+@strawberry.type
+class ProfileQuery:
+    @strawberry.field(extensions=needs(t.READ_PROFILE), description="One customer profile (CV.WS.PROF.1).")
+    async def profile(self, info: Info, customer_id: str, extensions: list[str] | None = None) -> Profile:
+        if await info.context.loader(ATTRIBUTES, _attributes_loader).load(customer_id) is None:
+            raise NotFound(f"customer '{customer_id}' does not exist")
+        return _profile(customer_id, extensions)
+
+    @strawberry.field(extensions=needs(t.READ_PROFILE),
+                      description="Several customer profiles, in the order asked (null for an unknown id).")
+    async def profiles(self, info: Info, customer_ids: list[str], extensions: list[str] | None = None
+                       ) -> list[Profile | None]:
+        found = await info.context.loader(ATTRIBUTES, _attributes_loader).load_many(customer_ids)
+        return [_profile(cid, extensions) if got is not None else None for cid, got in zip(customer_ids, found,
+                                                                                          strict=True)]
+
+    @strawberry.field(extensions=needs(t.IDENTIFY_CUSTOMER),
+                      description="Identify customers (CV.WS.CUSTID.1): attributes is an object of name -> value(s), "
+                                  "extension attributes as ext.attr; idKey is chosen by the reference's algorithm "
+                                  "when absent.")
+    async def identify(
+        self, info: Info, attributes: JSON, id_key: str | None = None, extensions: list[str] | None = None,
+        include_extensions: IncludeExtensions = IncludeExtensions.ALWAYS,
+    ) -> list[Profile]:
+        found = await identification.identify(info.context.ctx, identification.attribute_values(attributes),
+                                              id_key=id_key)
+        allowed = include_extensions is IncludeExtensions.ALWAYS or len(found) == 1
+        return [_profile(m["customer_id"], extensions, allowed) for m in found]
+
+
+@strawberry.type
+class ProfileMutation:
+    @strawberry.mutation(extensions=needs(t.CREATE_PROFILE), description="Create a customer profile (CV.WS.PROF.3).")
+    async def create_profile(self, info: Info, profile: JSON) -> Profile:
+        return _profile(await service.create_profile(info.context.ctx, profile))
+
+    @strawberry.mutation(extensions=needs(t.UPDATE_PROFILE),
+                         description="Replace a profile's attributes, and the extensions given (CV.WS.PROF.2).")
+    async def update_profile(self, info: Info, customer_id: str, profile: JSON) -> Profile:
+        await service.update_profile(info.context.ctx, customer_id, profile)
+        _fresh(info)
+        return _profile(customer_id)
+
+    @strawberry.mutation(extensions=needs(t.DELETE_PROFILE), description="Delete a customer profile (CV.WS.PROF.8).")
+    async def delete_profile(self, info: Info, customer_id: str) -> bool:
+        await service.delete_profile(info.context.ctx, customer_id)
+        _fresh(info)
+        return True
+
+    @strawberry.mutation(extensions=needs(t.MERGE_PROFILE),
+                         description="Merge the source profile into the destination (CV.WS.PROF.MERGE.1).")
+    async def merge_profiles(self, info: Info, customer_id: str, source_id: str, keep_uniq_from_src: bool = False,
+                             keep_active_service_only: bool = False) -> Profile:
+        await merge.merge_profiles(info.context.ctx, customer_id, source_id, {
+            "keep_uniq_from_src": keep_uniq_from_src, "keep_active_service_only": keep_active_service_only})
+        _fresh(info)
+        return _profile(customer_id)
+
+    @strawberry.mutation(extensions=needs(t.CREATE_PROFILE_EXTENSION),
+                         description="Insert extension records: extension name -> record(s) (CV.WS.PROF.4).")
+    async def insert_profile_extensions(self, info: Info, customer_id: str, extensions: JSON) -> Profile:
+        await service.insert_extensions(info.context.ctx, customer_id, extensions)
+        _fresh(info)
+        return _profile(customer_id)
+
+    @strawberry.mutation(extensions=needs(t.UPDATE_PROFILE_EXTENSION),
+                         description="Update the record its unique attributes select (CV.WS.PROF.6).")
+    async def update_profile_extension_record(self, info: Info, customer_id: str, extension: str,
+                                              record: JSON) -> bool:
+        await service.update_extension_record(info.context.ctx, customer_id, extension, record)
+        _fresh(info)
+        return True
+
+    @strawberry.mutation(extensions=needs(t.DELETE_PROFILE_EXTENSION),
+                         description="Delete the record its unique attributes select (CV.WS.PROF.7).")
+    async def delete_profile_extension_record(self, info: Info, customer_id: str, extension: str,
+                                              record: JSON) -> bool:
+        await service.delete_extension_record(info.context.ctx, customer_id, extension, record)
+        _fresh(info)
+        return True

@@ -13,6 +13,7 @@ from rest_compat.routes import ROUTES, Op
 from ucs_graphql import __version__
 from ucs_graphql.kit.error_table import ERROR_TABLE
 from ucs_graphql.runtime import Runtime
+from ucs_graphql.web.middleware import MAX_TENANT
 from ucs_graphql.web.responses import JsonResponse
 
 _ANY: dict[str, Any] = {}
@@ -118,7 +119,8 @@ def _operation(op: Op) -> dict[str, Any]:
         params.append({"name": name, "in": "path", "required": True,
                        "schema": {"type": "integer"} if conv == "int" else {"type": "string"}})
     params.append({"name": "X-Genesys-TenantId", "in": "header", "required": False,
-                   "schema": {"type": "integer", "minimum": 1}})
+                   "description": "the tenant (absent or empty: tenant 1)",
+                   "schema": {"type": "integer", "minimum": 1, "maximum": MAX_TENANT}})
     success: dict[str, Any] = {"description": "success"}
     if op.response:
         success["content"] = {"application/json": {"schema": _ref(op.response)}}

@@ -7,11 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import signal
-import socket
 import sqlite3
-import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -19,72 +16,32 @@ from pathlib import Path
 
 import httpx
 
+from tests.server_process import ServerProcess, serve
+
 HANG_GUARD_SECONDS = 60
 BURST_CLIENTS = 16
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class Server:
-    """A `ucs-graphql serve` subprocess on a temporary SQLite database, logging JSON lines to a file."""
-
-    proc: asyncio.subprocess.Process
-    base_url: str
-    db_path: Path
-    log_path: Path
-
-    def access_request_ids(self) -> set[str]:
-        """Request ids of every request the server wrote an access-log line for (i.e. started)."""
-        out = set()
-        for line in self.log_path.read_text().splitlines():
-            with contextlib.suppress(ValueError):
-                doc = json.loads(line)
-                if doc.get("logger") == "ucs.access":
-                    out.add(doc["request_id"])
-        return out
-
-    def stored_extensions(self) -> set[str]:
-        with contextlib.closing(sqlite3.connect(self.db_path)) as conn:
-            return {name for (name,) in conn.execute("SELECT name_lc FROM extension_schema WHERE level = 'task'")}
-
-
 @contextlib.asynccontextmanager
-async def serve(tmp_path: Path, drain_seconds: float) -> AsyncIterator[Server]:
-    """Start the server, wait until it is ready, and make sure it is gone afterwards."""
-    port = free_port()
-    db_path = tmp_path / "ucs.db"
-    config = tmp_path / "ucs.toml"
-    config.write_text(f"drain_seconds = {drain_seconds}\nlog_format = \"json\"\naccess_log = true\n")
-    log_path = tmp_path / "server.log"
-    with log_path.open("w") as log:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "ucs_graphql.cli", "serve", "--port", str(port), "--database",
-            f"sqlite:///{db_path}", "--config", str(config), stdout=log, stderr=log)
-    server = Server(proc, f"http://127.0.0.1:{port}", db_path, log_path)
-    try:
-        async with httpx.AsyncClient(base_url=server.base_url) as client, asyncio.timeout(HANG_GUARD_SECONDS):
-            while True:
-                with contextlib.suppress(httpx.TransportError):
-                    if (await client.get("/readyz")).status_code == 200:
-                        break
-                assert proc.returncode is None, log_path.read_text()
-                await asyncio.sleep(0.1)
+async def serve_sqlite(tmp_path: Path, drain_seconds: float) -> AsyncIterator[ServerProcess]:
+    """The server on a new SQLite database in tmp_path."""
+    async with serve(tmp_path, f"sqlite:///{tmp_path / 'ucs.db'}", f"drain_seconds = {drain_seconds}\n") as server:
         yield server
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
+
+
+def db_path(server: ServerProcess) -> Path:
+    return server.log_path.parent / "ucs.db"
+
+
+def stored_extensions(server: ServerProcess) -> set[str]:
+    with contextlib.closing(sqlite3.connect(db_path(server))) as conn:
+        return {name for (name,) in conn.execute("SELECT name_lc FROM extension_schema WHERE level = 'task'")}
 
 
 @contextlib.contextmanager
-def sqlite_write_lock(db_path: Path) -> Iterator[None]:
+def sqlite_write_lock(path: Path) -> Iterator[None]:
     """Hold the database's write lock, so that writes arriving meanwhile stay in flight."""
-    conn = sqlite3.connect(db_path, isolation_level=None)
+    conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield
@@ -126,12 +83,12 @@ class Burst:
 
 
 async def test_sigterm_during_a_burst_drains_in_flight_writes_and_exits_0(tmp_path):
-    async with serve(tmp_path, drain_seconds=10) as server:
+    async with serve_sqlite(tmp_path, drain_seconds=10) as server:
         burst = Burst()
         writers = [asyncio.create_task(burst.writer(server.base_url, n)) for n in range(BURST_CLIENTS)]
         async with asyncio.timeout(HANG_GUARD_SECONDS):
             await burst.warmed.wait()
-            with sqlite_write_lock(server.db_path):
+            with sqlite_write_lock(db_path(server)):
                 await asyncio.sleep(0.3)  # the writers' next requests are now in flight, waiting for the lock
                 terminated_at = time.monotonic()
                 server.proc.send_signal(signal.SIGTERM)
@@ -146,18 +103,18 @@ async def test_sigterm_during_a_burst_drains_in_flight_writes_and_exits_0(tmp_pa
         assert statuses == {201}, statuses
         drained = [name for name, (_, when) in burst.answers.items() if when > terminated_at]
         assert drained, "no request was in flight when SIGTERM arrived"
-        stored = server.stored_extensions()
+        stored = stored_extensions(server)
         assert burst.acknowledged() <= stored  # every acknowledged write is stored
         assert stored <= burst.acknowledged()  # and nothing was stored without an answer
-        started = server.access_request_ids()
+        started = {doc["request_id"] for doc in server.access_records()}
         assert not (started & set(burst.cut)), "a started request was cut off without an answer"
         assert {rid for rid in started if rid.startswith("w")} <= set(burst.answers)
 
 
 async def test_the_drain_is_bounded_by_drain_seconds(tmp_path):
-    async with serve(tmp_path, drain_seconds=0.5) as server:
+    async with serve_sqlite(tmp_path, drain_seconds=0.5) as server:
         burst = Burst()
-        with sqlite_write_lock(server.db_path):
+        with sqlite_write_lock(db_path(server)):
             writer = asyncio.create_task(burst.writer(server.base_url, 0))
             await asyncio.sleep(0.3)  # a write waits for the lock, longer than the drain allows
             server.proc.send_signal(signal.SIGTERM)
@@ -170,4 +127,4 @@ async def test_the_drain_is_bounded_by_drain_seconds(tmp_path):
     assert "timeout graceful shutdown exceeded" in log
     assert [status for status, _ in burst.answers.values()] == [503], burst.answers  # cut off, yet answered
     assert not burst.cut
-    assert not server.stored_extensions()
+    assert not stored_extensions(server)

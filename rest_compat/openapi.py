@@ -13,9 +13,19 @@ from rest_compat.routes import ROUTES, Op
 from ucs_graphql import __version__
 from ucs_graphql.kit.error_table import ERROR_TABLE
 from ucs_graphql.runtime import Runtime
+from ucs_graphql.web.middleware import MAX_TENANT
 from ucs_graphql.web.responses import JsonResponse
 
 _ANY: dict[str, Any] = {}
+# Schema, attribute, extension and key names (ucs_graphql.kit.names.check_name; reserved words aside).
+_NAME: dict[str, Any] = {"type": "string", "minLength": 1, "pattern": "^[A-Za-z][A-Za-z0-9_]*$"}
+
+
+def _any_case(word: str) -> str:
+    """A regular-expression alternative matching `word` in any letter case."""
+    return "".join(f"[{c.lower()}{c.upper()}]" for c in word)
+
+
 _OBJ: dict[str, Any] = {"type": "object", "additionalProperties": True}
 
 COMPONENTS: dict[str, Any] = {
@@ -43,11 +53,12 @@ COMPONENTS: dict[str, Any] = {
         "allocated_memory": {"type": "integer"}, "used_memory": {"type": "integer"},
         "free_memory": {"type": "integer"}}},
     "ServerMode": {"type": "object", "required": ["mode"], "properties": {
-        "mode": {"type": "string", "description": "production or maintenance (case-insensitive)"}}},
+        "mode": {"type": "string", "description": "production or maintenance (case-insensitive)",
+                 "pattern": "^\\s*(" + "|".join(_any_case(m) for m in ("production", "maintenance")) + ")\\s*$"}}},
     "ServerChanged": {"type": "object", "properties": {"server changed": {"type": "string"}}},
     "MetadataIndex": {"type": "object", "additionalProperties": {"type": "string"}},
     "AttributeSchema": {"type": "object", "required": ["name", "type"], "properties": {
-        "name": {"type": "string", "maxLength": 30},
+        "name": {**_NAME, "maxLength": 30},
         "type": {"type": "string", "description": "boolean, string, integer, long, double, date, datetime, currency"},
         "length": {"type": ["integer", "string"]}, "default": _ANY, "mandatory": {"type": ["boolean", "string"]},
         "encrypt": {"type": ["boolean", "string"]}}},
@@ -55,7 +66,7 @@ COMPONENTS: dict[str, Any] = {
     "AttributeSchemaOrList": {"oneOf": [{"$ref": "#/components/schemas/AttributeSchema"},
                                         {"$ref": "#/components/schemas/AttributeSchemaList"}]},
     "ExtensionSchema": {"type": "object", "required": ["name", "type"], "properties": {
-        "name": {"type": "string", "maxLength": 26},
+        "name": {**_NAME, "maxLength": 26},
         "type": {"type": "string", "enum": ["single-valued", "multi-valued", "classifier"]},
         "attributes": {"type": "array", "items": {"$ref": "#/components/schemas/AttributeSchema"}},
         "unique": {"type": "array", "items": {"oneOf": [{"type": "string"},
@@ -64,7 +75,7 @@ COMPONENTS: dict[str, Any] = {
     "ExtensionSchemaOrList": {"oneOf": [{"$ref": "#/components/schemas/ExtensionSchema"},
                                         {"$ref": "#/components/schemas/ExtensionSchemaList"}]},
     "IdentificationKey": {"type": "object", "required": ["name", "attributes"], "properties": {
-        "name": {"type": "string", "maxLength": 26}, "source": {"type": "string"},
+        "name": {**_NAME, "maxLength": 26}, "source": {"type": "string"},
         "extension": {"type": "string"}, "attributes": {"type": "array", "items": {"type": "string"}},
         "unique": {"type": ["boolean", "string"]},
         "normalize": {"type": "string", "enum": ["phone", "email", "casefold"]}}},
@@ -118,7 +129,8 @@ def _operation(op: Op) -> dict[str, Any]:
         params.append({"name": name, "in": "path", "required": True,
                        "schema": {"type": "integer"} if conv == "int" else {"type": "string"}})
     params.append({"name": "X-Genesys-TenantId", "in": "header", "required": False,
-                   "schema": {"type": "integer", "minimum": 1}})
+                   "description": "the tenant (absent or empty: tenant 1)",
+                   "schema": {"type": "integer", "minimum": 1, "maximum": MAX_TENANT}})
     success: dict[str, Any] = {"description": "success"}
     if op.response:
         success["content"] = {"application/json": {"schema": _ref(op.response)}}

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import os
+import signal
 import sys
 from typing import Any
 
@@ -99,6 +100,10 @@ def app_factory() -> Any:
     return create_app(settings)
 
 
+def _drained(_signum: int, _frame: Any) -> None:
+    log.info("ucs-graphql stopped on SIGTERM after finishing in-flight requests")
+
+
 def serve(settings: Settings) -> None:
     """Migrate, then run uvicorn (SIGTERM and SIGINT shut down cleanly, finishing in-flight requests)."""
     import json
@@ -118,10 +123,12 @@ def serve(settings: Settings) -> None:
                  "database_url": settings.database_url, "config_file": settings.config_file,
                  "allow_open_network": settings.allow_open_network, "log_format": settings.log_format}
     os.environ[SETTINGS_ENV] = json.dumps(overrides)
+    # uvicorn drains, then raises again the signal it stopped on; after a SIGTERM drain the exit status is 0.
+    signal.signal(signal.SIGTERM, _drained)
     uvicorn.run(
         "ucs_graphql.cli:app_factory", factory=True, host=settings.host, port=settings.port,
         workers=settings.workers, access_log=False, log_level="info", log_config=None, lifespan="on",
-        timeout_graceful_shutdown=int(settings.drain_seconds),
+        timeout_graceful_shutdown=settings.drain_seconds,  # type: ignore[arg-type]
     )
 
 

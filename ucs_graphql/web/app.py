@@ -29,7 +29,7 @@ from ucs_graphql.server import service as server_service
 from ucs_graphql.web.health import health_routes
 from ucs_graphql.web.logging import RequestContext
 from ucs_graphql.web.metrics import MetricsMiddleware, metrics_for, metrics_routes
-from ucs_graphql.web.middleware import FrontDoor
+from ucs_graphql.web.middleware import DrainCutoff, FrontDoor
 from ucs_graphql.web.responses import error_response, render_error
 
 log = logging.getLogger("ucs")
@@ -91,12 +91,12 @@ async def _ucs_error(request: Request, exc: Exception) -> Response:
 
 
 class UcsApp(Starlette):
-    """Starlette with the request context and the metrics outside every other layer, so the request id
-    reaches even the unexpected-error log line and every answer, 500s included, is measured."""
+    """Starlette with the request context, the metrics and the drain cut-off outside every other layer, so
+    the request id reaches even the unexpected-error log line and every answer, 500s included, is measured."""
 
     def build_middleware_stack(self) -> ASGIApp:
         rt: Runtime = self.state.runtime
-        return RequestContext(MetricsMiddleware(super().build_middleware_stack(), metrics_for(rt)))
+        return RequestContext(MetricsMiddleware(DrainCutoff(super().build_middleware_stack()), metrics_for(rt)))
 
 
 def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:

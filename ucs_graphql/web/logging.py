@@ -111,8 +111,12 @@ def configure(fmt: str, level: int = logging.INFO) -> None:
     root = logging.getLogger()
     root.handlers = [make_handler(fmt)]
     root.setLevel(level)
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+    for name in ("uvicorn", "uvicorn.error"):
         logger = logging.getLogger(name)
         logger.handlers = []
         logger.propagate = True
+    # The UCS access line (ucs.access) replaces uvicorn's own.
+    uvicorn_access = logging.getLogger("uvicorn.access")
+    uvicorn_access.handlers = []
+    uvicorn_access.propagate = False
     logging.getLogger("alembic").setLevel(logging.WARNING)

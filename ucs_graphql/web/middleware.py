@@ -8,6 +8,8 @@ GraphQL responses (`errors[].extensions.code`); elsewhere the reference's error 
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from typing import Any
 
@@ -23,6 +25,8 @@ from ucs_graphql.runtime import Runtime
 from ucs_graphql.web.accesslog import log_request
 from ucs_graphql.web.logging import accepted_request_id
 from ucs_graphql.web.responses import error_body
+
+log = logging.getLogger("ucs")
 
 # Paths that stay served while the mode switches and are not counted as in-flight work.
 EXEMPT = ("/server/status", "/server/mode", "/healthz", "/readyz", "/metrics", "/openapi.json", "/docs")
@@ -183,3 +187,38 @@ class FrontDoor:
             headers.append((b"www-authenticate", WWW_AUTHENTICATE.encode()))
         await send({"type": "http.response.start", "status": row.status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+
+class DrainCutoff:
+    """Answers 503 (with Retry-After) to a request the server cancels when the shutdown drain time is over,
+    instead of the bare 500 the ASGI server would send; the cancelled request then ends normally."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        except asyncio.CancelledError:
+            if started:
+                raise
+            log.warning("%s %s cut off at the end of the shutdown drain; answered 503", scope["method"], scope["path"])
+            host = dict(scope.get("headers", [])).get(b"host", b"localhost").decode("latin-1")
+            uri = f"{scope.get('scheme', 'http')}://{host}{scope['path']}"
+            body = jsonio.dumps(error_body("unavailable", "the server is shutting down; retry on another instance",
+                                           scope["method"], uri))
+            await send({"type": "http.response.start", "status": 503, "headers": [
+                (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                (b"retry-after", b"1"), (b"connection", b"close")]})
+            await send({"type": "http.response.body", "body": body})

@@ -54,6 +54,9 @@ def literal(value: Any) -> graphql.ValueNode:
 
 
 schemathesis.graphql.scalar("JSON", st.one_of(DOCUMENT, st.lists(DOCUMENT, max_size=2), JSON_VALUES).map(literal))
+# Journey scalars: 64-bit ids, and business-attribute values given as an id or a name.
+schemathesis.graphql.scalar("Long", st.integers(-(2**63), 2**63 - 1).map(literal))
+schemathesis.graphql.scalar("IdOrName", st.one_of(st.integers(-(2**31), 2**31), st.text(max_size=12)).map(literal))
 
 
 @schemathesis.check

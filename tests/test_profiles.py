@@ -169,3 +169,9 @@ async def test_tenants_do_not_see_each_other(client):
     assert_error(await client.get(f"/profiles/{cid}", headers={"X-Genesys-TenantId": "2"}), 404)
     resp = await client.post("/profiles", json={"customer_id": cid}, headers={"X-Genesys-TenantId": "2"})
     assert resp.status_code == 201
+
+
+async def test_text_with_a_nul_character_is_a_bad_parameter_not_a_server_error(client):
+    resp = await client.get("/profiles/a%00b")
+    assert resp.status_code in (400, 404), resp.text
+    assert set(resp.json()) == {"http_method", "title", "description", "code", "uri"}

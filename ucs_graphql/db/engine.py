@@ -24,8 +24,8 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
-from ucs_graphql.db.errors import as_unique_violation, is_retryable, is_unreachable
-from ucs_graphql.kit.errors import AlreadyExists, Unavailable
+from ucs_graphql.db.errors import as_unique_violation, is_retryable, is_unreachable, is_unstorable_text
+from ucs_graphql.kit.errors import AlreadyExists, BadParameter, Unavailable
 
 log = logging.getLogger("ucs.db")
 
@@ -203,7 +203,10 @@ class Database:
                 raise mapped from err
 
     def _as_unavailable(self, err: BaseException) -> BaseException:
-        """Unavailable for contention and outages; any other error (a bug) is returned unchanged."""
+        """Unavailable for contention and outages, BadParameter for text the database cannot store; any other
+        error (a bug) is returned unchanged."""
+        if is_unstorable_text(err):
+            return BadParameter("value", "text values may not contain the NUL character (U+0000)")
         if is_retryable(err):
             return Unavailable("the database is busy; retry later", retry_after=RETRY_AFTER_BUSY)
         if isinstance(err, sa_exc.TimeoutError):

@@ -56,6 +56,11 @@ def as_unique_violation(err: sa_exc.IntegrityError) -> UniqueViolation | None:
     return None
 
 
+def is_unstorable_text(err: BaseException) -> bool:
+    """PostgreSQL refused a text value it cannot store (a NUL character: SQLSTATE 22021 or 22P05)."""
+    return _sqlstate(err) in ("22021", "22P05") or "invalid byte sequence" in str(getattr(err, "orig", ""))
+
+
 def is_retryable(err: BaseException) -> bool:
     """Contention that a retry may clear: SQLite busy/locked, PostgreSQL serialization or deadlock."""
     if _sqlstate(err) in _RETRYABLE_PG:

@@ -62,7 +62,7 @@ class Settings:
     db_timeout_seconds: float = 5.0
     # Longest round trip of one PostgreSQL statement (0 = db_timeout_seconds); raise it for heavy maintenance.
     db_statement_timeout_seconds: float = 0.0
-    db_pool_size: int = 10
+    db_pool_size: int = 16
     drain_seconds: float = 10.0
     extra: dict[str, Any] = field(default_factory=dict)
 

@@ -93,8 +93,11 @@ def _pg_engine(url: str, *, pool_size: int, timeout: float, statement_timeout: f
     lock_ms = max(int(timeout * 500), 50)
     return create_async_engine(
         async_url(url),
+        # A fixed pool: overflow connections would be opened and closed again under every burst.
+        # Every use ends its own transaction (commit or rollback), so no reset is needed on return.
+        pool_reset_on_return=None,
         pool_size=pool_size,
-        max_overflow=pool_size,
+        max_overflow=0,
         pool_timeout=timeout,
         pool_pre_ping=False,
         connect_args={
@@ -120,7 +123,9 @@ class Database:
         else:
             self.writer = _pg_engine(url, pool_size=pool_size, timeout=timeout,
                                      statement_timeout=statement_timeout or timeout)
-            self.reader = self.writer
+            # Reads share the pool in autocommit: no BEGIN/COMMIT round trips. Under READ COMMITTED each
+            # statement takes its own snapshot anyway, so a read transaction would add nothing but latency.
+            self.reader = self.writer.execution_options(isolation_level="AUTOCOMMIT")
         self.retries = 0
         self.waiting = 0
 
@@ -131,13 +136,13 @@ class Database:
     async def dispose(self) -> None:
         """Close every pooled connection."""
         await self.writer.dispose()
-        if self.reader is not self.writer:
+        if self.is_sqlite:
             await self.reader.dispose()
 
     def pool_in_use(self) -> int:
         """Connections checked out of the pools right now."""
-        engines = {id(e): e for e in (self.writer, self.reader)}.values()
-        return sum(getattr(e.sync_engine.pool, "checkedout", lambda: 0)() for e in engines)
+        pools = {id(e.sync_engine.pool): e.sync_engine.pool for e in (self.writer, self.reader)}.values()
+        return sum(getattr(pool, "checkedout", lambda: 0)() for pool in pools)
 
     @asynccontextmanager
     async def _connect(self, engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
@@ -152,10 +157,14 @@ class Database:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
-        """A read-only transaction (a SQLite reader connection, or the PostgreSQL pool)."""
+        """A read: a SQLite reader connection in a transaction (one snapshot for every statement), or a
+        PostgreSQL connection in autocommit (READ COMMITTED gives each statement its own snapshot anyway)."""
         try:
             async with self._connect(self.reader) as conn:
-                async with conn.begin():
+                if self.is_sqlite:
+                    async with conn.begin():
+                        yield conn
+                else:
                     yield conn
         except _DB_FAILURES as err:
             mapped = self._as_unavailable(err)

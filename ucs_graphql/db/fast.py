@@ -1,0 +1,78 @@
+"""Hot-path statements: built with SQLAlchemy Core once, compiled once per dialect, run on the driver.
+
+SQLAlchemy's async execution costs a few hundred microseconds per statement in Python (greenlet hops,
+execution context, result wrapping). For the statements on the hottest paths (read by id, identify) that
+is most of a request. A FastStatement keeps the single portable definition in Core, compiles it for the
+connection's dialect on first use (positional SQL plus the parameter order), and runs it on the driver
+connection that the AsyncConnection has checked out, so it shares the caller's transaction. Driver errors
+are translated and wrapped as SQLAlchemy would, so the storage boundary maps them the same way, and a
+broken connection is invalidated rather than returned to the pool.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, cast
+
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
+
+
+class FastStatement:
+    """A Core statement compiled once per dialect and executed directly by the driver."""
+
+    def __init__(self, stmt: ClauseElement) -> None:
+        self.stmt = stmt
+        self._compiled: dict[str, tuple[str, tuple[str, ...]]] = {}
+
+    def _sql(self, dialect: Dialect) -> tuple[str, tuple[str, ...]]:
+        got = self._compiled.get(dialect.name)
+        if got is None:
+            compiled = cast(SQLCompiler, self.stmt.compile(dialect=dialect))
+            if compiled.positiontup is None:
+                raise TypeError("a fast statement needs a positional paramstyle")
+            got = self._compiled[dialect.name] = (str(compiled), tuple(compiled.positiontup))
+        return got
+
+    async def fetch(self, conn: AsyncConnection, params: Mapping[str, Any]) -> Sequence[Sequence[Any]]:
+        """Every row, as tuples of driver values."""
+        sql, names = self._sql(conn.dialect)
+        args = [params[n] for n in names]
+        sync: Any = conn.sync_connection
+        pooled: Any = sync.connection  # checked out already
+        driver: Any = pooled.driver_connection
+        # Listeners of the engine's cursor events (statement counters, tracers) still see the statement.
+        sync.dispatch.before_cursor_execute(sync, None, sql, args, None, False)
+        try:
+            if conn.dialect.name == "postgresql":
+                return cast(Sequence[Sequence[Any]], await driver.fetch(sql, *args))
+            cursor = await driver.execute(sql, args)
+            try:
+                return cast(Sequence[Sequence[Any]], await cursor.fetchall())
+            finally:
+                await cursor.close()
+        except Exception as err:
+            wrapped = _wrap(conn, pooled, sql, args, err)
+            if wrapped.connection_invalidated:
+                await conn.invalidate()
+            raise wrapped from err
+
+
+def _wrap(conn: AsyncConnection, pooled: Any, sql: str, args: list[Any], err: Exception) -> sa_exc.DBAPIError:
+    """The SQLAlchemy DBAPIError that the same failure would have raised through Connection.execute."""
+    dbapi_error = conn.dialect.loaded_dbapi.Error
+    translated: BaseException = err
+    handle = getattr(pooled.dbapi_connection, "_handle_exception", None)
+    if handle is not None and not isinstance(err, dbapi_error):
+        try:
+            handle(err)
+        except BaseException as mapped:  # the adapter raises its DB-API translation
+            translated = mapped
+    invalidated = isinstance(translated, dbapi_error) and conn.dialect.is_disconnect(translated, None, None)
+    if isinstance(err, (OSError, ConnectionError)):
+        invalidated = True
+    return cast(sa_exc.DBAPIError, sa_exc.DBAPIError.instance(
+        sql, args, translated, dbapi_error, connection_invalidated=invalidated))

@@ -3,6 +3,7 @@ refused rows, id-key, batches, limits, logs, encodings, modes and paths."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 
@@ -22,6 +23,8 @@ from tests.import_fixtures import (
     write_csv,
 )
 from tests.profile_fixtures import create
+from ucs_graphql.access import tasks as t
+from ucs_graphql.access.hashing import hash_secret
 
 
 @pytest.fixture
@@ -264,3 +267,26 @@ async def test_import_metrics_count_rows_and_refusals(app):
     text = (await client.get("/metrics")).text
     assert "ucs_import_rows_total 3.0" in text
     assert "ucs_import_errors_total 1.0" in text
+
+
+async def test_the_import_also_needs_the_create_tasks_the_reference_lists(make_client, tmp_path):
+    folder = tmp_path / "import"
+    secret = hash_secret("pw", ln=4)
+    base = [t.EXECUTE_BULK_IMPORT, t.CHANGE_SERVER_MODE, t.HANDLE_METADATA]
+    roles = {"bulk": base, "bulk_create": [*base, t.CREATE_PROFILE], "all": sorted(t.ALL_TASKS)}
+    config = "".join(f'[[roles]]\nname = "{n}"\ndbid = {i}\ntasks = {json.dumps(v)}\n\n'
+                     for i, (n, v) in enumerate(roles.items(), start=100))
+    config += "".join(f'[[users]]\nname = "{n}"\npassword_hash = "{secret}"\nroles = ["{n}"]\n\n' for n in roles)
+    client = await make_client(import_dir=str(folder), config_text=config)
+    auth = {n: {"Authorization": "Basic " + base64.b64encode(f"{n}:pw".encode()).decode()}
+            for n in roles}
+    client.headers.update(auth["all"])
+    await prepare(client)
+    write_csv(folder, "plain.csv", "FirstName\nAnn\n")
+    write_csv(folder, "ext.csv", "FirstName,Address.City\nBob,Paris\n")
+    assert_error(await post_import(client, {"format": "csv", "profiles": "plain.csv"}, headers=auth["bulk"]), 403,
+                 contains=t.CREATE_PROFILE)
+    assert (await imported(client, {"format": "csv", "profiles": "plain.csv"}, headers=auth["bulk_create"]))[
+        "imported"] == 1
+    assert_error(await post_import(client, {"format": "csv", "profiles": "ext.csv"}, headers=auth["bulk_create"]),
+                 403, contains=t.CREATE_PROFILE_EXTENSION)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from starlette.responses import Response
 
 from rest_compat.call import Call
+from rest_compat.handlers import imports as imp
 from rest_compat.handlers import interactions as ixn
 from rest_compat.handlers import metadata as meta
 from rest_compat.handlers import profiles as prof
@@ -120,6 +121,9 @@ ROUTES: list[Op] = [
        body="CustomerProfile", response="CustomerId"),
     Op("CV.WS.CUSTID.1", "GET", "/profiles", t.IDENTIFY_CUSTOMER, prof.identify, "Identify customer",
        response="CustomerProfileOrList"),
+    # Bulk import: a literal path, listed before /profiles/{customer_id}.
+    Op("CV.WS.PROF.IMPORT.1", "POST", "/profiles/import", t.EXECUTE_BULK_IMPORT, imp.import_profiles,
+       "Bulk profile import (CSV, maintenance mode)", body="ImportDescription", response="ImportResult"),
     Op("CV.WS.PROF.1", "GET", "/profiles/{customer_id}", t.READ_PROFILE, prof.get_profile, "Query customer profile",
        response="CustomerProfile"),
     Op("CV.WS.PROF.2", "PUT", "/profiles/{customer_id}", t.UPDATE_PROFILE, prof.update_profile,

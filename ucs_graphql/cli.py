@@ -1,4 +1,4 @@
-"""The `ucs-graphql` command: serve, migrate, export-schema, hash-password."""
+"""The `ucs-graphql` command: serve, migrate, import, export-schema, hash-password."""
 
 from __future__ import annotations
 
@@ -35,6 +35,22 @@ def _parser() -> argparse.ArgumentParser:
     _common(serve)
     migrate = sub.add_parser("migrate", help="create or migrate the database schema")
     _common(migrate)
+    imp = sub.add_parser("import", help="bulk-import a CSV file of customer profiles (maintenance mode)")
+    imp.add_argument("file", help="the CSV file (a header row naming the columns)")
+    imp.add_argument("--server", metavar="URL",
+                     help="upload to a running server (http://host:port[/base]) instead of writing to --database")
+    imp.add_argument("--id-key", help="skip rows that match an existing customer under this identification key")
+    imp.add_argument("--delimiter", default=",", help="field separator (default ',')")
+    imp.add_argument("--batch-size", type=int, default=64, help="records per committed batch (default 64)")
+    imp.add_argument("--max-errors", type=int, help="stop once more rows than this are refused (default: no limit)")
+    imp.add_argument("--encoding", default="UTF-8", help="file encoding (default UTF-8)")
+    imp.add_argument("--start-from-index", type=int, default=0, help="first record to import (0-based)")
+    imp.add_argument("--create-log", action="store_true", help="write FILE.log (JSON lines) beside the file")
+    imp.add_argument("--tenant", type=int, default=1, help="X-Genesys-TenantId (default 1)")
+    imp.add_argument("--user", help="with --server: HTTP Basic user (password from UCS_PASSWORD or asked)")
+    imp.add_argument("--token", help="with --server: API token (or UCS_TOKEN)")
+    imp.add_argument("--json", action="store_true", help="print the whole import report (JSON) on stdout")
+    _common(imp)
     sub.add_parser("export-schema", help="print the GraphQL SDL")
     hasher = sub.add_parser(
         "hash-password", help="print the hash of a password (read from stdin or asked) for a [[users]] entry")
@@ -86,6 +102,45 @@ def hash_password(token_name: str | None, user: str) -> int:
         return 2
     print(hash_secret(password))
     return 0
+
+
+def import_file(args: argparse.Namespace) -> int:
+    """Run `ucs-graphql import`: on the database, or through a running server; prints a summary."""
+    import getpass
+    import json
+    from pathlib import Path
+
+    from ucs_graphql.imports import client
+
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"ucs-graphql: {args.file} is not a file", file=sys.stderr)
+        return 2
+    body = client.description(args)
+    server = args.server or (args.database_url if (args.database_url or "").startswith(("http://", "https://"))
+                             else None)
+    if server:
+        token = args.token or os.environ.get("UCS_TOKEN")
+        auth = f"Bearer {token}" if token else None
+        if args.user:
+            auth = client.basic(args.user, os.environ.get("UCS_PASSWORD") or getpass.getpass("Password: "))
+        status, report = client.run_remote(server, path, body, args.tenant, auth)
+        if status != 200:
+            print(f"ucs-graphql: the server answered {status}: {report.get('description', report)}", file=sys.stderr)
+            return 2
+    else:
+        from ucs_graphql.kit.errors import UcsError
+
+        try:
+            with path.open("rb") as raw:
+                report = asyncio.run(client.run_direct(_settings(args), path.resolve(), raw, path.stat().st_size,
+                                                       body, args.tenant))
+        except UcsError as err:
+            print(f"\nucs-graphql: {err.description}", file=sys.stderr)
+            return 2
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False))
+    return client.summary(report, sys.stderr)
 
 
 def app_factory() -> Any:
@@ -145,6 +200,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "hash-password":
             return hash_password(args.token, args.user)
         settings = _settings(args)
+        if args.command == "import":
+            return import_file(args)
         if args.command == "migrate":
             from ucs_graphql.db.migrate import upgrade
 

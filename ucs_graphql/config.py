@@ -46,6 +46,8 @@ class Settings:
     encryption_key: str | None = None
     # Bulk import: the only directory the server reads `profiles` paths from.
     import_dir: str = "./var/import"
+    # Largest file uploaded to POST /profiles/import (spooled to disk; other requests keep max_body_bytes).
+    max_import_bytes: int = 8 * 1024 * 1024 * 1024
     # GraphQL and request limits.
     graphql_introspection: bool = True
     graphql_max_depth: int = 12

@@ -59,6 +59,26 @@ def _uwhere(tenant: int, level: str, owner: str, ext: str | None = None) -> Any:
     return and_(*conds)
 
 
+def _row_values(
+    tenant: int, level: str, owner: str, schema: ExtensionSchema, records: Sequence[Record], start: int,
+    rows: list[dict[str, Any]], urows: list[dict[str, Any]],
+) -> None:
+    """Append the extension_record and extension_unique rows of an owner's records numbered from `start`."""
+    for i, rec in enumerate(records, start=start):
+        rows.append({"tenant_id": tenant, "level": level, "owner": owner, "ext": schema.key, "rec_no": i,
+                     "data": jsonio.dumps_str(rec)})
+        for grp, value in unique_keys(schema, rec):
+            urows.append({"tenant_id": tenant, "level": level, "owner": owner, "ext": schema.key, "grp": grp,
+                          "value": value, "rec_no": i})
+
+
+async def _execute_rows(conn: AsyncConnection, rows: list[dict[str, Any]], urows: list[dict[str, Any]]) -> None:
+    if rows:
+        await conn.execute(insert(extension_record), rows)
+    if urows:
+        await conn.execute(insert(extension_unique), urows)
+
+
 async def _insert_rows(
     conn: AsyncConnection, tenant: int, level: str, owner: str, schema: ExtensionSchema, records: Sequence[Record]
 ) -> None:
@@ -66,16 +86,22 @@ async def _insert_rows(
         return
     start = await conn.scalar(
         select(func.coalesce(func.max(extension_record.c.rec_no), 0)).where(_where(tenant, level, owner, schema.key)))
-    rows, urows = [], []
-    for i, rec in enumerate(records, start=int(start or 0) + 1):
-        rows.append({"tenant_id": tenant, "level": level, "owner": owner, "ext": schema.key, "rec_no": i,
-                     "data": jsonio.dumps_str(rec)})
-        for grp, value in unique_keys(schema, rec):
-            urows.append({"tenant_id": tenant, "level": level, "owner": owner, "ext": schema.key, "grp": grp,
-                          "value": value, "rec_no": i})
-    await conn.execute(insert(extension_record), rows)
-    if urows:
-        await conn.execute(insert(extension_unique), urows)
+    rows: list[dict[str, Any]] = []
+    urows: list[dict[str, Any]] = []
+    _row_values(tenant, level, owner, schema, records, int(start or 0) + 1, rows, urows)
+    await _execute_rows(conn, rows, urows)
+
+
+async def insert_new_owners(
+    conn: AsyncConnection, tenant: int, level: str, schema: ExtensionSchema,
+    owners: Sequence[tuple[str, Sequence[Record]]],
+) -> None:
+    """Insert the records of one extension for owners that have none yet (being created): two statements."""
+    rows: list[dict[str, Any]] = []
+    urows: list[dict[str, Any]] = []
+    for owner, records in owners:
+        _row_values(tenant, level, owner, schema, records, 1, rows, urows)
+    await _execute_rows(conn, rows, urows)
 
 
 async def _delete_recs(conn: AsyncConnection, tenant: int, level: str, owner: str, ext: str,

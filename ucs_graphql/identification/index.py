@@ -92,6 +92,18 @@ async def reindex(
             await store.insert_entries(conn, tenant, key, [(v, customer_id) for v in sorted(values)])
 
 
+async def index_new(
+    conn: AsyncConnection, tenant: int, schemas: TenantSchemas, cipher: FieldCipher | None,
+    customers: Sequence[tuple[str, Data, Records]],
+) -> None:
+    """Entries of customers being created (plain attributes and records) under every key: one statement per key."""
+    for key in schemas.keys:
+        pairs = [(v, cid) for cid, attrs, records in customers
+                 for v in sorted(key_entries(key, schemas, cipher, attrs, records))]
+        if pairs:
+            await store.insert_entries(conn, tenant, key, pairs)
+
+
 async def forget(conn: AsyncConnection, tenant: int, customer_ids: Sequence[str]) -> None:
     """Remove every entry of these customers (they are being deleted)."""
     await store.delete_customer_entries(conn, tenant, customer_ids)

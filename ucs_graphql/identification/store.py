@@ -14,6 +14,7 @@ from ucs_graphql.kit.errors import AlreadyExists
 from ucs_graphql.metadata.model import IdentificationKey
 
 BATCH = 5000
+LOOKUP_CHUNK = 1000
 
 
 def _escape_like(text: str) -> str:
@@ -27,6 +28,22 @@ async def lookup(conn: AsyncConnection, tenant: int, key: str, values: Sequence[
         ident_entry.c.value.in_(list(values)))
     # No DISTINCT/ORDER BY in SQL: they tempt planners without statistics onto the customer index.
     return sorted(set((await conn.scalars(stmt)).all()))
+
+
+async def lookup_values(
+    conn: AsyncConnection, tenant: int, key: str, values: Sequence[str]
+) -> dict[str, list[str]]:
+    """Customers under `key` for each of many values (value -> customer ids), in chunks of one statement."""
+    out: dict[str, list[str]] = {}
+    wanted = sorted(set(values))
+    for i in range(0, len(wanted), LOOKUP_CHUNK):
+        stmt = (select(ident_entry.c.value, ident_entry.c.customer_id)
+                .where(ident_entry.c.tenant_id == tenant, ident_entry.c.key == key,
+                       ident_entry.c.value.in_(wanted[i:i + LOOKUP_CHUNK]))
+                .order_by(ident_entry.c.value, ident_entry.c.customer_id))
+        for value, cid in await conn.execute(stmt):
+            out.setdefault(value, []).append(cid)
+    return out
 
 
 async def lookup_prefix(conn: AsyncConnection, tenant: int, key: str, prefixes: Sequence[str]) -> list[str]:

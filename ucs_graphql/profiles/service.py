@@ -18,13 +18,13 @@ from ucs_graphql.kit.errors import NotFound
 from ucs_graphql.metadata.cache import TenantSchemas
 from ucs_graphql.metadata.model import ExtensionSchema
 from ucs_graphql.metadata.records import validate_record
-from ucs_graphql.profiles import reading
+from ucs_graphql.profiles import creation, reading
 from ucs_graphql.profiles import store as profile_store
-from ucs_graphql.profiles.ids import check_customer_id, new_customer_id
+from ucs_graphql.profiles.ids import check_customer_id
 from ucs_graphql.profiles.model import Data, Record, extension_schema, parse_profile
 from ucs_graphql.profiles.sealing import Sealer
 
-LEVEL = "profile"
+LEVEL = creation.LEVEL
 
 
 def _missing(customer_id: str) -> NotFound:
@@ -77,18 +77,11 @@ async def create_profile(ctx: Ctx, body: Any) -> str:
     schemas = await ctx.schemas()
     parsed = parse_profile(schemas, body, check_values=ctx.settings.check_reserved_values)
     sealer = Sealer(ctx, schemas)
-    stored = sealer.profile(parsed.attrs)
-    exts = [(schema, sealer.records(schema, recs)) for schema, recs in parsed.exts]
-    customer_id = parsed.customer_id or new_customer_id()
+    new = creation.prepare(sealer, parsed)
 
     async def work(conn: AsyncConnection) -> str:
-        await profile_store.insert_profiles(conn, ctx.tenant, [(customer_id, stored)])
-        for schema, recs in exts:
-            await write_records(conn, ctx.tenant, customer_id, schema, recs, replace=True)
-        await index.reindex(conn, ctx.tenant, schemas, sealer.cipher, customer_id, schemas.keys, attrs=parsed.attrs,
-                            records={s.key: recs for s, recs in parsed.exts}, fresh=True)
-        await sealer.commit(conn)
-        return customer_id
+        await creation.insert_new(conn, ctx.tenant, schemas, sealer, [new])
+        return new.customer_id
 
     return await ctx.db.write(work)
 

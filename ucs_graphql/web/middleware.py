@@ -33,6 +33,8 @@ EXEMPT = ("/server/status", "/server/mode", "/healthz", "/readyz", "/metrics", "
 # Paths served without credentials (documentation and probes); everything else needs them when users exist.
 PUBLIC = ("/openapi.json", "/healthz", "/readyz")
 MAX_TENANT = 2**31 - 1
+# Bulk import uploads its file, spooled to disk: its body limit is max_import_bytes.
+IMPORT_PATH = "/profiles/import"
 
 
 def parse_tenant(raw: str | None) -> int | None:
@@ -116,7 +118,8 @@ class FrontDoor:
             await send(message)
 
         graphql = path.rstrip("/") == "/graphql"
-        limit = self.rt.settings.max_body_bytes
+        settings = self.rt.settings
+        limit = settings.max_import_bytes if path.rstrip("/") == IMPORT_PATH else settings.max_body_bytes
         try:
             try:
                 if tenant is None:

@@ -1,0 +1,224 @@
+"""Bulk import benchmark: a CSV shaped like the reference's sample (names, two phone numbers, e-mail,
+address extension) imported by a `ucs-graphql serve` process on SQLite and on PostgreSQL.
+
+Prints rows/s and the server's peak RSS (VmHWM), beside PostgreSQL's own COPY of the same file into a
+plain table as the ceiling. Identification keys on the phone numbers and the e-mail are maintained, as on
+single writes.
+
+    .venv/bin/python -m bench.import_bench                       # 1,000,000 rows, both databases
+    .venv/bin/python -m bench.import_bench --rows 100000 --backend postgres --batch-size 64 --batch-size 1000
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+PG_ADMIN = os.environ.get("UCS_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+HEADER = ("FirstName,LastName,PhoneNumber[2],PhoneNumber[1],EmailAddress,Address.AddressType,Address.PostCode,"
+          "Address.Address,Address.County,Address.City,Address.Country")
+ADDRESS = {"name": "Address", "type": "single-valued", "attributes": [
+    {"name": n, "type": "integer" if n == "AddressType" else "string"}
+    for n in ("AddressType", "PostCode", "Address", "County", "City", "Country")]}
+KEYS = [{"name": "by_phone", "attributes": ["PhoneNumber"], "normalize": "phone"},
+        {"name": "by_email", "attributes": ["EmailAddress"], "normalize": "email"}]
+SYLLABLES = ["ker", "tu", "le", "or", "di", "gus", "ch", "dan", "ye", "hna", "al", "ma", "dy", "va", "nah", "ju",
+             "lau", "dri", "cel", "sa", "mo", "ses", "cle", "go", "ne", "ba", "li", "lon", "ni", "mi"]
+WORDS = ["et", "malesuada", "vulputate", "Proin", "Donec", "facilisis", "fermentum", "lacus", "id", "bibendum",
+         "aliquet", "rutrum", "nonummy", "pellentesque", "ac", "Duis", "felis", "eu", "sagittis", "ut"]
+CITIES = ["Pomona", "Kailua", "Irving", "Fort Lauderdale", "Chula Vista", "Allentown", "Jacksonville", "Columbia"]
+COUNTRIES = ["Germany", "East Timor", "Cambodia", "Sudan", "Jamaica", "Russian Federation", "Italy", "Romania"]
+
+
+def _name(rng: random.Random) -> str:
+    return "".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 4)))
+
+
+def _phone(rng: random.Random, lead: int, i: int) -> str:
+    """A phone number unique to row `i` (below 1,000,000 rows) and `lead`, random in its last digits."""
+    return f"{lead}-{i // 1000:03d}-{i % 1000:03d}-{rng.randint(0, 9999):04d}"
+
+
+def rows(count: int, seed: int = 8) -> Iterator[str]:
+    """CSV lines after the header; a quoted address holding the delimiter, as in the sample. Phone numbers
+    and e-mail addresses are unique to each row."""
+    rng = random.Random(seed)
+    for i in range(count):
+        first, last = _name(rng), _name(rng)
+        address = f'"{rng.randint(1, 99)}, {" ".join(rng.choice(WORDS) for _ in range(4))}"'
+        yield (f"{first},{last},{_phone(rng, 2, i)},{_phone(rng, 1, i)},{first}.{i}@{last}.net,{rng.randint(0, 7)},"
+               f"{rng.randint(0, 9999):04d},{address},{rng.choice(CITIES)},{rng.choice(COUNTRIES)},"
+               f"{rng.choice(CITIES)}\n")
+
+
+def generate(path: Path, count: int) -> None:
+    """Write the CSV file (once per row count; reused when present)."""
+    if path.exists():
+        return
+    tmp = path.with_suffix(".part")
+    with tmp.open("w", encoding="utf-8") as out:
+        out.write(HEADER + "\n")
+        out.writelines(rows(count))
+    tmp.rename(path)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _call(base: str, method: str, path: str, body: Any = None, form: bytes | None = None,
+          boundary: str = "") -> Any:
+    data, headers = None, {}
+    if form is not None:
+        data, headers = form, {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+    elif body is not None:
+        data, headers = json.dumps(body).encode(), {"Content-Type": "application/json"}
+    req = urllib.request.Request(base + path, data=data, method=method, headers=headers)
+    with urllib.request.urlopen(req, timeout=None) as resp:
+        text = resp.read()
+    return json.loads(text) if text else None
+
+
+def peak_rss_mb(pid: int) -> float:
+    """VmHWM (peak resident set) of a process, in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+@contextlib.contextmanager
+def server(url: str, folder: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """A `ucs-graphql serve` process on this database, reading imports from `folder`."""
+    port = _free_port()
+    config = folder / "ucs.toml"
+    config.write_text(f'import_dir = "{folder}"\naccess_log = false\n')
+    exe = Path(sys.executable).with_name("ucs-graphql")
+    proc = subprocess.Popen([str(exe), "serve", "--database", url, "--config", str(config), "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            with contextlib.suppress(OSError):
+                _call(base, "GET", "/healthz")
+                break
+            time.sleep(0.1)
+        yield base, proc
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+
+
+def run_import(url: str, folder: Path, name: str, batch: int) -> dict[str, Any]:
+    """Import `name` through a fresh server; rows/s and the server's peak RSS."""
+    with server(url, folder) as (base, proc):
+        _call(base, "POST", "/metadata/profiles/extensions", ADDRESS)
+        _call(base, "POST", "/server/mode", {"mode": "maintenance"})
+        for key in KEYS:
+            _call(base, "POST", "/metadata/identification-keys", key)
+        rss_before = peak_rss_mb(proc.pid)
+        boundary = uuid.uuid4().hex
+        desc = json.dumps({"format": "csv", "profiles": name, "batch-size": batch, "max-errors": 100})
+        form = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"description\"\r\n"
+                f"Content-Type: application/json\r\n\r\n{desc}\r\n--{boundary}--\r\n").encode()
+        started = time.perf_counter()
+        report = _call(base, "POST", "/profiles/import", form=form, boundary=boundary)
+        seconds = time.perf_counter() - started
+        return {"rows": report["imported"], "errors": len(report["errors"]), "seconds": seconds,
+                "rows_per_s": report["imported"] / seconds, "peak_rss_mb": peak_rss_mb(proc.pid),
+                "rss_at_start_mb": rss_before}
+
+
+async def _pg(sql: str, url: str = PG_ADMIN) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+async def copy_ceiling(url: str, path: Path) -> dict[str, Any]:
+    """PostgreSQL's COPY of the same file into a plain table of text columns."""
+    conn = await asyncpg.connect(url)
+    try:
+        cols = ", ".join(f"c{i} text" for i in range(11))
+        await conn.execute(f"CREATE TABLE copy_ceiling ({cols})")
+        started = time.perf_counter()
+        result = await conn.copy_to_table("copy_ceiling", source=str(path), format="csv", header=True)
+        seconds = time.perf_counter() - started
+        count = int(result.split()[-1])
+        return {"rows": count, "seconds": seconds, "rows_per_s": count / seconds}
+    finally:
+        await conn.close()
+
+
+def fresh_database(backend: str, folder: Path) -> tuple[str, Any]:
+    """A new empty database URL and how to drop it."""
+    if backend == "sqlite":
+        path = folder / f"bench-{uuid.uuid4().hex[:6]}.db"
+        return f"sqlite:///{path}", lambda: [p.unlink(missing_ok=True) for p in folder.glob(path.name + "*")]
+    name = f"ucs_bench_{uuid.uuid4().hex[:8]}"
+    asyncio.run(_pg(f"CREATE DATABASE {name}"))
+    url = PG_ADMIN.rsplit("/", 1)[0] + "/" + name
+    return url, lambda: asyncio.run(_pg(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+
+
+def main() -> None:
+    """Generate, import on each backend and batch size, print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--backend", action="append", choices=["sqlite", "postgres"])
+    parser.add_argument("--batch-size", type=int, action="append")
+    parser.add_argument("--dir", default=tempfile.gettempdir(), help="where the CSV and SQLite files go")
+    args = parser.parse_args()
+    folder = Path(args.dir) / "ucs-import-bench"
+    folder.mkdir(parents=True, exist_ok=True)
+    name = f"profiles-{args.rows}.csv"
+    started = time.perf_counter()
+    generate(folder / name, args.rows)
+    size_mb = (folder / name).stat().st_size / 1e6
+    print(f"file {folder / name}: {args.rows:,} rows, {size_mb:.0f} MB ({time.perf_counter() - started:.0f} s)")
+    print(f"machine: {os.cpu_count()} cores; other work may run at the same time")
+    for backend in args.backend or ["sqlite", "postgres"]:
+        for batch in args.batch_size or [64]:
+            url, drop = fresh_database(backend, folder)
+            try:
+                subprocess.run([str(Path(sys.executable).with_name("ucs-graphql")), "migrate", "--database", url],
+                               check=True, stdout=subprocess.DEVNULL)
+                res = run_import(url, folder, name, batch)
+            finally:
+                drop()
+            print(f"{backend:8} batch-size {batch:5}: {res['rows']:,} rows in {res['seconds']:.1f} s = "
+                  f"{res['rows_per_s']:,.0f} rows/s; server peak RSS {res['peak_rss_mb']:.0f} MB "
+                  f"({res['rss_at_start_mb']:.0f} MB before the import); {res['errors']} errors", flush=True)
+        if backend == "postgres":
+            url, drop = fresh_database(backend, folder)
+            try:
+                ceiling = asyncio.run(copy_ceiling(url, folder / name))
+            finally:
+                drop()
+            print(f"postgres COPY ceiling (plain table, text columns): {ceiling['rows']:,} rows in "
+                  f"{ceiling['seconds']:.1f} s = {ceiling['rows_per_s']:,.0f} rows/s", flush=True)
+
+
+if __name__ == "__main__":
+    main()

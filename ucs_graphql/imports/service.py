@@ -1,0 +1,300 @@
+"""Use case of Bulk Profile Import (CV.WS.PROF.IMPORT.1): stream a CSV file into customer profiles.
+
+Each record is parsed, validated and sealed by the same rules as Create Customer Profile
+(ucs_graphql.profiles), then written in batches of `batch-size` records: one transaction per batch holds
+the batch's profiles, extension records and identification entries, so a crash keeps whole batches only
+and `next-index` (response and log) is where `start-from-index` resumes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ucs_graphql.access import tasks
+from ucs_graphql.context import Ctx
+from ucs_graphql.identification import index
+from ucs_graphql.identification import store as ident_store
+from ucs_graphql.imports.columns import Plan, plan_columns
+from ucs_graphql.imports.options import ImportOptions, parse_description
+from ucs_graphql.imports.report import BatchOutcome, Entry, ImportLog, Report
+from ucs_graphql.imports.source import PROFILES, Records, UnreadableRecord, read_records, resolve_in, upload_log_path
+from ucs_graphql.kit.errors import BadParameter, MissingParameter, UcsError, Unavailable
+from ucs_graphql.metadata.cache import TenantSchemas
+from ucs_graphql.metadata.model import IdentificationKey
+from ucs_graphql.profiles.creation import NewProfile, insert_new, prepare
+from ucs_graphql.profiles.model import parse_profile
+from ucs_graphql.profiles.sealing import Sealer
+from ucs_graphql.web.metrics import count_import
+
+Authorize = Callable[[str], None]
+
+
+@dataclass
+class Upload:
+    """An import file received as a part of the request (spooled to disk by the web layer)."""
+
+    file: IO[bytes]
+    filename: str | None = None
+    # Where `create-log` writes (default: the import directory, under the upload's name).
+    log_path: Path | None = None
+
+
+@dataclass
+class Progress:
+    """How far an import is, reported after every committed batch."""
+
+    next_index: int
+    imported: int
+    refused: int
+    bytes_read: int
+    total_bytes: int | None
+
+
+@dataclass
+class _Row:
+    index: int
+    new: NewProfile
+    key_values: set[str]
+
+
+def _id_key(schemas: TenantSchemas, name: str | None) -> IdentificationKey | None:
+    if name is None:
+        return None
+    key = schemas.key(name.strip())
+    if key is None:
+        raise BadParameter("id-key", f"'{name}' is not an identification key")
+    return key
+
+
+def _size(raw: IO[bytes]) -> int | None:
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        return os.fstat(raw.fileno()).st_size
+    return None
+
+
+class _Importer:
+    """One run: reads records, keeps the current batch, commits it, reports."""
+
+    def __init__(self, ctx: Ctx, schemas: TenantSchemas, options: ImportOptions, key: IdentificationKey | None,
+                 log: ImportLog | None, progress: Callable[[Progress], None] | None) -> None:
+        self.ctx = ctx
+        self.schemas = schemas
+        self.options = options
+        self.key = key
+        self.log = log
+        self.progress = progress
+        self.sealer = Sealer(ctx, schemas)
+        self.report = Report(next_index=options.start_from_index)
+        self.rows: list[_Row] = []
+        self.parse_errors: list[Entry] = []
+        self.batch_start = options.start_from_index
+
+    def _over_limit(self, refused: int) -> bool:
+        limit = self.options.max_errors
+        return limit is not None and refused > limit
+
+    def _read(self, plan: Plan, index_: int, fields: list[str]) -> None:
+        """Parse and seal one record into the batch, or note why it is refused."""
+        try:
+            check = self.ctx.settings.check_reserved_values
+            parsed = parse_profile(self.schemas, plan.body(fields), check_values=check)
+            new = prepare(self.sealer, parsed)
+        except Unavailable:
+            raise
+        except UcsError as err:
+            self.parse_errors.append({"index": index_, "reason": err.description})
+            return
+        values = (index.key_entries(self.key, self.schemas, self.sealer.cipher, new.attrs, new.plain_records())
+                  if self.key is not None else set())
+        self.rows.append(_Row(index_, new, values))
+
+    async def run(self, records: Records, plan: Plan, total: int | None) -> None:
+        """Import every record from `start-from-index`, committing a batch every `batch-size` records."""
+        start, size = self.options.start_from_index, self.options.batch_size
+        reading: Iterator[tuple[int, list[str]]] = records.rows
+        end = start
+        try:
+            for i, fields in reading:
+                if i < start:
+                    continue
+                end = i + 1
+                self._read(plan, i, fields)
+                if self._over_limit(self.report.refused + len(self.parse_errors)) or end - self.batch_start >= size:
+                    if await self._flush(end, records, total):
+                        return
+        except UnreadableRecord as err:
+            self.parse_errors.append({"index": end, "reason": str(err)})
+            await self._flush(end, records, total)
+            return
+        if not await self._flush(end, records, total):
+            self.report.complete = True
+
+    async def _flush(self, end: int, records: Records, total: int | None) -> bool:
+        """Commit the current batch (records up to `end`); True when the import must stop."""
+        rows, parse_errors = self.rows, self.parse_errors
+        self.rows, self.parse_errors = [], []
+        self.batch_start = end
+        if not rows and not parse_errors:
+            return False
+
+        async def work(conn: AsyncConnection) -> BatchOutcome:
+            return await self._write(conn, rows, parse_errors, end)
+
+        try:
+            outcome = await self.ctx.db.write(work)
+        except UcsError as err:
+            resume = self.report.next_index
+            err.description += (f" (the import stopped: the records before index {resume} are imported; resume "
+                                f"with start-from-index {resume})")
+            raise
+        report = self.report
+        report.next_index = outcome.next_index
+        report.imported += outcome.imported
+        report.skipped += outcome.skipped
+        report.errors += outcome.errors
+        report.ambiguous += outcome.ambiguous
+        count_import(self.ctx.rt, outcome.imported, len(outcome.errors) + len(outcome.ambiguous))
+        if self.log is not None:
+            self.log.committed(outcome)
+        if self.progress is not None:
+            self.progress(Progress(report.next_index, report.imported, report.refused, records.counter.consumed,
+                                   total))
+        return outcome.stop or self._over_limit(report.refused)
+
+    async def _write(self, conn: AsyncConnection, rows: list[_Row], parse_errors: list[Entry],
+                     end: int) -> BatchOutcome:
+        """The batch's transaction: id-key checks, then the inserts; refusals past `max-errors` cut it short."""
+        out = BatchOutcome(next_index=end)
+        matches = await self._matches(conn, rows)
+        refused = self.report.refused
+        pending = sorted([(e["index"], e) for e in parse_errors] + [(r.index, r) for r in rows],
+                         key=lambda item: item[0])
+        inserts: list[_Row] = []
+        for at, item in pending:
+            if isinstance(item, _Row):
+                found = matches.get(item.index, [])
+                if len(found) == 1:
+                    out.skipped += 1
+                    continue
+                if not found:
+                    inserts.append(item)
+                    continue
+                out.ambiguous.append({"index": at, "reason": "Some customer(s) are already matching this profile : "
+                                                            + ", ".join(found)})
+            else:
+                out.errors.append(item)
+            refused += 1
+            if self._over_limit(refused):
+                out.next_index, out.stop = at + 1, True
+                break
+        try:
+            async with conn.begin_nested():
+                await insert_new(conn, self.ctx.tenant, self.schemas, self.sealer, [r.new for r in inserts])
+            out.imported = len(inserts)
+        except UcsError:
+            await self._one_by_one(conn, inserts, out, refused)
+        return out
+
+    async def _one_by_one(self, conn: AsyncConnection, inserts: list[_Row], out: BatchOutcome, refused: int) -> None:
+        """After a clash in the batch insert: each row in its own savepoint, to name the rows refused."""
+        for row in inserts:
+            try:
+                async with conn.begin_nested():
+                    await insert_new(conn, self.ctx.tenant, self.schemas, self.sealer, [row.new])
+                out.imported += 1
+                continue
+            except Unavailable:
+                raise
+            except UcsError as err:
+                out.errors.append({"index": row.index, "reason": err.description})
+            refused += 1
+            if self._over_limit(refused):
+                cut = row.index
+                out.next_index, out.stop = cut + 1, True
+                out.errors = sorted((e for e in out.errors if e["index"] <= cut), key=lambda e: e["index"])
+                out.ambiguous = [e for e in out.ambiguous if e["index"] <= cut]
+                return
+        out.errors.sort(key=lambda e: e["index"])
+
+    async def _matches(self, conn: AsyncConnection, rows: list[_Row]) -> dict[int, list[str]]:
+        """With an id-key: the customers each row matches, stored ones or earlier rows of this batch."""
+        if self.key is None or not rows:
+            return {}
+        stored = await ident_store.lookup_values(conn, self.ctx.tenant, self.key.key,
+                                                 [v for r in rows for v in r.key_values])
+        earlier: dict[str, str] = {}
+        out: dict[int, list[str]] = {}
+        for row in rows:
+            found = {c for v in row.key_values for c in stored.get(v, [])}
+            found |= {earlier[v] for v in row.key_values if v in earlier}
+            out[row.index] = sorted(found)
+            if not found:
+                earlier.update(dict.fromkeys(row.key_values, row.new.customer_id))
+        return out
+
+
+def _open_source(stack: contextlib.ExitStack, import_dir: str, options: ImportOptions,
+                 upload: Upload | None) -> tuple[IO[bytes], str, Path | None]:
+    """The file to read, how to name it in the log, and where its log goes (with `create-log`)."""
+    if upload is not None:
+        log_path = (upload.log_path or upload_log_path(import_dir, upload.filename)) if options.create_log else None
+        return upload.file, upload.filename or "(uploaded part)", log_path
+    path = resolve_in(import_dir, options.profiles or "")
+    return stack.enter_context(path.open("rb")), str(path), Path(f"{path}.log") if options.create_log else None
+
+
+def _relative(path: Path, import_dir: str) -> str:
+    """A log's name for the response: relative to the import directory when inside it."""
+    root = Path(import_dir).resolve()
+    return os.path.relpath(path, root) if path.resolve().is_relative_to(root) else str(path)
+
+
+async def import_profiles(
+    ctx: Ctx, description: Any, upload: Upload | None = None, *, authorize: Authorize | None = None,
+    progress: Callable[[Progress], None] | None = None,
+) -> Report:
+    """Import the profiles of a CSV file (a `profiles` path in the import directory, or an uploaded part).
+
+    Maintenance mode only. `authorize`, when given, is asked for the tasks the import needs beyond
+    executeBulkImport: createProfile, and createProfileExtension when the file has extension columns.
+    """
+    ctx.require_maintenance("bulk profile import")
+    options = parse_description(description)
+    schemas = await ctx.schemas()
+    key = _id_key(schemas, options.id_key)
+    if upload is not None and options.profiles is not None:
+        raise BadParameter(PROFILES, "give either a 'profiles' path in the description or a 'profiles' part, "
+                                     "not both")
+    if upload is None and options.profiles is None:
+        raise MissingParameter(PROFILES, "give the path of a file in the server's import directory, or upload "
+                                         "the file as a multipart part named 'profiles'")
+    if authorize is not None:
+        authorize(tasks.CREATE_PROFILE)
+    with contextlib.ExitStack() as stack:
+        raw, source, log_path = _open_source(stack, ctx.settings.import_dir, options, upload)
+        records = read_records(raw, options.encoding, options.delimiter)
+        plan = plan_columns(schemas, records.header)
+        if authorize is not None and plan.ext_fields:
+            authorize(tasks.CREATE_PROFILE_EXTENSION)
+        log = ImportLog(log_path) if log_path is not None else None
+        importer = _Importer(ctx, schemas, options, key, log, progress)
+        if log is not None:
+            importer.report.log = _relative(log.path, ctx.settings.import_dir)
+            log.started(source, {k.replace("_", "-"): v for k, v in vars(options).items() if k != "profiles"})
+        reason = None
+        try:
+            await importer.run(records, plan, _size(raw))
+        except UcsError as err:
+            reason = err.description
+            raise
+        finally:
+            if log is not None:
+                log.finished(importer.report, reason)
+    return importer.report

@@ -63,3 +63,19 @@ async def test_openapi_declares_both_credential_schemes(client):
     assert doc["components"]["securitySchemes"]["basic"] == {"type": "http", "scheme": "basic"}
     assert doc["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
     assert {"basic": []} in doc["security"] and {"bearer": []} in doc["security"]
+
+
+async def test_graphql_json_post_and_strawberry_paths_answer_alike(client):
+    query = '{ serverStatus { mode } identificationKey(name: "nope") { name } }'
+    lean = await client.post("/graphql", json={"query": query})
+    # GET is served by Strawberry's own view.
+    batched = await client.get("/graphql", params={"query": query})
+    assert lean.status_code == batched.status_code == 200
+    assert lean.json() == batched.json()
+    assert lean.json()["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    bad = await client.post("/graphql", content=b"{not json", headers={"content-type": "application/json"})
+    assert bad.status_code == 400
+    sub = await client.post("/graphql", json={"query": "subscription { journeyEvents { kind } }"})
+    assert sub.status_code == 400 and sub.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+    unknown = await client.post("/graphql", json={"query": "query A { serverStatus { mode } }", "operationName": "B"})
+    assert unknown.status_code == 400

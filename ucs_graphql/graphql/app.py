@@ -1,17 +1,30 @@
-"""The Strawberry ASGI app at /graphql, with a context carrying the use-case Ctx."""
+"""The Strawberry ASGI app at /graphql, with a context carrying the use-case Ctx.
+
+A JSON POST (the front-ends' and tooling's usual request) takes a lean path: the body is decoded with
+orjson and handed to the same Strawberry schema (`schema.execute`, with its extensions, permissions and
+error processing), and the result is written back as JSON. Everything else — GET, GraphiQL, multipart,
+batches, subscriptions over HTTP or WebSocket — goes through Strawberry's own view.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+import orjson
+from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
+from strawberry.types.graphql import OperationType
 
 from ucs_graphql.context import Ctx
 from ucs_graphql.graphql.context import GqlContext
 from ucs_graphql.graphql.schema import build_schema
 from ucs_graphql.kit import jsonio
 from ucs_graphql.runtime import Runtime
+
+_LEAN_TYPES = {OperationType.QUERY, OperationType.MUTATION}
+_JSON_HEADERS = [(b"content-type", b"application/json")]
 
 
 class UcsGraphQL(GraphQL[GqlContext, None]):
@@ -32,3 +45,89 @@ class UcsGraphQL(GraphQL[GqlContext, None]):
 
     def encode_json(self, data: object) -> bytes:
         return jsonio.dumps(data)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST" and _is_json(scope):
+            body = await _read_body(receive)
+            doc = _lean_document(body)
+            if doc is not None:
+                await self._lean(scope, doc, send)
+                return
+            receive = _replay(body, receive)
+        await super().__call__(scope, receive, send)
+
+    async def _lean(self, scope: Scope, doc: dict[str, Any], send: Send) -> None:
+        from starlette.requests import Request
+
+        request = Request(scope)
+        context = await self.get_context(request, None)
+        status = 200
+        try:
+            result = await self.schema.execute(
+                doc["query"], variable_values=doc.get("variables"), context_value=context,
+                operation_name=doc.get("operationName"), allowed_operation_types=_LEAN_TYPES)
+        except InvalidOperationTypeError:
+            status, payload = 400, _refusal("subscriptions are served over WebSocket (graphql-transport-ws)")
+        except CannotGetOperationTypeError as err:
+            status, payload = 400, _refusal(f"no operation to run: {err}")
+        else:
+            payload = {"data": result.data}
+            if result.errors:
+                payload["errors"] = [err.formatted for err in result.errors]
+            if result.extensions:
+                payload["extensions"] = result.extensions
+        out = jsonio.dumps(payload)
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [*_JSON_HEADERS, (b"content-length", str(len(out)).encode())]})
+        await send({"type": "http.response.body", "body": out})
+
+
+def _refusal(message: str) -> dict[str, Any]:
+    return {"data": None, "errors": [{"message": message, "extensions": {"code": "BAD_REQUEST", "status": 400}}]}
+
+
+def _is_json(scope: Scope) -> bool:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-type":
+            return value.split(b";", 1)[0].strip().lower() == b"application/json"
+    return False
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _lean_document(body: bytes) -> dict[str, Any] | None:
+    """The request when it is one well-formed operation the lean path serves; None leaves it to Strawberry."""
+    try:
+        doc = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(doc, dict) or not isinstance(doc.get("query"), str):
+        return None
+    variables = doc.get("variables")
+    if variables is not None and not isinstance(variables, dict):
+        return None
+    name = doc.get("operationName")
+    if name is not None and not isinstance(name, str):
+        return None
+    return doc
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A receive callable that yields the already-read body once, then defers to the original."""
+    sent = False
+
+    async def again() -> Any:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return again

@@ -11,7 +11,8 @@ broken connection is invalidated rather than returned to the pool.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections import namedtuple
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any, cast
 
 from sqlalchemy import exc as sa_exc
@@ -21,12 +22,35 @@ from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
 
+def _row_type(keys: Sequence[str]) -> type:
+    """A tuple type with attribute access and `_mapping`, like SQLAlchemy's Row, for these column keys."""
+    base = namedtuple("FastRow", list(keys))  # type: ignore[misc]
+
+    class FastRow(base):
+        __slots__ = ()
+
+        @property
+        def _mapping(self) -> dict[str, Any]:
+            return dict(zip(self._fields, self, strict=True))
+
+    return FastRow
+
+
 class FastStatement:
     """A Core statement compiled once per dialect and executed directly by the driver."""
 
     def __init__(self, stmt: ClauseElement) -> None:
         self.stmt = stmt
         self._compiled: dict[str, tuple[str, tuple[str, ...]]] = {}
+        self._row: type | None = None
+
+    async def rows(self, conn: AsyncConnection, params: Mapping[str, Any]) -> list[Any]:
+        """Every row, with attribute access by column key (the statement's selected or RETURNING columns)."""
+        raw = await self.fetch(conn, params)
+        if self._row is None:
+            self._row = _row_type(list(self.stmt.exported_columns.keys()))  # type: ignore[attr-defined]
+        make = self._row
+        return [make(*r) for r in raw]
 
     def _sql(self, dialect: Dialect) -> tuple[str, tuple[str, ...]]:
         got = self._compiled.get(dialect.name)
@@ -48,6 +72,11 @@ class FastStatement:
         sync.dispatch.before_cursor_execute(sync, None, sql, args, None, False)
         try:
             if conn.dialect.name == "postgresql":
+                adapted = pooled.dbapi_connection
+                if sync.in_transaction() and adapted._transaction is None:
+                    # SQLAlchemy's asyncpg adapter sends BEGIN lazily, before its first statement: do the
+                    # same, so a write run here belongs to the caller's transaction.
+                    await adapted._start_transaction()
                 return cast(Sequence[Sequence[Any]], await driver.fetch(sql, *args))
             cursor = await driver.execute(sql, args)
             try:
@@ -76,3 +105,17 @@ def _wrap(conn: AsyncConnection, pooled: Any, sql: str, args: list[Any], err: Ex
         invalidated = True
     return cast(sa_exc.DBAPIError, sa_exc.DBAPIError.instance(
         sql, args, translated, dbapi_error, connection_invalidated=invalidated))
+
+
+class FastShapes:
+    """FastStatements made on first use for each shape of a statement (e.g. the columns an UPDATE sets)."""
+
+    def __init__(self, build: Callable[[Any], ClauseElement]) -> None:
+        self.build = build
+        self._made: dict[Hashable, FastStatement] = {}
+
+    def __getitem__(self, shape: Hashable) -> FastStatement:
+        got = self._made.get(shape)
+        if got is None:
+            got = self._made[shape] = FastStatement(self.build(shape))
+        return got

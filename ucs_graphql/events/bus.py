@@ -16,9 +16,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ucs_graphql.db.fast import FastStatement
 from ucs_graphql.kit import jsonio
 from ucs_graphql.kit.errors import Unavailable
 
@@ -143,6 +144,10 @@ class LocalBus(EventBus):
             self.deliver(event)
 
 
+# Every journey write notifies: built once, run on the driver (ucs_graphql.db.fast).
+_NOTIFY = FastStatement(select(func.pg_notify(bindparam("channel"), bindparam("payload"))))
+
+
 class PgBus(EventBus):
     """NOTIFY inside the write transaction; every worker LISTENs on a dedicated asyncpg connection."""
 
@@ -156,8 +161,8 @@ class PgBus(EventBus):
         self._ready = asyncio.Event()
 
     async def stage(self, conn: AsyncConnection, events: Sequence[Event]) -> None:
-        if events:
-            await conn.execute(select(*[func.pg_notify(CHANNEL, e.encode()) for e in events]))
+        for event in events:
+            await _NOTIFY.fetch(conn, {"channel": CHANNEL, "payload": event.encode()})
 
     def _on_notify(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
         try:

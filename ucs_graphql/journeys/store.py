@@ -10,9 +10,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Column, Row, Table, and_, delete, insert, select, update
+from sqlalchemy import Column, Row, Table, and_, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ucs_graphql.db.fast import FastShapes
 from ucs_graphql.db.tables.journeys import service, state, task
 
 
@@ -70,10 +71,53 @@ def _conditions(level: Level, f: Filters) -> list[Any]:
     return out
 
 
+# Start, complete and read-by-id are the journey's hot paths: their statements are built once per shape
+# (level, columns given, lock) and run on the driver (ucs_graphql.db.fast).
+
+def _build_insert(shape: tuple[str, frozenset[str]]) -> Any:
+    level = LEVELS[shape[0]]
+    cols: dict[str, Any] = {"tenant_id": bindparam("v_tenant_id"), **{c: bindparam(f"v_{c}") for c in sorted(shape[1])}}
+    return insert(level.table).values(cols).returning(level.id)
+
+
+def _build_get_service(lock: str | None) -> Any:
+    stmt = select(service).where(service.c.tenant_id == bindparam("tenant"),
+                                 service.c.service_id == bindparam("service_id"))
+    return stmt.with_for_update(read=lock == "share") if lock is not None else stmt
+
+
+def _build_get_child(shape: tuple[str, bool]) -> Any:
+    level, lock = LEVELS[shape[0]], shape[1]
+    t = level.table
+    stmt = select(t).where(t.c.tenant_id == bindparam("tenant"), t.c.service_id == bindparam("service_id"),
+                           level.id == bindparam("item_id"))
+    return stmt.with_for_update(read=True) if lock else stmt
+
+
+def _build_complete(shape: tuple[str, frozenset[str]]) -> Any:
+    level = LEVELS[shape[0]]
+    t = level.table
+    conds = [t.c.tenant_id == bindparam("w_tenant"), level.id == bindparam("w_id"), t.c.completed_at.is_(None)]
+    if level is not SERVICE:
+        conds.append(t.c.service_id == bindparam("w_service"))
+    return update(t).where(*conds).values({c: bindparam(f"v_{c}") for c in sorted(shape[1])}).returning(*t.c)
+
+
+_INSERT = FastShapes(_build_insert)
+_GET_SERVICE = FastShapes(_build_get_service)
+_GET_CHILD = FastShapes(_build_get_child)
+_COMPLETE = FastShapes(_build_complete)
+
+
+def _prefixed(values: dict[str, Any]) -> dict[str, Any]:
+    return {f"v_{k}": v for k, v in values.items()}
+
+
 async def insert_item(conn: AsyncConnection, level: Level, tenant: int, values: dict[str, Any]) -> int:
     """Insert a service, state or task; returns its new id."""
-    stmt = insert(level.table).values(tenant_id=tenant, **values).returning(level.id)
-    return int((await conn.execute(stmt)).scalar_one())
+    stmt = _INSERT[(level.name, frozenset(values))]
+    rows = await stmt.fetch(conn, {"v_tenant_id": tenant, **_prefixed(values)})
+    return int(rows[0][0])
 
 
 async def get_service(
@@ -81,10 +125,8 @@ async def get_service(
 ) -> Row[Any] | None:
     """One service row; `lock` "share" holds it against completion until the transaction ends, "update"
     against any other write (PostgreSQL row locks; SQLite's write transactions are serial anyway)."""
-    stmt = select(service).where(service.c.tenant_id == tenant, service.c.service_id == service_id)
-    if lock is not None:
-        stmt = stmt.with_for_update(read=lock == "share")
-    return (await conn.execute(stmt)).first()
+    rows = await _GET_SERVICE[lock].rows(conn, {"tenant": tenant, "service_id": service_id})
+    return rows[0] if rows else None
 
 
 async def services_by_ids(conn: AsyncConnection, tenant: int, service_ids: Sequence[int]) -> list[Row[Any]]:
@@ -99,23 +141,18 @@ async def get_child(
     conn: AsyncConnection, level: Level, tenant: int, service_id: int, item_id: int, *, lock: bool = False
 ) -> Row[Any] | None:
     """One state or task of a service."""
-    t = level.table
-    stmt = select(t).where(t.c.tenant_id == tenant, t.c.service_id == service_id, level.id == item_id)
-    if lock:
-        stmt = stmt.with_for_update(read=True)
-    return (await conn.execute(stmt)).first()
+    rows = await _GET_CHILD[(level.name, lock)].rows(
+        conn, {"tenant": tenant, "service_id": service_id, "item_id": item_id})
+    return rows[0] if rows else None
 
 
 async def complete_item(
     conn: AsyncConnection, level: Level, tenant: int, service_id: int, item_id: int, values: dict[str, Any]
 ) -> Row[Any] | None:
     """Mark an active item completed with `values`; None when it is absent or already completed."""
-    t = level.table
-    conds = [t.c.tenant_id == tenant, level.id == item_id, t.c.completed_at.is_(None)]
-    if level is not SERVICE:
-        conds.append(t.c.service_id == service_id)
-    stmt = update(t).where(*conds).values(**values).returning(*t.c)
-    return (await conn.execute(stmt)).first()
+    rows = await _COMPLETE[(level.name, frozenset(values))].rows(
+        conn, {"w_tenant": tenant, "w_id": item_id, "w_service": service_id, **_prefixed(values)})
+    return rows[0] if rows else None
 
 
 async def update_service(conn: AsyncConnection, tenant: int, service_id: int, values: dict[str, Any]) -> None:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import delete, insert, or_, select
+from sqlalchemy import bindparam, delete, insert, or_, select
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ucs_graphql.db.errors import as_unique_violation
+from ucs_graphql.db.fast import FastStatement
 from ucs_graphql.db.tables.profiles import ident_entry
 from ucs_graphql.kit.errors import AlreadyExists
 from ucs_graphql.metadata.model import IdentificationKey
@@ -21,12 +22,20 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+# The identify hot path: one value under one key, built once and run on the driver (ucs_graphql.db.fast).
+_LOOKUP_ONE = FastStatement(select(ident_entry.c.customer_id).where(
+    ident_entry.c.tenant_id == bindparam("tenant"), ident_entry.c.key == bindparam("key"),
+    ident_entry.c.value == bindparam("value")))
+
+
 async def lookup(conn: AsyncConnection, tenant: int, key: str, values: Sequence[str]) -> list[str]:
     """Customers whose entries under `key` equal one of `values`, sorted (one statement on the primary key)."""
-    stmt = select(ident_entry.c.customer_id).where(ident_entry.c.tenant_id == tenant, ident_entry.c.key == key)
-    stmt = stmt.where(ident_entry.c.value == values[0]) if len(values) == 1 else stmt.where(
-        ident_entry.c.value.in_(list(values)))
     # No DISTINCT/ORDER BY in SQL: they tempt planners without statistics onto the customer index.
+    if len(values) == 1:
+        rows = await _LOOKUP_ONE.fetch(conn, {"tenant": tenant, "key": key, "value": values[0]})
+        return sorted({r[0] for r in rows})
+    stmt = select(ident_entry.c.customer_id).where(ident_entry.c.tenant_id == tenant, ident_entry.c.key == key,
+                                                   ident_entry.c.value.in_(list(values)))
     return sorted(set((await conn.scalars(stmt)).all()))
 
 

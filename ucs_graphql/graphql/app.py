@@ -13,14 +13,18 @@ from typing import Any
 import orjson
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 from strawberry.types.graphql import OperationType
+from strawberry.types.unset import UNSET, UnsetType
 
 from ucs_graphql.context import Ctx
 from ucs_graphql.graphql.context import GqlContext
 from ucs_graphql.graphql.schema import build_schema
 from ucs_graphql.kit import jsonio
+from ucs_graphql.kit.error_table import row_for
+from ucs_graphql.kit.errors import UcsError
 from ucs_graphql.runtime import Runtime
 
 _LEAN_TYPES = {OperationType.QUERY, OperationType.MUTATION}
@@ -45,6 +49,26 @@ class UcsGraphQL(GraphQL[GqlContext, None]):
 
     def encode_json(self, data: object) -> bytes:
         return jsonio.dumps(data)
+
+    async def on_ws_connect(self, context: GqlContext) -> UnsetType | dict[str, object] | None:
+        """Admit a WebSocket whose handshake carried no credentials by the connection_init payload's
+        `Authorization` (the same Basic or Bearer value as the header); refuse it (4403) otherwise."""
+        state = context.request.scope.setdefault("state", {})
+        if not state.pop("ws_deferred_auth", False):
+            return UNSET
+        params = context.connection_params or {}
+        authorization = params.get("Authorization") or params.get("authorization")
+        gate = self.runtime.parts["gate"]
+        client = context.request.scope.get("client") or ("-", 0)
+        try:
+            principal = await gate.admit(authorization if isinstance(authorization, str) else None,
+                                         context.ctx.tenant, str(client[0]))
+        except UcsError as err:
+            raise ConnectionRejectionError({"message": err.description, "code": row_for(err.kind).graphql_code}) \
+                from err
+        state["principal"] = principal
+        state["user"] = context.ctx.user = principal.name if principal is not None else None
+        return UNSET
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "POST" and _is_json(scope):

@@ -19,6 +19,8 @@ class GqlContext:
     request: Any = None
     response: Any = None
     loaders: dict[str, Any] = field(default_factory=dict)
+    # The graphql-transport-ws connection_init payload (set by Strawberry on WebSocket connections).
+    connection_params: dict[str, Any] | None = None
 
     def loader(self, name: str, factory: Callable[[Ctx], Any]) -> Any:
         """The request's DataLoader called `name`, made by `factory` on first use."""

@@ -95,7 +95,12 @@ class FrontDoor:
             try:
                 if tenant is None:
                     raise BadParameter("X-Genesys-TenantId", "the tenant id must be a positive integer")
-                await self._admit(gate, scope, headers, state, tenant)
+                if gate is not None and not gate.open and "authorization" not in headers:
+                    # Browsers cannot set headers on a WebSocket: the credentials then come in the
+                    # graphql-transport-ws connection_init payload (ucs_graphql.graphql.app.on_ws_connect).
+                    state["ws_deferred_auth"] = True
+                else:
+                    await self._admit(gate, scope, headers, state, tenant)
             except UcsError:
                 await receive()  # the handshake's websocket.connect; closing now refuses it (HTTP 403)
                 await send({"type": "websocket.close", "code": 1008})

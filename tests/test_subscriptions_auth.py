@@ -1,0 +1,94 @@
+"""WebSocket credentials: in the handshake header, or (for browsers) in the connection_init payload."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+import websockets
+
+from tests.conftest import wipe
+from tests.test_access import CONFIG, basic
+from tests.test_subscriptions import SUBSCRIPTION, _free_port
+from ucs_graphql.config import load_settings
+from ucs_graphql.web.app import create_app, create_runtime, start_runtime, stop_runtime
+
+
+@pytest.fixture
+async def guarded(database_url: str, tmp_path: Path) -> AsyncIterator[dict[str, Any]]:
+    """The app with users configured, served by uvicorn in this process."""
+    cfg = tmp_path / "ucs.toml"
+    cfg.write_text(CONFIG)
+    settings = load_settings({"database_url": database_url, "access_log": False, "config_file": str(cfg)},
+                             environ={})
+    rt = create_runtime(settings)
+    app = create_app(settings, rt)
+    watcher = await start_runtime(rt)
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning",
+                                           ws="websockets-sansio"))
+    task = asyncio.create_task(server.serve())
+    for _ in range(1000):
+        if server.started:
+            break
+        await asyncio.sleep(0.01)
+    try:
+        yield {"http": f"http://127.0.0.1:{port}", "ws": f"ws://127.0.0.1:{port}/graphql", "rt": rt}
+    finally:
+        server.should_exit = True
+        await task
+        await stop_runtime(rt, watcher)
+        await wipe(database_url)
+
+
+async def _init(url: str, payload: dict[str, Any] | None) -> Any:
+    ws = await websockets.connect(url, subprotocols=["graphql-transport-ws"])
+    message: dict[str, Any] = {"type": "connection_init"}
+    if payload is not None:
+        message["payload"] = payload
+    await ws.send(json.dumps(message))
+    return ws
+
+
+async def test_connection_init_credentials_admit_a_browser_subscription(guarded):
+    ws = await _init(guarded["ws"], {"Authorization": basic("root")["Authorization"]})
+    assert json.loads(await ws.recv())["type"] == "connection_ack"
+    await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIPTION,
+                                                                          "variables": {"customerId": "C7"}}}))
+    events = guarded["rt"].parts["events"]
+    for _ in range(500):
+        if events.subscribers:
+            break
+        await asyncio.sleep(0.01)
+    async with httpx.AsyncClient(base_url=guarded["http"]) as http:
+        resp = await http.post("/services/start", json={"service_type": 1, "customer_id": "C7"},
+                               headers=basic("root"))
+        assert resp.status_code == 201, resp.text
+    msg = json.loads(await asyncio.wait_for(ws.recv(), timeout=10))
+    assert msg["type"] == "next" and msg["payload"]["data"]["journeyEvents"]["customerId"] == "C7"
+    await ws.close()
+
+
+@pytest.mark.parametrize("payload", [None, {}, {"Authorization": "Basic bm9ib2R5Om5vcGU="}])
+async def test_a_websocket_without_valid_credentials_is_refused_at_connection_init(guarded, payload):
+    ws = await _init(guarded["ws"], payload)
+    with pytest.raises(websockets.ConnectionClosed) as closed:
+        await asyncio.wait_for(ws.recv(), timeout=10)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
+
+
+async def test_a_subscriber_without_the_read_task_is_forbidden(guarded):
+    ws = await _init(guarded["ws"], {"Authorization": basic("ann")["Authorization"]})
+    assert json.loads(await ws.recv())["type"] == "connection_ack"
+    await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIPTION, "variables": {}}}))
+    msg = json.loads(await asyncio.wait_for(ws.recv(), timeout=10))
+    assert msg["type"] in ("error", "next"), msg
+    errors = msg["payload"] if msg["type"] == "error" else msg["payload"]["errors"]
+    assert errors[0]["extensions"]["code"] == "FORBIDDEN"
+    await ws.close()

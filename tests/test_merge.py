@@ -99,3 +99,19 @@ async def test_delete_and_merge_call_the_service_hooks(client, monkeypatch):
 def test_attribute_merge_is_case_sensitive_and_ordered():
     merged = merge_attributes({"A": ["x", "Y"]}, {"A": ["y", "x", "z"], "B": ["1"]})
     assert merged == {"A": ["x", "Y", "y", "z"], "B": ["1"]}
+
+
+async def test_a_customers_interactions_follow_merge_and_go_with_delete(client):
+    from tests.test_interactions import body as interaction
+
+    for cid in ("MA", "MB"):
+        assert (await client.post("/profiles", json={"customer_id": cid, "FirstName": cid})).status_code == 201
+    for iid, cid in (("i-a", "MA"), ("i-b", "MB")):
+        resp = await client.post("/interactions", json=interaction(2, interaction_id=iid, customer_id=cid, text="hi"))
+        assert resp.status_code == 201, resp.text
+    assert (await client.put("/profiles/MA/merge/MB")).status_code == 204
+    assert sorted(i["interaction_id"] for i in (await client.get("/customers/MA/interactions")).json()) == ["i-a", "i-b"]
+    assert (await client.get("/interactions/i-b")).json()["customer_id"] == "MA"
+    assert (await client.delete("/profiles/MA")).status_code == 200
+    assert (await client.get("/customers/MA/interactions")).json() == []
+    assert (await client.get("/interactions/i-a/plain_text")).status_code == 404

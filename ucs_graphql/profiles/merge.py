@@ -10,6 +10,7 @@ from ucs_graphql.context import Ctx
 from ucs_graphql.crypto.fields import open_profile, open_record
 from ucs_graphql.extensions import store as ext_store
 from ucs_graphql.identification import index
+from ucs_graphql.interactions import customer_links as interaction_links
 from ucs_graphql.journeys import customer_links
 from ucs_graphql.kit.errors import BadParameter
 from ucs_graphql.metadata.model import ExtensionSchema, coerce_bool
@@ -88,6 +89,7 @@ async def merge_profiles(ctx: Ctx, customer_id: str, src_id: str, body: Any = No
                 final[ext_key] = merged
                 await write_records(conn, ctx.tenant, customer_id, schema, merged, replace=True)
         await customer_links.move_customer_services(conn, ctx.tenant, src_id, customer_id, active_only=active_only)
+        await interaction_links.move_customer_interactions(conn, ctx.tenant, src_id, customer_id)
         await ext_store.delete_owners(conn, ctx.tenant, LEVEL, [src_id])
         await index.forget(conn, ctx.tenant, [customer_id, src_id])
         await profile_store.delete_profiles(conn, ctx.tenant, [src_id])

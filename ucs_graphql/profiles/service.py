@@ -13,6 +13,7 @@ from ucs_graphql.crypto import keyring
 from ucs_graphql.crypto.fields import open_record
 from ucs_graphql.extensions import store as ext_store
 from ucs_graphql.identification import index
+from ucs_graphql.interactions import customer_links as interaction_links
 from ucs_graphql.journeys import customer_links
 from ucs_graphql.kit.errors import NotFound
 from ucs_graphql.metadata.cache import TenantSchemas
@@ -128,6 +129,7 @@ async def delete_profile(ctx: Ctx, customer_id: str) -> None:
     async def work(conn: AsyncConnection) -> None:
         await lock_existing(conn, ctx.tenant, [customer_id])
         await customer_links.delete_customer_services(conn, ctx.tenant, [customer_id])
+        await interaction_links.delete_customer_interactions(conn, ctx.tenant, [customer_id])
         await ext_store.delete_owners(conn, ctx.tenant, LEVEL, [customer_id])
         await index.forget(conn, ctx.tenant, [customer_id])
         await profile_store.delete_profiles(conn, ctx.tenant, [customer_id])

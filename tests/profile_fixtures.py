@@ -80,8 +80,7 @@ def count_statements(client: httpx.AsyncClient) -> list[str]:
     def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         seen.append(statement)
 
-    # On PostgreSQL the reader is the writer with other options: its events are the writer's.
-    for engine in [runtime.db.writer] + ([runtime.db.reader] if runtime.db.is_sqlite else []):
+    for engine in (runtime.db.writer, runtime.db.reader):
         event.listen(engine.sync_engine, "before_cursor_execute", count)
     return seen
 

@@ -137,5 +137,6 @@ async def test_postgres_outage_is_503_then_service_resumes(pg_proxy, make_client
 
     pg_proxy.restore()
     await wait_ready(client)
-    assert (await create(client, "after")).status_code == 201
+    after = await create(client, "after")
+    assert after.status_code == 201, after.text
     assert await stored_names(client) == ["after", "before"]

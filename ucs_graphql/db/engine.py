@@ -11,6 +11,7 @@ stops retrying at its deadline. Whatever the database cannot do in time is Unava
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
@@ -88,11 +89,15 @@ def _sqlite_engine(url: str, *, writer: bool, pool_size: int, timeout: float) ->
     return engine
 
 
-def _pg_engine(url: str, *, pool_size: int, timeout: float, statement_timeout: float) -> AsyncEngine:
+def _pg_engine(
+    url: str, *, pool_size: int, timeout: float, statement_timeout: float, autocommit: bool = False
+) -> AsyncEngine:
     # lock_timeout below the request timeout leaves room for one retry before the write's deadline.
     lock_ms = max(int(timeout * 500), 50)
     return create_async_engine(
         async_url(url),
+        # Set once per pooled connection (not at every checkout, as an option on a shared engine would).
+        **({"isolation_level": "AUTOCOMMIT"} if autocommit else {}),
         # A fixed pool: overflow connections would be opened and closed again under every burst.
         # Every use ends its own transaction (commit or rollback), so no reset is needed on return.
         pool_reset_on_return=None,
@@ -121,11 +126,12 @@ class Database:
             self.writer = _sqlite_engine(url, writer=True, pool_size=1, timeout=timeout)
             self.reader = _sqlite_engine(url, writer=False, pool_size=pool_size, timeout=timeout)
         else:
-            self.writer = _pg_engine(url, pool_size=pool_size, timeout=timeout,
+            self.writer = _pg_engine(url, pool_size=max(4, pool_size // 2), timeout=timeout,
                                      statement_timeout=statement_timeout or timeout)
-            # Reads share the pool in autocommit: no BEGIN/COMMIT round trips. Under READ COMMITTED each
+            # Reads use their own pool in autocommit: no BEGIN/COMMIT round trips. Under READ COMMITTED each
             # statement takes its own snapshot anyway, so a read transaction would add nothing but latency.
-            self.reader = self.writer.execution_options(isolation_level="AUTOCOMMIT")
+            self.reader = _pg_engine(url, pool_size=pool_size, timeout=timeout,
+                                     statement_timeout=statement_timeout or timeout, autocommit=True)
         self.retries = 0
         self.waiting = 0
 
@@ -136,8 +142,7 @@ class Database:
     async def dispose(self) -> None:
         """Close every pooled connection."""
         await self.writer.dispose()
-        if self.is_sqlite:
-            await self.reader.dispose()
+        await self.reader.dispose()
 
     def pool_in_use(self) -> int:
         """Connections checked out of the pools right now."""
@@ -153,7 +158,19 @@ class Database:
                 conn = await stack.enter_async_context(engine.connect())
             finally:
                 self.waiting -= 1
-            yield conn
+            try:
+                yield conn
+            except BaseException as err:
+                if is_unreachable(err):
+                    # The server went away: this connection is not given back, and the idle ones of both
+                    # pools (opened before the outage, dead too) are dropped, so service resumes at once.
+                    with contextlib.suppress(Exception):
+                        if not conn.closed:
+                            await conn.invalidate()
+                    with contextlib.suppress(Exception):
+                        await self.writer.dispose(close=False)
+                        await self.reader.dispose(close=False)
+                raise
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:

@@ -78,5 +78,7 @@ def is_unreachable(err: BaseException) -> bool:
         return True
     if isinstance(err, (ConnectionError, TimeoutError, OSError)):
         return True
+    if isinstance(err, sa_exc.InterfaceError) and "connection is closed" in str(err):
+        return True
     orig = getattr(err, "orig", None)
     return isinstance(getattr(orig, "__cause__", None), (ConnectionError, TimeoutError, OSError))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from tests.journeys import define_extensions, start_service, start_state, start_task
 from tests.profile_fixtures import PHONE, create, define
 from tests.race import assert_all_succeed, assert_one_winner, race
 
@@ -142,3 +143,50 @@ async def test_records_with_the_same_unique_values_for_one_customer_leave_one_re
     record = await one_record(clients[-1], cid)
     first = (await clients[-1].get(f"/profiles/{cid}")).json()["FirstName"]
     assert record["description"] == "p" + first.removeprefix("Al")  # one whole update won
+
+
+async def journey(client: httpx.AsyncClient) -> dict[str, str]:
+    """A service with a state and a task; the extension paths of each."""
+    await define_extensions(client)
+    sid = await start_service(client, customer_id="C1")
+    state = await start_state(client, sid)
+    task = await start_task(client, sid)
+    return {"service": f"/services/{sid}", "state": f"/services/{sid}/states/{state}",
+            "task": f"/services/{sid}/tasks/{task}"}
+
+
+EXTENSIONS = {"service": ("relatedOffers", "offer_name", "comments"),
+              "state": ("Satisfaction", "place", "rating"),
+              "task": ("Proposal", "car_type", "price")}
+
+
+async def race_on_extension(clients: list[httpx.AsyncClient], item: str, level: str) -> None:
+    """Replace, then update by unique, one record of the item from 20 requests at once: one record remains."""
+    ext, unique, other = EXTENSIONS[level]
+    url = f"{item}/extensions/{ext}"
+    value = (lambda i: f"v{i}") if level == "service" else (lambda i: i)
+
+    responses = await race(clients, 20, lambda c, i: c.put(url, json=[{unique: "gold", other: value(i)}]))
+    assert_all_succeed(responses, success=200)
+    got = (await clients[-1].get(item, params={"extensions": ext})).json()[ext]
+    assert len(got) == 1 and got[0][unique] == "gold", got
+
+    responses = await race(clients, 20, lambda c, i: c.put(url + "/by/unique", json={unique: "gold",
+                                                                                     other: value(100 + i)}))
+    assert_all_succeed(responses, success=204)
+    got = (await clients[-1].get(item, params={"extensions": ext})).json()[ext]
+    assert len(got) == 1 and got[0][other] in {value(100 + i) for i in range(20)}, got
+
+
+@pytest.mark.parametrize("workers", WORKERS)
+async def test_item_extension_writes_with_the_same_unique_values_leave_one_record(make_client, workers):
+    first = await make_client()
+    paths = await journey(first)
+    clients = [first, *[await make_client() for _ in range(workers - 1)]]
+    for level, item in paths.items():
+        await race_on_extension(clients, item, level)
+    responses = await race(clients, 20, lambda c, i: c.put(f"{paths['service']}/extensions/Feedback",
+                                                           json={"rating": i}))
+    assert_all_succeed(responses, success=200)
+    got = (await clients[-1].get(paths["service"], params={"extensions": "Feedback"})).json()["Feedback"]
+    assert got["rating"] in range(20), got

@@ -190,3 +190,18 @@ async def test_item_extension_writes_with_the_same_unique_values_leave_one_recor
     assert_all_succeed(responses, success=200)
     got = (await clients[-1].get(paths["service"], params={"extensions": "Feedback"})).json()["Feedback"]
     assert got["rating"] in range(20), got
+
+
+async def test_an_insert_replaces_only_records_sharing_values_of_the_same_unique_group(client):
+    twin = {"name": "Twin", "type": "multi-valued", "unique": ["a", "b"],
+            "attributes": [{"name": "a", "type": "string"}, {"name": "b", "type": "string"}]}
+    await define(client, twin)
+    cid = await create(client, {"FirstName": "Al", "Twin": [{"a": "x", "b": "q"}]})
+    resp = await client.post(f"/profiles/{cid}/extensions", json={"Twin": [{"a": "y", "b": "x"}]})
+    assert resp.status_code == 200, resp.text
+    got = (await client.get(f"/profiles/{cid}", params={"extensions": "Twin"})).json()["Twin"]
+    assert sorted((r["a"], r["b"]) for r in got) == [("x", "q"), ("y", "x")]
+    resp = await client.post(f"/profiles/{cid}/extensions", json={"Twin": [{"a": "x", "b": "z"}]})
+    assert resp.status_code == 200, resp.text
+    got = (await client.get(f"/profiles/{cid}", params={"extensions": "Twin"})).json()["Twin"]
+    assert sorted((r["a"], r["b"]) for r in got) == [("x", "z"), ("y", "x")]

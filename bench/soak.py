@@ -302,11 +302,13 @@ async def drive(base_url: str, clients: int, seconds: float, ledger: Ledger, see
                 stats: Stats | None = None) -> Stats:
     """Run `clients` clients against the server for `seconds`; the ledger records acknowledged writes."""
     stats = stats if stats is not None else Stats()
-    limits = httpx.Limits(max_connections=clients + 8, max_keepalive_connections=clients + 8)
-    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=60) as http:
-        await prepare(http)
+    async with contextlib.AsyncExitStack() as stack:
+        # One connection per client: a shared pool of hundreds of connections costs the driver O(n) per request.
+        https = [await stack.enter_async_context(httpx.AsyncClient(
+            base_url=base_url, timeout=60, limits=httpx.Limits(max_connections=1))) for _ in range(clients)]
+        await prepare(https[0])
         t0 = time.monotonic()
-        await asyncio.gather(*(Client(http, n, ledger, stats, seed).run(t0 + seconds) for n in range(clients)))
+        await asyncio.gather(*(Client(https[n], n, ledger, stats, seed).run(t0 + seconds) for n in range(clients)))
         stats.seconds = time.monotonic() - t0
     return stats
 
@@ -351,7 +353,7 @@ async def soak(args: argparse.Namespace) -> int:
         print(f"soak: {args.clients} clients for {args.minutes} min against {url}", flush=True)
         stats = await drive(url, args.clients, args.minutes * 60, ledger, args.seed)
     print(stats.report())
-    failed = bool(stats.server_errors() or stats.unexpected)
+    failed = bool(stats.server_errors() or stats.unexpected or stats.no_answer)
     if args.database:
         violations = await check(args.database, ledger)
         for line in violations[:50]:

@@ -11,7 +11,7 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -138,8 +138,7 @@ async def insert_records(
         if keys:
             clash = await conn.execute(select(extension_unique.c.rec_no).where(
                 _uwhere(tenant, level, owner, schema.key),
-                extension_unique.c.grp.in_([g for g, _ in keys]),
-                extension_unique.c.value.in_([v for _, v in keys])))
+                or_(*(and_(extension_unique.c.grp == g, extension_unique.c.value == v) for g, v in keys))))
             await _delete_recs(conn, tenant, level, owner, schema.key, {r for (r,) in clash})
         await _insert_rows(conn, tenant, level, owner, schema, [rec])
 

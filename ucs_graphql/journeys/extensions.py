@@ -12,7 +12,7 @@ from ucs_graphql.context import Ctx
 from ucs_graphql.events.bus import Event
 from ucs_graphql.extensions import store as ext_store
 from ucs_graphql.journeys import store
-from ucs_graphql.journeys.common import replace_extensions, service_or_404, write
+from ucs_graphql.journeys.common import replace_extensions, write
 from ucs_graphql.journeys.values import extension_records
 from ucs_graphql.kit.errors import BadParameter, NotFound
 from ucs_graphql.metadata.model import ExtensionSchema
@@ -20,8 +20,13 @@ from ucs_graphql.metadata.records import validate_record
 
 
 async def _owner(conn: AsyncConnection, ctx: Ctx, level: str, service_id: int, item_id: int | None) -> int:
-    """The id owning the records; 404 when the service, or its state or task, does not exist."""
-    await service_or_404(conn, ctx, service_id)
+    """The id owning the records; 404 when the service, or its state or task, does not exist.
+
+    The service row stays locked until the transaction ends, so extension writes on one service and its
+    items run one after the other: a replace never sees the records of a replace still in flight.
+    """
+    if await store.get_service(conn, ctx.tenant, service_id, lock="update") is None:
+        raise NotFound(f"service {service_id} does not exist")
     if level == "service" or item_id is None:
         return service_id
     if await store.get_child(conn, store.LEVELS[level], ctx.tenant, service_id, item_id) is None:

@@ -198,13 +198,15 @@ async def ids_of_services(conn: AsyncConnection, level: Level, tenant: int, serv
 async def customer_service_ids(
     conn: AsyncConnection, tenant: int, customer_ids: Sequence[str], *, active: bool | None = None
 ) -> list[int]:
-    """The ids of these customers' services (all, active only, or completed only)."""
+    """The ids of these customers' services (all, active only, or completed only), their rows locked until the
+    transaction ends: writes inside them still in flight finish first, later ones wait (then find them gone)."""
     conds = [service.c.tenant_id == tenant, service.c.customer_id.in_(list(customer_ids))]
     if active is True:
         conds.append(service.c.completed_at.is_(None))
     elif active is False:
         conds.append(service.c.completed_at.is_not(None))
-    return [r[0] for r in await conn.execute(select(service.c.service_id).where(*conds))]
+    stmt = select(service.c.service_id).where(*conds).order_by(service.c.service_id).with_for_update()
+    return [r[0] for r in await conn.execute(stmt)]
 
 
 async def delete_services(conn: AsyncConnection, tenant: int, service_ids: Sequence[int]) -> None:

@@ -79,3 +79,12 @@ async def test_graphql_json_post_and_strawberry_paths_answer_alike(client):
     assert sub.status_code == 400 and sub.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
     unknown = await client.post("/graphql", json={"query": "query A { serverStatus { mode } }", "operationName": "B"})
     assert unknown.status_code == 400
+
+
+async def test_migrate_creates_the_folder_of_a_new_sqlite_database(tmp_path):
+    from ucs_graphql.db.migrate import upgrade
+
+    url = f"sqlite:///{tmp_path}/not/yet/there/ucs.db"
+    await upgrade(url)
+    assert (tmp_path / "not" / "yet" / "there" / "ucs.db").is_file()
+    assert await current_revision(url) == head_revision()

@@ -59,10 +59,15 @@ def sqlite_path(url: str) -> Path | None:
     return Path(url[len("sqlite:///") :])
 
 
-def _sqlite_engine(url: str, *, writer: bool, pool_size: int, timeout: float) -> AsyncEngine:
+def ensure_sqlite_directory(url: str) -> None:
+    """Create the folder of a SQLite database file (./var on a fresh clone) when it is missing."""
     path = sqlite_path(url)
     if path is not None and str(path) not in ("", ":memory:"):
         path.parent.mkdir(parents=True, exist_ok=True)
+
+
+def _sqlite_engine(url: str, *, writer: bool, pool_size: int, timeout: float) -> AsyncEngine:
+    ensure_sqlite_directory(url)
     engine = create_async_engine(
         async_url(url),
         pool_size=1 if writer else pool_size,
@@ -246,4 +251,5 @@ class Database:
 
 def throwaway_engine(url: str) -> AsyncEngine:
     """An engine without pooling, for one-off work (migrations, tools)."""
+    ensure_sqlite_directory(url)
     return create_async_engine(async_url(url), poolclass=NullPool)

@@ -96,8 +96,6 @@ async def test_a_short_lock_is_waited_out_or_retried_transparently(make_client, 
 @pytest.fixture
 async def pg_proxy(database_url: str) -> AsyncIterator[TcpProxy]:
     """A proxy in front of the test PostgreSQL (set up before the clients, so it outlives them)."""
-    if not database_url.startswith("postgres"):
-        pytest.skip("a PostgreSQL outage")
     parts = urlsplit(database_url)
     proxy = TcpProxy(parts.hostname or "127.0.0.1", parts.port or 5432)
     await proxy.start()
@@ -115,6 +113,7 @@ async def wait_ready(client: httpx.AsyncClient) -> None:
     raise AssertionError("/readyz never turned ready")
 
 
+@pytest.mark.postgres_only
 @pytest.mark.parametrize("outage", ["reset", "blackhole"])
 async def test_postgres_outage_is_503_then_service_resumes(pg_proxy, make_client, database_url, monkeypatch, outage):
     monkeypatch.setattr("ucs_graphql.web.health.READY_TTL_SECONDS", 0.0)

@@ -1,7 +1,7 @@
 """Crash safety: SIGKILL the server in the middle of merges, transitions and profile deletes with services,
 restart it on the same database, and find every acknowledged write there and every invariant kept.
 
-Bulk import batches are not driven here: the server has no /profiles/import route yet.
+Bulk import batches are killed mid-way in tests/test_import_server.py, which runs the same invariant checker.
 """
 
 from __future__ import annotations

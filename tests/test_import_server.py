@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bench.import_bench import HEADER, rows
+from bench.invariants import check as check_invariants
 from tests.conftest import wipe
 from tests.import_fixtures import ADDRESS, PHONE_KEY
 from ucs_graphql.db.engine import throwaway_engine
@@ -169,6 +170,8 @@ async def test_a_killed_server_keeps_whole_batches_and_the_import_resumes(served
     assert found["profiles"] % BATCH == 0 and found["profiles"] in (resume, resume + BATCH), (found, resume)
     assert found["records"] == found["uniques"] == found["indexed"] == found["profiles"], found
     assert found["orphan_entries"] == found["orphan_records"] == 0, found
+    # The whole-database invariant checker of the soak agrees: index, unique rows and records all consistent.
+    assert await check_invariants(server.url) == []
 
     await server.start()
     async with httpx.AsyncClient(base_url=server.base, timeout=300) as client:
@@ -180,3 +183,4 @@ async def test_a_killed_server_keeps_whole_batches_and_the_import_resumes(served
     assert report["skipped"] == found["profiles"] - resume
     final = await counts(server.url)
     assert final["profiles"] == final["records"] == final["indexed"] == total
+    assert await check_invariants(server.url) == []

@@ -73,6 +73,9 @@ async def test_graphql_json_post_and_strawberry_paths_answer_alike(client):
     assert lean.status_code == batched.status_code == 200
     assert lean.json() == batched.json()
     assert lean.json()["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    syntax = await client.post("/graphql", json={"query": "{ serverStatus { mode "})
+    assert syntax.status_code == 200 and syntax.json()["errors"][0]["message"].startswith("Syntax Error")
+    assert syntax.json()["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
     bad = await client.post("/graphql", content=b"{not json", headers={"content-type": "application/json"})
     assert bad.status_code == 400
     sub = await client.post("/graphql", json={"query": "subscription { journeyEvents { kind } }"})

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import lru_cache
 from typing import Any
 
+from graphql.language.parser import parse
 from graphql.validation import NoSchemaIntrospectionCustomRule
-from strawberry.extensions import (
-    MaxAliasesLimiter,
-    ParserCache,
-    QueryDepthLimiter,
-    SchemaExtension,
-    ValidationCache,
-)
+from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter, SchemaExtension
+from strawberry.schema.schema import validate_document
 from strawberry.tools import merge_types
 
 from ucs_graphql.config import Settings
@@ -35,11 +32,16 @@ Mutation = merge_types("Mutation", MUTATIONS)
 Subscription = merge_types("Subscription", SUBSCRIPTIONS) if SUBSCRIPTIONS else None
 
 
-def protection(settings: Settings) -> type[SchemaExtension]:
-    """One extension adding the depth, alias and introspection rules and the token limit.
+_PARSE = lru_cache(maxsize=1024)(parse)
+_VALIDATE = lru_cache(maxsize=1024)(validate_document)
 
-    The rule classes are built once, so validation results stay cacheable by document (ValidationCache
-    keys on the rules too; the stock limiters make new rule classes for every request).
+
+def protection(settings: Settings) -> type[SchemaExtension]:
+    """One extension for the request pipeline: depth, alias and introspection rules, the token limit, and
+    parse and validation results cached by document.
+
+    The rule classes are built once, so validation results stay cacheable (the stock limiters make new rule
+    classes for every request); one extension instead of four keeps Strawberry's per-hook work small.
     """
     rules: list[Any] = [
         *QueryDepthLimiter(max_depth=settings.graphql_max_depth).validation_rules,
@@ -57,19 +59,24 @@ def protection(settings: Settings) -> type[SchemaExtension]:
             ec.parse_options["max_tokens"] = max_tokens
             yield
 
+        def on_parse(self) -> Iterator[None]:
+            ec = self.execution_context
+            ec.graphql_document = _PARSE(ec.query, **ec.parse_options)
+            yield
+
+        def on_validate(self) -> Iterator[None]:
+            ec = self.execution_context
+            ec.pre_execution_errors = _VALIDATE(ec.schema._schema, ec.graphql_document, ec.validation_rules)
+            yield
+
     return Protection
 
 
 def build_schema(settings: Settings | None = None) -> UcsSchema:
-    """The schema with the protective extensions the settings ask for, and parse/validation caches."""
+    """The schema with the protective extension the settings ask for."""
     s = settings or Settings()
-    # Factories: Strawberry builds fresh extension instances per request (both caches are module-wide).
-    extensions: list[Any] = [
-        protection(s),
-        lambda: ParserCache(maxsize=1024),
-        lambda: ValidationCache(maxsize=1024),
-    ]
-    return UcsSchema(query=Query, mutation=Mutation, subscription=Subscription, types=TYPES, extensions=extensions)
+    return UcsSchema(query=Query, mutation=Mutation, subscription=Subscription, types=TYPES,
+                     extensions=[protection(s)])
 
 
 def sdl() -> str:

@@ -7,6 +7,7 @@ writes too, and its events reach the subscriber through LISTEN/NOTIFY.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import socket
 from collections.abc import AsyncIterator
@@ -34,10 +35,10 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture
-async def served(database_url: str) -> AsyncIterator[dict[str, Any]]:
-    """The app served by uvicorn in this process: its base URL and runtime."""
-    settings = load_settings({"database_url": database_url, "access_log": False}, environ={})
+@contextlib.asynccontextmanager
+async def served_app(database_url: str, **overrides: Any) -> AsyncIterator[dict[str, Any]]:
+    """The app served by uvicorn in this process: its base URL and runtime (settings `overrides` apply)."""
+    settings = load_settings({"database_url": database_url, "access_log": False, **overrides}, environ={})
     rt = create_runtime(settings)
     app = create_app(settings, rt)
     watcher = await start_runtime(rt)
@@ -56,6 +57,13 @@ async def served(database_url: str) -> AsyncIterator[dict[str, Any]]:
         await task
         await stop_runtime(rt, watcher)
         await wipe(database_url)
+
+
+@pytest.fixture
+async def served(database_url: str) -> AsyncIterator[dict[str, Any]]:
+    """The app served by uvicorn in this process."""
+    async with served_app(database_url) as got:
+        yield got
 
 
 async def _subscribe(ws_url: str, rt: Any, variables: dict[str, Any]) -> Any:

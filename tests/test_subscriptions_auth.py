@@ -10,14 +10,10 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 import websockets
 
-from tests.conftest import wipe
 from tests.test_access import CONFIG, basic
-from tests.test_subscriptions import SUBSCRIPTION, _free_port
-from ucs_graphql.config import load_settings
-from ucs_graphql.web.app import create_app, create_runtime, start_runtime, stop_runtime
+from tests.test_subscriptions import SUBSCRIPTION, served_app
 
 
 @pytest.fixture
@@ -25,26 +21,8 @@ async def guarded(database_url: str, tmp_path: Path) -> AsyncIterator[dict[str, 
     """The app with users configured, served by uvicorn in this process."""
     cfg = tmp_path / "ucs.toml"
     cfg.write_text(CONFIG)
-    settings = load_settings({"database_url": database_url, "access_log": False, "config_file": str(cfg)},
-                             environ={})
-    rt = create_runtime(settings)
-    app = create_app(settings, rt)
-    watcher = await start_runtime(rt)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning",
-                                           ws="websockets-sansio"))
-    task = asyncio.create_task(server.serve())
-    for _ in range(1000):
-        if server.started:
-            break
-        await asyncio.sleep(0.01)
-    try:
-        yield {"http": f"http://127.0.0.1:{port}", "ws": f"ws://127.0.0.1:{port}/graphql", "rt": rt}
-    finally:
-        server.should_exit = True
-        await task
-        await stop_runtime(rt, watcher)
-        await wipe(database_url)
+    async with served_app(database_url, config_file=str(cfg)) as got:
+        yield got
 
 
 async def _init(url: str, payload: dict[str, Any] | None) -> Any:

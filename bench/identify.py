@@ -168,8 +168,8 @@ def drive_wrk(base: str, n: int, seconds: int, concurrency: int) -> tuple[float,
     out = subprocess.run(run, capture_output=True, check=True, text=True).stdout
     if "Non-2xx" in out:
         raise RuntimeError(f"some identifications failed:\n{out}")
-    p50 = _ms(re.search(r"50%\s+(\S+)", out).group(1))
-    p99 = _ms(re.search(r"99%\s+(\S+)", out).group(1))
+    p50 = _ms(re.search(r"^\s*50%\s+(\S+)", out, re.M).group(1))
+    p99 = _ms(re.search(r"^\s*99%\s+(\S+)", out, re.M).group(1))
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     return p50, p99, rps
 

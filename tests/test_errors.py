@@ -47,3 +47,15 @@ async def test_request_id_is_echoed(client):
     resp = await client.get("/server/status", headers={"X-Request-Id": "abc123"})
     assert resp.headers["x-request-id"] == "abc123"
     assert len((await client.get("/server/status")).headers["x-request-id"]) == 16
+
+
+async def test_the_access_line_names_tenant_and_segment(make_client, caplog):
+    import logging
+
+    client = await make_client(access_log=True)
+    with caplog.at_level(logging.INFO, logger="ucs.access"):
+        await client.get("/server/status", headers={"X-Genesys-TenantId": "7", "X-Genesys-Segment": "gold"})
+        await client.get("/server/status")
+    lines = [r.getMessage() for r in caplog.records if r.name == "ucs.access"]
+    assert lines[0].endswith(" tenant=7,segment=gold"), lines
+    assert " GET /server/status - 200 - 0 " in lines[1] and lines[1].endswith(" -"), lines

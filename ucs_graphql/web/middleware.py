@@ -162,7 +162,8 @@ class FrontDoor:
                     port=int(srv[1] or 0), method=scope["method"],
                     url=redact(scope["path"] + (("?" + qs) if qs else "")), status=status,
                     ms=int((time.perf_counter() - started) * 1000), host=headers.get("host", "-"),
-                    agent=headers.get("user-agent", "-"), request_id=request_id,
+                    agent=headers.get("user-agent", "-"), request_id=request_id, tenant=tenant,
+                    segment=redact(state["segment"]) if "segment" in state else None,
                 )
 
     async def _admit(

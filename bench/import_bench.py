@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import json
 import os
+import pstats
 import random
 import signal
 import socket
@@ -98,6 +99,12 @@ def _call(base: str, method: str, path: str, body: Any = None, form: bytes | Non
     return json.loads(text) if text else None
 
 
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU seconds a process has used (utime + stime of /proc/PID/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def peak_rss_mb(pid: int) -> float:
     """VmHWM (peak resident set) of a process, in MB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -106,15 +113,23 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def _server_command(profile: Path | None) -> list[str]:
+    """How to start the server: its console script, or under cProfile writing `profile` when it stops."""
+    if profile is None:
+        return [str(Path(sys.executable).with_name("ucs-graphql"))]
+    code = ("import cProfile, sys; from ucs_graphql.cli import main; sys.argv[0] = 'ucs-graphql'; "
+            f"cProfile.run('main()', {str(profile)!r})")
+    return [sys.executable, "-c", code]
+
+
 @contextlib.contextmanager
-def server(url: str, folder: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+def server(url: str, folder: Path, profile: Path | None = None) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """A `ucs-graphql serve` process on this database, reading imports from `folder`."""
     port = _free_port()
     config = folder / "ucs.toml"
     config.write_text(f'import_dir = "{folder}"\naccess_log = false\n')
-    exe = Path(sys.executable).with_name("ucs-graphql")
-    proc = subprocess.Popen([str(exe), "serve", "--database", url, "--config", str(config), "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen([*_server_command(profile), "serve", "--database", url, "--config", str(config),
+                             "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(300):
@@ -128,9 +143,31 @@ def server(url: str, folder: Path) -> Iterator[tuple[str, subprocess.Popen[bytes
         proc.wait(30)
 
 
-def run_import(url: str, folder: Path, name: str, batch: int) -> dict[str, Any]:
-    """Import `name` through a fresh server; rows/s and the server's peak RSS."""
-    with server(url, folder) as (base, proc):
+async def _pg_backends(url: str) -> list[int]:
+    """Process ids of the PostgreSQL backends connected to this URL's database (the server's pool)."""
+    conn = await asyncpg.connect(url)
+    try:
+        rows = await conn.fetch("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                                "AND pid <> pg_backend_pid()")
+        return [int(r["pid"]) for r in rows]
+    finally:
+        await conn.close()
+
+
+def database_cpu(url: str) -> dict[int, float]:
+    """CPU seconds of each PostgreSQL backend serving this database (empty for SQLite, which runs in-process)."""
+    if url.startswith("sqlite"):
+        return {}
+    out = {}
+    for pid in asyncio.run(_pg_backends(url)):
+        with contextlib.suppress(OSError):
+            out[pid] = cpu_seconds(pid)
+    return out
+
+
+def run_import(url: str, folder: Path, name: str, batch: int, profile: Path | None = None) -> dict[str, Any]:
+    """Import `name` through a fresh server; rows/s, CPU seconds (server, database) and the server's peak RSS."""
+    with server(url, folder, profile) as (base, proc):
         _call(base, "POST", "/metadata/profiles/extensions", ADDRESS)
         _call(base, "POST", "/server/mode", {"mode": "maintenance"})
         for key in KEYS:
@@ -140,12 +177,16 @@ def run_import(url: str, folder: Path, name: str, batch: int) -> dict[str, Any]:
         desc = json.dumps({"format": "csv", "profiles": name, "batch-size": batch, "max-errors": 100})
         form = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"description\"\r\n"
                 f"Content-Type: application/json\r\n\r\n{desc}\r\n--{boundary}--\r\n").encode()
+        db_before = database_cpu(url)
+        cpu_before = cpu_seconds(proc.pid)
         started = time.perf_counter()
         report = _call(base, "POST", "/profiles/import", form=form, boundary=boundary)
         seconds = time.perf_counter() - started
+        cpu = cpu_seconds(proc.pid) - cpu_before
+        db_cpu = sum(t - db_before.get(pid, 0.0) for pid, t in database_cpu(url).items())
         return {"rows": report["imported"], "errors": len(report["errors"]), "seconds": seconds,
                 "rows_per_s": report["imported"] / seconds, "peak_rss_mb": peak_rss_mb(proc.pid),
-                "rss_at_start_mb": rss_before}
+                "rss_at_start_mb": rss_before, "cpu_s": cpu, "db_cpu_s": db_cpu}
 
 
 async def _pg(sql: str, url: str = PG_ADMIN) -> None:
@@ -189,6 +230,8 @@ def main() -> None:
     parser.add_argument("--backend", action="append", choices=["sqlite", "postgres"])
     parser.add_argument("--batch-size", type=int, action="append")
     parser.add_argument("--dir", default=tempfile.gettempdir(), help="where the CSV and SQLite files go")
+    parser.add_argument("--profile", action="store_true",
+                        help="run the server under cProfile and print where its time goes")
     args = parser.parse_args()
     folder = Path(args.dir) / "ucs-import-bench"
     folder.mkdir(parents=True, exist_ok=True)
@@ -204,12 +247,18 @@ def main() -> None:
             try:
                 subprocess.run([str(Path(sys.executable).with_name("ucs-graphql")), "migrate", "--database", url],
                                check=True, stdout=subprocess.DEVNULL)
-                res = run_import(url, folder, name, batch)
+                profile = folder / f"import-{backend}-{batch}.prof" if args.profile else None
+                res = run_import(url, folder, name, batch, profile)
             finally:
                 drop()
+            per_k = 1000 / max(res["rows"], 1)
+            db_cpu = f", database {res['db_cpu_s'] * per_k:.3f}" if backend == "postgres" else ""
             print(f"{backend:8} batch-size {batch:5}: {res['rows']:,} rows in {res['seconds']:.1f} s = "
-                  f"{res['rows_per_s']:,.0f} rows/s; server peak RSS {res['peak_rss_mb']:.0f} MB "
+                  f"{res['rows_per_s']:,.0f} rows/s; CPU s per 1,000 rows: server {res['cpu_s'] * per_k:.3f}"
+                  f"{db_cpu}; server peak RSS {res['peak_rss_mb']:.0f} MB "
                   f"({res['rss_at_start_mb']:.0f} MB before the import); {res['errors']} errors", flush=True)
+            if profile is not None:
+                pstats.Stats(str(profile)).sort_stats("tottime").print_stats(30)
         if backend == "postgres":
             url, drop = fresh_database(backend, folder)
             try:

@@ -1,19 +1,25 @@
 """The bulk paths of the import: batches shipped in one statement per table (COPY on PostgreSQL, the
-driver's executemany on SQLite) keep every rule of single writes."""
+driver's executemany on SQLite) keep every rule of single writes, and records are parsed by the header's
+plan with the errors of Create Customer Profile."""
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 import pytest
 
 from tests.helpers import set_mode
-from tests.import_fixtures import EMAIL_KEY, PHONE_KEY, identify, imported, prepare, write_csv
+from tests.import_fixtures import ADDRESS, EMAIL_KEY, PHONE_KEY, identify, imported, prepare, write_csv
 from tests.profile_fixtures import count_statements, create
+from ucs_graphql.config import load_settings
 from ucs_graphql.context import Ctx
 from ucs_graphql.db.fast import FastInsert
-from ucs_graphql.kit.errors import AlreadyExists
+from ucs_graphql.imports.columns import RecordParser, plan_columns
+from ucs_graphql.kit.errors import AlreadyExists, UcsError
+from ucs_graphql.metadata.cache import build_tenant
 from ucs_graphql.profiles import store as profile_store
+from ucs_graphql.profiles.model import parse_profile
 
 ROWS = 40  # more than FastInsert.SMALL in every table, so the batch is shipped in bulk
 
@@ -90,3 +96,73 @@ async def test_a_bulk_insert_is_part_of_the_callers_transaction(client):
     await ctx.db.write(lambda conn: profile_store.insert_profiles(conn, ctx.tenant, rows))
     assert (await client.get("/profiles/bulk-39")).json()["FirstName"] == "b39"
     assert len(rows) >= FastInsert.SMALL
+
+
+# A schema with every kind of rule a record can break: types, lengths, defaults, mandatory values.
+SCHEMA_DOCS: dict[str, list[Any]] = {
+    "profile_attributes": [
+        {"name": "Nickname", "type": "string", "length": 6},
+        {"name": "Segment", "type": "string", "default": "retail"},
+        {"name": "Region", "type": "string", "mandatory": True},
+        {"name": "Birth", "type": "datetime"},
+    ],
+    "extensions": [
+        ("profile", ADDRESS),
+        ("profile", {"name": "Prefs", "type": "single-valued", "attributes": [
+            {"name": "Optin", "type": "boolean"}, {"name": "Score", "type": "double"},
+            {"name": "Level", "type": "integer", "default": 1}, {"name": "Code", "type": "string", "mandatory": True}]}),
+    ],
+    "keys": [],
+}
+HEADER = ["customer_id", "FirstName", "EmailAddress[2]", "EmailAddress[1]", "Nickname", "Segment", "Region",
+          "Birth", "Address.AddressType", "Address.PostCode", "Prefs.Optin", "Address.City", "Prefs.Score",
+          "Prefs.Level", "Prefs.Code"]
+# Values each column takes (empty cells included), and values that break a rule.
+CELLS = {
+    "customer_id": (["", "", "c-1"], ["bad id", "x" * 17]),
+    "FirstName": (["", "Ann", " spaced ", "Ünïcode"], ["select"]),
+    "EmailAddress[2]": (["", "b@x.org"], ["Insert"]), "EmailAddress[1]": (["", "a@x.org"], ["null"]),
+    "Nickname": (["", "short"], ["far too long"]), "Segment": (["", "vip"], ["order"]),
+    "Region": (["north", "south"], ["", "From"]),
+    "Birth": (["", "2020-01-02T03:04:05.678Z"], ["yesterday"]),
+    "Address.AddressType": (["", "7", " 0"], ["x", "99999999999"]),
+    "Address.PostCode": (["", "4703"], ["12345678901"]),
+    "Prefs.Optin": (["", "true", "FALSE"], ["maybe"]), "Address.City": (["", "Pomona"], ["table"]),
+    "Prefs.Score": (["", "1.5", "2"], ["nan?"]), "Prefs.Level": (["", "3"], ["three"]),
+    "Prefs.Code": (["A", "B"], ["", "where"]),
+}
+
+
+def _cell(rng: random.Random, name: str) -> str:
+    good, bad = CELLS[name]
+    return rng.choice(bad if rng.random() < 0.03 else good)
+
+
+def _outcome(call: Any, *args: Any, **kwargs: Any) -> Any:
+    """The profile input a parse gives, or the (kind, description) of the error it raises."""
+    try:
+        return call(*args, **kwargs)
+    except UcsError as err:
+        return type(err).__name__, err.description
+
+
+def test_records_parsed_by_the_plan_are_those_create_customer_profile_accepts():
+    schemas = build_tenant(load_settings({}, environ={}), SCHEMA_DOCS)
+    plan = plan_columns(schemas, HEADER)
+    rng = random.Random(5)
+    accepted = 0
+    for check in (True, False):
+        parser = RecordParser(schemas, plan, check_values=check)
+        assert parser.direct
+        for _ in range(3000):
+            fields = [_cell(rng, name) for name in HEADER]
+            expected = _outcome(parse_profile, schemas, plan.body(fields), check_values=check)
+            direct = _outcome(parser._direct, fields)
+            if isinstance(expected, tuple):
+                # A refused record: the plan refuses it too, and the error reported is parse_profile's.
+                assert isinstance(direct, tuple), fields
+                assert _outcome(parser.parse, fields) == expected
+            else:
+                assert direct == expected, fields
+                accepted += 1
+    assert 1000 < accepted < 5000

@@ -21,7 +21,7 @@ from ucs_graphql.access import tasks
 from ucs_graphql.context import Ctx
 from ucs_graphql.identification import index
 from ucs_graphql.identification import store as ident_store
-from ucs_graphql.imports.columns import Plan, plan_columns
+from ucs_graphql.imports.columns import Plan, RecordParser, plan_columns
 from ucs_graphql.imports.options import ImportOptions, parse_description
 from ucs_graphql.imports.report import BatchOutcome, Entry, ImportLog, Report
 from ucs_graphql.imports.source import PROFILES, Records, UnreadableRecord, read_records, resolve_in, upload_log_path
@@ -29,7 +29,6 @@ from ucs_graphql.kit.errors import BadParameter, MissingParameter, UcsError, Una
 from ucs_graphql.metadata.cache import TenantSchemas
 from ucs_graphql.metadata.model import IdentificationKey
 from ucs_graphql.profiles.creation import NewProfile, insert_new, prepare
-from ucs_graphql.profiles.model import parse_profile
 from ucs_graphql.profiles.sealing import Sealer
 from ucs_graphql.web.metrics import count_import
 
@@ -100,12 +99,10 @@ class _Importer:
         limit = self.options.max_errors
         return limit is not None and refused > limit
 
-    def _read(self, plan: Plan, index_: int, fields: list[str]) -> None:
+    def _read(self, parser: RecordParser, index_: int, fields: list[str]) -> None:
         """Parse and seal one record into the batch, or note why it is refused."""
         try:
-            check = self.ctx.settings.check_reserved_values
-            parsed = parse_profile(self.schemas, plan.body(fields), check_values=check)
-            new = prepare(self.sealer, parsed)
+            new = prepare(self.sealer, parser.parse(fields))
         except Unavailable:
             raise
         except UcsError as err:
@@ -118,6 +115,7 @@ class _Importer:
     async def run(self, records: Records, plan: Plan, total: int | None) -> None:
         """Import every record from `start-from-index`, committing a batch every `batch-size` records."""
         start, size = self.options.start_from_index, self.options.batch_size
+        parser = RecordParser(self.schemas, plan, check_values=self.ctx.settings.check_reserved_values)
         reading: Iterator[tuple[int, list[str]]] = records.rows
         end = start
         try:
@@ -125,7 +123,7 @@ class _Importer:
                 if i < start:
                     continue
                 end = i + 1
-                self._read(plan, i, fields)
+                self._read(parser, i, fields)
                 if self._over_limit(self.report.refused + len(self.parse_errors)) or end - self.batch_start >= size:
                     if await self._flush(end, records, total):
                         return

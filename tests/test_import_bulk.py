@@ -9,12 +9,14 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import wipe
 from tests.helpers import set_mode
 from tests.import_fixtures import ADDRESS, EMAIL_KEY, PHONE_KEY, identify, imported, prepare, write_csv
 from tests.profile_fixtures import count_statements, create
 from ucs_graphql.config import load_settings
 from ucs_graphql.context import Ctx
 from ucs_graphql.db.fast import FastInsert
+from ucs_graphql.imports import service
 from ucs_graphql.imports.columns import RecordParser, plan_columns
 from ucs_graphql.kit.errors import AlreadyExists, UcsError
 from ucs_graphql.metadata.cache import build_tenant
@@ -166,3 +168,51 @@ def test_records_parsed_by_the_plan_are_those_create_customer_profile_accepts():
                 assert direct == expected, fields
                 accepted += 1
     assert 1000 < accepted < 5000
+
+
+async def test_refusals_found_when_a_batch_commits_stop_the_next_batch_where_max_errors_says(app):
+    client, folder = app
+    await prepare(client, {**EMAIL_KEY, "unique": True}, address=False)
+    # Batch 0 (records 0-3): record 1 clashes with record 0 on the unique key, which only its commit finds.
+    # Batch 1 (records 4-7): record 5 is the second refusal, past max-errors 1: the import stops there,
+    # although batch 1 was read while batch 0 was being written.
+    rows = ["a,a@x.org", "b,a@x.org", "c,c@x.org", "d,d@x.org", "e,e@x.org", "f,x,extra", "g,g@x.org", "h,h@x.org",
+            "i,i@x.org"]
+    write_csv(folder, "cut.csv", "\n".join(["FirstName,EmailAddress", *rows]) + "\n")
+    report = await imported(client, {"format": "csv", "profiles": "cut.csv", "batch-size": 4, "max-errors": 1})
+    assert [e["index"] for e in report["errors"]] == [1, 5]
+    assert (report["imported"], report["next-index"], report["complete"]) == (4, 6, False)
+    await set_mode(client, "production")
+    assert len(await identify(client, "", EmailAddress="e@x.org")) == 1
+    assert await identify(client, "", EmailAddress="g@x.org") == []
+    await set_mode(client, "maintenance")
+    resumed = await imported(client, {"format": "csv", "profiles": "cut.csv", "start-from-index": 6})
+    assert (resumed["imported"], resumed["next-index"], resumed["complete"]) == (3, 9, True)
+
+
+@pytest.mark.parametrize(("seed", "batch", "max_errors"), [(1, 7, None), (2, 3, 5), (3, 16, 12)])
+async def test_reading_ahead_gives_the_reports_and_data_of_one_batch_after_the_other(
+        make_client, tmp_path, database_url, monkeypatch, seed, batch, max_errors):
+    rng = random.Random(seed)
+    lines = ["customer_id,FirstName,EmailAddress,PhoneNumber"]
+    for i in range(120):
+        fields = [f"c{i}", f"n{i}", f"e{rng.randrange(90)}@x.org", f"+1 555 {rng.randrange(100):04d}"]
+        if rng.random() < 0.05:
+            fields.append("extra")  # a parse error
+        lines.append(",".join(fields))
+    description = {"format": "csv", "profiles": "r.csv", "id-key": "by_phone", "batch-size": batch,
+                   "max-errors": max_errors}
+    results = []
+    for pipelined in (False, True):
+        monkeypatch.setattr(service, "PIPELINE", pipelined)
+        folder = tmp_path / f"import-{pipelined}"
+        write_csv(folder, "r.csv", "\n".join(lines) + "\n")
+        client = await make_client(import_dir=str(folder))
+        await prepare(client, {**EMAIL_KEY, "unique": True}, {**PHONE_KEY, "unique": False}, address=False)
+        report = await imported(client, {k: v for k, v in description.items() if v is not None})
+        await set_mode(client, "production")
+        stored = [(await client.get(f"/profiles/c{i}")).status_code for i in range(120)]
+        results.append((report, stored))
+        await wipe(database_url)
+    assert results[0] == results[1]
+    assert results[0][0]["errors"] and results[0][0]["skipped"]

@@ -14,8 +14,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import csv
+import itertools
 import json
 import os
+import pstats
 import random
 import signal
 import socket
@@ -98,6 +101,12 @@ def _call(base: str, method: str, path: str, body: Any = None, form: bytes | Non
     return json.loads(text) if text else None
 
 
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU seconds a process has used (utime + stime of /proc/PID/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def peak_rss_mb(pid: int) -> float:
     """VmHWM (peak resident set) of a process, in MB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -106,15 +115,23 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def _server_command(profile: Path | None) -> list[str]:
+    """How to start the server: its console script, or under cProfile writing `profile` when it stops."""
+    if profile is None:
+        return [str(Path(sys.executable).with_name("ucs-graphql"))]
+    code = ("import cProfile, sys; from ucs_graphql.cli import main; sys.argv[0] = 'ucs-graphql'; "
+            f"cProfile.run('main()', {str(profile)!r})")
+    return [sys.executable, "-c", code]
+
+
 @contextlib.contextmanager
-def server(url: str, folder: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+def server(url: str, folder: Path, profile: Path | None = None) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """A `ucs-graphql serve` process on this database, reading imports from `folder`."""
     port = _free_port()
     config = folder / "ucs.toml"
     config.write_text(f'import_dir = "{folder}"\naccess_log = false\n')
-    exe = Path(sys.executable).with_name("ucs-graphql")
-    proc = subprocess.Popen([str(exe), "serve", "--database", url, "--config", str(config), "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen([*_server_command(profile), "serve", "--database", url, "--config", str(config),
+                             "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(300):
@@ -128,9 +145,31 @@ def server(url: str, folder: Path) -> Iterator[tuple[str, subprocess.Popen[bytes
         proc.wait(30)
 
 
-def run_import(url: str, folder: Path, name: str, batch: int) -> dict[str, Any]:
-    """Import `name` through a fresh server; rows/s and the server's peak RSS."""
-    with server(url, folder) as (base, proc):
+async def _pg_backends(url: str) -> list[int]:
+    """Process ids of the PostgreSQL backends connected to this URL's database (the server's pool)."""
+    conn = await asyncpg.connect(url)
+    try:
+        rows = await conn.fetch("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                                "AND pid <> pg_backend_pid()")
+        return [int(r["pid"]) for r in rows]
+    finally:
+        await conn.close()
+
+
+def database_cpu(url: str) -> dict[int, float]:
+    """CPU seconds of each PostgreSQL backend serving this database (empty for SQLite, which runs in-process)."""
+    if url.startswith("sqlite"):
+        return {}
+    out = {}
+    for pid in asyncio.run(_pg_backends(url)):
+        with contextlib.suppress(OSError):
+            out[pid] = cpu_seconds(pid)
+    return out
+
+
+def run_import(url: str, folder: Path, name: str, batch: int, profile: Path | None = None) -> dict[str, Any]:
+    """Import `name` through a fresh server; rows/s, CPU seconds (server, database) and the server's peak RSS."""
+    with server(url, folder, profile) as (base, proc):
         _call(base, "POST", "/metadata/profiles/extensions", ADDRESS)
         _call(base, "POST", "/server/mode", {"mode": "maintenance"})
         for key in KEYS:
@@ -140,12 +179,16 @@ def run_import(url: str, folder: Path, name: str, batch: int) -> dict[str, Any]:
         desc = json.dumps({"format": "csv", "profiles": name, "batch-size": batch, "max-errors": 100})
         form = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"description\"\r\n"
                 f"Content-Type: application/json\r\n\r\n{desc}\r\n--{boundary}--\r\n").encode()
+        db_before = database_cpu(url)
+        cpu_before = cpu_seconds(proc.pid)
         started = time.perf_counter()
         report = _call(base, "POST", "/profiles/import", form=form, boundary=boundary)
         seconds = time.perf_counter() - started
+        cpu = cpu_seconds(proc.pid) - cpu_before
+        db_cpu = sum(t - db_before.get(pid, 0.0) for pid, t in database_cpu(url).items())
         return {"rows": report["imported"], "errors": len(report["errors"]), "seconds": seconds,
                 "rows_per_s": report["imported"] / seconds, "peak_rss_mb": peak_rss_mb(proc.pid),
-                "rss_at_start_mb": rss_before}
+                "rss_at_start_mb": rss_before, "cpu_s": cpu, "db_cpu_s": db_cpu}
 
 
 async def _pg(sql: str, url: str = PG_ADMIN) -> None:
@@ -171,6 +214,50 @@ async def copy_ceiling(url: str, path: Path) -> dict[str, Any]:
         await conn.close()
 
 
+def _schema_rows(n: int, fields: list[str]) -> list[tuple[str, tuple[Any, ...]]]:
+    """The rows one imported customer writes (profile, Address record and its unique row, three index
+    entries), built without validation: what the database itself has to store per CSV row."""
+    cid = f"b{n:015d}"
+    attrs = {"FirstName": [fields[0]], "LastName": [fields[1]], "PhoneNumber": [fields[3], fields[2]],
+             "EmailAddress": [fields[4]]}
+    address = dict(zip(("AddressType", "PostCode", "Address", "County", "City", "Country"),
+                       [int(fields[5]), *fields[6:11]], strict=True))
+    digits = ["=" + "".join(c for c in phone if c.isdigit()) for phone in (fields[2], fields[3])]
+    return [("profile", (1, cid, 0, json.dumps(attrs))),
+            ("extension_record", (1, "profile", cid, "address", 1, json.dumps(address))),
+            ("extension_unique", (1, "profile", cid, "address", 0, "", 1)),
+            *[("ident_entry", (1, "by_phone", d, cid, cid)) for d in digits],
+            ("ident_entry", (1, "by_email", "=" + fields[4].lower(), cid, cid))]
+
+
+async def schema_ceiling(url: str, path: Path, batch: int) -> dict[str, Any]:
+    """PostgreSQL's COPY of the rows an import writes into the server's own (migrated, indexed) tables,
+    one transaction per `batch` CSV rows; only the COPY statements are timed."""
+    conn = await asyncpg.connect(url)
+    seconds, count = 0.0, 0
+    try:
+        with path.open(newline="", encoding="utf-8") as f:
+            reader = csv.reader(f)
+            next(reader)
+            while True:
+                chunk = list(itertools.islice(reader, batch))
+                if not chunk:
+                    break
+                tables: dict[str, list[tuple[Any, ...]]] = {}
+                for fields in chunk:
+                    for table, row in _schema_rows(count, fields):
+                        tables.setdefault(table, []).append(row)
+                    count += 1
+                started = time.perf_counter()
+                async with conn.transaction():
+                    for table, rows in tables.items():
+                        await conn.copy_records_to_table(table, records=rows)
+                seconds += time.perf_counter() - started
+        return {"rows": count, "seconds": seconds, "rows_per_s": count / seconds}
+    finally:
+        await conn.close()
+
+
 def fresh_database(backend: str, folder: Path) -> tuple[str, Any]:
     """A new empty database URL and how to drop it."""
     if backend == "sqlite":
@@ -189,6 +276,8 @@ def main() -> None:
     parser.add_argument("--backend", action="append", choices=["sqlite", "postgres"])
     parser.add_argument("--batch-size", type=int, action="append")
     parser.add_argument("--dir", default=tempfile.gettempdir(), help="where the CSV and SQLite files go")
+    parser.add_argument("--profile", action="store_true",
+                        help="run the server under cProfile and print where its time goes")
     args = parser.parse_args()
     folder = Path(args.dir) / "ucs-import-bench"
     folder.mkdir(parents=True, exist_ok=True)
@@ -204,12 +293,18 @@ def main() -> None:
             try:
                 subprocess.run([str(Path(sys.executable).with_name("ucs-graphql")), "migrate", "--database", url],
                                check=True, stdout=subprocess.DEVNULL)
-                res = run_import(url, folder, name, batch)
+                profile = folder / f"import-{backend}-{batch}.prof" if args.profile else None
+                res = run_import(url, folder, name, batch, profile)
             finally:
                 drop()
+            per_k = 1000 / max(res["rows"], 1)
+            db_cpu = f", database {res['db_cpu_s'] * per_k:.3f}" if backend == "postgres" else ""
             print(f"{backend:8} batch-size {batch:5}: {res['rows']:,} rows in {res['seconds']:.1f} s = "
-                  f"{res['rows_per_s']:,.0f} rows/s; server peak RSS {res['peak_rss_mb']:.0f} MB "
+                  f"{res['rows_per_s']:,.0f} rows/s; CPU s per 1,000 rows: server {res['cpu_s'] * per_k:.3f}"
+                  f"{db_cpu}; server peak RSS {res['peak_rss_mb']:.0f} MB "
                   f"({res['rss_at_start_mb']:.0f} MB before the import); {res['errors']} errors", flush=True)
+            if profile is not None:
+                pstats.Stats(str(profile)).sort_stats("tottime").print_stats(30)
         if backend == "postgres":
             url, drop = fresh_database(backend, folder)
             try:
@@ -218,6 +313,16 @@ def main() -> None:
                 drop()
             print(f"postgres COPY ceiling (plain table, text columns): {ceiling['rows']:,} rows in "
                   f"{ceiling['seconds']:.1f} s = {ceiling['rows_per_s']:,.0f} rows/s", flush=True)
+            url, drop = fresh_database(backend, folder)
+            try:
+                subprocess.run([str(Path(sys.executable).with_name("ucs-graphql")), "migrate", "--database", url],
+                               check=True, stdout=subprocess.DEVNULL)
+                ceiling = asyncio.run(schema_ceiling(url, folder / name, 1000))
+            finally:
+                drop()
+            print(f"postgres COPY of the rows an import writes (6 a CSV row) into the server's tables, 1,000 CSV "
+                  f"rows a transaction: {ceiling['rows']:,} rows in {ceiling['seconds']:.1f} s = "
+                  f"{ceiling['rows_per_s']:,.0f} rows/s", flush=True)
 
 
 if __name__ == "__main__":

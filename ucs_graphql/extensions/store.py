@@ -16,6 +16,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ucs_graphql.db.errors import as_unique_violation
+from ucs_graphql.db.fast import FastInsert
 from ucs_graphql.db.tables.extensions import extension_record, extension_unique
 from ucs_graphql.kit import jsonio
 from ucs_graphql.kit.errors import AlreadyExists, BadParameter
@@ -92,16 +93,26 @@ async def _insert_rows(
     await _execute_rows(conn, rows, urows)
 
 
+_INSERT_RECORDS = FastInsert(extension_record)
+_INSERT_UNIQUES = FastInsert(extension_unique)
+
+
 async def insert_new_owners(
     conn: AsyncConnection, tenant: int, level: str, schema: ExtensionSchema,
     owners: Sequence[tuple[str, Sequence[Record]]],
 ) -> None:
     """Insert the records of one extension for owners that have none yet (being created): two statements."""
-    rows: list[dict[str, Any]] = []
-    urows: list[dict[str, Any]] = []
+    ext, dumps = schema.key, jsonio.dumps_str
+    # Values in the tables' column order: (tenant_id, level, owner, ext, rec_no, data) and
+    # (tenant_id, level, owner, ext, grp, value, rec_no).
+    rows: list[tuple[Any, ...]] = []
+    urows: list[tuple[Any, ...]] = []
     for owner, records in owners:
-        _row_values(tenant, level, owner, schema, records, 1, rows, urows)
-    await _execute_rows(conn, rows, urows)
+        for rec_no, rec in enumerate(records, start=1):
+            rows.append((tenant, level, owner, ext, rec_no, dumps(rec)))
+            urows += [(tenant, level, owner, ext, grp, value, rec_no) for grp, value in unique_keys(schema, rec)]
+    await _INSERT_RECORDS.run(conn, rows)
+    await _INSERT_UNIQUES.run(conn, urows)
 
 
 async def _delete_recs(conn: AsyncConnection, tenant: int, level: str, owner: str, ext: str,

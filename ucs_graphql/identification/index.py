@@ -17,7 +17,7 @@ from ucs_graphql.extensions import store as ext_store
 from ucs_graphql.identification import store
 from ucs_graphql.identification.values import combinations, component, join
 from ucs_graphql.metadata.cache import TenantSchemas
-from ucs_graphql.metadata.model import ExtensionSchema, IdentificationKey
+from ucs_graphql.metadata.model import AttributeSchema, ExtensionSchema, IdentificationKey
 from ucs_graphql.profiles import store as profile_store
 
 Data = Mapping[str, list[Any]]
@@ -27,12 +27,23 @@ Records = Mapping[str, list[dict[str, Any]]]
 def profile_entries(key: IdentificationKey, schemas: TenantSchemas, cipher: FieldCipher | None,
                     attrs: Data) -> set[str]:
     """Index values of a profile key for plain attribute values (every combination of multi-values)."""
+    return _profile_entries(key, _key_attributes(key, schemas), cipher, attrs)
+
+
+def _key_attributes(key: IdentificationKey, schemas: TenantSchemas) -> list[AttributeSchema | None]:
+    """The profile attributes a profile key covers (None for a name that is not one)."""
+    return [schemas.profile_attribute(name) for name in key.attributes]
+
+
+def _profile_entries(key: IdentificationKey, covered: Sequence[AttributeSchema | None], cipher: FieldCipher | None,
+                     attrs: Data) -> set[str]:
     per_attr: list[list[str]] = []
-    for name in key.attributes:
-        attr = schemas.profile_attribute(name)
+    for attr in covered:
         values = attrs.get(attr.name) if attr is not None else None
         if attr is None or not values:
             return set()
+        if len(covered) == 1:  # one attribute: each value is an entry
+            return {join((component(attr, v, key.normalize, cipher),)) for v in values}
         per_attr.append(sorted({component(attr, v, key.normalize, cipher) for v in values}))
     return {join(c) for c in combinations(per_attr)}
 
@@ -98,8 +109,13 @@ async def index_new(
 ) -> None:
     """Entries of customers being created (plain attributes and records) under every key: one statement per key."""
     for key in schemas.keys:
-        pairs = [(v, cid) for cid, attrs, records in customers
-                 for v in sorted(key_entries(key, schemas, cipher, attrs, records))]
+        if key.on_profile:
+            covered = _key_attributes(key, schemas)
+            pairs = [(v, cid) for cid, attrs, _ in customers
+                     for v in sorted(_profile_entries(key, covered, cipher, attrs))]
+        else:
+            pairs = [(v, cid) for cid, attrs, records in customers
+                     for v in sorted(key_entries(key, schemas, cipher, attrs, records))]
         if pairs:
             await store.insert_entries(conn, tenant, key, pairs)
 

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import bindparam, delete, insert, or_, select
+from sqlalchemy import bindparam, delete, or_, select
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ucs_graphql.db.errors import as_unique_violation
-from ucs_graphql.db.fast import FastStatement
+from ucs_graphql.db.fast import FastInsert, FastStatement
 from ucs_graphql.db.tables.profiles import ident_entry
 from ucs_graphql.kit.errors import AlreadyExists
 from ucs_graphql.metadata.model import IdentificationKey
 
 BATCH = 5000
 LOOKUP_CHUNK = 1000
+_INSERT = FastInsert(ident_entry)
 
 
 def _escape_like(text: str) -> str:
@@ -76,11 +77,13 @@ async def insert_entries(
     conn: AsyncConnection, tenant: int, key: IdentificationKey, pairs: Iterable[tuple[str, str]]
 ) -> None:
     """Insert (value, customer) entries of one key, in batches; a unique clash is a 409 naming the key."""
-    rows = [{"tenant_id": tenant, "key": key.key, "value": value, "slot": "" if key.unique else cid,
-             "customer_id": cid} for value, cid in pairs]
+    name = key.key
+    # Values in the table's column order: tenant_id, key, value, slot, customer_id.
+    rows = ([(tenant, name, value, "", cid) for value, cid in pairs] if key.unique
+            else [(tenant, name, value, cid, cid) for value, cid in pairs])
     try:
         for i in range(0, len(rows), BATCH):
-            await conn.execute(insert(ident_entry), rows[i:i + BATCH])
+            await _INSERT.run(conn, rows[i:i + BATCH])
     except sa_exc.IntegrityError as err:
         raise conflict(err, key) from err
 

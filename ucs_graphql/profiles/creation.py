@@ -41,13 +41,9 @@ class NewProfile:
 
 def prepare(sealer: Sealer, parsed: ProfileInput) -> NewProfile:
     """Seal a parsed profile body and give it its id (the given one, or a new one)."""
-    return NewProfile(
-        customer_id=parsed.customer_id or new_customer_id(),
-        attrs=parsed.attrs,
-        exts=[(schema, recs) for schema, recs in parsed.exts if recs],
-        stored=sealer.profile(parsed.attrs),
-        sealed=[(schema, sealer.records(schema, recs)) for schema, recs in parsed.exts if recs],
-    )
+    exts = [(schema, recs) for schema, recs in parsed.exts if recs]
+    return NewProfile(parsed.customer_id or new_customer_id(), parsed.attrs, exts, sealer.profile(parsed.attrs),
+                      [(schema, sealer.records(schema, recs)) for schema, recs in exts])
 
 
 async def insert_new(

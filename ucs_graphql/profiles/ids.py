@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 import secrets
 import string
+import time
 from typing import Any
 
 from ucs_graphql.kit.errors import BadParameter
-from ucs_graphql.kit.timefmt import now_utc, to_millis
 
 ALPHABET = string.digits + string.ascii_uppercase + string.ascii_lowercase
 MAX_LENGTH = 16
@@ -16,17 +16,23 @@ _RANDOM_SPAN = len(ALPHABET) ** 8
 _ALLOWED = re.compile(r"[^\s/?#%\\]{1,16}\Z")
 
 
-def _base62(n: int, width: int) -> str:
-    out = []
-    for _ in range(width):
-        n, r = divmod(n, 62)
-        out.append(ALPHABET[r])
-    return "".join(reversed(out))
+# Every pair of digits, so that 8 digits take 4 steps (ids are made for every imported row).
+_PAIRS = [a + b for a in ALPHABET for b in ALPHABET]
+_PAIR_SPAN = len(_PAIRS)
+
+
+def _base62_8(n: int) -> str:
+    """The last 8 base-62 digits of `n`, zero-padded."""
+    n, d = divmod(n, _PAIR_SPAN)
+    n, c = divmod(n, _PAIR_SPAN)
+    n, b = divmod(n, _PAIR_SPAN)
+    a = n % _PAIR_SPAN
+    return _PAIRS[a] + _PAIRS[b] + _PAIRS[c] + _PAIRS[d]
 
 
 def new_customer_id() -> str:
     """A fresh id: 8 characters of time (so ids sort roughly by creation) and 8 random ones (47 bits)."""
-    return _base62(to_millis(now_utc()), 8) + _base62(secrets.randbelow(_RANDOM_SPAN), 8)
+    return _base62_8(time.time_ns() // 1_000_000) + _base62_8(secrets.randbelow(_RANDOM_SPAN))
 
 
 def check_customer_id(value: Any, param: str = "customer_id") -> str:

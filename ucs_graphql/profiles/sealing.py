@@ -21,6 +21,7 @@ class Sealer:
         self.schemas = schemas
         self.cipher: FieldCipher | None = keyring.cipher_of(ctx.rt)
         self.used = False
+        self._secret = encrypted(schemas.profile_attributes)
 
     def _require(self, what: str) -> FieldCipher:
         self.used = True
@@ -28,6 +29,8 @@ class Sealer:
 
     def profile(self, data: Data) -> Data:
         """Stored form of plain attribute values."""
+        if not self._secret:
+            return data
         secret = [n for n in data if (a := self.schemas.profile_attribute(n)) is not None and a.encrypt]
         if not secret:
             return data

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ucs_graphql.db.errors import as_unique_violation
-from ucs_graphql.db.fast import FastStatement
+from ucs_graphql.db.fast import FastInsert, FastStatement
 from ucs_graphql.db.tables.profiles import profile
 from ucs_graphql.kit import jsonio
 from ucs_graphql.kit.errors import AlreadyExists
@@ -20,13 +20,16 @@ Data = dict[str, list[Any]]
 PAGE = 2000
 
 
+_INSERT = FastInsert(profile)
+
+
 async def insert_profiles(conn: AsyncConnection, tenant: int, rows: Sequence[tuple[str, Data]]) -> None:
     """Insert new profiles (one statement); an existing id is AlreadyExists naming it when there is one."""
     now = to_millis(now_utc())
+    dumps = jsonio.dumps_str
     try:
-        await conn.execute(insert(profile), [
-            {"tenant_id": tenant, "customer_id": cid, "created_ms": now, "data": jsonio.dumps_str(data)}
-            for cid, data in rows])
+        # Values in the table's column order: tenant_id, customer_id, created_ms, data.
+        await _INSERT.run(conn, [(tenant, cid, now, dumps(data)) for cid, data in rows])
     except sa_exc.IntegrityError as err:
         if as_unique_violation(err) is None:
             raise

@@ -1,0 +1,218 @@
+"""The bulk paths of the import: batches shipped in one statement per table (COPY on PostgreSQL, the
+driver's executemany on SQLite) keep every rule of single writes, and records are parsed by the header's
+plan with the errors of Create Customer Profile."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import pytest
+
+from tests.conftest import wipe
+from tests.helpers import set_mode
+from tests.import_fixtures import ADDRESS, EMAIL_KEY, PHONE_KEY, identify, imported, prepare, write_csv
+from tests.profile_fixtures import count_statements, create
+from ucs_graphql.config import load_settings
+from ucs_graphql.context import Ctx
+from ucs_graphql.db.fast import FastInsert
+from ucs_graphql.imports import service
+from ucs_graphql.imports.columns import RecordParser, plan_columns
+from ucs_graphql.kit.errors import AlreadyExists, UcsError
+from ucs_graphql.metadata.cache import build_tenant
+from ucs_graphql.profiles import store as profile_store
+from ucs_graphql.profiles.model import parse_profile
+
+ROWS = 40  # more than FastInsert.SMALL in every table, so the batch is shipped in bulk
+
+
+@pytest.fixture
+async def app(make_client, tmp_path):
+    """A client on a server whose import directory is a fresh folder, and that folder."""
+    folder = tmp_path / "import"
+    folder.mkdir()
+    return await make_client(import_dir=str(folder)), folder
+
+
+async def test_a_clash_inside_a_bulk_batch_refuses_only_the_offending_rows(app):
+    client, folder = app
+    await prepare(client, {**EMAIL_KEY, "unique": True}, PHONE_KEY)
+    await set_mode(client, "production")
+    await create(client, {"customer_id": "known", "FirstName": "Known", "EmailAddress": "known@x.org"})
+    await set_mode(client, "maintenance")
+    lines = ["customer_id,FirstName,EmailAddress,PhoneNumber,Address.City"]
+    lines += [f",n{i},n{i}@x.org,+1 555 {i:04d},City{i}" for i in range(ROWS)]
+    lines[1 + 5] = "known,Again,again@x.org,+1 555 9005,Elsewhere"  # an existing customer id
+    lines[1 + 9] = "twice,First,first@x.org,+1 555 9009,One"
+    lines[1 + 17] = "twice,Second,second@x.org,+1 555 9017,Two"  # the same id earlier in the batch
+    lines[1 + 23] = ",Dup,known@x.org,+1 555 9023,Three"  # a unique key clash with a stored customer
+    lines[1 + 31] = ",Dup2,n2@x.org,+1 555 9031,Four"  # ... and with a row earlier in the batch
+    write_csv(folder, "clash.csv", "\n".join(lines) + "\n")
+    report = await imported(client, {"format": "csv", "profiles": "clash.csv", "batch-size": 64})
+    assert [e["index"] for e in report["errors"]] == [5, 17, 23, 31]
+    assert "known" in report["errors"][0]["reason"] and "twice" in report["errors"][1]["reason"]
+    assert "by_email" in report["errors"][2]["reason"] and "by_email" in report["errors"][3]["reason"]
+    assert (report["imported"], report["next-index"], report["complete"]) == (ROWS - 4, ROWS, True)
+    await set_mode(client, "production")
+    # The refused rows left no profile, record or index entry; the others have all three.
+    for phone in ("+1 555 9005", "+1 555 9017", "+1 555 9023", "+1 555 9031"):
+        assert await identify(client, PhoneNumber=phone) == []
+    [twice] = await identify(client, PhoneNumber="+1 555 9009")
+    assert (twice["customer_id"], twice["Address"]["City"]) == ("twice", "One")
+    for i in (0, 2, 8, 39):
+        [found] = await identify(client, PhoneNumber=f"+1 555 {i:04d}")
+        assert (found["FirstName"], found["Address"]["City"]) == (f"n{i}", f"City{i}")
+    assert (await client.get("/profiles/known")).json()["FirstName"] == "Known"
+
+
+async def test_a_batch_is_shipped_in_one_statement_per_table(app):
+    client, folder = app
+    await prepare(client, EMAIL_KEY, PHONE_KEY)
+    lines = ["FirstName,EmailAddress,PhoneNumber,Address.City"]
+    lines += [f"n{i},n{i}@x.org,+1 555 {i:04d},City{i}" for i in range(ROWS)]
+    write_csv(folder, "one.csv", "\n".join(lines) + "\n")
+    seen = count_statements(client)
+    report = await imported(client, {"format": "csv", "profiles": "one.csv", "batch-size": 64})
+    assert report["imported"] == ROWS
+    # (The server's background work registers itself in server_worker now and then.)
+    inserts = [s.split("(")[0].strip() for s in seen
+               if s.lstrip().upper().startswith("INSERT") and "server_" not in s]
+    assert sorted(inserts) == sorted(f"INSERT INTO {t}" for t in (
+        "profile", "extension_record", "extension_unique", "ident_entry", "ident_entry"))
+
+
+async def test_a_bulk_insert_is_part_of_the_callers_transaction(client):
+    ctx = Ctx(client._transport.app.state.runtime)
+    rows = [(f"bulk-{i}", {"FirstName": [f"b{i}"]}) for i in range(ROWS)]
+
+    async def first_then_fail(conn: Any) -> None:
+        # The bulk insert is the transaction's first statement: it must not commit on its own.
+        await profile_store.insert_profiles(conn, ctx.tenant, rows)
+        raise RuntimeError("the rest of the work failed")
+
+    with pytest.raises(RuntimeError):
+        await ctx.db.write(first_then_fail)
+    clash = [*rows[:30], ("bulk-3", {"FirstName": ["again"]}), *rows[30:]]
+    with pytest.raises(AlreadyExists, match="customer already exists"):
+        await ctx.db.write(lambda conn: profile_store.insert_profiles(conn, ctx.tenant, clash))
+    await ctx.db.write(lambda conn: profile_store.insert_profiles(conn, ctx.tenant, rows))
+    assert (await client.get("/profiles/bulk-39")).json()["FirstName"] == "b39"
+    assert len(rows) >= FastInsert.SMALL
+
+
+# A schema with every kind of rule a record can break: types, lengths, defaults, mandatory values.
+SCHEMA_DOCS: dict[str, list[Any]] = {
+    "profile_attributes": [
+        {"name": "Nickname", "type": "string", "length": 6},
+        {"name": "Segment", "type": "string", "default": "retail"},
+        {"name": "Region", "type": "string", "mandatory": True},
+        {"name": "Birth", "type": "datetime"},
+    ],
+    "extensions": [
+        ("profile", ADDRESS),
+        ("profile", {"name": "Prefs", "type": "single-valued", "attributes": [
+            {"name": "Optin", "type": "boolean"}, {"name": "Score", "type": "double"},
+            {"name": "Level", "type": "integer", "default": 1}, {"name": "Code", "type": "string", "mandatory": True}]}),
+    ],
+    "keys": [],
+}
+HEADER = ["customer_id", "FirstName", "EmailAddress[2]", "EmailAddress[1]", "Nickname", "Segment", "Region",
+          "Birth", "Address.AddressType", "Address.PostCode", "Prefs.Optin", "Address.City", "Prefs.Score",
+          "Prefs.Level", "Prefs.Code"]
+# Values each column takes (empty cells included), and values that break a rule.
+CELLS = {
+    "customer_id": (["", "", "c-1"], ["bad id", "x" * 17]),
+    "FirstName": (["", "Ann", " spaced ", "Ünïcode"], ["select"]),
+    "EmailAddress[2]": (["", "b@x.org"], ["Insert"]), "EmailAddress[1]": (["", "a@x.org"], ["null"]),
+    "Nickname": (["", "short"], ["far too long"]), "Segment": (["", "vip"], ["order"]),
+    "Region": (["north", "south"], ["", "From"]),
+    "Birth": (["", "2020-01-02T03:04:05.678Z"], ["yesterday"]),
+    "Address.AddressType": (["", "7", " 0"], ["x", "99999999999"]),
+    "Address.PostCode": (["", "4703"], ["12345678901"]),
+    "Prefs.Optin": (["", "true", "FALSE"], ["maybe"]), "Address.City": (["", "Pomona"], ["table"]),
+    "Prefs.Score": (["", "1.5", "2"], ["nan?"]), "Prefs.Level": (["", "3"], ["three"]),
+    "Prefs.Code": (["A", "B"], ["", "where"]),
+}
+
+
+def _cell(rng: random.Random, name: str) -> str:
+    good, bad = CELLS[name]
+    return rng.choice(bad if rng.random() < 0.03 else good)
+
+
+def _outcome(call: Any, *args: Any, **kwargs: Any) -> Any:
+    """The profile input a parse gives, or the (kind, description) of the error it raises."""
+    try:
+        return call(*args, **kwargs)
+    except UcsError as err:
+        return type(err).__name__, err.description
+
+
+def test_records_parsed_by_the_plan_are_those_create_customer_profile_accepts():
+    schemas = build_tenant(load_settings({}, environ={}), SCHEMA_DOCS)
+    plan = plan_columns(schemas, HEADER)
+    rng = random.Random(5)
+    accepted = 0
+    for check in (True, False):
+        parser = RecordParser(schemas, plan, check_values=check)
+        assert parser.direct
+        for _ in range(3000):
+            fields = [_cell(rng, name) for name in HEADER]
+            expected = _outcome(parse_profile, schemas, plan.body(fields), check_values=check)
+            direct = _outcome(parser._direct, fields)
+            if isinstance(expected, tuple):
+                # A refused record: the plan refuses it too, and the error reported is parse_profile's.
+                assert isinstance(direct, tuple), fields
+                assert _outcome(parser.parse, fields) == expected
+            else:
+                assert direct == expected, fields
+                accepted += 1
+    assert 1000 < accepted < 5000
+
+
+async def test_refusals_found_when_a_batch_commits_stop_the_next_batch_where_max_errors_says(app):
+    client, folder = app
+    await prepare(client, {**EMAIL_KEY, "unique": True}, address=False)
+    # Batch 0 (records 0-3): record 1 clashes with record 0 on the unique key, which only its commit finds.
+    # Batch 1 (records 4-7): record 5 is the second refusal, past max-errors 1: the import stops there,
+    # although batch 1 was read while batch 0 was being written.
+    rows = ["a,a@x.org", "b,a@x.org", "c,c@x.org", "d,d@x.org", "e,e@x.org", "f,x,extra", "g,g@x.org", "h,h@x.org",
+            "i,i@x.org"]
+    write_csv(folder, "cut.csv", "\n".join(["FirstName,EmailAddress", *rows]) + "\n")
+    report = await imported(client, {"format": "csv", "profiles": "cut.csv", "batch-size": 4, "max-errors": 1})
+    assert [e["index"] for e in report["errors"]] == [1, 5]
+    assert (report["imported"], report["next-index"], report["complete"]) == (4, 6, False)
+    await set_mode(client, "production")
+    assert len(await identify(client, "", EmailAddress="e@x.org")) == 1
+    assert await identify(client, "", EmailAddress="g@x.org") == []
+    await set_mode(client, "maintenance")
+    resumed = await imported(client, {"format": "csv", "profiles": "cut.csv", "start-from-index": 6})
+    assert (resumed["imported"], resumed["next-index"], resumed["complete"]) == (3, 9, True)
+
+
+@pytest.mark.parametrize(("seed", "batch", "max_errors"), [(1, 7, None), (2, 3, 5), (3, 16, 12)])
+async def test_reading_ahead_gives_the_reports_and_data_of_one_batch_after_the_other(
+        make_client, tmp_path, database_url, monkeypatch, seed, batch, max_errors):
+    rng = random.Random(seed)
+    lines = ["customer_id,FirstName,EmailAddress,PhoneNumber"]
+    for i in range(120):
+        fields = [f"c{i}", f"n{i}", f"e{rng.randrange(90)}@x.org", f"+1 555 {rng.randrange(100):04d}"]
+        if rng.random() < 0.05:
+            fields.append("extra")  # a parse error
+        lines.append(",".join(fields))
+    description = {"format": "csv", "profiles": "r.csv", "id-key": "by_phone", "batch-size": batch,
+                   "max-errors": max_errors}
+    results = []
+    for pipelined in (False, True):
+        monkeypatch.setattr(service, "PIPELINE", pipelined)
+        folder = tmp_path / f"import-{pipelined}"
+        write_csv(folder, "r.csv", "\n".join(lines) + "\n")
+        client = await make_client(import_dir=str(folder))
+        await prepare(client, {**EMAIL_KEY, "unique": True}, {**PHONE_KEY, "unique": False}, address=False)
+        report = await imported(client, {k: v for k, v in description.items() if v is not None})
+        await set_mode(client, "production")
+        stored = [(await client.get(f"/profiles/c{i}")).status_code for i in range(120)]
+        results.append((report, stored))
+        await wipe(database_url)
+    assert results[0] == results[1]
+    assert results[0][0]["errors"] and results[0][0]["skipped"]

@@ -20,7 +20,6 @@ import os
 import random
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -30,6 +29,7 @@ from pathlib import Path
 
 import httpx
 
+from bench.net import free_port
 from ucs_graphql.config import load_settings
 from ucs_graphql.context import Ctx
 from ucs_graphql.db.migrate import upgrade
@@ -87,11 +87,6 @@ async def load(url: str, n: int) -> None:
     finally:
         await stop_runtime(rt, watcher)
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def start_server(url: str, port: int, log: Path) -> subprocess.Popen[bytes]:

@@ -21,7 +21,6 @@ import os
 import pstats
 import random
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -33,6 +32,8 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+
+from bench.net import free_port
 
 PG_ADMIN = os.environ.get("UCS_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 HEADER = ("FirstName,LastName,PhoneNumber[2],PhoneNumber[1],EmailAddress,Address.AddressType,Address.PostCode,"
@@ -82,11 +83,6 @@ def generate(path: Path, count: int) -> None:
     tmp.rename(path)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
 
 def _call(base: str, method: str, path: str, body: Any = None, form: bytes | None = None,
           boundary: str = "") -> Any:
@@ -127,7 +123,7 @@ def _server_command(profile: Path | None) -> list[str]:
 @contextlib.contextmanager
 def server(url: str, folder: Path, profile: Path | None = None) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """A `ucs-graphql serve` process on this database, reading imports from `folder`."""
-    port = _free_port()
+    port = free_port()
     config = folder / "ucs.toml"
     config.write_text(f'import_dir = "{folder}"\naccess_log = false\n')
     proc = subprocess.Popen([*_server_command(profile), "serve", "--database", url, "--config", str(config),

@@ -23,7 +23,6 @@ import asyncio
 import contextlib
 import itertools
 import random
-import socket
 import statistics
 import sys
 import tempfile
@@ -37,6 +36,7 @@ from typing import Any
 import httpx
 
 from bench.invariants import Ledger, check
+from bench.net import free_port
 
 PHONE_EXT = {"name": "Phone", "type": "multi-valued", "unique": ["PhoneNumber"], "attributes": [
     {"name": "PhoneNumber", "type": "string", "length": 32, "mandatory": True},
@@ -313,16 +313,11 @@ async def drive(base_url: str, clients: int, seconds: float, ledger: Ledger, see
     return stats
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
 
 @contextlib.asynccontextmanager
 async def own_server(database: str, workers: int) -> AsyncIterator[str]:
     """`ucs-graphql serve` on the database and a free port; yields its URL once /readyz answers 200."""
-    port = _free_port()
+    port = free_port()
     log = Path(tempfile.mkdtemp(prefix="soak-")) / "server.log"
     with log.open("w") as out:
         proc = await asyncio.create_subprocess_exec(

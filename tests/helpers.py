@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import httpx
@@ -37,3 +38,8 @@ def assert_error(resp: httpx.Response, status: int, code: int | None = None, con
         assert body["code"] == code, body
     if contains is not None:
         assert contains in body["description"], body
+
+
+def basic(user: str, password: str) -> dict[str, str]:
+    """An HTTP Basic Authorization header."""
+    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}

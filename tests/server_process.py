@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import socket
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -13,14 +12,10 @@ from pathlib import Path
 
 import httpx
 
+from bench.net import free_port
+
 START_GUARD_SECONDS = 60
 
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass

@@ -7,6 +7,7 @@ import json
 import logging
 from collections.abc import AsyncIterator
 
+from tests import helpers
 from ucs_graphql.access.hashing import hash_secret
 from ucs_graphql.access.tasks import ALL_TASKS, READ_GEN_ADMIN_ROLE, READ_PROFILE_EXTENSION_SCHEMA, READ_SERVER_INFO
 
@@ -64,8 +65,8 @@ token_hash = "{_TOKEN_HASH}"
 
 
 def basic(user: str, password: str = PASSWORD) -> dict[str, str]:
-    """An HTTP Basic Authorization header."""
-    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+    """An HTTP Basic Authorization header (this file's password by default)."""
+    return helpers.basic(user, password)
 
 
 def bearer(token: str = TOKEN) -> dict[str, str]:

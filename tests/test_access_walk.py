@@ -3,7 +3,6 @@ anonymous → 401, authenticated without the operation's task → 403, with only
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 from collections.abc import Iterator
@@ -25,6 +24,7 @@ from graphql import (
 from strawberry.permission import PermissionExtension
 
 from rest_compat.routes import ROUTES
+from tests import helpers
 from ucs_graphql.access.directory import build_directory
 from ucs_graphql.access.gate import Gate
 from ucs_graphql.access.hashing import hash_secret
@@ -60,8 +60,8 @@ def walker_config() -> str:
 
 
 def basic(user: str, password: str = PASSWORD) -> dict[str, str]:
-    """An HTTP Basic Authorization header."""
-    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+    """An HTTP Basic Authorization header (this file's password by default)."""
+    return helpers.basic(user, password)
 
 
 def sample_path(path: str) -> str:

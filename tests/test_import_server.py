@@ -7,7 +7,6 @@ import asyncio
 import contextlib
 import json
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -20,6 +19,7 @@ from sqlalchemy import func, select
 
 from bench.import_bench import HEADER, rows
 from bench.invariants import check as check_invariants
+from bench.net import free_port
 from tests.conftest import wipe
 from tests.import_fixtures import ADDRESS, PHONE_KEY
 from ucs_graphql.db.engine import throwaway_engine
@@ -34,9 +34,7 @@ class Server:
     """A serving process on the test database, reading imports from `folder`."""
 
     def __init__(self, url: str, folder: Path) -> None:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
+        self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.url = url
         self.config = folder / "ucs.toml"

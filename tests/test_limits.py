@@ -3,9 +3,9 @@ and the per-user request rate (503 with Retry-After)."""
 
 from __future__ import annotations
 
-import base64
 from collections.abc import AsyncIterator
 
+from tests import helpers
 from ucs_graphql.access.hashing import hash_secret
 from ucs_graphql.access.ratelimit import RateLimiter
 from ucs_graphql.config import Settings
@@ -31,7 +31,7 @@ roles = ["all"]
 
 def basic(user: str) -> dict[str, str]:
     """HTTP Basic for a user of USERS."""
-    return {"Authorization": "Basic " + base64.b64encode(f"{user}:pw".encode()).decode()}
+    return helpers.basic(user, "pw")
 
 
 async def chunks(*parts: bytes) -> AsyncIterator[bytes]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -18,6 +17,7 @@ import pytest
 import uvicorn
 import websockets
 
+from bench.net import free_port
 from tests.conftest import wipe
 from ucs_graphql.config import load_settings
 from ucs_graphql.web.app import create_app, create_runtime, start_runtime, stop_runtime
@@ -29,11 +29,6 @@ SUBSCRIPTION = """subscription($customerId: String, $serviceId: Long) {
 }"""
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
 
 @contextlib.asynccontextmanager
 async def served_app(database_url: str, **overrides: Any) -> AsyncIterator[dict[str, Any]]:
@@ -42,7 +37,7 @@ async def served_app(database_url: str, **overrides: Any) -> AsyncIterator[dict[
     rt = create_runtime(settings)
     app = create_app(settings, rt)
     watcher = await start_runtime(rt)
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning",
                                            ws="websockets-sansio"))
     task = asyncio.create_task(server.serve())

@@ -47,7 +47,7 @@ def _endpoint(ops: dict[str, Op], runtime: Runtime, authorize: Authorizer | None
     return endpoint
 
 
-class SegmentGroup(BaseRoute):
+class SegmentGroup:
     """The routes whose path starts with one segment (e.g. `/profiles`), tried only for such paths.
 
     Starlette tries routes one by one; with ~150 REST paths (and their slash and base-path variants), grouping
@@ -58,14 +58,12 @@ class SegmentGroup(BaseRoute):
         self.routes = routes
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        """FULL with the child scope (and the matched route under `ucs_route`), or NONE."""
         for route in self.routes:
             match, child = route.matches(scope)
             if match is not Match.NONE:
                 return Match.FULL, {**child, "ucs_route": route}
         return Match.NONE, {}
-
-    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await scope["ucs_route"].handle(scope, receive, send)
 
 
 class RestRoutes(BaseRoute):

@@ -4,9 +4,8 @@ Revision ID: 0001
 Revises:
 """
 
-from alembic import op
-
 from ucs_graphql.db.tables import extensions, metadata_schemas, server
+from ucs_graphql.migrations.tables import create_tables, drop_tables
 
 revision = "0001"
 down_revision = None
@@ -26,12 +25,8 @@ TABLES = [
 
 
 def upgrade() -> None:
-    bind = op.get_bind()
-    for table in TABLES:
-        table.create(bind)
+    create_tables(TABLES)
 
 
 def downgrade() -> None:
-    bind = op.get_bind()
-    for table in reversed(TABLES):
-        table.drop(bind)
+    drop_tables(TABLES)

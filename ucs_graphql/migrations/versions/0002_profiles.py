@@ -4,9 +4,8 @@ Revision ID: 0002
 Revises: 0001
 """
 
-from alembic import op
-
 from ucs_graphql.db.tables import profiles
+from ucs_graphql.migrations.tables import create_tables, drop_tables
 
 revision = "0002"
 down_revision = "0001"
@@ -18,13 +17,9 @@ TABLES = [profiles.profile, profiles.ident_entry]
 
 
 def upgrade() -> None:
-    bind = op.get_bind()
-    for table in TABLES:
-        table.create(bind)
+    create_tables(TABLES)
 
 
 def downgrade() -> None:
-    bind = op.get_bind()
-    for table in reversed(TABLES):
-        table.drop(bind)
+    drop_tables(TABLES)
 

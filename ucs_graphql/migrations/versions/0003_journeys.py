@@ -4,9 +4,8 @@ Revision ID: 0003
 Revises: 0002
 """
 
-from alembic import op
-
 from ucs_graphql.db.tables import journeys
+from ucs_graphql.migrations.tables import create_tables, drop_tables
 
 revision = "0003"
 down_revision = "0002"
@@ -18,13 +17,9 @@ TABLES = [journeys.service, journeys.state, journeys.task]
 
 
 def upgrade() -> None:
-    bind = op.get_bind()
-    for table in TABLES:
-        table.create(bind)
+    create_tables(TABLES)
 
 
 def downgrade() -> None:
-    bind = op.get_bind()
-    for table in reversed(TABLES):
-        table.drop(bind)
+    drop_tables(TABLES)
 

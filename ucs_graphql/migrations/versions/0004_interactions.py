@@ -4,9 +4,8 @@ Revision ID: 0004
 Revises: 0003
 """
 
-from alembic import op
-
 from ucs_graphql.db.tables import interactions
+from ucs_graphql.migrations.tables import create_tables, drop_tables
 
 revision = "0004"
 down_revision = "0003"
@@ -18,13 +17,9 @@ TABLES = [interactions.interaction, interactions.interaction_content]
 
 
 def upgrade() -> None:
-    bind = op.get_bind()
-    for table in TABLES:
-        table.create(bind)
+    create_tables(TABLES)
 
 
 def downgrade() -> None:
-    bind = op.get_bind()
-    for table in reversed(TABLES):
-        table.drop(bind)
+    drop_tables(TABLES)
 

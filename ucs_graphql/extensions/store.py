@@ -97,20 +97,28 @@ _INSERT_RECORDS = FastInsert(extension_record)
 _INSERT_UNIQUES = FastInsert(extension_unique)
 
 
+def new_owner_rows(
+    tenant: int, level: str, schema: ExtensionSchema, owners: Sequence[tuple[str, Sequence[Record]]],
+    rows: list[tuple[Any, ...]], urows: list[tuple[Any, ...]],
+) -> None:
+    """Append the extension_record and extension_unique rows of owners that have no record of this extension
+    yet, in the tables' column order: (tenant_id, level, owner, ext, rec_no, data) and
+    (tenant_id, level, owner, ext, grp, value, rec_no)."""
+    ext, dumps = schema.key, jsonio.dumps_str
+    for owner, records in owners:
+        for rec_no, rec in enumerate(records, start=1):
+            rows.append((tenant, level, owner, ext, rec_no, dumps(rec)))
+            urows += [(tenant, level, owner, ext, grp, value, rec_no) for grp, value in unique_keys(schema, rec)]
+
+
 async def insert_new_owners(
     conn: AsyncConnection, tenant: int, level: str, schema: ExtensionSchema,
     owners: Sequence[tuple[str, Sequence[Record]]],
 ) -> None:
     """Insert the records of one extension for owners that have none yet (being created): two statements."""
-    ext, dumps = schema.key, jsonio.dumps_str
-    # Values in the tables' column order: (tenant_id, level, owner, ext, rec_no, data) and
-    # (tenant_id, level, owner, ext, grp, value, rec_no).
     rows: list[tuple[Any, ...]] = []
     urows: list[tuple[Any, ...]] = []
-    for owner, records in owners:
-        for rec_no, rec in enumerate(records, start=1):
-            rows.append((tenant, level, owner, ext, rec_no, dumps(rec)))
-            urows += [(tenant, level, owner, ext, grp, value, rec_no) for grp, value in unique_keys(schema, rec)]
+    new_owner_rows(tenant, level, schema, owners, rows, urows)
     await _INSERT_RECORDS.run(conn, rows)
     await _INSERT_UNIQUES.run(conn, urows)
 

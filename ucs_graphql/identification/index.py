@@ -103,11 +103,11 @@ async def reindex(
             await store.insert_entries(conn, tenant, key, [(v, customer_id) for v in sorted(values)])
 
 
-async def index_new(
-    conn: AsyncConnection, tenant: int, schemas: TenantSchemas, cipher: FieldCipher | None,
-    customers: Sequence[tuple[str, Data, Records]],
-) -> None:
-    """Entries of customers being created (plain attributes and records) under every key: one statement per key."""
+def new_entries(
+    schemas: TenantSchemas, cipher: FieldCipher | None, customers: Sequence[tuple[str, Data, Records]],
+) -> list[tuple[IdentificationKey, list[tuple[str, str]]]]:
+    """(value, customer) entries of customers being created (plain attributes and records), by key."""
+    out = []
     for key in schemas.keys:
         if key.on_profile:
             covered = _key_attributes(key, schemas)
@@ -117,7 +117,17 @@ async def index_new(
             pairs = [(v, cid) for cid, attrs, records in customers
                      for v in sorted(key_entries(key, schemas, cipher, attrs, records))]
         if pairs:
-            await store.insert_entries(conn, tenant, key, pairs)
+            out.append((key, pairs))
+    return out
+
+
+async def index_new(
+    conn: AsyncConnection, tenant: int, schemas: TenantSchemas, cipher: FieldCipher | None,
+    customers: Sequence[tuple[str, Data, Records]],
+) -> None:
+    """Entries of customers being created (plain attributes and records) under every key: one statement per key."""
+    for key, pairs in new_entries(schemas, cipher, customers):
+        await store.insert_entries(conn, tenant, key, pairs)
 
 
 async def forget(conn: AsyncConnection, tenant: int, customer_ids: Sequence[str]) -> None:

@@ -73,14 +73,20 @@ def conflict(err: sa_exc.IntegrityError, key: IdentificationKey) -> AlreadyExist
         f"{', '.join(key.attributes)}")
 
 
+def entry_rows(tenant: int, key: IdentificationKey, pairs: Iterable[tuple[str, str]]) -> list[tuple[str | int, ...]]:
+    """Rows of (value, customer) entries of one key in the table's column order: tenant_id, key, value, slot,
+    customer_id (the slot is empty under a unique key, so a second customer with the values clashes)."""
+    name = key.key
+    if key.unique:
+        return [(tenant, name, value, "", cid) for value, cid in pairs]
+    return [(tenant, name, value, cid, cid) for value, cid in pairs]
+
+
 async def insert_entries(
     conn: AsyncConnection, tenant: int, key: IdentificationKey, pairs: Iterable[tuple[str, str]]
 ) -> None:
     """Insert (value, customer) entries of one key, in batches; a unique clash is a 409 naming the key."""
-    name = key.key
-    # Values in the table's column order: tenant_id, key, value, slot, customer_id.
-    rows = ([(tenant, name, value, "", cid) for value, cid in pairs] if key.unique
-            else [(tenant, name, value, cid, cid) for value, cid in pairs])
+    rows = entry_rows(tenant, key, pairs)
     try:
         for i in range(0, len(rows), BATCH):
             await _INSERT.run(conn, rows[i:i + BATCH])

@@ -27,7 +27,7 @@ from ucs_graphql.imports.columns import Plan, RecordParser, plan_columns
 from ucs_graphql.imports.options import ImportOptions, parse_description
 from ucs_graphql.imports.report import BatchOutcome, Entry, ImportLog, Report
 from ucs_graphql.imports.source import PROFILES, Records, UnreadableRecord, read_records, resolve_in, upload_log_path
-from ucs_graphql.kit.errors import BadParameter, MissingParameter, UcsError, Unavailable
+from ucs_graphql.kit.errors import AlreadyExists, BadParameter, MissingParameter, UcsError, Unavailable
 from ucs_graphql.metadata.cache import TenantSchemas
 from ucs_graphql.metadata.model import IdentificationKey
 from ucs_graphql.profiles.creation import NewProfile, insert_new, prepare
@@ -237,10 +237,18 @@ class _Importer:
             return False
 
         async def work(conn: AsyncConnection) -> BatchOutcome:
-            return await self._write(conn, rows, parse_errors, end)
+            return await self._write(conn, rows, parse_errors, end, one_by_one=False)
+
+        async def work_one_by_one(conn: AsyncConnection) -> BatchOutcome:
+            return await self._write(conn, rows, parse_errors, end, one_by_one=True)
 
         try:
-            outcome = await self.ctx.db.write(work)
+            try:
+                outcome = await self.ctx.db.write(work)
+            except AlreadyExists:
+                # A row clashes with a stored customer or another row: the batch's transaction is undone, and
+                # written again row by row to name the rows refused.
+                outcome = await self.ctx.db.write(work_one_by_one)
         except UcsError as err:
             resume = self.report.next_index
             err.description += (f" (the import stopped: the records before index {resume} are imported; resume "
@@ -261,8 +269,10 @@ class _Importer:
         return outcome.stop or self._over_limit(report.refused)
 
     async def _write(self, conn: AsyncConnection, rows: list[_Row], parse_errors: list[Entry],
-                     end: int) -> BatchOutcome:
-        """The batch's transaction: id-key checks, then the inserts; refusals past `max-errors` cut it short."""
+                     end: int, *, one_by_one: bool) -> BatchOutcome:
+        """The batch's transaction: id-key checks, then the inserts, all at once (a clash is AlreadyExists and
+        the caller undoes the transaction) or `one_by_one`, each row in its own savepoint; refusals past
+        `max-errors` cut it short."""
         out = BatchOutcome(next_index=end)
         matches = await self._matches(conn, rows)
         refused = self.report.refused
@@ -286,12 +296,11 @@ class _Importer:
             if self._over_limit(refused):
                 out.next_index, out.stop = at + 1, True
                 break
-        try:
-            async with conn.begin_nested():
-                await insert_new(conn, self.ctx.tenant, self.schemas, self.sealer, [r.new for r in inserts])
-            out.imported = len(inserts)
-        except UcsError:
+        if one_by_one:
             await self._one_by_one(conn, inserts, out, refused)
+        else:
+            await insert_new(conn, self.ctx.tenant, self.schemas, self.sealer, [r.new for r in inserts])
+            out.imported = len(inserts)
         return out
 
     async def _one_by_one(self, conn: AsyncConnection, inserts: list[_Row], out: BatchOutcome, refused: int) -> None:

@@ -1,7 +1,8 @@
 """Creating profiles, one or a batch, with one set of rules: sealed attributes, extension records and
 identification entries written together in a constant number of statements per batch.
 
-`Create Customer Profile` writes a batch of one; the bulk import writes its batches through the same code.
+`Create Customer Profile` writes a batch of one, a statement per table so that a clash names what clashed;
+the bulk import writes its batches through the same code, every table in one statement (db.fast.FastInserts).
 """
 
 from __future__ import annotations
@@ -12,8 +13,14 @@ from dataclasses import dataclass
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ucs_graphql.db.errors import as_unique_violation
+from ucs_graphql.db.fast import FastInsert, FastInserts
+from ucs_graphql.db.tables.extensions import extension_record, extension_unique
+from ucs_graphql.db.tables.profiles import ident_entry, profile
 from ucs_graphql.extensions import store as ext_store
 from ucs_graphql.identification import index
+from ucs_graphql.identification import store as ident_store
+from ucs_graphql.kit.errors import AlreadyExists
 from ucs_graphql.metadata.cache import TenantSchemas
 from ucs_graphql.metadata.model import ExtensionSchema
 from ucs_graphql.profiles import store as profile_store
@@ -22,6 +29,9 @@ from ucs_graphql.profiles.model import Data, ProfileInput, Record
 from ucs_graphql.profiles.sealing import Sealer
 
 LEVEL = "profile"
+# Batches of at least this many profiles are written in one statement.
+BATCH_MIN = FastInsert.SMALL
+_INSERT_ALL = FastInserts(profile, extension_record, extension_unique, ident_entry)
 
 
 @dataclass
@@ -53,9 +63,12 @@ async def insert_new(
     transaction: one statement for the profiles, two per extension used, one per identification key.
 
     An existing customer id, a unique-record clash or a second customer with the values of a unique key is
-    AlreadyExists (naming the customer, extension or key when one row is written).
+    AlreadyExists (naming the customer, extension or key when fewer than BATCH_MIN profiles are written).
     """
     if not profiles:
+        return
+    if len(profiles) >= BATCH_MIN:
+        await _insert_batch(conn, tenant, schemas, sealer, profiles)
         return
     await profile_store.insert_profiles(conn, tenant, [(p.customer_id, p.stored) for p in profiles])
     by_ext: dict[str, tuple[ExtensionSchema, list[tuple[str, Sequence[Record]]]]] = {}
@@ -72,4 +85,32 @@ async def insert_new(
             raise clash from err
     await index.index_new(conn, tenant, schemas, sealer.cipher,
                           [(p.customer_id, p.attrs, p.plain_records()) for p in profiles])
+    await sealer.commit(conn)
+
+
+async def _insert_batch(
+    conn: AsyncConnection, tenant: int, schemas: TenantSchemas, sealer: Sealer, profiles: Sequence[NewProfile]
+) -> None:
+    """Every row of a batch of new profiles in one statement; any clash is one AlreadyExists for the batch."""
+    records: list[tuple[object, ...]] = []
+    uniques: list[tuple[object, ...]] = []
+    by_ext: dict[str, tuple[ExtensionSchema, list[tuple[str, Sequence[Record]]]]] = {}
+    for p in profiles:
+        for schema, recs in p.sealed:
+            by_ext.setdefault(schema.key, (schema, []))[1].append((p.customer_id, recs))
+    for schema, owners in by_ext.values():
+        ext_store.new_owner_rows(tenant, LEVEL, schema, owners, records, uniques)
+    entries: list[tuple[object, ...]] = []
+    for key, pairs in index.new_entries(schemas, sealer.cipher,
+                                        [(p.customer_id, p.attrs, p.plain_records()) for p in profiles]):
+        entries += ident_store.entry_rows(tenant, key, pairs)
+    rows = {profile.name: profile_store.profile_rows(tenant, [(p.customer_id, p.stored) for p in profiles]),
+            extension_record.name: records, extension_unique.name: uniques, ident_entry.name: entries}
+    try:
+        await _INSERT_ALL.run(conn, rows)
+    except sa_exc.IntegrityError as err:
+        if as_unique_violation(err) is None:
+            raise
+        raise AlreadyExists("a profile of this batch has the id, unique extension values or unique key values "
+                            "of another customer") from err
     await sealer.commit(conn)

@@ -23,13 +23,17 @@ PAGE = 2000
 _INSERT = FastInsert(profile)
 
 
-async def insert_profiles(conn: AsyncConnection, tenant: int, rows: Sequence[tuple[str, Data]]) -> None:
-    """Insert new profiles (one statement); an existing id is AlreadyExists naming it when there is one."""
+def profile_rows(tenant: int, rows: Sequence[tuple[str, Data]]) -> list[tuple[Any, ...]]:
+    """Rows of new profiles in the table's column order: tenant_id, customer_id, created_ms, data."""
     now = to_millis(now_utc())
     dumps = jsonio.dumps_str
+    return [(tenant, cid, now, dumps(data)) for cid, data in rows]
+
+
+async def insert_profiles(conn: AsyncConnection, tenant: int, rows: Sequence[tuple[str, Data]]) -> None:
+    """Insert new profiles (one statement); an existing id is AlreadyExists naming it when there is one."""
     try:
-        # Values in the table's column order: tenant_id, customer_id, created_ms, data.
-        await _INSERT.run(conn, [(tenant, cid, now, dumps(data)) for cid, data in rows])
+        await _INSERT.run(conn, profile_rows(tenant, rows))
     except sa_exc.IntegrityError as err:
         if as_unique_violation(err) is None:
             raise

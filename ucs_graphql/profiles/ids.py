@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
-import secrets
 import string
+import threading
 import time
 from typing import Any
 
@@ -12,7 +13,6 @@ from ucs_graphql.kit.errors import BadParameter
 
 ALPHABET = string.digits + string.ascii_uppercase + string.ascii_lowercase
 MAX_LENGTH = 16
-_RANDOM_SPAN = len(ALPHABET) ** 8
 _ALLOWED = re.compile(r"[^\s/?#%\\]{1,16}\Z")
 
 
@@ -30,9 +30,37 @@ def _base62_8(n: int) -> str:
     return _PAIRS[a] + _PAIRS[b] + _PAIRS[c] + _PAIRS[d]
 
 
+class _Entropy:
+    """47-bit random numbers (below 62**8) from the operating system's generator, read for 512 at a time: one
+    system call per 512 ids instead of one per id (a bulk import makes an id for every row)."""
+
+    SIZE = 6 * 512
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._buf = b""
+        self._at = 0
+
+    def draw(self) -> int:
+        with self._lock:
+            if self._at >= len(self._buf):
+                self._buf, self._at = os.urandom(self.SIZE), 0
+            at = self._at
+            self._at = at + 6
+            return int.from_bytes(self._buf[at:at + 6], "big") >> 1
+
+    def forget(self) -> None:
+        """Drop what was read (a forked process must not draw the numbers its parent draws)."""
+        self._buf, self._at = b"", 0
+
+
+_entropy = _Entropy()
+os.register_at_fork(after_in_child=_entropy.forget)
+
+
 def new_customer_id() -> str:
     """A fresh id: 8 characters of time (so ids sort roughly by creation) and 8 random ones (47 bits)."""
-    return _base62_8(time.time_ns() // 1_000_000) + _base62_8(secrets.randbelow(_RANDOM_SPAN))
+    return _base62_8(time.time_ns() // 1_000_000) + _base62_8(_entropy.draw())
 
 
 def check_customer_id(value: Any, param: str = "customer_id") -> str:

@@ -222,3 +222,33 @@ async def test_reading_ahead_gives_the_reports_and_data_of_one_batch_after_the_o
         await wipe(database_url)
     assert results[0] == results[1]
     assert results[0][0]["errors"] and results[0][0]["skipped"]
+
+
+@pytest.mark.parametrize(("seed", "batch", "max_errors"), [(4, 64, 3), (5, 10, 2), (6, 64, None)])
+async def test_a_batch_reports_and_stops_as_records_imported_one_at_a_time_would(
+        make_client, tmp_path, database_url, seed, batch, max_errors):
+    """Clashes found only when a batch is written row by row, and parse errors found when it is read, are
+    counted in record order: the report and the stored data are those of batch-size 1."""
+    rng = random.Random(seed)
+    lines = ["customer_id,FirstName,EmailAddress"]
+    for i in range(150):
+        fields = [f"c{i}", f"n{i}", f"e{rng.randrange(140)}@x.org"]  # some e-mails repeat: unique-key clashes
+        if rng.random() < 0.03:
+            fields.append("extra")  # a parse error
+        lines.append(",".join(fields))
+    results = []
+    for size in (1, batch):
+        folder = tmp_path / f"import-{size}"
+        write_csv(folder, "o.csv", "\n".join(lines) + "\n")
+        client = await make_client(import_dir=str(folder))
+        await prepare(client, {**EMAIL_KEY, "unique": True}, address=False)
+        description = {"format": "csv", "profiles": "o.csv", "batch-size": size, "max-errors": max_errors}
+        report = await imported(client, {k: v for k, v in description.items() if v is not None})
+        await set_mode(client, "production")
+        stored = [(await client.get(f"/profiles/c{i}")).status_code for i in range(150)]
+        results.append((report, stored))
+        await wipe(database_url)
+    assert results[0] == results[1]
+    report = results[0][0]
+    assert any("extra" not in lines[1 + e["index"]] for e in report["errors"])  # clashes ...
+    assert any("extra" in lines[1 + e["index"]] for e in report["errors"])  # ... and parse errors

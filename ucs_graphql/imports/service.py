@@ -271,8 +271,8 @@ class _Importer:
     async def _write(self, conn: AsyncConnection, rows: list[_Row], parse_errors: list[Entry],
                      end: int, *, one_by_one: bool) -> BatchOutcome:
         """The batch's transaction: id-key checks, then the inserts, all at once (a clash is AlreadyExists and
-        the caller undoes the transaction) or `one_by_one`, each row in its own savepoint; refusals past
-        `max-errors` cut it short."""
+        the caller undoes the transaction) or `one_by_one`, each row in its own savepoint at its turn.
+        Refusals are counted in record order, and one past `max-errors` cuts the batch after it."""
         out = BatchOutcome(next_index=end)
         matches = await self._matches(conn, rows)
         refused = self.report.refused
@@ -286,43 +286,38 @@ class _Importer:
                     out.skipped += 1
                     continue
                 if not found:
-                    inserts.append(item)
-                    continue
-                out.ambiguous.append({"index": at, "reason": "Some customer(s) are already matching this profile : "
-                                                            + ", ".join(found)})
+                    if not one_by_one:
+                        inserts.append(item)
+                        continue
+                    clash = await self._insert_one(conn, item)
+                    if clash is None:
+                        out.imported += 1
+                        continue
+                    out.errors.append({"index": at, "reason": clash})
+                else:
+                    out.ambiguous.append({"index": at, "reason": "Some customer(s) are already matching this "
+                                                                "profile : " + ", ".join(found)})
             else:
                 out.errors.append(item)
             refused += 1
             if self._over_limit(refused):
                 out.next_index, out.stop = at + 1, True
                 break
-        if one_by_one:
-            await self._one_by_one(conn, inserts, out, refused)
-        else:
+        if inserts:
             await insert_new(conn, self.ctx.tenant, self.schemas, self.sealer, [r.new for r in inserts])
             out.imported = len(inserts)
         return out
 
-    async def _one_by_one(self, conn: AsyncConnection, inserts: list[_Row], out: BatchOutcome, refused: int) -> None:
-        """After a clash in the batch insert: each row in its own savepoint, to name the rows refused."""
-        for row in inserts:
-            try:
-                async with conn.begin_nested():
-                    await insert_new(conn, self.ctx.tenant, self.schemas, self.sealer, [row.new])
-                out.imported += 1
-                continue
-            except Unavailable:
-                raise
-            except UcsError as err:
-                out.errors.append({"index": row.index, "reason": err.description})
-            refused += 1
-            if self._over_limit(refused):
-                cut = row.index
-                out.next_index, out.stop = cut + 1, True
-                out.errors = sorted((e for e in out.errors if e["index"] <= cut), key=lambda e: e["index"])
-                out.ambiguous = [e for e in out.ambiguous if e["index"] <= cut]
-                return
-        out.errors.sort(key=lambda e: e["index"])
+    async def _insert_one(self, conn: AsyncConnection, row: _Row) -> str | None:
+        """Insert one row in its own savepoint; the reason it is refused, or None."""
+        try:
+            async with conn.begin_nested():
+                await insert_new(conn, self.ctx.tenant, self.schemas, self.sealer, [row.new])
+        except Unavailable:
+            raise
+        except UcsError as err:
+            return err.description
+        return None
 
     async def _matches(self, conn: AsyncConnection, rows: list[_Row]) -> dict[int, list[str]]:
         """With an id-key: the customers each row matches, stored ones or earlier rows of this batch."""

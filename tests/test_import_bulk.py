@@ -196,30 +196,46 @@ async def test_refusals_found_when_a_batch_commits_stop_the_next_batch_where_max
     assert (resumed["imported"], resumed["next-index"], resumed["complete"]) == (3, 9, True)
 
 
+def _random_file(seed: int, count: int, emails: int, phones: bool, parse_errors: float) -> list[str]:
+    """CSV lines (header first) of `count` customers c0, c1...: e-mails drawn from `emails` values (repeats
+    clash under a unique key), phone numbers from 100 (with `phones`), and some rows too wide to parse."""
+    rng = random.Random(seed)
+    lines = ["customer_id,FirstName,EmailAddress" + (",PhoneNumber" if phones else "")]
+    for i in range(count):
+        fields = [f"c{i}", f"n{i}", f"e{rng.randrange(emails)}@x.org"]
+        if phones:
+            fields.append(f"+1 555 {rng.randrange(100):04d}")
+        if rng.random() < parse_errors:
+            fields.append("extra")  # a parse error
+        lines.append(",".join(fields))
+    return lines
+
+
+async def _import_fresh(make_client: Any, folder: Any, database_url: str, lines: list[str],
+                        description: dict[str, Any], *keys: dict[str, Any]) -> tuple[Any, list[int]]:
+    """Import `lines` on an emptied database with these keys: the report, and GET /profiles/cN's statuses."""
+    write_csv(folder, "r.csv", "\n".join(lines) + "\n")
+    client = await make_client(import_dir=str(folder))
+    await prepare(client, *keys, address=False)
+    report = await imported(client, {"format": "csv", "profiles": "r.csv",
+                                     **{k: v for k, v in description.items() if v is not None}})
+    await set_mode(client, "production")
+    stored = [(await client.get(f"/profiles/c{i}")).status_code for i in range(len(lines) - 1)]
+    await wipe(database_url)
+    return report, stored
+
+
 @pytest.mark.parametrize(("seed", "batch", "max_errors"), [(1, 7, None), (2, 3, 5), (3, 16, 12)])
 async def test_reading_ahead_gives_the_reports_and_data_of_one_batch_after_the_other(
         make_client, tmp_path, database_url, monkeypatch, seed, batch, max_errors):
-    rng = random.Random(seed)
-    lines = ["customer_id,FirstName,EmailAddress,PhoneNumber"]
-    for i in range(120):
-        fields = [f"c{i}", f"n{i}", f"e{rng.randrange(90)}@x.org", f"+1 555 {rng.randrange(100):04d}"]
-        if rng.random() < 0.05:
-            fields.append("extra")  # a parse error
-        lines.append(",".join(fields))
-    description = {"format": "csv", "profiles": "r.csv", "id-key": "by_phone", "batch-size": batch,
-                   "max-errors": max_errors}
+    lines = _random_file(seed, 120, 90, phones=True, parse_errors=0.05)
+    description = {"id-key": "by_phone", "batch-size": batch, "max-errors": max_errors}
     results = []
     for pipelined in (False, True):
         monkeypatch.setattr(service, "PIPELINE", pipelined)
-        folder = tmp_path / f"import-{pipelined}"
-        write_csv(folder, "r.csv", "\n".join(lines) + "\n")
-        client = await make_client(import_dir=str(folder))
-        await prepare(client, {**EMAIL_KEY, "unique": True}, {**PHONE_KEY, "unique": False}, address=False)
-        report = await imported(client, {k: v for k, v in description.items() if v is not None})
-        await set_mode(client, "production")
-        stored = [(await client.get(f"/profiles/c{i}")).status_code for i in range(120)]
-        results.append((report, stored))
-        await wipe(database_url)
+        results.append(await _import_fresh(make_client, tmp_path / f"import-{pipelined}", database_url, lines,
+                                           description, {**EMAIL_KEY, "unique": True},
+                                           {**PHONE_KEY, "unique": False}))
     assert results[0] == results[1]
     assert results[0][0]["errors"] and results[0][0]["skipped"]
 
@@ -229,25 +245,10 @@ async def test_a_batch_reports_and_stops_as_records_imported_one_at_a_time_would
         make_client, tmp_path, database_url, seed, batch, max_errors):
     """Clashes found only when a batch is written row by row, and parse errors found when it is read, are
     counted in record order: the report and the stored data are those of batch-size 1."""
-    rng = random.Random(seed)
-    lines = ["customer_id,FirstName,EmailAddress"]
-    for i in range(150):
-        fields = [f"c{i}", f"n{i}", f"e{rng.randrange(140)}@x.org"]  # some e-mails repeat: unique-key clashes
-        if rng.random() < 0.03:
-            fields.append("extra")  # a parse error
-        lines.append(",".join(fields))
-    results = []
-    for size in (1, batch):
-        folder = tmp_path / f"import-{size}"
-        write_csv(folder, "o.csv", "\n".join(lines) + "\n")
-        client = await make_client(import_dir=str(folder))
-        await prepare(client, {**EMAIL_KEY, "unique": True}, address=False)
-        description = {"format": "csv", "profiles": "o.csv", "batch-size": size, "max-errors": max_errors}
-        report = await imported(client, {k: v for k, v in description.items() if v is not None})
-        await set_mode(client, "production")
-        stored = [(await client.get(f"/profiles/c{i}")).status_code for i in range(150)]
-        results.append((report, stored))
-        await wipe(database_url)
+    lines = _random_file(seed, 150, 140, phones=False, parse_errors=0.03)  # some e-mails repeat: clashes
+    results = [await _import_fresh(make_client, tmp_path / f"import-{size}", database_url, lines,
+                                   {"batch-size": size, "max-errors": max_errors}, {**EMAIL_KEY, "unique": True})
+               for size in (1, batch)]
     assert results[0] == results[1]
     report = results[0][0]
     assert any("extra" not in lines[1 + e["index"]] for e in report["errors"])  # clashes ...

@@ -71,7 +71,8 @@ def recorder(monkeypatch: pytest.MonkeyPatch) -> Recorder:
 
 
 async def test_profile_queries_answer_alike(client, recorder):
-    await define(client, PHONE, ADDRESS, keys=[ID_PHONE])
+    await define(client, PHONE, ADDRESS, keys=[ID_PHONE, {"name": "byEmail", "source": "profile",
+                                                         "attributes": ["EmailAddress"]}])
     bruce = await create(client, BRUCE)
     other = await create(client, {"FirstName": "Ann", "Phone": [{"PhoneNumber": "+1 555 0100"}],
                                   "Address": {"City": "Oslo"}})
@@ -96,6 +97,13 @@ async def test_profile_queries_answer_alike(client, recorder):
          "includeExtensions: $m) { customerId extensions } }",
          {"a": {"Phone.PhoneNumber": ["+1-555-0100", "6543210"]}, "m": "UNIQUE"}, "plan"),
         ('{ identify(attributes: {PhoneNumber: "1"}, idKey: "nope") { customerId } }', {}, "fallback"),
+        ('{ identify(attributes: {EmailAddress: ["b.banner@hulk.dom", "x"]}) { customerId } }', {}, "plan"),
+        ("query($id: String!) { profiles(customerIds: [$id, \"nobody\"]) { customerId } }", {"id": other},
+         "plan"),
+        ("query($id: String!, $e: [String!]) { profile(customerId: $id, extensions: $e) { extensions } }",
+         {"id": other}, "plan"),
+        ("query($id: ID!) { profile(customerId: $id) { customerId } }", {"id": other}, "full"),
+        ("query($id: String) { profile(customerId: $id) { customerId } }", {"id": other}, "full"),
         (f'{{ __typename profile(customerId: "{bruce}") {{ customerId }} }}', {}, "plan"),
         ("{ profileAttributes { name } identificationKeys { name } }", {}, "plan"),
         ("{ extensionSchemas(level: PROFILE) { name } }", {}, "plan"),

@@ -20,9 +20,9 @@ extensions, rendered in one place.
 
 from __future__ import annotations
 
-import asyncio
 import inspect
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
+from enum import Enum
 from typing import Any
 
 from graphql import (
@@ -30,19 +30,29 @@ from graphql import (
     FieldNode,
     GraphQLError,
     GraphQLField,
+    GraphQLID,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLSchema,
+    GraphQLString,
     OperationDefinitionNode,
     OperationType,
     get_operation_ast,
     is_leaf_type,
 )
-from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
-from graphql.language import ListValueNode, ObjectValueNode, SelectionSetNode, ValueNode, VariableNode
+from graphql.execution.get_variable_signature import GraphQLVariableSignature, get_variable_signature
+from graphql.execution.values import (
+    VariableValues,
+    VariableValueSource,
+    coerce_argument,
+    get_argument_values,
+    get_variable_values,
+)
+from graphql.language import ArgumentNode, ListValueNode, ObjectValueNode, SelectionSetNode, ValueNode, VariableNode
 from graphql.pyutils import Path, Undefined, is_iterable
+from graphql.pyutils.gather_with_cancel import gather_with_cancel
 from graphql.type.introspection import TypeNameMetaFieldDef
 from strawberry.extensions.field_extension import FieldExtension
 from strawberry.permission import PermissionExtension
@@ -80,7 +90,7 @@ class _Field:
 
     __slots__ = ("basic", "check", "complete", "convert", "field_def", "info_param", "key", "name", "nodes",
                  "parent", "python_name", "resolver", "self_param", "source_params", "static_args", "strawberry",
-                 "typename")
+                 "typename", "variable_args")
 
     def __init__(self, key: str, node: FieldNode, parent: GraphQLObjectType) -> None:
         self.key = key
@@ -99,7 +109,8 @@ class _Field:
         self.source_params: tuple[str, ...] = ()
         self.info_param: str | None = None
         self.convert: tuple[tuple[str, str, bool], ...] = ()
-        self.static_args: dict[str, Any] | None = None
+        self.static_args: dict[str, Any] = {}
+        self.variable_args: tuple[tuple[str, str, Any, ArgumentNode | None, str | None], ...] | None = ()
 
 
 def _unset(*args: Any) -> Any:
@@ -115,6 +126,19 @@ class Plan:
         self.document = document
         self.operation = operation
         self.var_defs = operation.variable_definitions or ()
+        # When every variable is a String or ID (nullable or not), their signatures; else None.
+        string_vars: list[GraphQLVariableSignature] | None = []
+        for var_def in self.var_defs:
+            signature = get_variable_signature(self.schema, var_def)
+            if isinstance(signature, GraphQLError):
+                raise _NotCompilable
+            named = signature.type.of_type if isinstance(signature.type, GraphQLNonNull) else signature.type
+            if named not in (GraphQLString, GraphQLID) or string_vars is None:
+                string_vars = None
+            else:
+                string_vars.append(signature)
+        self.string_vars: tuple[GraphQLVariableSignature, ...] | None = (
+            tuple(string_vars) if string_vars is not None else None)
         root = self.schema.query_type
         if root is None:
             raise _NotCompilable
@@ -160,11 +184,11 @@ class Plan:
             if field_def.args or node.arguments:
                 raise _NotCompilable
         else:
-            self._resolver(f, sfield, node)
+            self._resolver(f, sfield, field_def, node)
         f.complete = self._completer(field_def.type, node)
         return f
 
-    def _resolver(self, f: _Field, sfield: StrawberryField, node: FieldNode) -> None:
+    def _resolver(self, f: _Field, sfield: StrawberryField, field_def: GraphQLField, node: FieldNode) -> None:
         resolver = sfield.base_resolver
         if resolver is None or sfield.is_subscription or sfield.is_graphql_generic:
             raise _NotCompilable
@@ -188,12 +212,31 @@ class Plan:
                 raise _NotCompilable
             convert.append((converter.from_argument(arg), arg.python_name, kind == "list"))
         f.convert = tuple(convert)
-        f.static_args = None
-        if not any(_has_variable(a.value) for a in node.arguments or ()):
-            try:
-                f.static_args = get_argument_values(f.field_def, node, None)
-            except GraphQLError as err:
-                raise _NotCompilable from err
+        # Arguments are coerced one by one as graphql-core's get_argument_values does: those without
+        # variables once here, the ones given as a variable per request.
+        # Values that could be changed by a resolver (objects, lists) are coerced anew for every request.
+        given = {a.name.value: a for a in node.arguments or ()}
+        static: dict[str, Any] = {}
+        per_request: list[tuple[str, str, Any, ArgumentNode | None, str | None]] = []
+        for name, arg_def in field_def.args.items():
+            arg_node = given.get(name)
+            out_name = arg_def.out_name or name
+            if arg_node is not None and isinstance(arg_node.value, VariableNode):
+                per_request.append((name, out_name, arg_def, arg_node, arg_node.value.name.value))
+            elif arg_node is not None and _has_variable(arg_node.value):
+                f.variable_args = None  # variables inside a literal: all arguments per request
+                break
+            else:
+                try:
+                    coerce_argument(static, node, name, arg_def, arg_node, None, None)
+                except GraphQLError as err:
+                    raise _NotCompilable from err
+                if out_name in static and not isinstance(static[out_name], _IMMUTABLE):
+                    del static[out_name]
+                    per_request.append((name, out_name, arg_def, arg_node, None))
+        else:
+            f.static_args = static
+            f.variable_args = tuple(per_request)
 
     def _completer(self, type_: GraphQLOutputType, node: FieldNode) -> Completer:
         if isinstance(type_, GraphQLNonNull):
@@ -255,9 +298,7 @@ class Plan:
 
     async def run(self, context: Any, variables: dict[str, Any] | None) -> dict[str, Any]:
         """The operation's data for these variables, or Fallback."""
-        coerced = get_variable_values(self.schema, self.var_defs, variables or {})
-        if not isinstance(coerced, VariableValues):
-            raise Fallback
+        coerced = self._variables(variables or {})
         run = _Run(self, context, coerced)
         try:
             data = self._execute(self.fields, None, None, run)
@@ -268,6 +309,26 @@ class Plan:
         except Exception as err:  # a resolver's error: the full path renders it
             raise Fallback from err
         return data
+
+    def _variables(self, inputs: dict[str, Any]) -> VariableValues:
+        """The coerced variables: strings given for String and ID variables as they are (what graphql-core's
+        coercion returns for them), anything else through graphql-core's coercion."""
+        sources: dict[str, VariableValueSource] = {}
+        coerced: dict[str, Any] = {}
+        for signature in self.string_vars or ((None,) if self.var_defs else ()):
+            if signature is None:
+                break
+            value = inputs.get(signature.name)
+            if type(value) is not str:
+                break
+            sources[signature.name] = VariableValueSource(signature, value)
+            coerced[signature.name] = value
+        else:
+            return VariableValues(sources, coerced)
+        got = get_variable_values(self.schema, self.var_defs, inputs)
+        if not isinstance(got, VariableValues):
+            raise Fallback
+        return got
 
     def _execute(self, fields: list[_Field], source: Any, path: Path | None, run: _Run) -> Any:
         out: dict[str, Any] = {}
@@ -293,13 +354,7 @@ class Plan:
         return _fill_dict(out, pending)
 
     def _resolve(self, f: _Field, source: Any, path: Path, run: _Run) -> Any:
-        if f.static_args is not None:
-            raw = f.static_args
-        else:
-            try:
-                raw = get_argument_values(f.field_def, f.nodes[0], run.variables)
-            except GraphQLError as err:
-                raise Fallback from err
+        raw = self._arguments(f, run)
         kwargs: dict[str, Any] = {}
         for graphql_name, python_name, is_list in f.convert:
             if graphql_name in raw:
@@ -309,6 +364,25 @@ class Plan:
         if f.check:
             return self._checked(f, source, info, kwargs, path, run)
         return self._call(f, source, info, kwargs, path, run)
+
+    @staticmethod
+    def _arguments(f: _Field, run: _Run) -> dict[str, Any]:
+        """The field's arguments, coerced as graphql-core does (see `_resolver`)."""
+        if f.variable_args is None:
+            return get_argument_values(f.field_def, f.nodes[0], run.variables)
+        if not f.variable_args:
+            return f.static_args
+        raw = dict(f.static_args)
+        coerced = run.variables.coerced
+        for name, out_name, arg_def, arg_node, variable in f.variable_args:
+            value = coerced.get(variable, Undefined) if variable is not None else Undefined
+            if value is Undefined:
+                coerce_argument(raw, f.nodes[0], name, arg_def, arg_node, run.variables, None)
+            elif value is None and isinstance(arg_def.type, GraphQLNonNull):
+                raise Fallback
+            else:
+                raw[out_name] = value
+        return raw
 
     def _call(self, f: _Field, source: Any, info: Any, kwargs: dict[str, Any], path: Path, run: _Run) -> Any:
         for name in f.source_params:
@@ -348,24 +422,23 @@ async def _then(value: Awaitable[Any], complete: Completer, path: Path, run: _Ru
     return done
 
 
-async def _settle(awaitables: Sequence[Awaitable[Any]]) -> list[Any]:
-    """All results, started together (so DataLoaders batch them); the first failure once all are done."""
-    results = await asyncio.gather(*awaitables, return_exceptions=True)
-    for r in results:
-        if isinstance(r, BaseException):
-            raise r
-    return results
-
-
 async def _fill_dict(out: dict[str, Any], pending: list[tuple[str, Awaitable[Any]]]) -> dict[str, Any]:
-    values = await _settle([a for _, a in pending])
+    # Scheduled as graphql-core does (one awaitable inline, several as tasks), so DataLoaders batch alike.
+    if len(pending) == 1:
+        key, awaitable = pending[0]
+        out[key] = await awaitable
+        return out
+    values = await gather_with_cancel(*(a for _, a in pending))
     for (key, _), value in zip(pending, values, strict=True):
         out[key] = value
     return out
 
 
 async def _fill_list(out: list[Any], pending: list[int]) -> list[Any]:
-    values = await _settle([out[i] for i in pending])
+    if len(pending) == 1:
+        out[pending[0]] = await out[pending[0]]
+        return out
+    values = await gather_with_cancel(*(out[i] for i in pending))
     for i, value in zip(pending, values, strict=True):
         out[i] = value
     return out
@@ -373,6 +446,9 @@ async def _fill_list(out: list[Any], pending: list[int]) -> list[Any]:
 
 class _NotCompilable(Exception):
     pass
+
+
+_IMMUTABLE = (str, int, float, bool, Enum, type(None))
 
 
 def _has_variable(node: ValueNode) -> bool:

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from enum import Enum
 from typing import Any
 
 import httpx
 import pytest
+import strawberry
 
 from tests.helpers import set_mode
 from tests.journeys import define_extensions, start_service, start_state
 from tests.profile_fixtures import ADDRESS, BRUCE, PHONE, count_statements, create, data_statements, define
 from ucs_graphql.access.hashing import hash_secret
 from ucs_graphql.access.tasks import ALL_TASKS, READ_SERVER_INFO
+from ucs_graphql.config import Settings
 from ucs_graphql.graphql import compiled
-from ucs_graphql.graphql.schema import build_schema
+from ucs_graphql.graphql.errors import UcsSchema
+from ucs_graphql.graphql.schema import build_schema, protection
 
 ID_PHONE = {"name": "idPhone", "source": "Phone", "attributes": ["PhoneNumber"], "normalize": "phone"}
 BY_ID = "query($id: String!) { profile(customerId: $id) { customerId attributes } }"
@@ -214,3 +219,87 @@ def test_schemas_with_other_extensions_are_not_compiled():
     schema = build_schema()
     schema.extensions = [*schema.extensions, Other]
     assert compiled.Plans(schema).get(BY_ID, None) is None
+
+
+@strawberry.enum
+class Color(Enum):
+    RED = "red"
+    BLUE = "blue"
+
+
+@strawberry.type
+class Item:
+    n: int
+    color: Color = Color.RED
+
+    @strawberry.field
+    async def twice(self) -> int:
+        await asyncio.sleep(0)
+        return self.n * 2
+
+    @strawberry.field
+    def broken(self) -> int:
+        raise ValueError("broken")
+
+
+async def _item(n: int) -> Item:
+    await asyncio.sleep(0)
+    return Item(n=n)
+
+
+@strawberry.type
+class ToyQuery:
+    """Shapes the profile schema lacks: awaitable list items, sync errors after async siblings, nullable
+    objects, enums and defaults."""
+
+    @strawberry.field
+    async def items(self, count: int = 2, color: Color = Color.BLUE) -> list[Item]:
+        return [Item(n=i, color=color) for i in range(count)]
+
+    @strawberry.field
+    def awaited_items(self, names: list[str] | None = None) -> list[Item | None]:
+        return [_item(len(n)) for n in names or ["a", "bb"]] + [None]  # type: ignore[list-item]
+
+    @strawberry.field
+    def maybe(self, present: bool) -> Item | None:
+        return Item(n=1) if present else None
+
+
+def _toy_schema() -> Any:
+    return UcsSchema(query=ToyQuery, extensions=[protection(Settings())])
+
+
+@pytest.mark.parametrize("query, variables", [
+    ("{ items { n twice color __typename } }", None),
+    ("query($c: Int!, $k: Color!) { items(count: $c, color: $k) { n color } }", {"c": 3, "k": "RED"}),
+    ('{ awaitedItems(names: ["x", "yyy", ""]) { n twice } }', None),
+    ("query($p: Boolean!) { maybe(present: $p) { n } other: maybe(present: true) { twice } }", {"p": False}),
+])
+async def test_plans_answer_as_strawberry_on_other_shapes(query, variables):
+    schema = _toy_schema()
+    plan = compiled.Plans(schema).get(query, None)
+    assert plan is not None
+    expected = await schema.execute(query, variable_values=variables)
+    assert expected.errors is None
+    assert json.dumps(await plan.run(None, variables)) == json.dumps(expected.data)
+
+
+@pytest.mark.parametrize("query", [
+    "{ items { twice broken } }",
+    "{ awaitedItems { n broken } }",
+    "{ a: items { twice } b: items { broken } }",
+    "{ items(count: -1) { n } maybe(present: true) { broken } }",
+])
+async def test_failed_plans_leave_nothing_unawaited(query, recwarn):
+    import gc
+
+    schema = _toy_schema()
+    plan = compiled.Plans(schema).get(query, None)
+    assert plan is not None
+    with pytest.raises(compiled.Fallback):
+        await plan.run(None, None)
+    for _ in range(3):
+        await asyncio.sleep(0)
+    gc.collect()
+    assert not [w for w in recwarn if "never awaited" in str(w.message)]
+    assert (await schema.execute(query)).errors

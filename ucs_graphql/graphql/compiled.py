@@ -20,8 +20,9 @@ extensions, rendered in one place.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from enum import Enum
 from typing import Any
 
@@ -77,10 +78,9 @@ class Fallback(Exception):
 class _Run:
     """One request's state: the context and the coerced variables."""
 
-    __slots__ = ("context", "plan", "variables")
+    __slots__ = ("context", "variables")
 
-    def __init__(self, plan: Plan, context: Any, variables: VariableValues) -> None:
-        self.plan = plan
+    def __init__(self, context: Any, variables: VariableValues) -> None:
         self.context = context
         self.variables = variables
 
@@ -89,8 +89,8 @@ class _Field:
     """One selected field: how to resolve it on its parent and complete its value."""
 
     __slots__ = ("basic", "check", "complete", "convert", "field_def", "info_param", "key", "name", "nodes",
-                 "parent", "python_name", "resolver", "self_param", "source_params", "static_args", "strawberry",
-                 "typename", "variable_args")
+                 "parent", "per_request_args", "python_name", "resolver", "self_param", "source_params",
+                 "static_args", "strawberry", "typename")
 
     def __init__(self, key: str, node: FieldNode, parent: GraphQLObjectType) -> None:
         self.key = key
@@ -110,7 +110,7 @@ class _Field:
         self.info_param: str | None = None
         self.convert: tuple[tuple[str, str, bool], ...] = ()
         self.static_args: dict[str, Any] = {}
-        self.variable_args: tuple[tuple[str, str, Any, ArgumentNode | None, str | None], ...] | None = ()
+        self.per_request_args: tuple[tuple[str, str, Any, ArgumentNode | None, str | None], ...] | None = ()
 
 
 def _unset(*args: Any) -> Any:
@@ -224,7 +224,7 @@ class Plan:
             if arg_node is not None and isinstance(arg_node.value, VariableNode):
                 per_request.append((name, out_name, arg_def, arg_node, arg_node.value.name.value))
             elif arg_node is not None and _has_variable(arg_node.value):
-                f.variable_args = None  # variables inside a literal: all arguments per request
+                f.per_request_args = None  # variables inside a literal: all arguments per request
                 break
             else:
                 try:
@@ -236,7 +236,7 @@ class Plan:
                     per_request.append((name, out_name, arg_def, arg_node, None))
         else:
             f.static_args = static
-            f.variable_args = tuple(per_request)
+            f.per_request_args = tuple(per_request)
 
     def _completer(self, type_: GraphQLOutputType, node: FieldNode) -> Completer:
         if isinstance(type_, GraphQLNonNull):
@@ -258,8 +258,18 @@ class Plan:
                     return None
                 if not is_iterable(value):
                     raise Fallback
-                out = [item(v, path.add_key(i, None), run) for i, v in enumerate(value)]
-                pending = [i for i, v in enumerate(out) if inspect.isawaitable(v)]
+                out: list[Any] = []
+                pending: list[int] = []
+                try:
+                    for i, v in enumerate(value):
+                        done = (_then(v, item, path.add_key(i, None), run) if inspect.isawaitable(v)
+                                else item(v, path.add_key(i, None), run))
+                        if inspect.isawaitable(done):
+                            pending.append(i)
+                        out.append(done)
+                except BaseException:
+                    _abandon(out[i] for i in pending)
+                    raise
                 if not pending:
                     return out
                 return _fill_list(out, pending)
@@ -298,9 +308,8 @@ class Plan:
 
     async def run(self, context: Any, variables: dict[str, Any] | None) -> dict[str, Any]:
         """The operation's data for these variables, or Fallback."""
-        coerced = self._variables(variables or {})
-        run = _Run(self, context, coerced)
         try:
+            run = _Run(context, self._variables(variables or {}))
             data = self._execute(self.fields, None, None, run)
             if inspect.isawaitable(data):
                 data = await data
@@ -333,22 +342,27 @@ class Plan:
     def _execute(self, fields: list[_Field], source: Any, path: Path | None, run: _Run) -> Any:
         out: dict[str, Any] = {}
         pending: list[tuple[str, Awaitable[Any]]] | None = None
-        for f in fields:
-            if f.typename:
-                out[f.key] = f.parent.name
-                continue
-            field_path = Path(path, f.key, f.parent.name)
-            if f.basic:
-                value = f.complete(getattr(source, f.python_name), field_path, run)
-            else:
-                value = self._resolve(f, source, field_path, run)
-            if inspect.isawaitable(value):
-                if pending is None:
-                    pending = []
-                pending.append((f.key, value))
-                out[f.key] = None  # keeps the selection's order
-            else:
-                out[f.key] = value
+        try:
+            for f in fields:
+                if f.typename:
+                    out[f.key] = f.parent.name
+                    continue
+                field_path = Path(path, f.key, f.parent.name)
+                if f.basic:
+                    value = f.complete(getattr(source, f.python_name), field_path, run)
+                else:
+                    value = self._resolve(f, source, field_path, run)
+                if inspect.isawaitable(value):
+                    if pending is None:
+                        pending = []
+                    pending.append((f.key, value))
+                    out[f.key] = None  # keeps the selection's order
+                else:
+                    out[f.key] = value
+        except BaseException:
+            if pending:
+                _abandon(a for _, a in pending)
+            raise
         if pending is None:
             return out
         return _fill_dict(out, pending)
@@ -368,13 +382,13 @@ class Plan:
     @staticmethod
     def _arguments(f: _Field, run: _Run) -> dict[str, Any]:
         """The field's arguments, coerced as graphql-core does (see `_resolver`)."""
-        if f.variable_args is None:
+        if f.per_request_args is None:
             return get_argument_values(f.field_def, f.nodes[0], run.variables)
-        if not f.variable_args:
+        if not f.per_request_args:
             return f.static_args
         raw = dict(f.static_args)
         coerced = run.variables.coerced
-        for name, out_name, arg_def, arg_node, variable in f.variable_args:
+        for name, out_name, arg_def, arg_node, variable in f.per_request_args:
             value = coerced.get(variable, Undefined) if variable is not None else Undefined
             if value is Undefined:
                 coerce_argument(raw, f.nodes[0], name, arg_def, arg_node, run.variables, None)
@@ -420,6 +434,24 @@ async def _then(value: Awaitable[Any], complete: Completer, path: Path, run: _Ru
     if inspect.isawaitable(done):
         done = await done
     return done
+
+
+_SETTLING: set[asyncio.Future[Any]] = set()
+
+
+def _abandon(awaitables: Iterable[Awaitable[Any]]) -> None:
+    """Let work already started run to its end in the background, its outcome ignored (as graphql-core
+    settles the sibling fields of a failed one), rather than leave it never awaited."""
+    for awaitable in awaitables:
+        future = asyncio.ensure_future(awaitable)
+        _SETTLING.add(future)
+        future.add_done_callback(_settled)
+
+
+def _settled(future: asyncio.Future[Any]) -> None:
+    _SETTLING.discard(future)
+    if not future.cancelled():
+        future.exception()
 
 
 async def _fill_dict(out: dict[str, Any], pending: list[tuple[str, Awaitable[Any]]]) -> dict[str, Any]:

@@ -1,9 +1,10 @@
 """The Strawberry ASGI app at /graphql, with a context carrying the use-case Ctx.
 
 A JSON POST (the front-ends' and tooling's usual request) takes a lean path: the body is decoded with
-orjson and handed to the same Strawberry schema (`schema.execute`, with its extensions, permissions and
-error processing), and the result is written back as JSON. Everything else — GET, GraphiQL, multipart,
-batches, subscriptions over HTTP or WebSocket — goes through Strawberry's own view.
+orjson; a plain query document runs from its compiled plan (`ucs_graphql.graphql.compiled`) when it
+succeeds; otherwise the request is handed to the same Strawberry schema (`schema.execute`, with its
+extensions, permissions and error processing). The result is written back as JSON. Everything else — GET,
+GraphiQL, multipart, batches, subscriptions over HTTP or WebSocket — goes through Strawberry's own view.
 """
 
 from __future__ import annotations

@@ -31,6 +31,7 @@ class Recorder:
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.answered = self.fell_back = 0
         self.off = False
+        self.statements = (0, 0)
         run, get = compiled.Plan.run, compiled.Plans.get
 
         async def counted_run(plan: compiled.Plan, *args: Any) -> Any:
@@ -64,6 +65,7 @@ class Recorder:
             self.off = False
         assert (fast.status_code, fast.content) == (full.status_code, full.content), body
         assert fast.headers.get("content-type") == full.headers.get("content-type")
+        self.statements = (fast_statements, data_statements(seen))
         if self.answered > before[0]:
             assert fast_statements == data_statements(seen), body
             return fast, "plan"
@@ -129,6 +131,9 @@ async def test_profile_queries_answer_alike(client, recorder):
     for query, variables, path in cases:
         _, got = await recorder.both(client, {"query": query, "variables": variables})
         assert got == path, query
+    # An unknown id: the full path finds the loader's answer instead of reading it again.
+    await recorder.both(client, {"query": BY_ID, "variables": {"id": "nobody"}})
+    assert recorder.statements == (1, 1)
     two = f'query A {{ profile(customerId: "{bruce}") {{ customerId }} }} query B {{ __typename }}'
     for name, path in (("B", "plan"), ("A", "plan"), (None, "plan"), ("C", "full")):
         _, got = await recorder.both(client, {"query": two, "operationName": name})

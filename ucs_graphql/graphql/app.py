@@ -87,11 +87,14 @@ class UcsGraphQL(GraphQL[GqlContext, None]):
         from starlette.requests import Request
 
         request = Request(scope)
+        context = await self.get_context(request, None)
         plan = self.plans.get(doc["query"], doc.get("operationName"))
         if plan is not None:
             try:
-                data = await plan.run(await self.get_context(request, None), doc.get("variables"))
-            except Fallback:  # the full path answers (queries only read, so running again is safe)
+                data = await plan.run(context, doc.get("variables"))
+            except Fallback:
+                # The full path answers; queries only read, so running again is safe, and with the same
+                # context it finds what the request's loaders already read instead of reading it again.
                 pass
             else:
                 out = jsonio.dumps({"data": data})
@@ -99,7 +102,6 @@ class UcsGraphQL(GraphQL[GqlContext, None]):
                             "headers": [*_JSON_HEADERS, (b"content-length", str(len(out)).encode())]})
                 await send({"type": "http.response.body", "body": out})
                 return
-        context = await self.get_context(request, None)
         status = 200
         try:
             result = await self.schema.execute(

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 import strawberry
+from strawberry.extensions import FieldExtension
 
 from tests.helpers import set_mode
 from tests.journeys import define_extensions, start_service, start_state
@@ -215,6 +216,12 @@ def test_plans_are_cached_per_text_and_operation():
     assert len(small._plans) <= 2
 
 
+def test_fields_with_other_field_extensions_are_not_compiled():
+    plans = compiled.Plans(_toy_schema())
+    assert plans.get("{ shout }", None) is None
+    assert plans.get("{ maybe(present: true) { n } }", None) is not None
+
+
 def test_schemas_with_other_extensions_are_not_compiled():
     from strawberry.extensions import SchemaExtension
 
@@ -252,6 +259,11 @@ async def _item(n: int) -> Item:
     return Item(n=n)
 
 
+class Upper(FieldExtension):
+    def resolve(self, next_: Any, source: Any, info: Any, **kwargs: Any) -> Any:
+        return next_(source, info, **kwargs).upper()
+
+
 @strawberry.type
 class ToyQuery:
     """Shapes the profile schema lacks: awaitable list items, sync errors after async siblings, nullable
@@ -268,6 +280,10 @@ class ToyQuery:
     @strawberry.field
     def maybe(self, present: bool) -> Item | None:
         return Item(n=1) if present else None
+
+    @strawberry.field(extensions=[Upper()])
+    def shout(self) -> str:
+        return "hi"
 
 
 def _toy_schema() -> Any:

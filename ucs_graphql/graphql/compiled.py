@@ -64,6 +64,7 @@ from strawberry.schema.schema import _OperationContextAwareGraphQLResolveInfo as
 from strawberry.types.base import StrawberryList, StrawberryOptional
 from strawberry.types.enum import StrawberryEnumDefinition, has_enum_definition
 from strawberry.types.field import StrawberryField
+from strawberry.types.fields.resolver import StrawberryResolver
 
 __all__ = ["Fallback", "Plan", "Plans"]
 
@@ -175,7 +176,8 @@ class Plan:
             raise _NotCompilable
         f.field_def = field_def
         sfield = field_def.extensions.get(STRAWBERRY)
-        if not isinstance(sfield, StrawberryField) or not callable(field_def.resolve):
+        if (not isinstance(sfield, StrawberryField) or not callable(field_def.resolve)
+                or type(sfield).get_result is not StrawberryField.get_result):
             raise _NotCompilable
         f.strawberry = sfield
         f.python_name = sfield.python_name
@@ -190,7 +192,8 @@ class Plan:
 
     def _resolver(self, f: _Field, sfield: StrawberryField, field_def: GraphQLField, node: FieldNode) -> None:
         resolver = sfield.base_resolver
-        if resolver is None or sfield.is_subscription or sfield.is_graphql_generic:
+        if (resolver is None or type(resolver).__call__ is not StrawberryResolver.__call__
+                or sfield.is_subscription or sfield.is_graphql_generic):
             raise _NotCompilable
         checks: list[Any] = []
         for ext in sfield.extensions:

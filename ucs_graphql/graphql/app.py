@@ -1,9 +1,10 @@
 """The Strawberry ASGI app at /graphql, with a context carrying the use-case Ctx.
 
 A JSON POST (the front-ends' and tooling's usual request) takes a lean path: the body is decoded with
-orjson and handed to the same Strawberry schema (`schema.execute`, with its extensions, permissions and
-error processing), and the result is written back as JSON. Everything else — GET, GraphiQL, multipart,
-batches, subscriptions over HTTP or WebSocket — goes through Strawberry's own view.
+orjson; a plain query document runs from its compiled plan (`ucs_graphql.graphql.compiled`) when it
+succeeds; otherwise the request is handed to the same Strawberry schema (`schema.execute`, with its
+extensions, permissions and error processing). The result is written back as JSON. Everything else — GET,
+GraphiQL, multipart, batches, subscriptions over HTTP or WebSocket — goes through Strawberry's own view.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET, UnsetType
 
 from ucs_graphql.context import Ctx
+from ucs_graphql.graphql.compiled import Fallback, Plans
 from ucs_graphql.graphql.context import GqlContext
 from ucs_graphql.graphql.schema import build_schema
 from ucs_graphql.kit import jsonio
@@ -40,6 +42,7 @@ class UcsGraphQL(GraphQL[GqlContext, None]):
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL),
         )
         self.runtime = runtime
+        self.plans = Plans(self.schema)
 
     async def get_context(self, request: Any, response: Any) -> GqlContext:
         state = request.scope.get("state", {})
@@ -85,6 +88,20 @@ class UcsGraphQL(GraphQL[GqlContext, None]):
 
         request = Request(scope)
         context = await self.get_context(request, None)
+        plan = self.plans.get(doc["query"], doc.get("operationName"))
+        if plan is not None:
+            try:
+                data = await plan.run(context, doc.get("variables"))
+            except Fallback:
+                # The full path answers; queries only read, so running again is safe, and with the same
+                # context it finds what the request's loaders already read instead of reading it again.
+                pass
+            else:
+                out = jsonio.dumps({"data": data})
+                await send({"type": "http.response.start", "status": 200,
+                            "headers": [*_JSON_HEADERS, (b"content-length", str(len(out)).encode())]})
+                await send({"type": "http.response.body", "body": out})
+                return
         status = 200
         try:
             result = await self.schema.execute(

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
 
+from graphql import DocumentNode, GraphQLError, specified_rules
 from graphql.language.parser import parse
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter, SchemaExtension
@@ -36,40 +37,61 @@ _PARSE = lru_cache(maxsize=1024)(parse)
 _VALIDATE = lru_cache(maxsize=1024)(validate_document)
 
 
-def protection(settings: Settings) -> type[SchemaExtension]:
-    """One extension for the request pipeline: depth, alias and introspection rules, the token limit, and
-    parse and validation results cached by document.
+class Protection(SchemaExtension):
+    """The request pipeline's protection: depth, alias and introspection rules, the token limit, and parse
+    and validation results cached by document. `protection(settings)` makes the one for a configuration.
 
     The rule classes are built once, so validation results stay cacheable (the stock limiters make new rule
     classes for every request); one extension instead of four keeps Strawberry's per-hook work small.
     """
+
+    rules: tuple[Any, ...] = ()
+    """The validation rules added to graphql-core's specified rules."""
+    max_tokens: int = 0
+
+    @classmethod
+    def validation_rules(cls) -> tuple[Any, ...]:
+        """Every validation rule a document passes (Strawberry adds its own two in `validate_document`)."""
+        return (*specified_rules, *cls.rules)
+
+    def on_operation(self) -> Iterator[None]:
+        ec = self.execution_context
+        ec.validation_rules = ec.validation_rules + self.rules
+        ec.parse_options["max_tokens"] = self.max_tokens
+        yield
+
+    def on_parse(self) -> Iterator[None]:
+        ec = self.execution_context
+        ec.graphql_document = _PARSE(ec.query, **ec.parse_options)
+        yield
+
+    def on_validate(self) -> Iterator[None]:
+        ec = self.execution_context
+        ec.pre_execution_errors = _VALIDATE(ec.schema._schema, ec.graphql_document, ec.validation_rules)
+        yield
+
+
+def protection(settings: Settings) -> type[Protection]:
+    """The protective extension for these settings."""
     rules: list[Any] = [
         *QueryDepthLimiter(max_depth=settings.graphql_max_depth).validation_rules,
         *MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases).validation_rules,
     ]
     if not settings.graphql_introspection:
         rules.append(NoSchemaIntrospectionCustomRule)
-    extra = tuple(rules)
-    max_tokens = settings.graphql_max_tokens
+    return type("Protection", (Protection,), {"rules": tuple(rules), "max_tokens": settings.graphql_max_tokens})
 
-    class Protection(SchemaExtension):
-        def on_operation(self) -> Iterator[None]:
-            ec = self.execution_context
-            ec.validation_rules = ec.validation_rules + extra
-            ec.parse_options["max_tokens"] = max_tokens
-            yield
 
-        def on_parse(self) -> Iterator[None]:
-            ec = self.execution_context
-            ec.graphql_document = _PARSE(ec.query, **ec.parse_options)
-            yield
-
-        def on_validate(self) -> Iterator[None]:
-            ec = self.execution_context
-            ec.pre_execution_errors = _VALIDATE(ec.schema._schema, ec.graphql_document, ec.validation_rules)
-            yield
-
-    return Protection
+def checked_document(schema: UcsSchema, query: str, protection: type[Protection]) -> DocumentNode | None:
+    """The document of `query` as the pipeline parses it, when it passes every validation rule; None when
+    parsing or validation fails (the full pipeline then reports why)."""
+    try:
+        document = _PARSE(query, max_tokens=protection.max_tokens)
+    except GraphQLError:
+        return None
+    if _VALIDATE(schema._schema, document, protection.validation_rules()):
+        return None
+    return document
 
 
 def build_schema(settings: Settings | None = None) -> UcsSchema:

@@ -1,0 +1,326 @@
+"""Compiled query plans answer exactly as the full Strawberry path: same status, same bytes, same SQL count."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from enum import Enum
+from typing import Any
+
+import httpx
+import pytest
+import strawberry
+from strawberry.extensions import FieldExtension
+
+from tests.helpers import set_mode
+from tests.journeys import define_extensions, start_service, start_state
+from tests.profile_fixtures import ADDRESS, BRUCE, PHONE, count_statements, create, data_statements, define
+from ucs_graphql.access.hashing import hash_secret
+from ucs_graphql.access.tasks import ALL_TASKS, READ_SERVER_INFO
+from ucs_graphql.config import Settings
+from ucs_graphql.graphql import compiled
+from ucs_graphql.graphql.errors import UcsSchema
+from ucs_graphql.graphql.schema import build_schema, protection
+
+ID_PHONE = {"name": "idPhone", "source": "Phone", "attributes": ["PhoneNumber"], "normalize": "phone"}
+BY_ID = "query($id: String!) { profile(customerId: $id) { customerId attributes } }"
+
+
+class Recorder:
+    """Counts the requests a plan answered and those it handed to the full path."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.answered = self.fell_back = 0
+        self.off = False
+        self.statements = (0, 0)
+        run, get = compiled.Plan.run, compiled.Plans.get
+
+        async def counted_run(plan: compiled.Plan, *args: Any) -> Any:
+            try:
+                data = await run(plan, *args)
+            except compiled.Fallback:
+                self.fell_back += 1
+                raise
+            self.answered += 1
+            return data
+
+        def switchable_get(plans: compiled.Plans, *args: Any) -> Any:
+            return None if self.off else get(plans, *args)
+
+        monkeypatch.setattr(compiled.Plan, "run", counted_run)
+        monkeypatch.setattr(compiled.Plans, "get", switchable_get)
+
+    async def both(self, client: httpx.AsyncClient, body: dict[str, Any], headers: dict[str, str] | None = None
+                   ) -> tuple[httpx.Response, str]:
+        """The answer with plans, checked against the answer without; and which path gave the first."""
+        before = (self.answered, self.fell_back)
+        seen = count_statements(client)
+        self.off = False
+        fast = await client.post("/graphql", json=body, headers=headers)
+        fast_statements = data_statements(seen)
+        seen.clear()
+        self.off = True
+        try:
+            full = await client.post("/graphql", json=body, headers=headers)
+        finally:
+            self.off = False
+        assert (fast.status_code, fast.content) == (full.status_code, full.content), body
+        assert fast.headers.get("content-type") == full.headers.get("content-type")
+        self.statements = (fast_statements, data_statements(seen))
+        if self.answered > before[0]:
+            assert fast_statements == data_statements(seen), body
+            return fast, "plan"
+        return fast, "fallback" if self.fell_back > before[1] else "full"
+
+
+@pytest.fixture
+def recorder(monkeypatch: pytest.MonkeyPatch) -> Recorder:
+    return Recorder(monkeypatch)
+
+
+async def test_profile_queries_answer_alike(client, recorder):
+    await define(client, PHONE, ADDRESS, keys=[ID_PHONE, {"name": "byEmail", "source": "profile",
+                                                         "attributes": ["EmailAddress"]}])
+    bruce = await create(client, BRUCE)
+    other = await create(client, {"FirstName": "Ann", "Phone": [{"PhoneNumber": "+1 555 0100"}],
+                                  "Address": {"City": "Oslo"}})
+    cases: list[tuple[str, dict[str, Any], str]] = [
+        (BY_ID, {"id": bruce}, "plan"),
+        (BY_ID, {"id": bruce, "unused": 1}, "plan"),
+        (BY_ID, {"id": "nobody"}, "fallback"),
+        (BY_ID, {}, "fallback"),
+        (BY_ID, {"id": 7}, "fallback"),
+        (BY_ID, {"id": None}, "fallback"),
+        (f'query($id: String! = "{bruce}") {{ profile(customerId: $id) {{ customerId }} }}', {}, "plan"),
+        ("query($id: String!, $e: [String!]) { p: profile(customerId: $id, extensions: $e) { __typename id: "
+         "customerId extensions a: attributes } }", {"id": bruce, "e": ["Phone", "Address"]}, "plan"),
+        ("query($id: String!, $e: [String!]) { profile(customerId: $id, extensions: $e) { extensions } }",
+         {"id": bruce, "e": None}, "plan"),
+        (f'{{ profile(customerId: "{other}", extensions: ["Phone"]) {{ extensions(names: ["Address"]) '
+         "all: extensions } }", {}, "plan"),
+        (f'{{ profile(customerId: "{other}") {{ extensions(names: ["Nope"]) }} }}', {}, "fallback"),
+        ("query($ids: [String!]!) { profiles(customerIds: $ids, extensions: [\"Phone\"]) { customerId "
+         "attributes extensions } }", {"ids": [bruce, "nobody", other, bruce]}, "plan"),
+        ("query($a: JSON!, $m: IncludeExtensions!) { identify(attributes: $a, extensions: [\"Phone\"], "
+         "includeExtensions: $m) { customerId extensions } }",
+         {"a": {"Phone.PhoneNumber": ["+1-555-0100", "6543210"]}, "m": "UNIQUE"}, "plan"),
+        ('{ identify(attributes: {PhoneNumber: "1"}, idKey: "nope") { customerId } }', {}, "fallback"),
+        ('{ identify(attributes: {EmailAddress: ["b.banner@hulk.dom", "x"]}) { customerId } }', {}, "plan"),
+        ("query($id: String!) { profiles(customerIds: [$id, \"nobody\"]) { customerId } }", {"id": other},
+         "plan"),
+        ("query($id: String!, $e: [String!]) { profile(customerId: $id, extensions: $e) { extensions } }",
+         {"id": other}, "plan"),
+        ("query($id: ID!) { profile(customerId: $id) { customerId } }", {"id": other}, "full"),
+        ("query($id: String) { profile(customerId: $id) { customerId } }", {"id": other}, "full"),
+        (f'{{ __typename profile(customerId: "{bruce}") {{ customerId }} }}', {}, "plan"),
+        ("{ profileAttributes { name } identificationKeys { name } }", {}, "plan"),
+        ("{ extensionSchemas(level: PROFILE) { name } }", {}, "plan"),
+        ("{ serverStatus { mode version } }", {}, "plan"),
+        # Left to the full path: fragments, directives, introspection, several operations, invalid documents.
+        ("query($id: String!) { profile(customerId: $id) { ...F } } fragment F on Profile { customerId }",
+         {"id": bruce}, "full"),
+        ("query($id: String!, $x: Boolean!) { profile(customerId: $id) { customerId attributes @include(if: $x) }"
+         " }", {"id": bruce, "x": False}, "full"),
+        ("{ __schema { queryType { name } } }", {}, "full"),
+        (f'{{ profile(customerId: "{bruce}") {{ customerId customerId }} }}', {}, "full"),
+        (f'{{ profile(customerId: "{bruce}") {{ nope }} }}', {}, "full"),
+        ("{ profile(customerId: ", {}, "full"),
+        ("{ " + "a: __typename " * 40 + "}", {}, "full"),
+        ('mutation { deleteProfile(customerId: "nobody") }', {}, "full"),
+        ("subscription { journeyEvents { kind } }", {}, "full"),
+    ]
+    for query, variables, path in cases:
+        _, got = await recorder.both(client, {"query": query, "variables": variables})
+        assert got == path, query
+    # An unknown id: the full path finds the loader's answer instead of reading it again.
+    await recorder.both(client, {"query": BY_ID, "variables": {"id": "nobody"}})
+    assert recorder.statements == (1, 1)
+    two = f'query A {{ profile(customerId: "{bruce}") {{ customerId }} }} query B {{ __typename }}'
+    for name, path in (("B", "plan"), ("A", "plan"), (None, "plan"), ("C", "full")):
+        _, got = await recorder.both(client, {"query": two, "operationName": name})
+        assert got == path, name
+    _, got = await recorder.both(client, {"query": "{ __typename } { __typename }"})
+    assert got == "full"
+    await set_mode(client, "maintenance")
+    resp, got = await recorder.both(client, {"query": BY_ID, "variables": {"id": bruce}})
+    assert got == "fallback" and resp.json()["errors"][0]["extensions"]["code"] == "MODE_FORBIDDEN"
+
+
+async def test_service_queries_answer_alike(client, recorder):
+    await define_extensions(client)
+    sid = await start_service(client, customer_id="C1", Feedback={"rating": 4})
+    s1 = await start_state(client, sid, state_type=1)
+    query = """query($sid: Long!) { service(serviceId: $sid) { serviceId customerId
+        states(status: ACTIVE) { stateId stateType tasks { taskId } } typed: states(types: [1, "nope"]) { stateId }
+        extensions(names: ["Feedback"]) } customerServices(customerId: "C1") { serviceId started { timestamp } } }"""
+    for variables, path in (({"sid": sid}, "plan"), ({"sid": sid + 1000}, "fallback"), ({"sid": "x"}, "fallback")):
+        _, got = await recorder.both(client, {"query": query, "variables": variables})
+        assert got == path, variables
+    _, got = await recorder.both(client, {"query": "query($sid: Long!, $s: Int!) { state(serviceId: $sid, "
+                                                   "stateId: $s) { stateType } }", "variables": {"sid": sid, "s": s1}})
+    assert got == "plan"
+
+
+async def test_interaction_queries_keep_the_full_path(client, recorder):
+    _, got = await recorder.both(client, {"query": '{ customerInteractions(customerId: "C1") { interactionId } }'})
+    assert got == "full"
+
+
+HASH = hash_secret("pw", ln=4)
+ACCESS = f"""
+[[roles]]
+name = "readers"
+dbid = 110
+tasks = {json.dumps([READ_SERVER_INFO])}
+
+[[roles]]
+name = "admins"
+dbid = 111
+tasks = {json.dumps(sorted(ALL_TASKS))}
+
+[[users]]
+name = "ann"
+password_hash = "{HASH}"
+roles = ["readers"]
+
+[[users]]
+name = "root"
+password_hash = "{HASH}"
+roles = ["admins"]
+"""
+
+
+async def test_task_checks_answer_alike(make_client, recorder):
+    from tests.helpers import basic
+
+    client = await make_client(config_text=ACCESS)
+    root, ann = basic("root", "pw"), basic("ann", "pw")
+    resp = await client.post("/profiles", json={"FirstName": "Z"}, headers=root)
+    cid = resp.json()["customer_id"]
+    body = {"query": BY_ID, "variables": {"id": cid}}
+    resp, got = await recorder.both(client, body, headers=root)
+    assert got == "plan" and resp.json()["data"]["profile"]["customerId"] == cid
+    resp, got = await recorder.both(client, body, headers=ann)
+    assert got == "fallback" and resp.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    resp, got = await recorder.both(client, {"query": "{ serverStatus { mode } }"}, headers=ann)
+    assert got == "plan" and resp.json() == {"data": {"serverStatus": {"mode": "PRODUCTION"}}}
+
+
+def test_plans_are_cached_per_text_and_operation():
+    plans = compiled.Plans(build_schema())
+    assert plans.get(BY_ID, None) is plans.get(BY_ID, None) is not None
+    assert plans.get(BY_ID, "Other") is None
+    small = compiled.Plans(build_schema(), size=2)
+    for i in range(5):
+        assert small.get(f"{{ q{i}: __typename }}", None) is not None
+    assert len(small._plans) <= 2
+
+
+def test_fields_with_other_field_extensions_are_not_compiled():
+    plans = compiled.Plans(_toy_schema())
+    assert plans.get("{ shout }", None) is None
+    assert plans.get("{ maybe(present: true) { n } }", None) is not None
+
+
+def test_schemas_with_other_extensions_are_not_compiled():
+    from strawberry.extensions import SchemaExtension
+
+    class Other(SchemaExtension):
+        pass
+
+    schema = build_schema()
+    schema.extensions = [*schema.extensions, Other]
+    assert compiled.Plans(schema).get(BY_ID, None) is None
+
+
+@strawberry.enum
+class Color(Enum):
+    RED = "red"
+    BLUE = "blue"
+
+
+@strawberry.type
+class Item:
+    n: int
+    color: Color = Color.RED
+
+    @strawberry.field
+    async def twice(self) -> int:
+        await asyncio.sleep(0)
+        return self.n * 2
+
+    @strawberry.field
+    def broken(self) -> int:
+        raise ValueError("broken")
+
+
+async def _item(n: int) -> Item:
+    await asyncio.sleep(0)
+    return Item(n=n)
+
+
+class Upper(FieldExtension):
+    def resolve(self, next_: Any, source: Any, info: Any, **kwargs: Any) -> Any:
+        return next_(source, info, **kwargs).upper()
+
+
+@strawberry.type
+class ToyQuery:
+    """Shapes the profile schema lacks: awaitable list items, sync errors after async siblings, nullable
+    objects, enums and defaults."""
+
+    @strawberry.field
+    async def items(self, count: int = 2, color: Color = Color.BLUE) -> list[Item]:
+        return [Item(n=i, color=color) for i in range(count)]
+
+    @strawberry.field
+    def awaited_items(self, names: list[str] | None = None) -> list[Item | None]:
+        return [_item(len(n)) for n in names or ["a", "bb"]] + [None]  # type: ignore[list-item]
+
+    @strawberry.field
+    def maybe(self, present: bool) -> Item | None:
+        return Item(n=1) if present else None
+
+    @strawberry.field(extensions=[Upper()])
+    def shout(self) -> str:
+        return "hi"
+
+
+def _toy_schema() -> Any:
+    return UcsSchema(query=ToyQuery, extensions=[protection(Settings())])
+
+
+@pytest.mark.parametrize("query, variables", [
+    ("{ items { n twice color __typename } }", None),
+    ("query($c: Int!, $k: Color!) { items(count: $c, color: $k) { n color } }", {"c": 3, "k": "RED"}),
+    ('{ awaitedItems(names: ["x", "yyy", ""]) { n twice } }', None),
+    ("query($p: Boolean!) { maybe(present: $p) { n } other: maybe(present: true) { twice } }", {"p": False}),
+])
+async def test_plans_answer_as_strawberry_on_other_shapes(query, variables):
+    schema = _toy_schema()
+    plan = compiled.Plans(schema).get(query, None)
+    assert plan is not None
+    expected = await schema.execute(query, variable_values=variables)
+    assert expected.errors is None
+    assert json.dumps(await plan.run(None, variables)) == json.dumps(expected.data)
+
+
+@pytest.mark.parametrize("query", [
+    "{ items { twice broken } }",
+    "{ awaitedItems { n broken } }",
+    "{ a: items { twice } b: items { broken } }",
+    "{ items(count: -1) { n } maybe(present: true) { broken } }",
+])
+async def test_failed_plans_leave_nothing_unawaited(query, recwarn):
+    import gc
+
+    schema = _toy_schema()
+    plan = compiled.Plans(schema).get(query, None)
+    assert plan is not None
+    with pytest.raises(compiled.Fallback):
+        await plan.run(None, None)
+    for _ in range(3):
+        await asyncio.sleep(0)
+    gc.collect()
+    assert not [w for w in recwarn if "never awaited" in str(w.message)]
+    assert (await schema.execute(query)).errors

@@ -1,0 +1,574 @@
+"""Compiled execution of the plain query documents clients send again and again.
+
+A query document is parsed and validated once per (query text, operation name), with the same token
+limit and validation rules as the schema's own pipeline, and turned into a plan: for every selected
+field, its resolver, its arguments and how its value is completed. A request then only coerces its
+variables and runs the plan, without Strawberry's per-request extension runner, middleware manager and
+execution context, graphql-core's field collection, or Strawberry's per-call argument name conversion.
+
+Only what such a plan can answer exactly as the full path would is compiled: one query operation (never
+a mutation or subscription) made of fields on object types (lists and non-null allowed), arguments,
+variables and `__typename`, without fragments, directives, aliases repeating a response key, abstract
+types, introspection or validation errors. Anything else keeps the full path (None from `Plans.get`).
+
+A compiled run answers only complete successes. Whatever else happens — a variable that does not
+coerce, a resolver or permission error, a null for a non-null field, a refused permission — raises
+`Fallback`, and the request is answered by the full path from the start with a fresh context; this is
+safe because queries only read. Errors therefore keep their exact messages, locations, paths and
+extensions, rendered in one place.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Awaitable, Callable, Iterable
+from enum import Enum
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    GraphQLError,
+    GraphQLField,
+    GraphQLID,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLSchema,
+    GraphQLString,
+    OperationDefinitionNode,
+    OperationType,
+    get_operation_ast,
+    is_leaf_type,
+)
+from graphql.execution.get_variable_signature import GraphQLVariableSignature, get_variable_signature
+from graphql.execution.values import (
+    VariableValues,
+    VariableValueSource,
+    coerce_argument,
+    get_argument_values,
+    get_variable_values,
+)
+from graphql.language import ArgumentNode, ListValueNode, ObjectValueNode, SelectionSetNode, ValueNode, VariableNode
+from graphql.pyutils import Path, Undefined, is_iterable
+from graphql.pyutils.gather_with_cancel import gather_with_cancel
+from graphql.type.introspection import TypeNameMetaFieldDef
+from strawberry.extensions.field_extension import FieldExtension
+from strawberry.permission import PermissionExtension
+from strawberry.relay.types import GlobalID
+from strawberry.scalars import is_scalar
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.schema.schema import _OperationContextAwareGraphQLResolveInfo as ResolveInfo
+from strawberry.types.base import StrawberryList, StrawberryOptional
+from strawberry.types.enum import StrawberryEnumDefinition, has_enum_definition
+from strawberry.types.field import StrawberryField
+from strawberry.types.fields.resolver import StrawberryResolver
+
+__all__ = ["Fallback", "Plan", "Plans"]
+
+STRAWBERRY = "strawberry-definition"
+Completer = Callable[[Any, Path, "_Run"], Any]
+
+
+class Fallback(Exception):
+    """This request needs the full execution path."""
+
+
+class _Run:
+    """One request's state: the context and the coerced variables."""
+
+    __slots__ = ("context", "variables")
+
+    def __init__(self, context: Any, variables: VariableValues) -> None:
+        self.context = context
+        self.variables = variables
+
+
+class _Field:
+    """One selected field: how to resolve it on its parent and complete its value."""
+
+    __slots__ = ("basic", "check", "complete", "convert", "field_def", "info_param", "key", "name", "nodes",
+                 "parent", "per_request_args", "python_name", "resolver", "self_param", "source_params",
+                 "static_args", "strawberry", "typename")
+
+    def __init__(self, key: str, node: FieldNode, parent: GraphQLObjectType) -> None:
+        self.key = key
+        self.name = node.name.value
+        self.nodes = [node]
+        self.parent = parent
+        self.typename = self.name == "__typename"
+        self.field_def: GraphQLField = TypeNameMetaFieldDef
+        self.strawberry: StrawberryField | None = None
+        self.python_name = ""
+        self.basic = False
+        self.complete: Completer = _unset
+        self.resolver: Callable[..., Any] = _unset
+        self.check: tuple[Any, ...] = ()
+        self.self_param = False
+        self.source_params: tuple[str, ...] = ()
+        self.info_param: str | None = None
+        self.convert: tuple[tuple[str, str, bool], ...] = ()
+        self.static_args: dict[str, Any] = {}
+        self.per_request_args: tuple[tuple[str, str, Any, ArgumentNode | None, str | None], ...] | None = ()
+
+
+def _unset(*args: Any) -> Any:
+    raise Fallback
+
+
+class Plan:
+    """A compiled query operation (see the module docstring)."""
+
+    def __init__(self, schema: Any, document: DocumentNode, operation: OperationDefinitionNode) -> None:
+        self.strawberry_schema = schema
+        self.schema: GraphQLSchema = schema._schema
+        self.document = document
+        self.operation = operation
+        self.var_defs = operation.variable_definitions or ()
+        # When every variable is a String or ID (nullable or not), their signatures; else None.
+        string_vars: list[GraphQLVariableSignature] | None = []
+        for var_def in self.var_defs:
+            signature = get_variable_signature(self.schema, var_def)
+            if isinstance(signature, GraphQLError):
+                raise _NotCompilable
+            named = signature.type.of_type if isinstance(signature.type, GraphQLNonNull) else signature.type
+            if named not in (GraphQLString, GraphQLID) or string_vars is None:
+                string_vars = None
+            else:
+                string_vars.append(signature)
+        self.string_vars: tuple[GraphQLVariableSignature, ...] | None = (
+            tuple(string_vars) if string_vars is not None else None)
+        root = self.schema.query_type
+        if root is None:
+            raise _NotCompilable
+        self.root = root
+        self.fields = self._selection(root, operation.selection_set)
+
+    # -- compiling -----------------------------------------------------------------------------------------
+
+    def _selection(self, parent: GraphQLObjectType, selection_set: SelectionSetNode | None) -> list[_Field]:
+        if selection_set is None:
+            raise _NotCompilable
+        out: list[_Field] = []
+        keys: set[str] = set()
+        for node in selection_set.selections:
+            if not isinstance(node, FieldNode) or node.directives:
+                raise _NotCompilable
+            key = node.alias.value if node.alias else node.name.value
+            if key in keys:
+                raise _NotCompilable
+            keys.add(key)
+            out.append(self._field(parent, node, key))
+        return out
+
+    def _field(self, parent: GraphQLObjectType, node: FieldNode, key: str) -> _Field:
+        f = _Field(key, node, parent)
+        if f.typename:
+            if node.arguments or node.selection_set:
+                raise _NotCompilable
+            return f
+        if f.name.startswith("__"):
+            raise _NotCompilable
+        field_def = parent.fields.get(f.name)
+        if field_def is None:
+            raise _NotCompilable
+        f.field_def = field_def
+        sfield = field_def.extensions.get(STRAWBERRY)
+        if (not isinstance(sfield, StrawberryField) or not callable(field_def.resolve)
+                or type(sfield).get_result is not StrawberryField.get_result):
+            raise _NotCompilable
+        f.strawberry = sfield
+        f.python_name = sfield.python_name
+        f.basic = getattr(field_def.resolve, "_is_default", False) and sfield.is_basic_field
+        if f.basic:
+            if field_def.args or node.arguments:
+                raise _NotCompilable
+        else:
+            self._resolver(f, sfield, field_def, node)
+        f.complete = self._completer(field_def.type, node)
+        return f
+
+    def _resolver(self, f: _Field, sfield: StrawberryField, field_def: GraphQLField, node: FieldNode) -> None:
+        resolver = sfield.base_resolver
+        if (resolver is None or type(resolver).__call__ is not StrawberryResolver.__call__
+                or sfield.is_subscription or sfield.is_graphql_generic):
+            raise _NotCompilable
+        checks: list[Any] = []
+        for ext in sfield.extensions:
+            # Only the permission layer: it checks and then calls the resolver with the same arguments.
+            if type(ext) is not PermissionExtension or type(ext).map_arguments is not FieldExtension.map_arguments:
+                raise _NotCompilable
+            checks.extend(ext.permissions)
+        f.check = tuple(checks)
+        f.resolver = resolver
+        f.self_param = resolver.self_parameter is not None
+        f.source_params = tuple(p.name for p in (resolver.parent_parameter, resolver.root_parameter) if p)
+        f.info_param = resolver.info_parameter.name if resolver.info_parameter else None
+        registry = self.strawberry_schema.schema_converter.scalar_registry
+        converter = self.strawberry_schema.config.name_converter
+        convert: list[tuple[str, str, bool]] = []
+        for arg in sfield.arguments:
+            kind = _argument_kind(arg.type, registry)
+            if kind is None:
+                raise _NotCompilable
+            convert.append((converter.from_argument(arg), arg.python_name, kind == "list"))
+        f.convert = tuple(convert)
+        # Arguments are coerced one by one as graphql-core's get_argument_values does: those without
+        # variables once here, the ones given as a variable per request.
+        # Values that could be changed by a resolver (objects, lists) are coerced anew for every request.
+        given = {a.name.value: a for a in node.arguments or ()}
+        static: dict[str, Any] = {}
+        per_request: list[tuple[str, str, Any, ArgumentNode | None, str | None]] = []
+        for name, arg_def in field_def.args.items():
+            arg_node = given.get(name)
+            out_name = arg_def.out_name or name
+            if arg_node is not None and isinstance(arg_node.value, VariableNode):
+                per_request.append((name, out_name, arg_def, arg_node, arg_node.value.name.value))
+            elif arg_node is not None and _has_variable(arg_node.value):
+                f.per_request_args = None  # variables inside a literal: all arguments per request
+                break
+            else:
+                try:
+                    coerce_argument(static, node, name, arg_def, arg_node, None, None)
+                except GraphQLError as err:
+                    raise _NotCompilable from err
+                if out_name in static and not isinstance(static[out_name], _IMMUTABLE):
+                    del static[out_name]
+                    per_request.append((name, out_name, arg_def, arg_node, None))
+        else:
+            f.static_args = static
+            f.per_request_args = tuple(per_request)
+
+    def _completer(self, type_: GraphQLOutputType, node: FieldNode) -> Completer:
+        if isinstance(type_, GraphQLNonNull):
+            inner = self._completer(type_.of_type, node)
+
+            def non_null(value: Any, path: Path, run: _Run) -> Any:
+                if value is None or value is Undefined:
+                    raise Fallback
+                return inner(value, path, run)
+
+            return non_null
+        if isinstance(type_, GraphQLList):
+            item = self._completer(type_.of_type, node)
+
+            def as_list(value: Any, path: Path, run: _Run) -> Any:
+                if isinstance(value, Exception):
+                    raise Fallback
+                if value is None or value is Undefined:
+                    return None
+                if not is_iterable(value):
+                    raise Fallback
+                out: list[Any] = []
+                pending: list[int] = []
+                try:
+                    for i, v in enumerate(value):
+                        done = (_then(v, item, path.add_key(i, None), run) if inspect.isawaitable(v)
+                                else item(v, path.add_key(i, None), run))
+                        if inspect.isawaitable(done):
+                            pending.append(i)
+                        out.append(done)
+                except BaseException:
+                    _abandon(out[i] for i in pending)
+                    raise
+                if not pending:
+                    return out
+                return _fill_list(out, pending)
+
+            return as_list
+        if is_leaf_type(type_):
+            coerce = type_.coerce_output_value
+
+            def leaf(value: Any, path: Path, run: _Run) -> Any:
+                if isinstance(value, Exception):
+                    raise Fallback
+                if value is None or value is Undefined:
+                    return None
+                out = coerce(value)
+                if out is None or out is Undefined:
+                    raise Fallback
+                return out
+
+            return leaf
+        if not isinstance(type_, GraphQLObjectType):
+            raise _NotCompilable
+        if type_.is_type_of is not None:  # types behind interfaces: the full path checks them
+            raise _NotCompilable
+        fields = self._selection(type_, node.selection_set)
+
+        def obj(value: Any, path: Path, run: _Run) -> Any:
+            if isinstance(value, Exception):
+                raise Fallback
+            if value is None or value is Undefined:
+                return None
+            return self._execute(fields, value, path, run)
+
+        return obj
+
+    # -- running -------------------------------------------------------------------------------------------
+
+    async def run(self, context: Any, variables: dict[str, Any] | None) -> dict[str, Any]:
+        """The operation's data for these variables, or Fallback."""
+        try:
+            run = _Run(context, self._variables(variables or {}))
+            data = self._execute(self.fields, None, None, run)
+            if inspect.isawaitable(data):
+                data = await data
+        except Fallback:
+            raise
+        except Exception as err:  # a resolver's error: the full path renders it
+            raise Fallback from err
+        return data
+
+    def _variables(self, inputs: dict[str, Any]) -> VariableValues:
+        """The coerced variables: strings given for String and ID variables as they are (what graphql-core's
+        coercion returns for them), anything else through graphql-core's coercion."""
+        sources: dict[str, VariableValueSource] = {}
+        coerced: dict[str, Any] = {}
+        for signature in self.string_vars or ((None,) if self.var_defs else ()):
+            if signature is None:
+                break
+            value = inputs.get(signature.name)
+            if type(value) is not str:
+                break
+            sources[signature.name] = VariableValueSource(signature, value)
+            coerced[signature.name] = value
+        else:
+            return VariableValues(sources, coerced)
+        got = get_variable_values(self.schema, self.var_defs, inputs)
+        if not isinstance(got, VariableValues):
+            raise Fallback
+        return got
+
+    def _execute(self, fields: list[_Field], source: Any, path: Path | None, run: _Run) -> Any:
+        out: dict[str, Any] = {}
+        pending: list[tuple[str, Awaitable[Any]]] | None = None
+        try:
+            for f in fields:
+                if f.typename:
+                    out[f.key] = f.parent.name
+                    continue
+                field_path = Path(path, f.key, f.parent.name)
+                if f.basic:
+                    value = f.complete(getattr(source, f.python_name), field_path, run)
+                else:
+                    value = self._resolve(f, source, field_path, run)
+                if inspect.isawaitable(value):
+                    if pending is None:
+                        pending = []
+                    pending.append((f.key, value))
+                    out[f.key] = None  # keeps the selection's order
+                else:
+                    out[f.key] = value
+        except BaseException:
+            if pending:
+                _abandon(a for _, a in pending)
+            raise
+        if pending is None:
+            return out
+        return _fill_dict(out, pending)
+
+    def _resolve(self, f: _Field, source: Any, path: Path, run: _Run) -> Any:
+        raw = self._arguments(f, run)
+        kwargs: dict[str, Any] = {}
+        for graphql_name, python_name, is_list in f.convert:
+            if graphql_name in raw:
+                value = raw[graphql_name]
+                kwargs[python_name] = list(value) if is_list and value is not None else value
+        info = self._info(f, source, path, run)
+        if f.check:
+            return self._checked(f, source, info, kwargs, path, run)
+        return self._call(f, source, info, kwargs, path, run)
+
+    @staticmethod
+    def _arguments(f: _Field, run: _Run) -> dict[str, Any]:
+        """The field's arguments, coerced as graphql-core does (see `_resolver`)."""
+        if f.per_request_args is None:
+            return get_argument_values(f.field_def, f.nodes[0], run.variables)
+        if not f.per_request_args:
+            return f.static_args
+        raw = dict(f.static_args)
+        coerced = run.variables.coerced
+        for name, out_name, arg_def, arg_node, variable in f.per_request_args:
+            value = coerced.get(variable, Undefined) if variable is not None else Undefined
+            if value is Undefined:
+                coerce_argument(raw, f.nodes[0], name, arg_def, arg_node, run.variables, None)
+            elif value is None and isinstance(arg_def.type, GraphQLNonNull):
+                raise Fallback
+            else:
+                raw[out_name] = value
+        return raw
+
+    def _call(self, f: _Field, source: Any, info: Any, kwargs: dict[str, Any], path: Path, run: _Run) -> Any:
+        for name in f.source_params:
+            kwargs[name] = source
+        if f.info_param is not None:
+            kwargs[f.info_param] = info
+        value = f.resolver(source, **kwargs) if f.self_param else f.resolver(**kwargs)
+        if inspect.isawaitable(value):
+            return _then(value, f.complete, path, run)
+        return f.complete(value, path, run)
+
+    async def _checked(self, f: _Field, source: Any, info: Any, kwargs: dict[str, Any], path: Path,
+                       run: _Run) -> Any:
+        for permission in f.check:
+            granted = permission.has_permission(source, info, **kwargs)
+            if inspect.isawaitable(granted):
+                granted = await granted
+            if granted is not True:
+                raise Fallback
+        value = self._call(f, source, info, kwargs, path, run)
+        if inspect.isawaitable(value):
+            value = await value
+        return value
+
+    def _info(self, f: _Field, source: Any, path: Path, run: _Run) -> Any:
+        schema = self.strawberry_schema
+        raw = ResolveInfo(f.name, f.nodes, f.field_def.type, f.parent, path, self.schema, {}, None,
+                          self.operation, run.variables.coerced, run.context, inspect.isawaitable, None, None,
+                          None)  # type: ignore[arg-type]  # as Strawberry passes no operation extensions
+        return schema.config.info_class(_raw_info=raw, _field=f.strawberry)
+
+
+async def _then(value: Awaitable[Any], complete: Completer, path: Path, run: _Run) -> Any:
+    done = complete(await value, path, run)
+    if inspect.isawaitable(done):
+        done = await done
+    return done
+
+
+_SETTLING: set[asyncio.Future[Any]] = set()
+
+
+def _abandon(awaitables: Iterable[Awaitable[Any]]) -> None:
+    """Let work already started run to its end in the background, its outcome ignored (as graphql-core
+    settles the sibling fields of a failed one), rather than leave it never awaited."""
+    for awaitable in awaitables:
+        future = asyncio.ensure_future(awaitable)
+        _SETTLING.add(future)
+        future.add_done_callback(_settled)
+
+
+def _settled(future: asyncio.Future[Any]) -> None:
+    _SETTLING.discard(future)
+    if not future.cancelled():
+        future.exception()
+
+
+async def _fill_dict(out: dict[str, Any], pending: list[tuple[str, Awaitable[Any]]]) -> dict[str, Any]:
+    # Scheduled as graphql-core does (one awaitable inline, several as tasks), so DataLoaders batch alike.
+    if len(pending) == 1:
+        key, awaitable = pending[0]
+        out[key] = await awaitable
+        return out
+    values = await gather_with_cancel(*(a for _, a in pending))
+    for (key, _), value in zip(pending, values, strict=True):
+        out[key] = value
+    return out
+
+
+async def _fill_list(out: list[Any], pending: list[int]) -> list[Any]:
+    if len(pending) == 1:
+        out[pending[0]] = await out[pending[0]]
+        return out
+    values = await gather_with_cancel(*(out[i] for i in pending))
+    for i, value in zip(pending, values, strict=True):
+        out[i] = value
+    return out
+
+
+class _NotCompilable(Exception):
+    pass
+
+
+_IMMUTABLE = (str, int, float, bool, Enum, type(None))
+
+
+def _has_variable(node: ValueNode) -> bool:
+    if isinstance(node, VariableNode):
+        return True
+    if isinstance(node, ListValueNode):
+        return any(_has_variable(v) for v in node.values)
+    if isinstance(node, ObjectValueNode):
+        return any(_has_variable(f.value) for f in node.fields)
+    return False
+
+
+def _argument_kind(type_: Any, registry: Any) -> str | None:
+    """'leaf' when Strawberry passes the value on as is, 'list' when it copies the list; None otherwise."""
+    if isinstance(type_, StrawberryOptional):
+        type_ = type_.of_type
+    if isinstance(type_, StrawberryList):
+        item = type_.of_type
+        if isinstance(item, StrawberryOptional):
+            item = item.of_type
+        return "list" if _is_plain_scalar(item, registry) else None
+    return "leaf" if _is_plain_scalar(type_, registry) else None
+
+
+def _is_plain_scalar(type_: Any, registry: Any) -> bool:
+    """Scalars (but GlobalID, which Strawberry decodes) and enums: Strawberry passes their values on as is."""
+    if isinstance(type_, StrawberryEnumDefinition) or has_enum_definition(type_):
+        return True
+    return type_ is not GlobalID and is_scalar(type_, registry)
+
+
+class Plans:
+    """Compiled plans by (query text, operation name); None for documents the full path must run."""
+
+    def __init__(self, schema: Any, size: int = 512) -> None:
+        self.schema = schema
+        self.size = size
+        self.protection = _protection_of(schema)
+        self._plans: dict[tuple[str, str | None], Plan | None] = {}
+
+    def get(self, query: str, operation_name: str | None) -> Plan | None:
+        if self.protection is None:
+            return None
+        key = (query, operation_name)
+        try:
+            return self._plans[key]
+        except KeyError:
+            pass
+        plan = self._compile(query, operation_name)
+        if len(self._plans) >= self.size:
+            self._plans.clear()
+        self._plans[key] = plan
+        return plan
+
+    def _compile(self, query: str, operation_name: str | None) -> Plan | None:
+        from ucs_graphql.graphql.schema import checked_document
+
+        assert self.protection is not None
+        document = checked_document(self.schema, query, self.protection)
+        if document is None:
+            return None
+        if operation_name is None:
+            # As the full path does: no name given runs the first operation (named or not).
+            first = next((d for d in document.definitions if isinstance(d, OperationDefinitionNode)), None)
+            operation_name = first.name.value if first is not None and first.name else None
+        operation = get_operation_ast(document, operation_name)
+        if operation is None or operation.operation is not OperationType.QUERY or operation.directives:
+            return None
+        if any(v.directives for v in operation.variable_definitions or ()):
+            return None
+        try:
+            return Plan(self.schema, document, operation)
+        except _NotCompilable:
+            return None
+
+
+def _protection_of(schema: Any) -> Any:
+    """The schema's Protection extension when it runs nothing else per request that a plan would skip."""
+    from ucs_graphql.graphql.schema import Protection
+
+    config = schema.config
+    extensions = list(schema.extensions)
+    if (len(extensions) == 1 and isinstance(extensions[0], type) and issubclass(extensions[0], Protection)
+            and not schema.directives and not schema.exception_handlers
+            and schema.execution_context_class is StrawberryGraphQLCoreExecutionContext
+            and not config.enable_experimental_incremental_execution and config.default_resolver is getattr):
+        return extensions[0]
+    return None

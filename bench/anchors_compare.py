@@ -4,8 +4,8 @@ Loads ROWS customer profiles (ids 0000000000000001…, first/last name, e-mail, 
 into a fresh PostgreSQL database with the bulk writer, serves it with `ucs-graphql serve`, and drives
 with wrk (2 threads, 32 connections, random ids) the same two requests the anchors time:
 `GET /profiles/{id}` (REST, against the Starlette+asyncpg ceiling) and a by-id GraphQL query (against
-PostGraphile 5). Then runs ../shared/anchors/anchors.sh with the same ROWS and SECONDS and prints the
-ratios of the run.
+PostGraphile 5). Then runs ../shared/anchors/anchors.sh (beside the checkout; UCS_ANCHORS names another
+folder) with the same ROWS and SECONDS and prints the ratios of the run.
 
     python -m bench.anchors_compare --rows 100000 --seconds 10 [--workers 1] [--skip-anchors]
 """
@@ -32,7 +32,7 @@ from ucs_graphql.profiles.model import parse_profile
 from ucs_graphql.web.app import create_runtime, start_runtime, stop_runtime
 
 HERE = Path(__file__).resolve().parent
-ANCHORS = HERE.parent.parent / "shared" / "anchors"
+ANCHORS = Path(os.environ.get("UCS_ANCHORS", HERE.parent.parent / "shared" / "anchors"))
 ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 BATCH = 5000
 

@@ -64,15 +64,32 @@ async def load(url: str, rows: int) -> None:
         await stop_runtime(rt, watcher)
 
 
-def wrk(script: Path, url: str, rows: int, seconds: int) -> tuple[float, str, str, str]:
-    """Requests/s, p50, p99 and non-2xx/error notes of one wrk run."""
+def tree_cpu_seconds(pid: int) -> float:
+    """User plus system CPU seconds of a process and its live children (the server's workers)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if stat.parent.name == str(pid) or fields[1] == str(pid):
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def wrk(script: Path, url: str, rows: int, seconds: int, server: int) -> tuple[float, str, str, str, float]:
+    """Requests/s, p50, p99, non-2xx/error notes and the server's CPU microseconds per request of one wrk run."""
+    before = tree_cpu_seconds(server)
     out = subprocess.run(["wrk", "-t2", "-c32", f"-d{seconds}s", "--latency", "-s", str(script), url],
                          env={**os.environ, "ROWS": str(rows)}, capture_output=True, text=True, check=True).stdout
+    cpu = tree_cpu_seconds(server) - before
+    count = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     p50 = re.search(r"^\s*50%\s+(\S+)", out, re.M).group(1)  # type: ignore[union-attr]
     p99 = re.search(r"^\s*99%\s+(\S+)", out, re.M).group(1)  # type: ignore[union-attr]
     bad = " ".join(line.strip() for line in out.splitlines() if "Non-2xx" in line or "Socket errors" in line)
-    return rps, p50, p99, bad
+    return rps, p50, p99, bad, cpu / max(count, 1) * 1e6
 
 
 def main() -> int:
@@ -106,15 +123,17 @@ def main() -> int:
                 except httpx.HTTPError:
                     pass
                 time.sleep(0.5)
-            rest = wrk(ANCHORS / "rest_by_id.lua", base, args.rows, args.seconds)
-            gql = wrk(HERE / "gql_profile_by_id.lua", base + "/graphql", args.rows, args.seconds)
+            rest = wrk(ANCHORS / "rest_by_id.lua", base, args.rows, args.seconds, server.pid)
+            gql = wrk(HERE / "gql_profile_by_id.lua", base + "/graphql", args.rows, args.seconds, server.pid)
         finally:
             server.terminate()
             server.wait(30)
     psql(f"drop database if exists {db} with (force)")
     w = f"{args.workers} worker{'s' if args.workers > 1 else ''}"
-    print(f"ucs-graphql REST GET /profiles/{{id}}: {rest[0]:.0f} req/s p50 {rest[1]} p99 {rest[2]} ({w}) {rest[3]}")
-    print(f"ucs-graphql GraphQL profile(customerId): {gql[0]:.0f} req/s p50 {gql[1]} p99 {gql[2]} ({w}) {gql[3]}")
+    print(f"ucs-graphql REST GET /profiles/{{id}}: {rest[0]:.0f} req/s p50 {rest[1]} p99 {rest[2]} ({w}; server CPU "
+          f"{rest[4]:.0f} us/request) {rest[3]}")
+    print(f"ucs-graphql GraphQL profile(customerId): {gql[0]:.0f} req/s p50 {gql[1]} p99 {gql[2]} ({w}; server CPU "
+          f"{gql[4]:.0f} us/request) {gql[3]}")
     if args.skip_anchors:
         return 0
     # anchors.sh may exit non-zero from its clean-up after printing its lines: the lines are the result.

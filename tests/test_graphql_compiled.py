@@ -324,3 +324,59 @@ async def test_failed_plans_leave_nothing_unawaited(query, recwarn):
     gc.collect()
     assert not [w for w in recwarn if "never awaited" in str(w.message)]
     assert (await schema.execute(query)).errors
+
+
+async def test_bad_variables_and_arguments_are_client_errors(client, recorder, caplog):
+    """A variable or argument value that does not coerce is the client's error, never an internal one."""
+    import logging
+
+    sid = await start_service(client, customer_id="C1")
+    states = "query($sid: Long!, $st: ItemStatus) { states(serviceId: $sid, status: $st) { stateId } }"
+    cases: list[tuple[str, dict[str, Any], str, str]] = [
+        (BY_ID, {"id": 7}, "BAD_PARAMETER", "Variable '$id' has invalid value: String cannot represent"),
+        (BY_ID, {"id": None}, "BAD_PARAMETER", "Variable '$id' has invalid value: Expected value of non-null"),
+        (BY_ID, {}, "BAD_PARAMETER", "Variable '$id' has invalid value: Expected a value of non-null"),
+        ("query($e: [String!]) { profile(customerId: \"x\", extensions: $e) { customerId } }", {"e": [None]},
+         "BAD_PARAMETER", "Variable '$e' has invalid value at [0]"),
+        ("query($s: Int!) { state(serviceId: 1, stateId: $s) { stateId } }", {"s": 2**31}, "BAD_PARAMETER",
+         "Variable '$s' has invalid value: Int cannot represent non 32-bit"),
+        ("query($m: IncludeExtensions!) { identify(attributes: {}, includeExtensions: $m) { customerId } }",
+         {"m": "NOPE"}, "BAD_PARAMETER", "Variable '$m' has invalid value: Value 'NOPE' does not exist"),
+        # The scalar's own refusal, as for the same value given as a literal.
+        ("query($sid: Long!) { service(serviceId: $sid) { serviceId } }", {"sid": 1.5}, "BAD_PARAMETER",
+         "bad parameter 'Long' reason : '1.5' is not an integer"),
+        ("query($sid: Long!) { service(serviceId: $sid) { serviceId } }", {"sid": True}, "BAD_PARAMETER",
+         "bad parameter 'Long' reason : 'True' is not an integer"),
+        # Coerced when the field runs: null for an argument that takes no null (allowed by its default).
+        (states, {"sid": sid, "st": None}, "BAD_PARAMETER",
+         "Argument 'status' has invalid value: Expected variable '$st' provided to non-null type 'ItemStatus!' "
+         "not to be None."),
+    ]
+    with caplog.at_level(logging.ERROR, logger="ucs.graphql"):
+        for query, variables, code, message in cases:
+            resp, got = await recorder.both(client, {"query": query, "variables": variables})
+            error = resp.json()["errors"][0]
+            assert got == "fallback" and resp.status_code == 200, query
+            assert error["extensions"] == {"code": code, "status": 400, "ucs_code": 4020}, (variables, error)
+            assert error["message"].startswith(message), (variables, error)
+        literal = await client.post("/graphql", json={"query": "{ service(serviceId: 1.5) { serviceId } }"})
+        assert literal.json()["errors"][0]["message"] == "bad parameter 'Long' reason : '1.5' is not an integer"
+    assert not [r for r in caplog.records if r.name == "ucs.graphql"]
+
+
+def test_output_coercion_errors_stay_internal(caplog):
+    """A resolver's value that its type cannot represent is the server's error, logged."""
+    import logging
+
+    @strawberry.type
+    class Bad:
+        @strawberry.field
+        def n(self) -> int | None:
+            return "x"  # type: ignore[return-value]
+
+    schema = UcsSchema(query=Bad, extensions=[protection(Settings())])
+    with caplog.at_level(logging.ERROR, logger="ucs.graphql"):
+        result = schema.execute_sync("{ n }")
+    assert result.errors and result.errors[0].extensions == {"code": "INTERNAL_SERVER_ERROR", "status": 500,
+                                                             "ucs_code": 5000}
+    assert [r for r in caplog.records if r.name == "ucs.graphql"]

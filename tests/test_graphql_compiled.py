@@ -222,6 +222,13 @@ def test_fields_with_other_field_extensions_are_not_compiled():
     assert plans.get("{ maybe(present: true) { n } }", None) is not None
 
 
+def test_maybe_arguments_are_not_compiled():
+    # Strawberry wraps the value of a Maybe argument (Some(3)), which a plan does not.
+    plans = compiled.Plans(_toy_schema())
+    for query in ("{ given(n: 3) }", "query($n: Int) { given(n: $n) }", "{ given }"):
+        assert plans.get(query, None) is None, query
+
+
 def test_schemas_with_other_extensions_are_not_compiled():
     from strawberry.extensions import SchemaExtension
 
@@ -284,6 +291,10 @@ class ToyQuery:
     @strawberry.field(extensions=[Upper()])
     def shout(self) -> str:
         return "hi"
+
+    @strawberry.field
+    def given(self, n: strawberry.Maybe[int] = None) -> str:
+        return repr(n)
 
 
 def _toy_schema() -> Any:

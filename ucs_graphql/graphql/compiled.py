@@ -61,7 +61,7 @@ from strawberry.relay.types import GlobalID
 from strawberry.scalars import is_scalar
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema import _OperationContextAwareGraphQLResolveInfo as ResolveInfo
-from strawberry.types.base import StrawberryList, StrawberryOptional
+from strawberry.types.base import StrawberryList, StrawberryMaybe, StrawberryOptional
 from strawberry.types.enum import StrawberryEnumDefinition, has_enum_definition
 from strawberry.types.field import StrawberryField
 from strawberry.types.fields.resolver import StrawberryResolver
@@ -498,6 +498,8 @@ def _has_variable(node: ValueNode) -> bool:
 
 def _argument_kind(type_: Any, registry: Any) -> str | None:
     """'leaf' when Strawberry passes the value on as is, 'list' when it copies the list; None otherwise."""
+    if isinstance(type_, StrawberryMaybe):  # wrapped in Some()
+        return None
     if isinstance(type_, StrawberryOptional):
         type_ = type_.of_type
     if isinstance(type_, StrawberryList):

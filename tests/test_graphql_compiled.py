@@ -216,6 +216,23 @@ def test_plans_are_cached_per_text_and_operation():
     assert len(small._plans) <= 2
 
 
+async def test_long_query_texts_are_not_kept():
+    """Every cache keyed by query text holds a bounded number of texts of a bounded size."""
+    from ucs_graphql.graphql import schema as schema_module
+
+    schema = build_schema()
+    plans = compiled.Plans(schema)
+    parsed, validated = schema_module._parse_cached.cache_info(), schema_module._validate_cached.cache_info()
+    for filler in ("x", "y"):
+        long = '{ profile(customerId: "' + filler * schema_module.CACHED_TEXT_CHARS + '") { customerId } }'
+        assert plans.get(long, None) is None
+        result = await schema.execute(long, context_value=None)
+        assert result.errors  # it ran (and had no context to read with)
+    assert not plans._plans
+    assert schema_module._parse_cached.cache_info().currsize == parsed.currsize
+    assert schema_module._validate_cached.cache_info().currsize == validated.currsize
+
+
 def test_fields_with_other_field_extensions_are_not_compiled():
     plans = compiled.Plans(_toy_schema())
     assert plans.get("{ shout }", None) is None

@@ -518,7 +518,8 @@ def _is_plain_scalar(type_: Any, registry: Any) -> bool:
 
 
 class Plans:
-    """Compiled plans by (query text, operation name); None for documents the full path must run."""
+    """Compiled plans by (query text, operation name); None for documents the full path must run, and for
+    texts too long to keep."""
 
     def __init__(self, schema: Any, size: int = 512) -> None:
         self.schema = schema
@@ -527,7 +528,9 @@ class Plans:
         self._plans: dict[tuple[str, str | None], Plan | None] = {}
 
     def get(self, query: str, operation_name: str | None) -> Plan | None:
-        if self.protection is None:
+        from ucs_graphql.graphql.schema import CACHED_TEXT_CHARS
+
+        if self.protection is None or len(query) > CACHED_TEXT_CHARS:
             return None
         key = (query, operation_name)
         try:

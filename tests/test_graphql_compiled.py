@@ -408,3 +408,86 @@ def test_output_coercion_errors_stay_internal(caplog):
     assert result.errors and result.errors[0].extensions == {"code": "INTERNAL_SERVER_ERROR", "status": 500,
                                                              "ucs_code": 5000}
     assert [r for r in caplog.records if r.name == "ucs.graphql"]
+
+
+async def test_requests_sharing_a_plan_at_once_keep_their_own_values_and_rights(make_client, recorder):
+    """One plan serves concurrent requests with other variables and other users: none sees another's values,
+    rights or loaders, and each answers as the full path does alone."""
+    from tests.helpers import basic
+
+    client = await make_client(config_text=ACCESS)
+    root, ann = basic("root", "pw"), basic("ann", "pw")
+    client.headers.update(root)
+    await define_extensions(client)
+    ids = [(await client.post("/profiles", json={"FirstName": name})).json()["customer_id"] for name in "ABC"]
+    sids = [await start_service(client, customer_id=cid, Feedback={"rating": i}) for i, cid in enumerate(ids)]
+    for sid in sids:
+        await start_state(client, sid, state_type=1)
+    del client.headers["Authorization"]
+    services = ("query($sid: Long!) { service(serviceId: $sid) { serviceId customerId states { stateId } "
+                "extensions(names: [\"Feedback\"]) } }")
+    requests = [({"query": BY_ID, "variables": {"id": cid}}, who) for cid in [*ids, "nobody"] for who in (root, ann)]
+    requests += [({"query": services, "variables": {"sid": sid}}, root) for sid in [*sids, -1]]
+    requests += [({"query": "{ serverStatus { mode } }"}, who) for who in (root, ann)]
+    recorder.off = True
+    expected = [await client.post("/graphql", json=body, headers=who) for body, who in requests]
+    recorder.off = False
+    for _ in range(3):
+        got = await asyncio.gather(*(client.post("/graphql", json=body, headers=who)
+                                     for body, who in [*requests, *reversed(requests)]))
+        for want, resp in zip([*expected, *reversed(expected)], got, strict=True):
+            assert (resp.status_code, resp.content) == (want.status_code, want.content)
+    assert recorder.answered and recorder.fell_back
+    assert b"FORBIDDEN" in expected[1].content and b"customerId" in expected[0].content
+
+
+async def test_variable_and_argument_shapes_answer_alike(client, recorder):
+    """Defaults, absent and null variables, a single value for a list, number and enum coercion, key order."""
+    await define(client, PHONE, ADDRESS, keys=[ID_PHONE])
+    await define_extensions(client)
+    bruce = await create(client, BRUCE)
+    sid = await start_service(client, customer_id="C1", Feedback={"rating": 4})
+    s1 = await start_state(client, sid, state_type=1)
+    ext = f'profile(customerId: "{bruce}", extensions: $e) {{ extensions }}'
+    state = "query($sid: Long!, $s: Int!) { state(serviceId: $sid, stateId: $s) { stateId stateType } }"
+    states = "query($sid: Long!, $st: ItemStatus{}) {{ states(serviceId: $sid, status: $st) {{ stateId }} }}"
+    cases: list[tuple[str, dict[str, Any], str]] = [
+        (f'query($e: [String!] = ["Phone"]) {{ {ext} }}', {}, "plan"),
+        (f'query($e: [String!] = ["Phone"]) {{ {ext} }}', {"e": None}, "plan"),
+        (f'query($e: [String!] = ["Phone"]) {{ {ext} }}', {"e": "Address"}, "plan"),
+        (f"query($e: [String!]) {{ {ext} }}", {"e": [1]}, "fallback"),
+        (f'{{ profile(customerId: "{bruce}", extensions: "Phone") {{ extensions }} }}', {}, "plan"),
+        ("query($sid: Long!) { service(serviceId: $sid) { serviceId } }", {"sid": str(sid)}, "plan"),
+        ("query($sid: Long!) { service(serviceId: $sid) { serviceId } }", {"sid": 2**40}, "fallback"),
+        (state, {"sid": sid, "s": float(s1)}, "plan"),
+        (state, {"sid": sid, "s": s1 + 0.5}, "fallback"),
+        (state, {"sid": sid, "s": str(s1)}, "fallback"),
+        (state, {"sid": sid, "s": 2**33}, "fallback"),
+        ("query($sid: Long!, $t: [IdOrName!]) { states(serviceId: $sid, types: $t) { stateId stateType } }",
+         {"sid": sid, "t": 1}, "plan"),
+        (states.format("! = ACTIVE"), {"sid": sid}, "plan"),
+        (states.format(""), {"sid": sid}, "plan"),
+        (states.format(""), {"sid": sid, "st": "COMPLETED"}, "plan"),
+        (states.format(""), {"sid": sid, "st": None}, "fallback"),
+        (states.format(" = ACTIVE"), {"sid": sid, "st": None}, "fallback"),
+        (states.format("!"), {"sid": sid, "st": "active"}, "fallback"),
+        (f"{{ b: service(serviceId: {sid}) {{ status: customerId serviceId __typename }} __typename "
+         f"a: service(serviceId: {sid}) {{ serviceId }} }}", {}, "plan"),
+        (f'{{ service(serviceId: {sid}) {{ serviceId }} p: profile(customerId: "nobody") {{ customerId }} }}', {},
+         "fallback"),
+        (f"{{ service(serviceId: {sid}) {{ serviceId }} again: service(serviceId: {sid + 1}) {{ serviceId }} }}",
+         {}, "fallback"),
+        (f"{{ service(serviceId: {sid}) {{ serviceId }} service(serviceId: {sid + 1}) {{ serviceId }} }}", {},
+         "full"),
+        ("{ businessAttributes roles }", {}, "plan"),
+    ]
+    for query, variables, path in cases:
+        _, got = await recorder.both(client, {"query": query, "variables": variables})
+        assert got == path, (query, variables)
+    two = "query Q { serverStatus { mode } } mutation M { setServerMode(mode: PRODUCTION) }"
+    for name, path in ((None, "plan"), ("Q", "plan"), ("M", "full"), ("R", "full"), ("", "full")):
+        _, got = await recorder.both(client, {"query": two, "operationName": name, "extensions": {"x": 1}})
+        assert got == path, name
+    _, got = await recorder.both(client, {"query": "mutation M { setServerMode(mode: PRODUCTION) } "
+                                                   "query Q { serverStatus { mode } }"})
+    assert got == "full"

@@ -135,6 +135,11 @@ async def test_profile_queries_answer_alike(client, recorder):
     # An unknown id: the full path finds the loader's answer instead of reading it again.
     await recorder.both(client, {"query": BY_ID, "variables": {"id": "nobody"}})
     assert recorder.statements == (1, 1)
+    # Fields that run at once: the full path starts afresh, as what the loaders already read would change
+    # which error wins the race (the plan read once, the full path once more).
+    await recorder.both(client, {"query": '{ a: profile(customerId: "n1") { customerId } '
+                                          'b: profile(customerId: "n2") { customerId } }'})
+    assert recorder.statements == (2, 1)
     two = f'query A {{ profile(customerId: "{bruce}") {{ customerId }} }} query B {{ __typename }}'
     for name, path in (("B", "plan"), ("A", "plan"), (None, "plan"), ("C", "full")):
         _, got = await recorder.both(client, {"query": two, "operationName": name})
@@ -237,6 +242,23 @@ def test_fields_with_other_field_extensions_are_not_compiled():
     plans = compiled.Plans(_toy_schema())
     assert plans.get("{ shout }", None) is None
     assert plans.get("{ maybe(present: true) { n } }", None) is not None
+
+
+@pytest.mark.parametrize("query, shares", [
+    (BY_ID, True),
+    ("{ profile(customerId: \"x\") { customerId attributes extensions } }", False),
+    ("{ __typename profile(customerId: \"x\") { __typename customerId extensions } }", True),
+    ("{ a: profile(customerId: \"x\") { customerId } b: profile(customerId: \"y\") { customerId } }", False),
+    ("{ profiles(customerIds: [\"x\"]) { customerId } }", True),
+    ("{ profiles(customerIds: [\"x\"]) { customerId attributes } }", False),
+    ("{ service(serviceId: 1) { serviceId started { timestamp } } }", True),
+    ("{ service(serviceId: 1) { started { timestamp } states { stateId } } }", True),
+    ("{ service(serviceId: 1) { states { stateId tasks { taskId } } } }", False),
+    ("{ serverStatus { mode } profileAttributes { name } }", False),
+])
+def test_plans_share_the_context_only_when_one_resolver_runs_at_a_time(query, shares):
+    plan = compiled.Plans(build_schema()).get(query, None)
+    assert plan is not None and plan.shares_context is shares
 
 
 def test_maybe_arguments_are_not_compiled():

@@ -548,15 +548,16 @@ class Plans:
     texts too long to keep."""
 
     def __init__(self, schema: Any, size: int = 512) -> None:
+        from ucs_graphql.graphql.schema import CACHED_TEXT_CHARS
+
         self.schema = schema
         self.size = size
+        self.max_chars = CACHED_TEXT_CHARS
         self.protection = _protection_of(schema)
         self._plans: dict[tuple[str, str | None], Plan | None] = {}
 
     def get(self, query: str, operation_name: str | None) -> Plan | None:
-        from ucs_graphql.graphql.schema import CACHED_TEXT_CHARS
-
-        if self.protection is None or len(query) > CACHED_TEXT_CHARS:
+        if self.protection is None or len(query) > self.max_chars:
             return None
         key = (query, operation_name)
         try:

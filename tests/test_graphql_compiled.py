@@ -135,6 +135,11 @@ async def test_profile_queries_answer_alike(client, recorder):
     # An unknown id: the full path finds the loader's answer instead of reading it again.
     await recorder.both(client, {"query": BY_ID, "variables": {"id": "nobody"}})
     assert recorder.statements == (1, 1)
+    # Fields that run at once: the full path starts afresh, as what the loaders already read would change
+    # which error wins the race (the plan read once, the full path once more).
+    await recorder.both(client, {"query": '{ a: profile(customerId: "n1") { customerId } '
+                                          'b: profile(customerId: "n2") { customerId } }'})
+    assert recorder.statements == (2, 1)
     two = f'query A {{ profile(customerId: "{bruce}") {{ customerId }} }} query B {{ __typename }}'
     for name, path in (("B", "plan"), ("A", "plan"), (None, "plan"), ("C", "full")):
         _, got = await recorder.both(client, {"query": two, "operationName": name})
@@ -216,10 +221,51 @@ def test_plans_are_cached_per_text_and_operation():
     assert len(small._plans) <= 2
 
 
+async def test_long_query_texts_are_not_kept():
+    """Every cache keyed by query text holds a bounded number of texts of a bounded size."""
+    from ucs_graphql.graphql import schema as schema_module
+
+    schema = build_schema()
+    plans = compiled.Plans(schema)
+    parsed, validated = schema_module._parse_cached.cache_info(), schema_module._validate_cached.cache_info()
+    for filler in ("x", "y"):
+        long = '{ profile(customerId: "' + filler * schema_module.CACHED_TEXT_CHARS + '") { customerId } }'
+        assert plans.get(long, None) is None
+        result = await schema.execute(long, context_value=None)
+        assert result.errors  # it ran (and had no context to read with)
+    assert not plans._plans
+    assert schema_module._parse_cached.cache_info().currsize == parsed.currsize
+    assert schema_module._validate_cached.cache_info().currsize == validated.currsize
+
+
 def test_fields_with_other_field_extensions_are_not_compiled():
     plans = compiled.Plans(_toy_schema())
     assert plans.get("{ shout }", None) is None
     assert plans.get("{ maybe(present: true) { n } }", None) is not None
+
+
+@pytest.mark.parametrize("query, shares", [
+    (BY_ID, True),
+    ("{ profile(customerId: \"x\") { customerId attributes extensions } }", False),
+    ("{ __typename profile(customerId: \"x\") { __typename customerId extensions } }", True),
+    ("{ a: profile(customerId: \"x\") { customerId } b: profile(customerId: \"y\") { customerId } }", False),
+    ("{ profiles(customerIds: [\"x\"]) { customerId } }", True),
+    ("{ profiles(customerIds: [\"x\"]) { customerId attributes } }", False),
+    ("{ service(serviceId: 1) { serviceId started { timestamp } } }", True),
+    ("{ service(serviceId: 1) { started { timestamp } states { stateId } } }", True),
+    ("{ service(serviceId: 1) { states { stateId tasks { taskId } } } }", False),
+    ("{ serverStatus { mode } profileAttributes { name } }", False),
+])
+def test_plans_share_the_context_only_when_one_resolver_runs_at_a_time(query, shares):
+    plan = compiled.Plans(build_schema()).get(query, None)
+    assert plan is not None and plan.shares_context is shares
+
+
+def test_maybe_arguments_are_not_compiled():
+    # Strawberry wraps the value of a Maybe argument (Some(3)), which a plan does not.
+    plans = compiled.Plans(_toy_schema())
+    for query in ("{ given(n: 3) }", "query($n: Int) { given(n: $n) }", "{ given }"):
+        assert plans.get(query, None) is None, query
 
 
 def test_schemas_with_other_extensions_are_not_compiled():
@@ -285,6 +331,10 @@ class ToyQuery:
     def shout(self) -> str:
         return "hi"
 
+    @strawberry.field
+    def given(self, n: strawberry.Maybe[int] = None) -> str:
+        return repr(n)
+
 
 def _toy_schema() -> Any:
     return UcsSchema(query=ToyQuery, extensions=[protection(Settings())])
@@ -324,3 +374,142 @@ async def test_failed_plans_leave_nothing_unawaited(query, recwarn):
     gc.collect()
     assert not [w for w in recwarn if "never awaited" in str(w.message)]
     assert (await schema.execute(query)).errors
+
+
+async def test_bad_variables_and_arguments_are_client_errors(client, recorder, caplog):
+    """A variable or argument value that does not coerce is the client's error, never an internal one."""
+    import logging
+
+    sid = await start_service(client, customer_id="C1")
+    states = "query($sid: Long!, $st: ItemStatus) { states(serviceId: $sid, status: $st) { stateId } }"
+    cases: list[tuple[str, dict[str, Any], str, str]] = [
+        (BY_ID, {"id": 7}, "BAD_PARAMETER", "Variable '$id' has invalid value: String cannot represent"),
+        (BY_ID, {"id": None}, "BAD_PARAMETER", "Variable '$id' has invalid value: Expected value of non-null"),
+        (BY_ID, {}, "BAD_PARAMETER", "Variable '$id' has invalid value: Expected a value of non-null"),
+        ("query($e: [String!]) { profile(customerId: \"x\", extensions: $e) { customerId } }", {"e": [None]},
+         "BAD_PARAMETER", "Variable '$e' has invalid value at [0]"),
+        ("query($s: Int!) { state(serviceId: 1, stateId: $s) { stateId } }", {"s": 2**31}, "BAD_PARAMETER",
+         "Variable '$s' has invalid value: Int cannot represent non 32-bit"),
+        ("query($m: IncludeExtensions!) { identify(attributes: {}, includeExtensions: $m) { customerId } }",
+         {"m": "NOPE"}, "BAD_PARAMETER", "Variable '$m' has invalid value: Value 'NOPE' does not exist"),
+        # The scalar's own refusal, as for the same value given as a literal.
+        ("query($sid: Long!) { service(serviceId: $sid) { serviceId } }", {"sid": 1.5}, "BAD_PARAMETER",
+         "bad parameter 'Long' reason : '1.5' is not an integer"),
+        ("query($sid: Long!) { service(serviceId: $sid) { serviceId } }", {"sid": True}, "BAD_PARAMETER",
+         "bad parameter 'Long' reason : 'True' is not an integer"),
+        # Coerced when the field runs: null for an argument that takes no null (allowed by its default).
+        (states, {"sid": sid, "st": None}, "BAD_PARAMETER",
+         "Argument 'status' has invalid value: Expected variable '$st' provided to non-null type 'ItemStatus!' "
+         "not to be None."),
+    ]
+    with caplog.at_level(logging.ERROR, logger="ucs.graphql"):
+        for query, variables, code, message in cases:
+            resp, got = await recorder.both(client, {"query": query, "variables": variables})
+            error = resp.json()["errors"][0]
+            assert got == "fallback" and resp.status_code == 200, query
+            assert error["extensions"] == {"code": code, "status": 400, "ucs_code": 4020}, (variables, error)
+            assert error["message"].startswith(message), (variables, error)
+        literal = await client.post("/graphql", json={"query": "{ service(serviceId: 1.5) { serviceId } }"})
+        assert literal.json()["errors"][0]["message"] == "bad parameter 'Long' reason : '1.5' is not an integer"
+    assert not [r for r in caplog.records if r.name == "ucs.graphql"]
+
+
+def test_output_coercion_errors_stay_internal(caplog):
+    """A resolver's value that its type cannot represent is the server's error, logged."""
+    import logging
+
+    @strawberry.type
+    class Bad:
+        @strawberry.field
+        def n(self) -> int | None:
+            return "x"  # type: ignore[return-value]
+
+    schema = UcsSchema(query=Bad, extensions=[protection(Settings())])
+    with caplog.at_level(logging.ERROR, logger="ucs.graphql"):
+        result = schema.execute_sync("{ n }")
+    assert result.errors and result.errors[0].extensions == {"code": "INTERNAL_SERVER_ERROR", "status": 500,
+                                                             "ucs_code": 5000}
+    assert [r for r in caplog.records if r.name == "ucs.graphql"]
+
+
+async def test_requests_sharing_a_plan_at_once_keep_their_own_values_and_rights(make_client, recorder):
+    """One plan serves concurrent requests with other variables and other users: none sees another's values,
+    rights or loaders, and each answers as the full path does alone."""
+    from tests.helpers import basic
+
+    client = await make_client(config_text=ACCESS)
+    root, ann = basic("root", "pw"), basic("ann", "pw")
+    client.headers.update(root)
+    await define_extensions(client)
+    ids = [(await client.post("/profiles", json={"FirstName": name})).json()["customer_id"] for name in "ABC"]
+    sids = [await start_service(client, customer_id=cid, Feedback={"rating": i}) for i, cid in enumerate(ids)]
+    for sid in sids:
+        await start_state(client, sid, state_type=1)
+    del client.headers["Authorization"]
+    services = ("query($sid: Long!) { service(serviceId: $sid) { serviceId customerId states { stateId } "
+                "extensions(names: [\"Feedback\"]) } }")
+    requests = [({"query": BY_ID, "variables": {"id": cid}}, who) for cid in [*ids, "nobody"] for who in (root, ann)]
+    requests += [({"query": services, "variables": {"sid": sid}}, root) for sid in [*sids, -1]]
+    requests += [({"query": "{ serverStatus { mode } }"}, who) for who in (root, ann)]
+    recorder.off = True
+    expected = [await client.post("/graphql", json=body, headers=who) for body, who in requests]
+    recorder.off = False
+    for _ in range(3):
+        got = await asyncio.gather(*(client.post("/graphql", json=body, headers=who)
+                                     for body, who in [*requests, *reversed(requests)]))
+        for want, resp in zip([*expected, *reversed(expected)], got, strict=True):
+            assert (resp.status_code, resp.content) == (want.status_code, want.content)
+    assert recorder.answered and recorder.fell_back
+    assert b"FORBIDDEN" in expected[1].content and b"customerId" in expected[0].content
+
+
+async def test_variable_and_argument_shapes_answer_alike(client, recorder):
+    """Defaults, absent and null variables, a single value for a list, number and enum coercion, key order."""
+    await define(client, PHONE, ADDRESS, keys=[ID_PHONE])
+    await define_extensions(client)
+    bruce = await create(client, BRUCE)
+    sid = await start_service(client, customer_id="C1", Feedback={"rating": 4})
+    s1 = await start_state(client, sid, state_type=1)
+    ext = f'profile(customerId: "{bruce}", extensions: $e) {{ extensions }}'
+    state = "query($sid: Long!, $s: Int!) { state(serviceId: $sid, stateId: $s) { stateId stateType } }"
+    states = "query($sid: Long!, $st: ItemStatus{}) {{ states(serviceId: $sid, status: $st) {{ stateId }} }}"
+    cases: list[tuple[str, dict[str, Any], str]] = [
+        (f'query($e: [String!] = ["Phone"]) {{ {ext} }}', {}, "plan"),
+        (f'query($e: [String!] = ["Phone"]) {{ {ext} }}', {"e": None}, "plan"),
+        (f'query($e: [String!] = ["Phone"]) {{ {ext} }}', {"e": "Address"}, "plan"),
+        (f"query($e: [String!]) {{ {ext} }}", {"e": [1]}, "fallback"),
+        (f'{{ profile(customerId: "{bruce}", extensions: "Phone") {{ extensions }} }}', {}, "plan"),
+        ("query($sid: Long!) { service(serviceId: $sid) { serviceId } }", {"sid": str(sid)}, "plan"),
+        ("query($sid: Long!) { service(serviceId: $sid) { serviceId } }", {"sid": 2**40}, "fallback"),
+        (state, {"sid": sid, "s": float(s1)}, "plan"),
+        (state, {"sid": sid, "s": s1 + 0.5}, "fallback"),
+        (state, {"sid": sid, "s": str(s1)}, "fallback"),
+        (state, {"sid": sid, "s": 2**33}, "fallback"),
+        ("query($sid: Long!, $t: [IdOrName!]) { states(serviceId: $sid, types: $t) { stateId stateType } }",
+         {"sid": sid, "t": 1}, "plan"),
+        (states.format("! = ACTIVE"), {"sid": sid}, "plan"),
+        (states.format(""), {"sid": sid}, "plan"),
+        (states.format(""), {"sid": sid, "st": "COMPLETED"}, "plan"),
+        (states.format(""), {"sid": sid, "st": None}, "fallback"),
+        (states.format(" = ACTIVE"), {"sid": sid, "st": None}, "fallback"),
+        (states.format("!"), {"sid": sid, "st": "active"}, "fallback"),
+        (f"{{ b: service(serviceId: {sid}) {{ status: customerId serviceId __typename }} __typename "
+         f"a: service(serviceId: {sid}) {{ serviceId }} }}", {}, "plan"),
+        (f'{{ service(serviceId: {sid}) {{ serviceId }} p: profile(customerId: "nobody") {{ customerId }} }}', {},
+         "fallback"),
+        (f"{{ service(serviceId: {sid}) {{ serviceId }} again: service(serviceId: {sid + 1}) {{ serviceId }} }}",
+         {}, "fallback"),
+        (f"{{ service(serviceId: {sid}) {{ serviceId }} service(serviceId: {sid + 1}) {{ serviceId }} }}", {},
+         "full"),
+        ("{ businessAttributes roles }", {}, "plan"),
+    ]
+    for query, variables, path in cases:
+        _, got = await recorder.both(client, {"query": query, "variables": variables})
+        assert got == path, (query, variables)
+    two = "query Q { serverStatus { mode } } mutation M { setServerMode(mode: PRODUCTION) }"
+    for name, path in ((None, "plan"), ("Q", "plan"), ("M", "full"), ("R", "full"), ("", "full")):
+        _, got = await recorder.both(client, {"query": two, "operationName": name, "extensions": {"x": 1}})
+        assert got == path, name
+    _, got = await recorder.both(client, {"query": "mutation M { setServerMode(mode: PRODUCTION) } "
+                                                   "query Q { serverStatus { mode } }"})
+    assert got == "full"

@@ -93,9 +93,11 @@ class UcsGraphQL(GraphQL[GqlContext, None]):
             try:
                 data = await plan.run(context, doc.get("variables"))
             except Fallback:
-                # The full path answers; queries only read, so running again is safe, and with the same
-                # context it finds what the request's loaders already read instead of reading it again.
-                pass
+                # The full path answers; queries only read, so running again is safe. With the same context
+                # it finds what the request's loaders already read instead of reading it again, unless that
+                # could change its answer (see Plan.shares_context).
+                if not plan.shares_context:
+                    context = await self.get_context(request, None)
             else:
                 out = jsonio.dumps({"data": data})
                 await send({"type": "http.response.start", "status": 200,

@@ -13,9 +13,11 @@ types, introspection or validation errors. Anything else keeps the full path (No
 
 A compiled run answers only complete successes. Whatever else happens — a variable that does not
 coerce, a resolver or permission error, a null for a non-null field, a refused permission — raises
-`Fallback`, and the request is answered by the full path from the start with a fresh context; this is
-safe because queries only read. Errors therefore keep their exact messages, locations, paths and
-extensions, rendered in one place.
+`Fallback`, and the request is answered by the full path from the start; this is safe because queries
+only read. Errors therefore keep their exact messages, locations, paths and extensions, rendered in one
+place. The full path goes on with the failed run's context (finding what its loaders read) only when the
+plan never runs two resolvers at once (`Plan.shares_context`): otherwise it starts with a fresh one, since
+what was already read changes which of two racing errors comes first.
 """
 
 from __future__ import annotations
@@ -61,7 +63,7 @@ from strawberry.relay.types import GlobalID
 from strawberry.scalars import is_scalar
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema import _OperationContextAwareGraphQLResolveInfo as ResolveInfo
-from strawberry.types.base import StrawberryList, StrawberryOptional
+from strawberry.types.base import StrawberryList, StrawberryMaybe, StrawberryOptional
 from strawberry.types.enum import StrawberryEnumDefinition, has_enum_definition
 from strawberry.types.field import StrawberryField
 from strawberry.types.fields.resolver import StrawberryResolver
@@ -89,9 +91,9 @@ class _Run:
 class _Field:
     """One selected field: how to resolve it on its parent and complete its value."""
 
-    __slots__ = ("basic", "check", "complete", "convert", "field_def", "info_param", "key", "name", "nodes",
-                 "parent", "per_request_args", "python_name", "resolver", "self_param", "source_params",
-                 "static_args", "strawberry", "typename")
+    __slots__ = ("basic", "check", "children", "complete", "convert", "field_def", "info_param", "key", "listed",
+                 "name", "nodes", "parent", "per_request_args", "python_name", "resolver", "self_param",
+                 "source_params", "static_args", "strawberry", "typename")
 
     def __init__(self, key: str, node: FieldNode, parent: GraphQLObjectType) -> None:
         self.key = key
@@ -112,6 +114,13 @@ class _Field:
         self.convert: tuple[tuple[str, str, bool], ...] = ()
         self.static_args: dict[str, Any] = {}
         self.per_request_args: tuple[tuple[str, str, Any, ArgumentNode | None, str | None], ...] | None = ()
+        self.children: list[_Field] = []  # the selection on its object type
+        self.listed = False  # a list: its items are completed at once
+
+    @property
+    def resolves(self) -> bool:
+        """Whether it calls a resolver (which may wait, and fail)."""
+        return not self.basic and not self.typename
 
 
 def _unset(*args: Any) -> Any:
@@ -145,6 +154,10 @@ class Plan:
             raise _NotCompilable
         self.root = root
         self.fields = self._selection(root, operation.selection_set)
+        # Whether the full path may go on with a failed run's context (and what its loaders read): only when
+        # no two resolvers of the plan ever run at once. Otherwise what was read changes the order in which
+        # they finish, and so which error the full path reports (the first of two racing ones).
+        self.shares_context = _one_at_a_time(self.fields)
 
     # -- compiling -----------------------------------------------------------------------------------------
 
@@ -187,7 +200,7 @@ class Plan:
                 raise _NotCompilable
         else:
             self._resolver(f, sfield, field_def, node)
-        f.complete = self._completer(field_def.type, node)
+        f.complete = self._completer(field_def.type, node, f)
         return f
 
     def _resolver(self, f: _Field, sfield: StrawberryField, field_def: GraphQLField, node: FieldNode) -> None:
@@ -241,9 +254,9 @@ class Plan:
             f.static_args = static
             f.per_request_args = tuple(per_request)
 
-    def _completer(self, type_: GraphQLOutputType, node: FieldNode) -> Completer:
+    def _completer(self, type_: GraphQLOutputType, node: FieldNode, f: _Field) -> Completer:
         if isinstance(type_, GraphQLNonNull):
-            inner = self._completer(type_.of_type, node)
+            inner = self._completer(type_.of_type, node, f)
 
             def non_null(value: Any, path: Path, run: _Run) -> Any:
                 if value is None or value is Undefined:
@@ -252,7 +265,8 @@ class Plan:
 
             return non_null
         if isinstance(type_, GraphQLList):
-            item = self._completer(type_.of_type, node)
+            f.listed = True
+            item = self._completer(type_.of_type, node, f)
 
             def as_list(value: Any, path: Path, run: _Run) -> Any:
                 if isinstance(value, Exception):
@@ -296,7 +310,7 @@ class Plan:
             raise _NotCompilable
         if type_.is_type_of is not None:  # types behind interfaces: the full path checks them
             raise _NotCompilable
-        fields = self._selection(type_, node.selection_set)
+        fields = f.children = self._selection(type_, node.selection_set)
 
         def obj(value: Any, path: Path, run: _Run) -> Any:
             if isinstance(value, Exception):
@@ -483,6 +497,18 @@ class _NotCompilable(Exception):
     pass
 
 
+def _resolvers(fields: list[_Field]) -> int:
+    return sum(f.resolves + _resolvers(f.children) for f in fields)
+
+
+def _one_at_a_time(fields: list[_Field]) -> bool:
+    """Whether no two resolvers of these selections can be in flight at once: at most one field of each
+    selection resolves anything (itself or below), and no list has items that resolve."""
+    busy = [f for f in fields if f.resolves or _resolvers(f.children)]
+    return len(busy) <= 1 and all(
+        not (f.listed and _resolvers(f.children)) and _one_at_a_time(f.children) for f in busy)
+
+
 _IMMUTABLE = (str, int, float, bool, Enum, type(None))
 
 
@@ -498,6 +524,8 @@ def _has_variable(node: ValueNode) -> bool:
 
 def _argument_kind(type_: Any, registry: Any) -> str | None:
     """'leaf' when Strawberry passes the value on as is, 'list' when it copies the list; None otherwise."""
+    if isinstance(type_, StrawberryMaybe):  # wrapped in Some()
+        return None
     if isinstance(type_, StrawberryOptional):
         type_ = type_.of_type
     if isinstance(type_, StrawberryList):
@@ -516,16 +544,20 @@ def _is_plain_scalar(type_: Any, registry: Any) -> bool:
 
 
 class Plans:
-    """Compiled plans by (query text, operation name); None for documents the full path must run."""
+    """Compiled plans by (query text, operation name); None for documents the full path must run, and for
+    texts too long to keep."""
 
     def __init__(self, schema: Any, size: int = 512) -> None:
+        from ucs_graphql.graphql.schema import CACHED_TEXT_CHARS
+
         self.schema = schema
         self.size = size
+        self.max_chars = CACHED_TEXT_CHARS
         self.protection = _protection_of(schema)
         self._plans: dict[tuple[str, str | None], Plan | None] = {}
 
     def get(self, query: str, operation_name: str | None) -> Plan | None:
-        if self.protection is None:
+        if self.protection is None or len(query) > self.max_chars:
             return None
         key = (query, operation_name)
         try:

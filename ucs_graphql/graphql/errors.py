@@ -1,4 +1,5 @@
-"""GraphQL errors: domain errors get their kind's code in `extensions.code`; others are masked and logged."""
+"""GraphQL errors: domain errors get their kind's code in `extensions.code`; a variable or argument value
+that does not coerce to its type is the client's bad parameter; others are masked and logged."""
 
 from __future__ import annotations
 
@@ -13,22 +14,47 @@ from ucs_graphql.kit.errors import UcsError
 
 log = logging.getLogger("ucs.graphql")
 
+# How graphql-core words its refusal of a client's input: a variable's value (before execution), or an
+# argument's value coerced when its field runs (e.g. a null variable for an argument that takes no null).
+_VARIABLE = "Variable '$"
+_ARGUMENT = "Argument '"
+
 
 class UcsSchema(strawberry.Schema):
     """A Strawberry schema that renders errors from the one error table."""
 
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
         for error in errors:
-            original = error.original_error
-            while original is not None and not isinstance(original, UcsError) and original.__cause__:
-                original = original.__cause__  # type: ignore[assignment]
+            original = _domain_error(error)
             if isinstance(original, UcsError):
                 row = row_for(original.kind)
                 error.message = original.description
                 error.extensions = {"code": row.graphql_code, "status": row.status, "ucs_code": row.code}
             elif error.original_error is None:
                 error.extensions = {**(error.extensions or {}), "code": "GRAPHQL_VALIDATION_FAILED"}
+            elif _bad_input(error):
+                row = row_for("bad_parameter")
+                error.extensions = {"code": row.graphql_code, "status": row.status, "ucs_code": row.code}
             else:
                 log.error("unexpected GraphQL error: %s", error.message, exc_info=error.original_error)
                 error.message = "an unexpected error occurred; the server log has the details"
                 error.extensions = {"code": "INTERNAL_SERVER_ERROR", "status": 500, "ucs_code": 5000}
+
+
+def _domain_error(error: GraphQLError) -> BaseException | None:
+    """The domain error behind a GraphQL error, through graphql-core's wrapping errors and exception causes
+    (e.g. a scalar refusing a variable's value); else the first error behind it."""
+    first = error.original_error
+    original: BaseException | None = first
+    while original is not None and not isinstance(original, UcsError):
+        inner = original.original_error if isinstance(original, GraphQLError) else None
+        original = inner if inner is not None else original.__cause__
+    return original if original is not None else first
+
+
+def _bad_input(error: GraphQLError) -> bool:
+    """Whether graphql-core refused a value the client gave (not a value a resolver returned)."""
+    if error.path is None:  # before execution, only variable values are coerced
+        return error.message.startswith(_VARIABLE)
+    raw = error.original_error
+    return isinstance(raw, GraphQLError) and raw.path is None and raw.message.startswith(_ARGUMENT)

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
 
-from graphql import DocumentNode, GraphQLError, specified_rules
+from graphql import DocumentNode, GraphQLError, GraphQLSchema, specified_rules
 from graphql.language.parser import parse
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter, SchemaExtension
@@ -33,8 +33,25 @@ Mutation = merge_types("Mutation", MUTATIONS)
 Subscription = merge_types("Subscription", SUBSCRIPTIONS) if SUBSCRIPTIONS else None
 
 
-_PARSE = lru_cache(maxsize=1024)(parse)
-_VALIDATE = lru_cache(maxsize=1024)(validate_document)
+CACHED_TEXT_CHARS = 64 * 1024
+"""Query texts up to this length are kept, parsed and validated, in caches of a bounded number of entries;
+longer ones (a request body may hold megabytes) are parsed and validated for each request."""
+
+_parse_cached = lru_cache(maxsize=1024)(parse)
+_validate_cached = lru_cache(maxsize=1024)(validate_document)
+
+
+def _parse(query: str, **options: Any) -> DocumentNode:
+    if len(query) > CACHED_TEXT_CHARS:
+        return parse(query, **options)
+    return _parse_cached(query, **options)
+
+
+def _validate(schema: GraphQLSchema, document: DocumentNode, rules: tuple[Any, ...]) -> list[GraphQLError]:
+    loc = document.loc
+    if loc is None or len(loc.source.body) > CACHED_TEXT_CHARS:
+        return validate_document(schema, document, rules)
+    return _validate_cached(schema, document, rules)
 
 
 class Protection(SchemaExtension):
@@ -62,12 +79,14 @@ class Protection(SchemaExtension):
 
     def on_parse(self) -> Iterator[None]:
         ec = self.execution_context
-        ec.graphql_document = _PARSE(ec.query, **ec.parse_options)
+        assert ec.query is not None  # Strawberry refuses a request without one before parsing
+        ec.graphql_document = _parse(ec.query, **ec.parse_options)
         yield
 
     def on_validate(self) -> Iterator[None]:
         ec = self.execution_context
-        ec.pre_execution_errors = _VALIDATE(ec.schema._schema, ec.graphql_document, ec.validation_rules)
+        assert ec.graphql_document is not None
+        ec.pre_execution_errors = _validate(ec.schema._schema, ec.graphql_document, ec.validation_rules)
         yield
 
 
@@ -86,10 +105,10 @@ def checked_document(schema: UcsSchema, query: str, protection: type[Protection]
     """The document of `query` as the pipeline parses it, when it passes every validation rule; None when
     parsing or validation fails (the full pipeline then reports why)."""
     try:
-        document = _PARSE(query, max_tokens=protection.max_tokens)
+        document = _parse(query, max_tokens=protection.max_tokens)
     except GraphQLError:
         return None
-    if _VALIDATE(schema._schema, document, protection.validation_rules()):
+    if _validate(schema._schema, document, protection.validation_rules()):
         return None
     return document
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from starlette._utils import get_route_path
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Match, Route
@@ -51,15 +52,31 @@ class SegmentGroup:
     """The routes whose path starts with one segment (e.g. `/profiles`), tried only for such paths.
 
     Starlette tries routes one by one; with ~150 REST paths (and their slash and base-path variants), grouping
-    by first segment keeps matching to a dictionary lookup and a few regular expressions.
+    by first segment keeps matching to a dictionary lookup and a few regular expressions. A route without
+    parameters matches its own path only: those are found in a dictionary (when no route listed before them
+    matches that path too), and only routes with parameters are tried in order.
     """
 
     def __init__(self, routes: list[Route]) -> None:
         self.routes = routes
+        self.literal: dict[str, Route] = {}
+        self.parameterised: list[Route] = []
+        for index, route in enumerate(routes):
+            if route.param_convertors:
+                self.parameterised.append(route)
+                continue
+            probe = {"type": "http", "path": route.path, "root_path": "", "method": "GET"}
+            if not any(earlier.matches(probe)[0] is not Match.NONE for earlier in routes[:index]):
+                self.literal.setdefault(route.path, route)
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         """FULL with the child scope (and the matched route under `ucs_route`), or NONE."""
-        for route in self.routes:
+        literal = self.literal.get(get_route_path(scope))
+        if literal is not None:
+            match, child = literal.matches(scope)
+            if match is not Match.NONE:
+                return Match.FULL, {**child, "ucs_route": literal}
+        for route in self.parameterised if literal is None else self.routes:
             match, child = route.matches(scope)
             if match is not Match.NONE:
                 return Match.FULL, {**child, "ucs_route": route}

@@ -4,10 +4,12 @@ Loads ROWS customer profiles (ids 0000000000000001…, first/last name, e-mail, 
 into a fresh PostgreSQL database with the bulk writer, serves it with `ucs-graphql serve`, and drives
 with wrk (2 threads, 32 connections, random ids) the same two requests the anchors time:
 `GET /profiles/{id}` (REST, against the Starlette+asyncpg ceiling) and a by-id GraphQL query (against
-PostGraphile 5). Then runs ../shared/anchors/anchors.sh (beside the checkout; UCS_ANCHORS names another
-folder) with the same ROWS and SECONDS and prints the ratios of the run.
+PostGraphile 5). Then runs ../shared/anchors/anchors.sh with the same ROWS and SECONDS and prints the
+ratios of the run.
 
     python -m bench.anchors_compare --rows 100000 --seconds 10 [--workers 1] [--skip-anchors]
+
+The anchors are read from ../shared/anchors beside the repository, or from UCS_ANCHORS_DIR.
 """
 
 from __future__ import annotations
@@ -32,7 +34,8 @@ from ucs_graphql.profiles.model import parse_profile
 from ucs_graphql.web.app import create_runtime, start_runtime, stop_runtime
 
 HERE = Path(__file__).resolve().parent
-ANCHORS = Path(os.environ.get("UCS_ANCHORS", HERE.parent.parent / "shared" / "anchors"))
+# The shared anchors beside the repository (UCS_ANCHORS_DIR when the checkout lives elsewhere, e.g. a worktree).
+ANCHORS = Path(os.environ.get("UCS_ANCHORS_DIR") or HERE.parent.parent / "shared" / "anchors")
 ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 BATCH = 5000
 
@@ -100,6 +103,8 @@ def main() -> int:
     parser.add_argument("--port", type=int, default=28080)
     parser.add_argument("--skip-anchors", action="store_true")
     args = parser.parse_args()
+    if not (ANCHORS / "rest_by_id.lua").is_file():
+        parser.error(f"no anchors at {ANCHORS}: set UCS_ANCHORS_DIR to the shared anchors directory")
     db = "ucs_anchor_cmp"
     url = ADMIN.rsplit("/", 1)[0] + "/" + db
     psql(f"drop database if exists {db} with (force)")

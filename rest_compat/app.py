@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from starlette._utils import get_route_path
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Match, Route
@@ -51,15 +52,31 @@ class SegmentGroup:
     """The routes whose path starts with one segment (e.g. `/profiles`), tried only for such paths.
 
     Starlette tries routes one by one; with ~150 REST paths (and their slash and base-path variants), grouping
-    by first segment keeps matching to a dictionary lookup and a few regular expressions.
+    by first segment keeps matching to a dictionary lookup and a few regular expressions. A route without
+    parameters matches its own path only: those are found in a dictionary (when no route listed before them
+    matches that path too), and only routes with parameters are tried in order.
     """
 
     def __init__(self, routes: list[Route]) -> None:
         self.routes = routes
+        self.literal: dict[str, Route] = {}
+        self.parameterised: list[Route] = []
+        for index, route in enumerate(routes):
+            if route.param_convertors:
+                self.parameterised.append(route)
+                continue
+            probe = {"type": "http", "path": route.path, "root_path": "", "method": "GET"}
+            if not any(earlier.matches(probe)[0] is not Match.NONE for earlier in routes[:index]):
+                self.literal.setdefault(route.path, route)
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         """FULL with the child scope (and the matched route under `ucs_route`), or NONE."""
-        for route in self.routes:
+        literal = self.literal.get(get_route_path(scope))
+        if literal is not None:
+            match, child = literal.matches(scope)
+            if match is not Match.NONE:
+                return Match.FULL, {**child, "ucs_route": literal}
+        for route in self.parameterised if literal is None else self.routes:
             match, child = route.matches(scope)
             if match is not Match.NONE:
                 return Match.FULL, {**child, "ucs_route": route}
@@ -67,20 +84,40 @@ class SegmentGroup:
 
 
 class RestRoutes(BaseRoute):
-    """Every REST route of the table, dispatched by the first path segment."""
+    """Every REST route of the table, dispatched by the first path segment after the prefix (the root, then
+    the base path). Listed first among the app's routes: a path outside the table costs two dictionary
+    lookups, and a REST request tries no other route."""
 
-    def __init__(self, groups: dict[str, SegmentGroup]) -> None:
-        self.groups = groups
+    def __init__(self, prefixes: list[tuple[str, dict[str, SegmentGroup]]]) -> None:
+        self.prefixes = [(prefix + "/" if prefix else "", groups) for prefix, groups in prefixes]
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         if scope["type"] != "http":
             return Match.NONE, {}
         path: str = scope["path"]
-        group = self.groups.get(path.split("/", 2)[1] if path.startswith("/") else "")
-        return group.matches(scope) if group is not None else (Match.NONE, {})
+        for prefix, groups in self.prefixes:
+            if prefix:
+                if not path.startswith(prefix):
+                    continue
+                rest = path[len(prefix) - 1:]
+            else:
+                rest = path
+            group = groups.get(rest.split("/", 2)[1] if rest.startswith("/") else "")
+            if group is not None:
+                match, child = group.matches(scope)
+                if match is not Match.NONE:
+                    return match, child
+        return Match.NONE, {}
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await scope["ucs_route"].handle(scope, receive, send)
+        route: Route = scope["ucs_route"]
+        if route.methods and scope["method"] not in route.methods:
+            await route.handle(scope, receive, send)  # 405, as Starlette answers a method no route serves
+            return
+        # The endpoint straight away: exceptions are answered by the app's handlers in the front door, as
+        # Starlette's per-route wrapper (starlette.routing.request_response) would with the same handlers.
+        response = await route.endpoint(Request(scope, receive, send))
+        await response(scope, receive, send)
 
 
 def build_routes(runtime: Runtime, authorize: Authorizer | None = None) -> list[BaseRoute]:
@@ -89,13 +126,15 @@ def build_routes(runtime: Runtime, authorize: Authorizer | None = None) -> list[
     for op in ROUTES:
         by_path.setdefault(op.path, {})[op.method] = op
     prefixes = [""] + ([runtime.settings.base_path] if runtime.settings.base_path else [])
-    grouped: dict[str, list[Route]] = {}
+    tables: list[tuple[str, dict[str, SegmentGroup]]] = []
     for prefix in prefixes:
+        grouped: dict[str, list[Route]] = {}
         for path, ops in by_path.items():
             endpoint = _endpoint(ops, runtime, authorize)
             full = prefix + path
-            routes = grouped.setdefault(full.split("/", 2)[1], [])
+            routes = grouped.setdefault(path.split("/", 2)[1], [])
             # Every method reaches the endpoint, which answers 405 with Allow itself.
             routes.append(Route(full, endpoint, methods=ALL_METHODS, include_in_schema=False))
             routes.append(Route(full + "/", endpoint, methods=ALL_METHODS, include_in_schema=False))
-    return [RestRoutes({segment: SegmentGroup(routes) for segment, routes in grouped.items()})]
+        tables.append((prefix, {segment: SegmentGroup(routes) for segment, routes in grouped.items()}))
+    return [RestRoutes(tables)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -11,6 +12,8 @@ from ucs_graphql.context import Ctx
 from ucs_graphql.kit import jsonio
 from ucs_graphql.kit.errors import BadParameter, MalformedRequest, UnsupportedMediaType
 from ucs_graphql.web.responses import JsonResponse
+
+_NO_QUERY = QueryParams()
 
 
 class Call:
@@ -26,6 +29,8 @@ class Call:
 
     @property
     def query(self) -> Any:
+        if not self.request.scope.get("query_string"):
+            return _NO_QUERY  # most requests have none: no parsing, no new object
         return self.request.query_params
 
     def flag(self, name: str, default: bool = False) -> bool:

@@ -15,6 +15,7 @@ import contextlib
 import logging
 import random
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
@@ -118,6 +119,150 @@ def _pg_engine(
     )
 
 
+class _Readers:
+    """Reader connections, opened on first need (at most `size`), kept checked out of the reader engine's pool
+    and lent to one read at a time: a read then costs no pool checkout, no greenlet switch and no new
+    connection object. A caller finding every connection lent waits (first come, first served) up to
+    `timeout`, then gets the pool's TimeoutError, as from the engine's own pool.
+
+    `forget_idle()` drops the idle connections after an outage; connections lent at that moment are dropped
+    when they come back (their generation is past).
+    """
+
+    def __init__(self, engine: AsyncEngine, size: int, timeout: float) -> None:
+        self.engine = engine
+        self.size = size
+        self.timeout = timeout
+        self.idle: list[AsyncConnection] = []
+        self.opened = 0  # connections open or being opened, idle and lent
+        self.lent = 0
+        self.generation = 0
+        self._born: dict[int, int] = {}  # id(connection) -> generation it was opened in
+        # Each waiter (deadline, future) gets a connection, or None: a free place to open one in.
+        self._waiters: deque[tuple[float, asyncio.Future[AsyncConnection | None]]] = deque()
+        self._timer: asyncio.TimerHandle | None = None
+
+    async def borrow(self) -> AsyncConnection:
+        """A connection for one read; give it back with `give_back` or `discard`."""
+        if self.idle:
+            self.lent += 1
+            return self.idle.pop()
+        if self.opened < self.size:
+            self.opened += 1
+        else:
+            handed = await self._wait()
+            if handed is not None:
+                self.lent += 1
+                return handed
+        try:
+            conn = await self.engine.connect()
+        except BaseException:
+            self._free_place()
+            raise
+        self._born[id(conn)] = self.generation
+        self.lent += 1
+        return conn
+
+    async def _wait(self) -> AsyncConnection | None:
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[AsyncConnection | None] = loop.create_future()
+        self._waiters.append((loop.time() + self.timeout, fut))
+        if self._timer is None:
+            self._timer = loop.call_at(self._waiters[0][0], self._expire)
+        try:
+            return await fut
+        except BaseException:
+            if fut.done() and not fut.cancelled() and fut.exception() is None:
+                self._pass_on(fut.result())  # handed over just as the wait ended: to the next caller
+            else:
+                fut.cancel()  # skipped when its turn comes
+            raise
+
+    def _expire(self) -> None:
+        """Fail the waits that are over their deadline. One timer serves every waiter: waits end in the order
+        they began, so it is armed for the oldest wait still pending."""
+        self._timer = None
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        waiters = self._waiters
+        while waiters and (waiters[0][1].done() or waiters[0][0] <= now):
+            _, fut = waiters.popleft()
+            if not fut.done():
+                fut.set_exception(sa_exc.TimeoutError(f"no database connection free within {self.timeout} s"))
+        if waiters:
+            self._timer = loop.call_at(waiters[0][0], self._expire)
+
+    def _hand_over(self, item: AsyncConnection | None) -> bool:
+        while self._waiters:
+            _, fut = self._waiters.popleft()
+            if not fut.done():
+                fut.set_result(item)
+                return True
+        return False
+
+    def _pass_on(self, item: AsyncConnection | None) -> None:
+        if item is None:
+            self._free_place()
+        elif not self._hand_over(item):
+            self.idle.append(item)
+
+    def _free_place(self) -> None:
+        if not self._hand_over(None):
+            self.opened -= 1
+
+    async def give_back(self, conn: AsyncConnection) -> None:
+        """The read is over: the connection is lent again (or dropped when it is broken or from before an outage)."""
+        self.lent -= 1
+        if conn.invalidated or conn.closed or self._born.get(id(conn)) != self.generation:
+            self._drop(conn)
+            return
+        if conn.in_transaction():
+            # A statement run through SQLAlchemy began its (autocommit) transaction: end it, as closing would.
+            try:
+                await conn.rollback()
+            except Exception:
+                self._drop(conn)
+                return
+        self._pass_on(conn)
+
+    async def discard(self, conn: AsyncConnection) -> None:
+        """The read failed because the server went away: the connection is invalidated and dropped."""
+        self.lent -= 1
+        with contextlib.suppress(Exception):
+            if not conn.closed:
+                await conn.invalidate()
+        self._drop(conn)
+
+    def forget_idle(self) -> None:
+        """Drop every idle connection (after an outage they are dead too); lent ones are dropped on return."""
+        self.generation += 1
+        idle, self.idle = self.idle, []
+        for conn in idle:
+            self._drop(conn)
+
+    def _drop(self, conn: AsyncConnection) -> None:
+        """Close a connection at once (no goodbye to a server that may not answer) and free its place."""
+        self._born.pop(id(conn), None)
+        with contextlib.suppress(Exception):
+            if not conn.closed and not conn.invalidated:
+                # Outside a greenlet the driver connection is terminated without waiting for the server.
+                conn.sync_connection.invalidate()  # type: ignore[union-attr]
+        self._free_place()
+
+    async def close(self) -> None:
+        """Give every idle connection back to the engine's pool (before the engine is disposed)."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self.generation += 1
+        idle, self.idle = self.idle, []
+        for conn in idle:
+            self._born.pop(id(conn), None)
+            with contextlib.suppress(Exception):
+                await conn.close()
+            self._free_place()
+
+
 class Database:
     """The unit of work: short read transactions and retried write transactions."""
 
@@ -137,6 +282,7 @@ class Database:
             # statement takes its own snapshot anyway, so a read transaction would add nothing but latency.
             self.reader = _pg_engine(url, pool_size=pool_size, timeout=timeout,
                                      statement_timeout=statement_timeout or timeout, autocommit=True)
+        self.readers = _Readers(self.reader, pool_size, timeout)
         self.retries = 0
         self.waiting = 0
 
@@ -146,13 +292,14 @@ class Database:
 
     async def dispose(self) -> None:
         """Close every pooled connection."""
+        await self.readers.close()
         await self.writer.dispose()
         await self.reader.dispose()
 
     def pool_in_use(self) -> int:
-        """Connections checked out of the pools right now."""
-        pools = {id(e.sync_engine.pool): e.sync_engine.pool for e in (self.writer, self.reader)}.values()
-        return sum(getattr(pool, "checkedout", lambda: 0)() for pool in pools)
+        """Connections in use right now: checked out of the writer pool, or lent to a read."""
+        pool = self.writer.sync_engine.pool
+        return int(getattr(pool, "checkedout", lambda: 0)()) + self.readers.lent
 
     @asynccontextmanager
     async def _connect(self, engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
@@ -167,27 +314,51 @@ class Database:
                 yield conn
             except BaseException as err:
                 if is_unreachable(err):
-                    # The server went away: this connection is not given back, and the idle ones of both
-                    # pools (opened before the outage, dead too) are dropped, so service resumes at once.
+                    # The server went away: this connection is not given back.
                     with contextlib.suppress(Exception):
                         if not conn.closed:
                             await conn.invalidate()
-                    with contextlib.suppress(Exception):
-                        await self.writer.dispose(close=False)
-                        await self.reader.dispose(close=False)
+                    await self._forget_idle()
                 raise
+
+    async def _forget_idle(self) -> None:
+        """After an outage: drop the idle connections of both pools (opened before it, dead too), so service
+        resumes at once."""
+        self.readers.forget_idle()
+        with contextlib.suppress(Exception):
+            await self.writer.dispose(close=False)
+            await self.reader.dispose(close=False)
+
+    async def _borrow_reader(self) -> AsyncConnection:
+        readers = self.readers
+        if readers.idle:
+            return await readers.borrow()
+        self.waiting += 1
+        try:
+            return await readers.borrow()
+        finally:
+            self.waiting -= 1
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
         """A read: a SQLite reader connection in a transaction (one snapshot for every statement), or a
         PostgreSQL connection in autocommit (READ COMMITTED gives each statement its own snapshot anyway)."""
         try:
-            async with self._connect(self.reader) as conn:
+            conn = await self._borrow_reader()
+            try:
                 if self.is_sqlite:
                     async with conn.begin():
                         yield conn
                 else:
                     yield conn
+            except BaseException as err:
+                if is_unreachable(err):
+                    await self.readers.discard(conn)
+                    await self._forget_idle()
+                else:
+                    await self.readers.give_back(conn)
+                raise
+            await self.readers.give_back(conn)
         except _DB_FAILURES as err:
             mapped = self._as_unavailable(err)
             if mapped is err:

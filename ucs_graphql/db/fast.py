@@ -76,8 +76,10 @@ class FastStatement:
         sql, names = self._sql(conn.dialect)
         args = [params[n] for n in names]
         sync, pooled, driver = _checked_out(conn)
-        # Listeners of the engine's cursor events (statement counters, tracers) still see the statement.
-        sync.dispatch.before_cursor_execute(sync, None, sql, args, None, False)
+        # Listeners of the engine's cursor events (statement counters, tracers) still see the statement
+        # (checked as Connection.execute does: dispatching to no listener still costs a call).
+        if sync._has_events or sync.engine._has_events:
+            sync.dispatch.before_cursor_execute(sync, None, sql, args, None, False)
         try:
             if conn.dialect.name == "postgresql":
                 adapted = pooled.dbapi_connection
@@ -121,7 +123,8 @@ class FastInsert:
         if names != self.columns:
             raise TypeError(f"unexpected parameter order for {self.table.name}: {names}")
         sync, pooled, driver = _checked_out(conn)
-        sync.dispatch.before_cursor_execute(sync, None, sql, rows, None, True)
+        if sync._has_events or sync.engine._has_events:
+            sync.dispatch.before_cursor_execute(sync, None, sql, rows, None, True)
         try:
             if conn.dialect.name == "postgresql":
                 await _begun(pooled)

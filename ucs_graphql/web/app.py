@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware.exceptions import ExceptionMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
@@ -27,9 +28,8 @@ from ucs_graphql.kit.errors import UcsError
 from ucs_graphql.runtime import Runtime
 from ucs_graphql.server import service as server_service
 from ucs_graphql.web.health import health_routes
-from ucs_graphql.web.logging import RequestContext
-from ucs_graphql.web.metrics import MetricsMiddleware, metrics_for, metrics_routes
-from ucs_graphql.web.middleware import DrainCutoff, FrontDoor
+from ucs_graphql.web.metrics import metrics_for, metrics_routes
+from ucs_graphql.web.middleware import FrontDoor
 from ucs_graphql.web.responses import error_response, render_error
 
 log = logging.getLogger("ucs")
@@ -91,25 +91,33 @@ async def _ucs_error(request: Request, exc: Exception) -> Response:
 
 
 class UcsApp(Starlette):
-    """Starlette with the request context, the metrics and the drain cut-off outside every other layer, so
-    the request id reaches even the unexpected-error log line and every answer, 500s included, is measured."""
+    """Starlette with one layer, FrontDoor, in place of Starlette's server-error and exception middleware and
+    of one middleware per concern: it fixes the request id for the whole request (the unexpected-error log
+    line included), measures every answer (500s included), answers exceptions with the app's handlers and
+    cuts off requests at the end of the shutdown drain. WebSockets keep Starlette's exception middleware."""
 
     def build_middleware_stack(self) -> ASGIApp:
         rt: Runtime = self.state.runtime
-        return RequestContext(MetricsMiddleware(DrainCutoff(super().build_middleware_stack()), metrics_for(rt)))
+        error_handler = self.exception_handlers.get(Exception) or self.exception_handlers.get(500)
+        handlers = {k: v for k, v in self.exception_handlers.items() if k not in (500, Exception)}
+        app: ASGIApp = self.router
+        for cls, args, kwargs in reversed(self.user_middleware):
+            app = cls(app, *args, **kwargs)
+        return FrontDoor(app, rt, metrics_for(rt), websocket_app=ExceptionMiddleware(app, handlers=handlers),
+                         handlers=handlers, error_handler=error_handler)
 
 
 def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
     """The ASGI app of ucs-graphql for these settings."""
     rt = runtime or create_runtime(settings)
     gql = UcsGraphQL(rt)
-    routes: list[BaseRoute] = []
+    # The REST table first: it turns away other paths at the cost of a dictionary lookup.
+    routes: list[BaseRoute] = [*build_routes(rt, rt.parts.get("authorize_route"))]
     for prefix in ["", settings.base_path] if settings.base_path else [""]:
         for path in (prefix + "/graphql", prefix + "/graphql/"):
             routes.append(Route(path, gql, methods=["GET", "POST"]))
             routes.append(WebSocketRoute(path, gql))
-    routes += [*build_routes(rt, rt.parts.get("authorize_route")), *openapi_routes(rt), *health_routes(rt),
-               *metrics_routes(rt)]
+    routes += [*openapi_routes(rt), *health_routes(rt), *metrics_routes(rt)]
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -125,5 +133,4 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
         exception_handlers={HTTPException: _http_error, UcsError: _ucs_error, Exception: _ucs_error},
     )
     app.state.runtime = rt
-    app.add_middleware(FrontDoor, runtime=rt)
     return app

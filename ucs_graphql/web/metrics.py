@@ -1,5 +1,6 @@
 """Prometheus metrics of one serving process: requests and latency per reference operation, the database
-pool, write retries, subscriptions and imports; the middleware that measures requests and GET /metrics.
+pool, write retries, subscriptions and imports; GET /metrics. Requests are measured by the front door
+(ucs_graphql.web.middleware.FrontDoor).
 
 Other contexts count their events with the functions at the bottom (subscription_started/ended,
 count_import); each takes the Runtime, whose metrics live in their own registry (rt.parts["metrics"]).
@@ -7,15 +8,14 @@ count_import); each takes the Runtime, whose metrics live in their own registry 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
+from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ucs_graphql.runtime import Runtime
 from ucs_graphql.server.state import MODES
@@ -63,12 +63,19 @@ class Metrics:
         self.import_rows = Counter("ucs_import_rows", "Bulk-import rows stored", registry=self.registry)
         self.import_errors = Counter("ucs_import_errors", "Bulk-import rows refused", registry=self.registry)
         self.registry.register(_RuntimeCollector(rt))
+        # The labelled children by (operation, method, status): looking them up through labels() each time
+        # costs more than counting.
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     def observe(self, operation: str, method: str, status: int, seconds: float) -> None:
         """Count one answered request and its latency."""
-        key = (operation, method, str(status))
-        self.requests.labels(*key).inc()
-        self.latency.labels(*key).observe(seconds)
+        key = (operation, method, status)
+        children = self._children.get(key)
+        if children is None:
+            labels = (operation, method, str(status))
+            children = self._children[key] = (self.requests.labels(*labels), self.latency.labels(*labels))
+        children[0].inc()
+        children[1].observe(seconds)
 
     def exposition(self) -> bytes:
         """Every metric in the Prometheus text format."""
@@ -81,39 +88,6 @@ def metrics_for(rt: Runtime) -> Metrics:
     if not isinstance(found, Metrics):
         found = rt.parts["metrics"] = Metrics(rt)
     return found
-
-
-def _operation(scope: Scope) -> str:
-    op = scope.get("ucs_op")
-    if isinstance(op, str):
-        return op
-    return GRAPHQL_OP if scope.get("path", "").rstrip("/").endswith("/graphql") else OTHER_OP
-
-
-class MetricsMiddleware:
-    """Pure ASGI middleware timing every HTTP request, labelled by the operation the router recorded."""
-
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-
-        async def send_wrapper(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_wrapper)
-        finally:
-            self.metrics.observe(_operation(scope), scope["method"], status, time.perf_counter() - started)
 
 
 def metrics_routes(rt: Runtime) -> list[BaseRoute]:

@@ -1,19 +1,29 @@
-"""Pure ASGI middleware in front of both doors: request id, tenant header, access gate (credentials,
-tenant binding, rate limit), mode-switch gate, in-flight accounting, body-size limit, status counters
-and the access log.
+"""The one ASGI layer in front of both doors: request id (in the log context and on every answer), metrics
+of every answer (500s included), tenant header, access gate (credentials, tenant binding, rate limit),
+mode-switch gate, in-flight accounting, body-size limit, status counters, the access log, the mapping of
+exceptions to answers (the app's handlers; the unexpected-error handler for anything else) and the 503 of a
+request cut off at the end of the shutdown drain.
 
 Refusals here happen before any body is read or any database work is done. On the GraphQL path they are
 GraphQL responses (`errors[].extensions.code`); elsewhere the reference's error object.
+
+One layer instead of one per concern: every layer costs each request a coroutine, a `send` wrapper per
+message and its own bookkeeping, which on a by-id read is a good part of the server's time.
 """
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import time
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, cast
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, ExceptionHandler, Message, Receive, Scope, Send
 
 from ucs_graphql.access.gate import WWW_AUTHENTICATE, Gate
 from ucs_graphql.access.redact import redact
@@ -23,7 +33,8 @@ from ucs_graphql.kit.errors import BadParameter, PayloadTooLarge, UcsError, Unav
 from ucs_graphql.kit.timefmt import now_utc
 from ucs_graphql.runtime import Runtime
 from ucs_graphql.web.accesslog import log_request
-from ucs_graphql.web.logging import accepted_request_id
+from ucs_graphql.web.logging import accepted_request_id, request_id_var
+from ucs_graphql.web.metrics import GRAPHQL_OP, OTHER_OP, Metrics
 from ucs_graphql.web.responses import error_body
 
 log = logging.getLogger("ucs")
@@ -64,107 +75,228 @@ def limit_body(receive: Receive, limit: int) -> Receive:
     return limited
 
 
-class FrontDoor:
-    """Wraps the whole application; see the module docstring."""
+async def _answer(handler: ExceptionHandler, request: Request, exc: Exception) -> Response | None:
+    """What an exception handler answers (handlers may be plain or async functions)."""
+    answer = cast(Callable[[Request, Exception], Any], handler)(request, exc)
+    if inspect.isawaitable(answer):
+        answer = await answer
+    return cast(Response | None, answer)
 
-    def __init__(self, app: ASGIApp, runtime: Runtime) -> None:
+
+class FrontDoor:
+    """Wraps the whole application (the router, and the WebSocket exception layer); see the module docstring.
+
+    `handlers` map exception classes (or status codes of HTTPException) to handlers answering `(request, exc)`
+    with a response, as Starlette's exception middleware does; `error_handler` answers any other exception
+    (a 500), after which the exception is raised again for the ASGI server to log, as Starlette's server-error
+    middleware does. WebSocket connections go through `websocket_app`.
+    """
+
+    def __init__(
+        self, app: ASGIApp, runtime: Runtime, metrics: Metrics, *, websocket_app: ASGIApp | None = None,
+        handlers: Mapping[Any, ExceptionHandler] | None = None, error_handler: ExceptionHandler | None = None,
+    ) -> None:
         self.app = app
+        self.websocket_app = websocket_app or app
         self.rt = runtime
+        self.metrics = metrics
         self.base = runtime.settings.base_path
+        self.error_handler = error_handler
+        exception_handlers: dict[Any, ExceptionHandler] = {}
+        status_handlers: dict[int, ExceptionHandler] = {}
+        for key, handler in (handlers or {}).items():
+            if isinstance(key, int):
+                status_handlers[key] = handler
+            else:
+                exception_handlers[key] = handler
+        self.exception_handlers = exception_handlers
+        self.status_handlers = status_handlers
+        self.scope_handlers = (exception_handlers, status_handlers)
 
     def _strip(self, path: str) -> str:
         if self.base and (path == self.base or path.startswith(self.base + "/")):
             return path[len(self.base):] or "/"
         return path
 
+    def _handler_for(self, exc: Exception) -> ExceptionHandler | None:
+        if isinstance(exc, HTTPException) and exc.status_code in self.status_handlers:
+            return self.status_handlers[exc.status_code]
+        for cls in type(exc).__mro__:
+            handler = self.exception_handlers.get(cls)
+            if handler is not None:
+                return handler
+        return None
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket"):
+        kind = scope["type"]
+        if kind != "http" and kind != "websocket":
             await self.app(scope, receive, send)
             return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        # Header names as the server gives them (lower case); the first X-Request-Id counts.
+        headers: dict[str, str] = {}
+        for raw_name, raw_value in scope.get("headers", ()):
+            name = raw_name.decode("latin-1").lower()
+            if name != "x-request-id" or name not in headers:
+                headers[name] = raw_value.decode("latin-1")
         state = scope.setdefault("state", {})
-        request_id = state.get("request_id") or accepted_request_id(headers.get("x-request-id"))
+        request_id = accepted_request_id(headers.get("x-request-id"))
         state["request_id"] = request_id
+        token = request_id_var.set(request_id)
+        try:
+            if kind == "websocket":
+                await self._websocket(scope, receive, send, headers, state)
+            else:
+                await self._http(scope, receive, send, headers, state, request_id)
+        finally:
+            request_id_var.reset(token)
+
+    async def _websocket(
+        self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str], state: dict[str, Any]
+    ) -> None:
+        if "x-genesys-segment" in headers:
+            state["segment"] = headers["x-genesys-segment"]
+        tenant = parse_tenant(headers.get("x-genesys-tenantid"))
+        gate: Gate | None = self.rt.parts.get("gate")
+        state["tenant"] = tenant or 1
+        try:
+            if tenant is None:
+                raise BadParameter("X-Genesys-TenantId", "the tenant id must be a positive integer")
+            if gate is not None and not gate.open and "authorization" not in headers:
+                # Browsers cannot set headers on a WebSocket: the credentials then come in the
+                # graphql-transport-ws connection_init payload (ucs_graphql.graphql.app.on_ws_connect).
+                state["ws_deferred_auth"] = True
+            else:
+                await self._admit(gate, scope, headers, state, tenant)
+        except UcsError:
+            await receive()  # the handshake's websocket.connect; closing now refuses it (HTTP 403)
+            await send({"type": "websocket.close", "code": 1008})
+            return
+        await self.websocket_app(scope, receive, send)
+
+    async def _http(
+        self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str], state: dict[str, Any],
+        request_id: str,
+    ) -> None:
+        started = time.perf_counter()
+        settings = self.rt.settings
+        received = now_utc() if settings.access_log else None
+        # `status` is what the client got (for the metrics); `served` what the served part answered (for the
+        # status counters and the access log: the 500 of an unexpected error and the 503 of the drain
+        # cut-off are answered outside it, without the X-Request-Id header).
+        status = 500
+        served = 500
+        response_started = False
+        rid = request_id.encode("latin-1", "replace")
+
+        async def send_raw(message: Message) -> None:
+            nonlocal status, response_started
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+                response_started = True
+            await send(message)
+
+        async def send_served(message: Message) -> None:
+            nonlocal status, served, response_started
+            if message["type"] == "http.response.start":
+                status = served = int(message["status"])
+                response_started = True
+                message["headers"] = [*message.get("headers", ()), (b"x-request-id", rid)]
+            await send(message)
+
         if "x-genesys-segment" in headers:
             state["segment"] = headers["x-genesys-segment"]
         tenant = parse_tenant(headers.get("x-genesys-tenantid"))
         path = self._strip(scope["path"])
-        gate: Gate | None = self.rt.parts.get("gate")
-        if scope["type"] == "websocket":
-            state["tenant"] = tenant or 1
-            try:
-                if tenant is None:
-                    raise BadParameter("X-Genesys-TenantId", "the tenant id must be a positive integer")
-                if gate is not None and not gate.open and "authorization" not in headers:
-                    # Browsers cannot set headers on a WebSocket: the credentials then come in the
-                    # graphql-transport-ws connection_init payload (ucs_graphql.graphql.app.on_ws_connect).
-                    state["ws_deferred_auth"] = True
-                else:
-                    await self._admit(gate, scope, headers, state, tenant)
-            except UcsError:
-                await receive()  # the handshake's websocket.connect; closing now refuses it (HTTP 403)
-                await send({"type": "websocket.close", "code": 1008})
-                return
-            await self.app(scope, receive, send)
-            return
-
-        received = now_utc()
-        started = time.perf_counter()
+        bare = path.rstrip("/")
         server = self.rt.server
-        exempt = path.rstrip("/") in EXEMPT or path.startswith("/docs")
-        status_holder = {"status": 500}
-        rid = request_id.encode("latin-1", "replace")
-
-        async def send_wrapper(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                status_holder["status"] = message["status"]
-                message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"x-request-id", rid)]
-            await send(message)
-
-        graphql = path.rstrip("/") == "/graphql"
-        settings = self.rt.settings
-        limit = settings.max_import_bytes if path.rstrip("/") == IMPORT_PATH else settings.max_body_bytes
+        exempt = bare in EXEMPT or path.startswith("/docs")
+        limit = settings.max_import_bytes if bare == IMPORT_PATH else settings.max_body_bytes
         try:
             try:
-                if tenant is None:
-                    raise BadParameter("X-Genesys-TenantId", "the tenant id must be a positive integer, not "
-                                       f"'{headers.get('x-genesys-tenantid')}'")
-                state["tenant"] = tenant
-                if not (path.rstrip("/") in PUBLIC or path == "/docs" or path.startswith("/docs/")):
-                    await self._admit(gate, scope, headers, state, tenant)
-                length = headers.get("content-length")
-                if length and length.isdigit() and int(length) > limit:
-                    raise PayloadTooLarge(f"the request body is larger than {limit} bytes")
-                if server.switching and not exempt:
-                    raise Unavailable("the server mode is switching; retry in a moment", retry_after=1)
-            except UcsError as err:
-                await self._error(scope, send_wrapper, err, graphql)
-                return
-            receive = limit_body(receive, limit)
-            if exempt:
-                await self.app(scope, receive, send_wrapper)
-            else:
-                server.enter()
                 try:
-                    await self.app(scope, receive, send_wrapper)
+                    try:
+                        if tenant is None:
+                            raise BadParameter("X-Genesys-TenantId", "the tenant id must be a positive integer, "
+                                               f"not '{headers.get('x-genesys-tenantid')}'")
+                        state["tenant"] = tenant
+                        if not (bare in PUBLIC or path == "/docs" or path.startswith("/docs/")):
+                            await self._admit(self.rt.parts.get("gate"), scope, headers, state, tenant)
+                        length = headers.get("content-length")
+                        if length and length.isdigit() and int(length) > limit:
+                            raise PayloadTooLarge(f"the request body is larger than {limit} bytes")
+                        if server.switching and not exempt:
+                            raise Unavailable("the server mode is switching; retry in a moment", retry_after=1)
+                    except UcsError as err:
+                        await self._error(scope, send_served, err, bare == "/graphql")
+                        return
+                    limited = limit_body(receive, limit)
+                    # Routes' own exception wrappers (starlette.routing.request_response) read the same handlers.
+                    scope["starlette.exception_handlers"] = self.scope_handlers
+                    if not exempt:
+                        server.enter()
+                    try:
+                        await self.app(scope, limited, send_served)
+                    except Exception as exc:
+                        handler = self._handler_for(exc)
+                        if handler is None:
+                            raise
+                        if response_started:
+                            raise RuntimeError("Caught handled exception, but response already started.") from exc
+                        response = await _answer(handler, Request(scope, limited, send_served), exc)
+                        if response is not None:
+                            await response(scope, limited, send_served)
+                        # Reused exception instances accumulate tracebacks across requests.
+                        exc.__traceback__ = None
+                    finally:
+                        if not exempt:
+                            server.leave()
                 finally:
-                    server.leave()
+                    server.count(served)
+                    if received is not None:
+                        self._log(scope, headers, state, received, started, served, request_id, tenant)
+            except Exception as exc:
+                # An unexpected error: answered 500 by the error handler, then raised again for the server's log.
+                if self.error_handler is None:
+                    raise
+                response = await _answer(self.error_handler, Request(scope), exc)
+                if not response_started and response is not None:
+                    await response(scope, receive, send_raw)
+                raise
+        except asyncio.CancelledError:
+            # Cancelled by the server at the end of the shutdown drain: a 503 rather than a bare 500.
+            if response_started:
+                raise
+            log.warning("%s %s cut off at the end of the shutdown drain; answered 503", scope["method"], scope["path"])
+            host = dict(scope.get("headers", [])).get(b"host", b"localhost").decode("latin-1")
+            uri = f"{scope.get('scheme', 'http')}://{host}{scope['path']}"
+            body = jsonio.dumps(error_body("unavailable", "the server is shutting down; retry on another instance",
+                                           scope["method"], uri))
+            await send_raw({"type": "http.response.start", "status": 503, "headers": [
+                (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                (b"retry-after", b"1"), (b"connection", b"close")]})
+            await send_raw({"type": "http.response.body", "body": body})
         finally:
-            status = status_holder["status"]
-            server.count(status)
-            if self.rt.settings.access_log:
-                client = scope.get("client") or ("-", 0)
-                srv = scope.get("server") or ("-", 0)
-                qs = scope.get("query_string", b"").decode("latin-1")
-                log_request(
-                    fmt=self.rt.settings.log_format, received=received, client=str(client[0]),
-                    port=int(srv[1] or 0), method=scope["method"],
-                    url=redact(scope["path"] + (("?" + qs) if qs else "")), status=status,
-                    ms=int((time.perf_counter() - started) * 1000), host=headers.get("host", "-"),
-                    agent=headers.get("user-agent", "-"), request_id=request_id, tenant=tenant,
-                    segment=redact(state["segment"]) if "segment" in state else None,
-                )
+            op = scope.get("ucs_op")
+            if not isinstance(op, str):
+                op = GRAPHQL_OP if scope.get("path", "").rstrip("/").endswith("/graphql") else OTHER_OP
+            self.metrics.observe(op, scope["method"], status, time.perf_counter() - started)
+
+    def _log(
+        self, scope: Scope, headers: dict[str, str], state: dict[str, Any], received: Any, started: float,
+        status: int, request_id: str, tenant: int | None,
+    ) -> None:
+        client = scope.get("client") or ("-", 0)
+        srv = scope.get("server") or ("-", 0)
+        qs = scope.get("query_string", b"").decode("latin-1")
+        settings = self.rt.settings
+        log_request(
+            fmt=settings.log_format, received=received, client=str(client[0]),
+            port=int(srv[1] or 0), method=scope["method"],
+            url=redact(scope["path"] + (("?" + qs) if qs else "")), status=status,
+            ms=int((time.perf_counter() - started) * 1000), host=headers.get("host", "-"),
+            agent=headers.get("user-agent", "-"), request_id=request_id, tenant=tenant,
+            segment=redact(state["segment"]) if "segment" in state else None,
+        )
 
     async def _admit(
         self, gate: Gate | None, scope: Scope, headers: dict[str, str], state: dict[str, Any], tenant: int
@@ -196,38 +328,3 @@ class FrontDoor:
             headers.append((b"www-authenticate", WWW_AUTHENTICATE.encode()))
         await send({"type": "http.response.start", "status": row.status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
-
-
-class DrainCutoff:
-    """Answers 503 (with Retry-After) to a request the server cancels when the shutdown drain time is over,
-    instead of the bare 500 the ASGI server would send; the cancelled request then ends normally."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = False
-
-        async def send_wrapper(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_wrapper)
-        except asyncio.CancelledError:
-            if started:
-                raise
-            log.warning("%s %s cut off at the end of the shutdown drain; answered 503", scope["method"], scope["path"])
-            host = dict(scope.get("headers", [])).get(b"host", b"localhost").decode("latin-1")
-            uri = f"{scope.get('scheme', 'http')}://{host}{scope['path']}"
-            body = jsonio.dumps(error_body("unavailable", "the server is shutting down; retry on another instance",
-                                           scope["method"], uri))
-            await send({"type": "http.response.start", "status": 503, "headers": [
-                (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                (b"retry-after", b"1"), (b"connection", b"close")]})
-            await send({"type": "http.response.body", "body": body})

@@ -186,7 +186,8 @@ class FastInserts:
                 raise TypeError(f"rows of {table.name} must have {len(table.columns)} values")
             args += [list(c) for c in columns]
         sync, pooled, driver = _checked_out(conn)
-        sync.dispatch.before_cursor_execute(sync, None, sql, args, None, False)
+        if sync._has_events or sync.engine._has_events:
+            sync.dispatch.before_cursor_execute(sync, None, sql, args, None, False)
         try:
             await _begun(pooled)
             await driver.execute(sql, *args)

@@ -90,6 +90,8 @@ class UcsGraphQL(GraphQL[GqlContext, None]):
         context = await self.get_context(request, None)
         plan = self.plans.get(doc["query"], doc.get("operationName"))
         if plan is not None:
+            # A plan that never runs two resolvers at once gets the same batches from prompt loaders.
+            context.prompt_loaders = plan.shares_context
             try:
                 data = await plan.run(context, doc.get("variables"))
             except Fallback:

@@ -2,13 +2,45 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
+from strawberry.dataloader import Batch, DataLoader, dispatch_batch, should_create_new_batch
 from strawberry.types import Info as StrawberryInfo
 
 from ucs_graphql.context import Ctx
+
+K = TypeVar("K")
+T = TypeVar("T")
+
+
+class Loader(DataLoader[K, T]):
+    """A Strawberry DataLoader. A prompt one starts each batch's read on the event loop's next turn, where
+    Strawberry's waits one turn more (to collect keys loaded by work that starts on the next turn): the same
+    batches whenever every key of a batch is loaded within one turn, as in a request that never runs two
+    resolvers at once."""
+
+    prompt = False
+
+    def load(self, key: K) -> Awaitable[T]:
+        if not self.prompt:
+            return super().load(key)
+        if self.cache:
+            future = self.cache_map.get(key)
+            if future and not future.cancelled():
+                return future
+        future = self.loop.create_future()
+        if self.cache:
+            self.cache_map.set(key, future)
+        batch = self.batch
+        if batch is None or not batch.tasks or should_create_new_batch(self, batch):
+            batch = self.batch = Batch()
+            task = batch._dispatch_task = asyncio.create_task(dispatch_batch(self, batch))
+            task.add_done_callback(lambda _: setattr(batch, "_dispatch_task", None))
+        batch.add_task(key, future)
+        return future
 
 
 @dataclass
@@ -21,12 +53,16 @@ class GqlContext:
     loaders: dict[str, Any] = field(default_factory=dict)
     # The graphql-transport-ws connection_init payload (set by Strawberry on WebSocket connections).
     connection_params: dict[str, Any] | None = None
+    # Whether its loaders are prompt (see Loader): set for requests that never run two resolvers at once.
+    prompt_loaders: bool = False
 
     def loader(self, name: str, factory: Callable[[Ctx], Any]) -> Any:
         """The request's DataLoader called `name`, made by `factory` on first use."""
         got = self.loaders.get(name)
         if got is None:
             got = self.loaders[name] = factory(self.ctx)
+            if self.prompt_loaders and isinstance(got, Loader):
+                got.prompt = True
         return got
 
 

@@ -11,7 +11,7 @@ from strawberry.scalars import JSON
 
 from ucs_graphql.access import tasks as t
 from ucs_graphql.context import Ctx
-from ucs_graphql.graphql.context import Info
+from ucs_graphql.graphql.context import Info, Loader
 from ucs_graphql.graphql.permissions import needs
 from ucs_graphql.interactions import service
 from ucs_graphql.interactions import store as ixn_store
@@ -26,7 +26,7 @@ def _loader(part: str) -> Any:
         async def load(ids: list[str]) -> list[Content | None]:
             return await service.load_contents(ctx, part, ids)
 
-        return DataLoader(load_fn=load)
+        return Loader(load_fn=load)
 
     return factory
 

@@ -18,7 +18,7 @@ from strawberry.scalars import JSON
 from ucs_graphql.access import tasks as t
 from ucs_graphql.context import Ctx
 from ucs_graphql.events.bus import Event
-from ucs_graphql.graphql.context import Info
+from ucs_graphql.graphql.context import Info, Loader
 from ucs_graphql.graphql.permissions import needs
 from ucs_graphql.journeys import batch, extensions, service, states, tasks
 from ucs_graphql.journeys.common import Include
@@ -87,7 +87,7 @@ def _loader(info: Info, name: str, load: Callable[[Ctx, list[Any]], Any]) -> Dat
         async def load_fn(keys: list[Any]) -> list[Any]:
             return await load(ctx, keys)
 
-        return DataLoader(load_fn=load_fn)
+        return Loader(load_fn=load_fn)
 
     return info.context.loader(name, factory)
 

@@ -12,7 +12,7 @@ from strawberry.scalars import JSON
 
 from ucs_graphql.access import tasks as t
 from ucs_graphql.context import Ctx
-from ucs_graphql.graphql.context import Info
+from ucs_graphql.graphql.context import Info, Loader
 from ucs_graphql.graphql.permissions import needs
 from ucs_graphql.identification import service as identification
 from ucs_graphql.kit.errors import NotFound
@@ -27,7 +27,7 @@ def _attributes_loader(ctx: Ctx) -> DataLoader[str, dict[str, Any] | None]:
         found = await service.load_attributes(ctx, ids)
         return [found.get(cid) for cid in ids]
 
-    return DataLoader(load_fn=load)
+    return Loader(load_fn=load)
 
 
 def _extensions_loader(ctx: Ctx) -> DataLoader[tuple[str, tuple[str, ...]], dict[str, Any]]:
@@ -41,7 +41,7 @@ def _extensions_loader(ctx: Ctx) -> DataLoader[tuple[str, tuple[str, ...]], dict
             out.append(dict(by_lower[n.lower()] for n in wanted))
         return out
 
-    return DataLoader(load_fn=load)
+    return Loader(load_fn=load)
 
 
 def _fresh(info: Info) -> None:

@@ -513,3 +513,22 @@ async def test_variable_and_argument_shapes_answer_alike(client, recorder):
     _, got = await recorder.both(client, {"query": "mutation M { setServerMode(mode: PRODUCTION) } "
                                                    "query Q { serverStatus { mode } }"})
     assert got == "full"
+
+
+@pytest.mark.parametrize("prompt", [False, True])
+async def test_prompt_loaders_batch_the_keys_of_one_turn_alike(prompt):
+    from ucs_graphql.graphql.context import Loader
+
+    batches: list[list[str]] = []
+
+    async def load(keys: list[str]) -> list[str]:
+        batches.append(list(keys))
+        return [k.upper() for k in keys]
+
+    loader: Loader[str, str] = Loader(load_fn=load)
+    loader.prompt = prompt
+    first = loader.load("a")
+    assert await asyncio.gather(first, loader.load("b"), loader.load("a")) == ["A", "B", "A"]
+    assert loader.load("a") is first  # cached
+    assert await loader.load_many(["c", "d"]) == ["C", "D"]
+    assert batches == [["a", "b"], ["c", "d"]]

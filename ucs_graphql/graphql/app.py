@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
@@ -45,6 +46,9 @@ class UcsGraphQL(GraphQL[GqlContext, None]):
         self.plans = Plans(self.schema)
 
     async def get_context(self, request: Any, response: Any) -> GqlContext:
+        return self._context(request, response)
+
+    def _context(self, request: Any, response: Any) -> GqlContext:
         state = request.scope.get("state", {})
         ctx = Ctx(rt=self.runtime, tenant=state.get("tenant", 1), user=state.get("user"),
                   request_id=state.get("request_id"))
@@ -84,10 +88,8 @@ class UcsGraphQL(GraphQL[GqlContext, None]):
         await super().__call__(scope, receive, send)
 
     async def _lean(self, scope: Scope, doc: dict[str, Any], send: Send) -> None:
-        from starlette.requests import Request
-
         request = Request(scope)
-        context = await self.get_context(request, None)
+        context = self._context(request, None)
         plan = self.plans.get(doc["query"], doc.get("operationName"))
         if plan is not None:
             # A plan that never runs two resolvers at once gets the same batches from prompt loaders.
@@ -99,7 +101,7 @@ class UcsGraphQL(GraphQL[GqlContext, None]):
                 # it finds what the request's loaders already read instead of reading it again, unless that
                 # could change its answer (see Plan.shares_context).
                 if not plan.shares_context:
-                    context = await self.get_context(request, None)
+                    context = self._context(request, None)
             else:
                 out = jsonio.dumps({"data": data})
                 await send({"type": "http.response.start", "status": 200,

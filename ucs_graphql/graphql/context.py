@@ -37,8 +37,8 @@ class Loader(DataLoader[K, T]):
         batch = self.batch
         if batch is None or not batch.tasks or should_create_new_batch(self, batch):
             batch = self.batch = Batch()
-            task = batch._dispatch_task = asyncio.create_task(dispatch_batch(self, batch))
-            task.add_done_callback(lambda _: setattr(batch, "_dispatch_task", None))
+            # Kept when done too (Strawberry clears it): Batch only cancels a dispatch task not yet done.
+            batch._dispatch_task = asyncio.create_task(dispatch_batch(self, batch))
         batch.add_task(key, future)
         return future
 

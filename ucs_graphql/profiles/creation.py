@@ -71,11 +71,7 @@ async def insert_new(
         await _insert_batch(conn, tenant, schemas, sealer, profiles)
         return
     await profile_store.insert_profiles(conn, tenant, [(p.customer_id, p.stored) for p in profiles])
-    by_ext: dict[str, tuple[ExtensionSchema, list[tuple[str, Sequence[Record]]]]] = {}
-    for p in profiles:
-        for schema, recs in p.sealed:
-            by_ext.setdefault(schema.key, (schema, []))[1].append((p.customer_id, recs))
-    for schema, owners in by_ext.values():
+    for schema, owners in _by_extension(profiles):
         try:
             await ext_store.insert_new_owners(conn, tenant, LEVEL, schema, owners)
         except sa_exc.IntegrityError as err:
@@ -88,17 +84,22 @@ async def insert_new(
     await sealer.commit(conn)
 
 
+def _by_extension(profiles: Sequence[NewProfile]) -> list[tuple[ExtensionSchema, list[tuple[str, Sequence[Record]]]]]:
+    """The sealed records of new profiles grouped by extension: (schema, [(customer id, records)])."""
+    by_ext: dict[str, tuple[ExtensionSchema, list[tuple[str, Sequence[Record]]]]] = {}
+    for p in profiles:
+        for schema, recs in p.sealed:
+            by_ext.setdefault(schema.key, (schema, []))[1].append((p.customer_id, recs))
+    return list(by_ext.values())
+
+
 async def _insert_batch(
     conn: AsyncConnection, tenant: int, schemas: TenantSchemas, sealer: Sealer, profiles: Sequence[NewProfile]
 ) -> None:
     """Every row of a batch of new profiles in one statement; any clash is one AlreadyExists for the batch."""
     records: list[tuple[object, ...]] = []
     uniques: list[tuple[object, ...]] = []
-    by_ext: dict[str, tuple[ExtensionSchema, list[tuple[str, Sequence[Record]]]]] = {}
-    for p in profiles:
-        for schema, recs in p.sealed:
-            by_ext.setdefault(schema.key, (schema, []))[1].append((p.customer_id, recs))
-    for schema, owners in by_ext.values():
+    for schema, owners in _by_extension(profiles):
         ext_store.new_owner_rows(tenant, LEVEL, schema, owners, records, uniques)
     entries: list[tuple[object, ...]] = []
     for key, pairs in index.new_entries(schemas, sealer.cipher,

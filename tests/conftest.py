@@ -136,3 +136,11 @@ async def make_client(database_url: str, tmp_path: Path) -> AsyncIterator[MakeCl
 async def client(make_client: MakeClient) -> httpx.AsyncClient:
     """A client on an app with default settings."""
     return await make_client()
+
+
+@pytest.fixture
+async def import_app(make_client: MakeClient, tmp_path: Path) -> tuple[Any, Path]:
+    """A client on a server whose import directory is a fresh folder, and that folder."""
+    folder = tmp_path / "import"
+    folder.mkdir()
+    return await make_client(import_dir=str(folder)), folder

@@ -27,16 +27,8 @@ from ucs_graphql.access import tasks as t
 from ucs_graphql.access.hashing import hash_secret
 
 
-@pytest.fixture
-async def app(make_client, tmp_path):
-    """A client on a server whose import directory is a fresh folder, and that folder."""
-    folder = tmp_path / "import"
-    folder.mkdir()
-    return await make_client(import_dir=str(folder)), folder
-
-
-async def test_the_reference_sample_shape_imports_profiles_extensions_and_index_entries(app):
-    client, folder = app
+async def test_the_reference_sample_shape_imports_profiles_extensions_and_index_entries(import_app):
+    client, folder = import_app
     await prepare(client, PHONE_KEY, CITY_KEY)
     write_csv(folder, "profiles.csv", SAMPLE)
     report = await imported(client, {"delimiter": ",", "profiles": "profiles.csv", "format": "csv",
@@ -57,8 +49,8 @@ async def test_the_reference_sample_shape_imports_profiles_extensions_and_index_
     assert by_city["FirstName"] == "danye"
 
 
-async def test_attr_n_columns_number_values_whatever_their_order_and_empty_cells_are_no_value(app):
-    client, folder = app
+async def test_attr_n_columns_number_values_whatever_their_order_and_empty_cells_are_no_value(import_app):
+    client, folder = import_app
     await prepare(client, address=False)
     text = ("EmailAddress[3],FirstName,EmailAddress[1],EmailAddress[2]\n"
             "c@x.org,Ann,a@x.org,b@x.org\n"
@@ -73,8 +65,8 @@ async def test_attr_n_columns_number_values_whatever_their_order_and_empty_cells
     assert "LastName" not in bob
 
 
-async def test_rows_that_fail_validation_are_reported_with_their_index_and_reason(app):
-    client, folder = app
+async def test_rows_that_fail_validation_are_reported_with_their_index_and_reason(import_app):
+    client, folder = import_app
     await prepare(client)
     lines = SAMPLE.splitlines()
     text = "\n".join([*lines[:4],
@@ -91,8 +83,8 @@ async def test_rows_that_fail_validation_are_reported_with_their_index_and_reaso
     assert (report["imported"], report["next-index"], report["complete"]) == (3, 6, True)
 
 
-async def test_max_errors_stops_the_import_after_that_many_refused_rows(app):
-    client, folder = app
+async def test_max_errors_stops_the_import_after_that_many_refused_rows(import_app):
+    client, folder = import_app
     await prepare(client, address=False)
     rows = ["FirstName,LastName"] + [f"n{i},{'x,extra' if i in (1, 3, 4) else 'ok'}" for i in range(8)]
     write_csv(folder, "max.csv", "\n".join(rows) + "\n")
@@ -104,8 +96,8 @@ async def test_max_errors_stops_the_import_after_that_many_refused_rows(app):
     assert (resumed["imported"], resumed["errors"], resumed["next-index"]) == (3, [], 8)
 
 
-async def test_start_from_index_skips_earlier_records(app):
-    client, folder = app
+async def test_start_from_index_skips_earlier_records(import_app):
+    client, folder = import_app
     await prepare(client, EMAIL_KEY)
     write_csv(folder, "p.csv", SAMPLE)
     report = await imported(client, {"format": "csv", "profiles": "p.csv", "start-from-index": 1})
@@ -117,8 +109,8 @@ async def test_start_from_index_skips_earlier_records(app):
     assert len(await identify(client, EmailAddress="danye@hna.net")) == 1
 
 
-async def test_id_key_skips_a_known_customer_and_reports_an_ambiguous_match(app):
-    client, folder = app
+async def test_id_key_skips_a_known_customer_and_reports_an_ambiguous_match(import_app):
+    client, folder = import_app
     await prepare(client, EMAIL_KEY, address=False)
     await set_mode(client, "production")
     first = await create(client, {"FirstName": "A1", "EmailAddress": "a@x.org"})
@@ -138,8 +130,8 @@ async def test_id_key_skips_a_known_customer_and_reports_an_ambiguous_match(app)
     assert len(await identify(client, "", EmailAddress="b@x.org")) == 1
 
 
-async def test_a_unique_key_clash_refuses_the_row_and_keeps_the_rest_of_its_batch(app):
-    client, folder = app
+async def test_a_unique_key_clash_refuses_the_row_and_keeps_the_rest_of_its_batch(import_app):
+    client, folder = import_app
     await prepare(client, {**EMAIL_KEY, "unique": True}, address=False)
     text = ("customer_id,FirstName,EmailAddress\n"
             "cust-1,One,one@x.org\n,Two,two@x.org\n,Dup,one@x.org\ncust-1,Again,z@x.org\n,Three,three@x.org\n")
@@ -153,8 +145,8 @@ async def test_a_unique_key_clash_refuses_the_row_and_keeps_the_rest_of_its_batc
     assert (await client.get("/profiles/cust-1")).json()["FirstName"] == "One"
 
 
-async def test_create_log_writes_json_lines_beside_the_file(app):
-    client, folder = app
+async def test_create_log_writes_json_lines_beside_the_file(import_app):
+    client, folder = import_app
     await prepare(client)
     write_csv(folder, "sub/logged.csv", SAMPLE + "bad,row\n")
     report = await imported(client, {"format": "csv", "profiles": "sub/logged.csv", "create-log": True,
@@ -167,8 +159,8 @@ async def test_create_log_writes_json_lines_beside_the_file(app):
 
 
 @pytest.mark.parametrize("encoding, data", [("ISO-8859-1", "latin-1"), ("UTF-16", "utf-16"), (None, "utf-8-sig")])
-async def test_encoding(app, encoding, data):
-    client, folder = app
+async def test_encoding(import_app, encoding, data):
+    client, folder = import_app
     await prepare(client, address=False)
     write_csv(folder, "enc.csv", "FirstName,LastName\nJosé,Müller\n", encoding=data)
     description = {"format": "csv", "profiles": "enc.csv", **({"encoding": encoding} if encoding else {})}
@@ -178,8 +170,8 @@ async def test_encoding(app, encoding, data):
     assert found["LastName"] == "Müller"
 
 
-async def test_a_record_that_cannot_be_decoded_stops_the_import_there(app):
-    client, folder = app
+async def test_a_record_that_cannot_be_decoded_stops_the_import_there(import_app):
+    client, folder = import_app
     await prepare(client, address=False)
     write_csv(folder, "bad.csv", "FirstName\nAnn\nJosé\nBob\n", encoding="latin-1")
     report = await imported(client, {"format": "csv", "profiles": "bad.csv", "batch-size": 1})
@@ -187,8 +179,8 @@ async def test_a_record_that_cannot_be_decoded_stops_the_import_there(app):
     assert report["errors"][0]["index"] == 1 and "utf-8" in report["errors"][0]["reason"]
 
 
-async def test_delimiter(app):
-    client, folder = app
+async def test_delimiter(import_app):
+    client, folder = import_app
     await prepare(client)
     write_csv(folder, "semi.csv", "FirstName;Address.City;Address.Address\nAnn;Paris;1, rue de la Paix\n")
     report = await imported(client, {"format": "csv", "profiles": "semi.csv", "delimiter": ";"})
@@ -209,22 +201,22 @@ async def test_delimiter(app):
     ({"format": "csv", "profiles": "missing.csv"}, 400, "missing.csv"),
     ({"format": "csv", "profiles": "cols.csv"}, 400, "Shoe"),
 ])
-async def test_refused_descriptions(app, description, status, fragment):
-    client, folder = app
+async def test_refused_descriptions(import_app, description, status, fragment):
+    client, folder = import_app
     await prepare(client)
     write_csv(folder, "p.csv", SAMPLE)
     write_csv(folder, "cols.csv", "FirstName,Shoe\nAnn,9\n")
     assert_error(await post_import(client, description), status, contains=fragment)
 
 
-async def test_production_mode_refuses_the_import(app):
-    client, folder = app
+async def test_production_mode_refuses_the_import(import_app):
+    client, folder = import_app
     write_csv(folder, "p.csv", "FirstName\nAnn\n")
     assert_error(await post_import(client, {"format": "csv", "profiles": "p.csv"}), 403, contains="maintenance")
 
 
-async def test_paths_that_leave_the_import_directory_are_refused(app, tmp_path):
-    client, folder = app
+async def test_paths_that_leave_the_import_directory_are_refused(import_app, tmp_path):
+    client, folder = import_app
     await prepare(client, address=False)
     outside = write_csv(tmp_path, "outside.csv", "FirstName\nEve\n")
     (folder / "link.csv").symlink_to(outside)
@@ -235,8 +227,8 @@ async def test_paths_that_leave_the_import_directory_are_refused(app, tmp_path):
     assert (await imported(client, {"format": "csv", "profiles": str(inside)}))["imported"] == 1
 
 
-async def test_the_file_can_be_uploaded_as_a_profiles_part(app):
-    client, folder = app
+async def test_the_file_can_be_uploaded_as_a_profiles_part(import_app):
+    client, folder = import_app
     await prepare(client, PHONE_KEY)
     report = await imported(client, {"format": "csv", "create-log": True}, upload=SAMPLE.encode(),
                             filename="../../evil name.csv")
@@ -248,8 +240,8 @@ async def test_the_file_can_be_uploaded_as_a_profiles_part(app):
     assert len(await identify(client, PhoneNumber="1-632-596-1889")) == 1
 
 
-async def test_the_description_must_come_as_a_form_part(app):
-    client, _ = app
+async def test_the_description_must_come_as_a_form_part(import_app):
+    client, _ = import_app
     await set_mode(client, "maintenance")
     resp = await client.post("/profiles/import", json={"format": "csv", "profiles": "p.csv"})
     assert_error(resp, 415, contains="multipart/form-data")
@@ -259,8 +251,8 @@ async def test_the_description_must_come_as_a_form_part(app):
     assert_error(resp, 400, contains="JSON")
 
 
-async def test_import_metrics_count_rows_and_refusals(app):
-    client, folder = app
+async def test_import_metrics_count_rows_and_refusals(import_app):
+    client, folder = import_app
     await prepare(client)
     write_csv(folder, "m.csv", SAMPLE + "bad\n")
     await imported(client, {"format": "csv", "profiles": "m.csv"})

@@ -27,16 +27,9 @@ from ucs_graphql.profiles.model import parse_profile
 ROWS = 40  # more than FastInsert.SMALL in every table, so the batch is shipped in bulk
 
 
-@pytest.fixture
-async def app(make_client, tmp_path):
-    """A client on a server whose import directory is a fresh folder, and that folder."""
-    folder = tmp_path / "import"
-    folder.mkdir()
-    return await make_client(import_dir=str(folder)), folder
 
-
-async def test_a_clash_inside_a_bulk_batch_refuses_only_the_offending_rows(app):
-    client, folder = app
+async def test_a_clash_inside_a_bulk_batch_refuses_only_the_offending_rows(import_app):
+    client, folder = import_app
     await prepare(client, {**EMAIL_KEY, "unique": True}, PHONE_KEY)
     await set_mode(client, "production")
     await create(client, {"customer_id": "known", "FirstName": "Known", "EmailAddress": "known@x.org"})
@@ -66,9 +59,9 @@ async def test_a_clash_inside_a_bulk_batch_refuses_only_the_offending_rows(app):
     assert (await client.get("/profiles/known")).json()["FirstName"] == "Known"
 
 
-async def test_a_batch_is_shipped_in_one_statement(app, backend):
+async def test_a_batch_is_shipped_in_one_statement(import_app, backend):
     """One statement a batch on PostgreSQL (every table in WITH clauses), one per table elsewhere."""
-    client, folder = app
+    client, folder = import_app
     await prepare(client, EMAIL_KEY, PHONE_KEY)
     lines = ["FirstName,EmailAddress,PhoneNumber,Address.City"]
     lines += [f"n{i},n{i}@x.org,+1 555 {i:04d},City{i}" for i in range(ROWS)]
@@ -176,8 +169,8 @@ def test_records_parsed_by_the_plan_are_those_create_customer_profile_accepts():
     assert 1000 < accepted < 5000
 
 
-async def test_refusals_found_when_a_batch_commits_stop_the_next_batch_where_max_errors_says(app):
-    client, folder = app
+async def test_refusals_found_when_a_batch_commits_stop_the_next_batch_where_max_errors_says(import_app):
+    client, folder = import_app
     await prepare(client, {**EMAIL_KEY, "unique": True}, address=False)
     # Batch 0 (records 0-3): record 1 clashes with record 0 on the unique key, which only its commit finds.
     # Batch 1 (records 4-7): record 5 is the second refusal, past max-errors 1: the import stops there,

@@ -16,7 +16,8 @@ from tests.import_fixtures import ADDRESS, EMAIL_KEY, PHONE_KEY, identify, impor
 from tests.profile_fixtures import count_statements, create
 from ucs_graphql.config import load_settings
 from ucs_graphql.context import Ctx
-from ucs_graphql.db.fast import FastInsert
+from ucs_graphql.db.fast import FastInsert, FastInserts
+from ucs_graphql.db.tables.profiles import profile
 from ucs_graphql.imports import service
 from ucs_graphql.imports.columns import RecordParser, plan_columns
 from ucs_graphql.kit.errors import AlreadyExists, UcsError
@@ -97,6 +98,33 @@ async def test_a_bulk_insert_is_part_of_the_callers_transaction(client):
     await ctx.db.write(lambda conn: profile_store.insert_profiles(conn, ctx.tenant, rows))
     assert (await client.get("/profiles/bulk-39")).json()["FirstName"] == "b39"
     assert len(rows) >= FastInsert.SMALL
+
+
+async def test_a_last_bulk_insert_commits_by_itself_or_with_what_ran_before_it(client):
+    """FastInserts(last=True): alone in its transaction the statement is the transaction; after another
+    statement it joins that statement's transaction, and both are undone together."""
+    ctx = Ctx(client._transport.app.state.runtime)
+    both = FastInserts(profile)
+
+    def rows(prefix: str) -> list[tuple[Any, ...]]:
+        return profile_store.profile_rows(ctx.tenant, [(f"{prefix}-{i}", {"FirstName": [prefix]}) for i in range(ROWS)])
+
+    async def before_then_fail(conn: Any) -> None:
+        await profile_store.insert_profiles(conn, ctx.tenant, [("before", {"FirstName": ["b"]})])
+        await both.run(conn, {"profile": rows("joined")}, last=True)
+        raise RuntimeError("the caller's transaction fails")
+
+    with pytest.raises(RuntimeError):
+        await ctx.db.write(before_then_fail)
+    for gone in ("before", "joined-0", f"joined-{ROWS - 1}"):
+        assert (await client.get(f"/profiles/{gone}")).status_code == 404
+    clash = rows("alone")
+    clash.insert(ROWS // 2, clash[0])
+    with pytest.raises(AlreadyExists):
+        await ctx.db.write(lambda conn: both.run(conn, {"profile": clash}, last=True))
+    assert (await client.get("/profiles/alone-0")).status_code == 404  # all or nothing
+    await ctx.db.write(lambda conn: both.run(conn, {"profile": rows("alone")}, last=True))
+    assert (await client.get(f"/profiles/alone-{ROWS - 1}")).json()["FirstName"] == "alone"
 
 
 # A schema with every kind of rule a record can break: types, lengths, defaults, mandatory values.

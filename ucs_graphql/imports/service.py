@@ -304,7 +304,7 @@ class _Importer:
                 out.next_index, out.stop = at + 1, True
                 break
         if inserts:
-            await insert_new(conn, self.ctx.tenant, self.schemas, self.sealer, [r.new for r in inserts])
+            await insert_new(conn, self.ctx.tenant, self.schemas, self.sealer, [r.new for r in inserts], last=True)
             out.imported = len(inserts)
         return out
 

@@ -57,10 +57,13 @@ def prepare(sealer: Sealer, parsed: ProfileInput) -> NewProfile:
 
 
 async def insert_new(
-    conn: AsyncConnection, tenant: int, schemas: TenantSchemas, sealer: Sealer, profiles: Sequence[NewProfile]
+    conn: AsyncConnection, tenant: int, schemas: TenantSchemas, sealer: Sealer, profiles: Sequence[NewProfile],
+    *, last: bool = False,
 ) -> None:
     """Insert new profiles with their extension records and identification entries, inside the caller's
     transaction: one statement for the profiles, two per extension used, one per identification key.
+    `last`: the caller runs nothing after this in its transaction (a batch may then commit by itself, see
+    db.fast.FastInserts).
 
     An existing customer id, a unique-record clash or a second customer with the values of a unique key is
     AlreadyExists (naming the customer, extension or key when fewer than BATCH_MIN profiles are written).
@@ -68,7 +71,7 @@ async def insert_new(
     if not profiles:
         return
     if len(profiles) >= BATCH_MIN:
-        await _insert_batch(conn, tenant, schemas, sealer, profiles)
+        await _insert_batch(conn, tenant, schemas, sealer, profiles, last=last)
         return
     await profile_store.insert_profiles(conn, tenant, [(p.customer_id, p.stored) for p in profiles])
     for schema, owners in _by_extension(profiles):
@@ -94,7 +97,8 @@ def _by_extension(profiles: Sequence[NewProfile]) -> list[tuple[ExtensionSchema,
 
 
 async def _insert_batch(
-    conn: AsyncConnection, tenant: int, schemas: TenantSchemas, sealer: Sealer, profiles: Sequence[NewProfile]
+    conn: AsyncConnection, tenant: int, schemas: TenantSchemas, sealer: Sealer, profiles: Sequence[NewProfile],
+    *, last: bool,
 ) -> None:
     """Every row of a batch of new profiles in one statement; any clash is one AlreadyExists for the batch."""
     records: list[tuple[object, ...]] = []
@@ -107,11 +111,11 @@ async def _insert_batch(
         entries += ident_store.entry_rows(tenant, key, pairs)
     rows = {profile.name: profile_store.profile_rows(tenant, [(p.customer_id, p.stored) for p in profiles]),
             extension_record.name: records, extension_unique.name: uniques, ident_entry.name: entries}
+    await sealer.commit(conn)  # first: the inserts may be the transaction's last statement
     try:
-        await _INSERT_ALL.run(conn, rows)
+        await _INSERT_ALL.run(conn, rows, last=last)
     except sa_exc.IntegrityError as err:
         if as_unique_violation(err) is None:
             raise
         raise AlreadyExists("a profile of this batch has the id, unique extension values or unique key values "
                             "of another customer") from err
-    await sealer.commit(conn)

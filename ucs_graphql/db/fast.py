@@ -13,9 +13,12 @@ constraints checked as for INSERT) or the driver's executemany of the compiled I
 positional tuples instead of SQLAlchemy's per-row parameter processing. A few rows take the ordinary path.
 
 A FastInserts ships the rows of several tables at once (a batch of new profiles: profiles, extension
-records, index entries). On PostgreSQL that is one statement, an INSERT ... SELECT FROM unnest(arrays) per
-table as data-modifying WITH clauses, so a batch costs one round trip instead of two per table (PostgreSQL,
-CockroachDB and YugabyteDB run such statements); elsewhere each table is a FastInsert.
+records, index entries). On the PostgreSQL dialect that is one statement, an INSERT ... SELECT FROM
+unnest($n::table[]) per table as data-modifying WITH clauses: each table's rows go as one array of the
+table's own row type (the driver encodes a row as a record, where an array per column cost a type check per
+value), so a batch costs one round trip instead of two per table. PostgreSQL and YugabyteDB run such
+statements; engines with a dialect of their own (CockroachDB's) and SQLite insert each table with a
+FastInsert. Rows are tuples in the table's column order, which tests hold equal to the migrated tables'.
 """
 
 from __future__ import annotations
@@ -161,14 +164,8 @@ class FastInserts:
         sql = self._sql.get(shape)
         if sql is None:
             quote = dialect.identifier_preparer.quote
-            parts, n = [], 0
-            for table in tables:
-                arrays = []
-                for col in table.columns:
-                    n += 1
-                    arrays.append(f"${n}::{col.type.compile(dialect=dialect)}[]")
-                parts.append(f"INSERT INTO {quote(table.name)} ({', '.join(quote(c.name) for c in table.columns)}) "
-                             f"SELECT * FROM unnest({', '.join(arrays)})")
+            parts = [f"INSERT INTO {quote(table.name)} ({', '.join(quote(c.name) for c in table.columns)}) "
+                     f"SELECT * FROM unnest(${n}::{quote(table.name)}[])" for n, table in enumerate(tables, start=1)]
             sql = parts[0] if len(parts) == 1 else (
                 "WITH " + ", ".join(f"w{i} AS ({part})" for i, part in enumerate(parts)) + " SELECT 1")
             self._sql[shape] = sql
@@ -185,12 +182,7 @@ class FastInserts:
         if not tables:
             return
         sql = self._statement(conn.dialect, tables)
-        args: list[Any] = []
-        for table in tables:
-            columns = list(zip(*rows[table.name], strict=True))
-            if len(columns) != len(table.columns):
-                raise TypeError(f"rows of {table.name} must have {len(table.columns)} values")
-            args += [list(c) for c in columns]
+        args = [rows[table.name] for table in tables]
         sync, pooled, driver = _checked_out(conn)
         if sync._has_events or sync.engine._has_events:
             sync.dispatch.before_cursor_execute(sync, None, sql, args, None, False)

@@ -58,9 +58,17 @@ _entropy = _Entropy()
 os.register_at_fork(after_in_child=_entropy.forget)
 
 
+_prefix: tuple[int, str] = (-1, "")  # the last millisecond and its 8 characters
+
+
 def new_customer_id() -> str:
     """A fresh id: 8 characters of time (so ids sort roughly by creation) and 8 random ones (47 bits)."""
-    return _base62_8(time.time_ns() // 1_000_000) + _base62_8(_entropy.draw())
+    global _prefix
+    ms = time.time_ns() // 1_000_000
+    last = _prefix
+    if last[0] != ms:
+        last = _prefix = (ms, _base62_8(ms))
+    return last[1] + _base62_8(_entropy.draw())
 
 
 def check_customer_id(value: Any, param: str = "customer_id") -> str:

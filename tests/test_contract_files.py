@@ -106,3 +106,27 @@ async def test_migrate_creates_the_folder_of_a_new_sqlite_database(tmp_path):
     await upgrade(url)
     assert (tmp_path / "not" / "yet" / "there" / "ucs.db").is_file()
     assert await current_revision(url) == head_revision()
+
+
+async def test_upgrading_a_database_of_an_earlier_release_drops_the_index_of_records_by_extension(tmp_path):
+    from sqlalchemy import inspect, text
+
+    from ucs_graphql.db.migrate import upgrade
+
+    url = f"sqlite:///{tmp_path}/earlier.db"
+    await upgrade(url, "0004")
+    engine = throwaway_engine(url)
+
+    async def indexes() -> list[str]:
+        async with engine.connect() as conn:
+            return await conn.run_sync(lambda c: [i["name"] for i in inspect(c).get_indexes("extension_record")])
+
+    try:
+        async with engine.begin() as conn:  # as releases up to 0004 created it
+            await conn.execute(text("CREATE INDEX ix_extension_record_ext ON extension_record (tenant_id, level, ext)"))
+        assert "ix_extension_record_ext" in await indexes()
+        await upgrade(url)
+        assert "ix_extension_record_ext" not in await indexes()
+        assert await current_revision(url) == head_revision() == "0005"
+    finally:
+        await engine.dispose()

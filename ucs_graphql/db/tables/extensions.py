@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Index, Integer, String, Table, Text
+from sqlalchemy import Column, Integer, String, Table, Text
 
 from ucs_graphql.db.tables.base import metadata
 
@@ -33,4 +33,5 @@ extension_unique = Table(
     Column("rec_no", Integer, nullable=False),
 )
 
-Index("ix_extension_record_ext", extension_record.c.tenant_id, extension_record.c.level, extension_record.c.ext)
+# No index by extension name: dropping an extension schema (a maintenance operation) scans both tables,
+# while an index on it would cost every record written (migration 0005 drops the one earlier releases had).

@@ -30,7 +30,7 @@ from ucs_graphql.imports.source import PROFILES, Records, UnreadableRecord, read
 from ucs_graphql.kit.errors import AlreadyExists, BadParameter, MissingParameter, UcsError, Unavailable
 from ucs_graphql.metadata.cache import TenantSchemas
 from ucs_graphql.metadata.model import IdentificationKey
-from ucs_graphql.profiles.creation import NewProfile, insert_new, prepare
+from ucs_graphql.profiles.creation import BATCH_MIN, NewProfile, batch_rows, insert_new, prepare
 from ucs_graphql.profiles.sealing import Sealer
 from ucs_graphql.web.metrics import count_import
 
@@ -127,6 +127,7 @@ class _Importer:
         self.batch_start = options.start_from_index
         # The previous batch's commit, running while the next batch is read (True: the import stops).
         self.writing: asyncio.Task[bool] | None = None
+        self.bulk = options.batch_size >= BATCH_MIN  # batches are written in one statement
 
     def _over_limit(self, refused: int) -> bool:
         limit = self.options.max_errors
@@ -143,6 +144,8 @@ class _Importer:
             return
         values = (index.key_entries(self.key, self.schemas, self.sealer.cipher, new.attrs, new.plain_records())
                   if self.key is not None else set())
+        if self.bulk:  # its rows are built now, while the previous batch is written
+            new.rows = batch_rows(self.ctx.tenant, self.schemas, self.sealer.cipher, new)
         self.rows.append(_Row(index_, new, values))
 
     async def run(self, records: Records, plan: Plan, total: int | None) -> None:

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ucs_graphql.crypto.cipher import FieldCipher
 from ucs_graphql.db.errors import as_unique_violation
 from ucs_graphql.db.fast import FastInsert, FastInserts
 from ucs_graphql.db.tables.extensions import extension_record, extension_unique
@@ -20,6 +22,7 @@ from ucs_graphql.db.tables.profiles import ident_entry, profile
 from ucs_graphql.extensions import store as ext_store
 from ucs_graphql.identification import index
 from ucs_graphql.identification import store as ident_store
+from ucs_graphql.kit import jsonio
 from ucs_graphql.kit.errors import AlreadyExists
 from ucs_graphql.metadata.cache import TenantSchemas
 from ucs_graphql.metadata.model import ExtensionSchema
@@ -35,6 +38,17 @@ _INSERT_ALL = FastInserts(profile, extension_record, extension_unique, ident_ent
 
 
 @dataclass
+class BatchRows:
+    """What a new profile adds to each table in a batch: its stored data as JSON text, its extension records
+    and their unique rows, its identification entries (rows in the tables' column order)."""
+
+    data: str
+    records: list[tuple[Any, ...]]
+    uniques: list[tuple[Any, ...]]
+    entries: list[tuple[Any, ...]]
+
+
+@dataclass
 class NewProfile:
     """A profile ready to insert: its id, plain values (for the index) and their stored (sealed) form."""
 
@@ -43,6 +57,8 @@ class NewProfile:
     exts: list[tuple[ExtensionSchema, list[Record]]]
     stored: Data
     sealed: list[tuple[ExtensionSchema, list[Record]]]
+    # Its rows for a batch insert, when built ahead of it (batch_rows).
+    rows: BatchRows | None = None
 
     def plain_records(self) -> dict[str, list[Record]]:
         """Plain records by lower-case extension name (what the identification index reads)."""
@@ -96,20 +112,35 @@ def _by_extension(profiles: Sequence[NewProfile]) -> list[tuple[ExtensionSchema,
     return list(by_ext.values())
 
 
+def batch_rows(tenant: int, schemas: TenantSchemas, cipher: FieldCipher | None, new: NewProfile) -> BatchRows:
+    """The rows a new profile adds to a batch insert. A bulk import builds them as it reads each record, so
+    that a batch is ready to send once its last record is read."""
+    records: list[tuple[Any, ...]] = []
+    uniques: list[tuple[Any, ...]] = []
+    for schema, recs in new.sealed:
+        ext_store.new_owner_rows(tenant, LEVEL, schema, [(new.customer_id, recs)], records, uniques)
+    entries: list[tuple[Any, ...]] = []
+    for key, pairs in index.new_entries(schemas, cipher, [(new.customer_id, new.attrs, new.plain_records())]):
+        entries += ident_store.entry_rows(tenant, key, pairs)
+    return BatchRows(jsonio.dumps_str(new.stored), records, uniques, entries)
+
+
 async def _insert_batch(
     conn: AsyncConnection, tenant: int, schemas: TenantSchemas, sealer: Sealer, profiles: Sequence[NewProfile],
     *, last: bool,
 ) -> None:
     """Every row of a batch of new profiles in one statement; any clash is one AlreadyExists for the batch."""
-    records: list[tuple[object, ...]] = []
-    uniques: list[tuple[object, ...]] = []
-    for schema, owners in _by_extension(profiles):
-        ext_store.new_owner_rows(tenant, LEVEL, schema, owners, records, uniques)
-    entries: list[tuple[object, ...]] = []
-    for key, pairs in index.new_entries(schemas, sealer.cipher,
-                                        [(p.customer_id, p.attrs, p.plain_records()) for p in profiles]):
-        entries += ident_store.entry_rows(tenant, key, pairs)
-    rows = {profile.name: profile_store.profile_rows(tenant, [(p.customer_id, p.stored) for p in profiles]),
+    records: list[tuple[Any, ...]] = []
+    uniques: list[tuple[Any, ...]] = []
+    entries: list[tuple[Any, ...]] = []
+    dumped = []
+    for p in profiles:
+        built = p.rows or batch_rows(tenant, schemas, sealer.cipher, p)
+        dumped.append((p.customer_id, built.data))
+        records += built.records
+        uniques += built.uniques
+        entries += built.entries
+    rows = {profile.name: profile_store.dumped_profile_rows(tenant, dumped),
             extension_record.name: records, extension_unique.name: uniques, ident_entry.name: entries}
     await sealer.commit(conn)  # first: the inserts may be the transaction's last statement
     try:

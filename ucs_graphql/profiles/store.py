@@ -25,9 +25,14 @@ _INSERT = FastInsert(profile)
 
 def profile_rows(tenant: int, rows: Sequence[tuple[str, Data]]) -> list[tuple[Any, ...]]:
     """Rows of new profiles in the table's column order: tenant_id, customer_id, created_ms, data."""
-    now = to_millis(now_utc())
     dumps = jsonio.dumps_str
-    return [(tenant, cid, now, dumps(data)) for cid, data in rows]
+    return dumped_profile_rows(tenant, [(cid, dumps(data)) for cid, data in rows])
+
+
+def dumped_profile_rows(tenant: int, rows: Iterable[tuple[str, str]]) -> list[tuple[Any, ...]]:
+    """profile_rows of (customer id, data already in its stored JSON text)."""
+    now = to_millis(now_utc())
+    return [(tenant, cid, now, text) for cid, text in rows]
 
 
 async def insert_profiles(conn: AsyncConnection, tenant: int, rows: Sequence[tuple[str, Data]]) -> None:

@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import wipe
 from tests.helpers import set_mode
-from tests.import_fixtures import ADDRESS, EMAIL_KEY, PHONE_KEY, identify, imported, prepare, write_csv
+from tests.import_fixtures import ADDRESS, CITY_KEY, EMAIL_KEY, PHONE_KEY, identify, imported, prepare, write_csv
 from tests.profile_fixtures import count_statements, create
 from ucs_graphql.config import load_settings
 from ucs_graphql.context import Ctx
@@ -79,6 +79,44 @@ async def test_a_batch_is_shipped_in_one_statement(import_app, backend):
         assert all(sorted(re.findall(r'INSERT INTO "?(\w+)', s)) == sorted(tables) for s in writes)
     else:
         assert sorted(s.split("(")[0].strip() for s in writes) == sorted([f"INSERT INTO {t}" for t in tables] * batches)
+
+
+TRICKY = ['quote " and \\ backslash', "tab\tand\nline", "Zoë Åström", "\u65e5\u672c\u8a9e \U0001f600", "{\"json\": [1]}",
+          "'; DROP TABLE profile; --", "x" * 250]
+
+
+async def test_a_bulk_batch_stores_every_character_as_given(import_app):
+    """Quotes, backslashes, control characters, non-ASCII and long texts come back exactly from a batch
+    written in one statement, in profiles, extension records and index entries."""
+    client, folder = import_app
+    await prepare(client, EMAIL_KEY, CITY_KEY)
+    lines = ["customer_id,FirstName,EmailAddress,Address.City"]
+    for i in range(ROWS):
+        text = TRICKY[i % len(TRICKY)]
+        quoted = '"' + text.replace('"', '""') + '"'
+        lines.append(f"tricky-{i},{quoted},n{i}@x.org,{quoted}")
+    write_csv(folder, "tricky.csv", "\n".join(lines) + "\n")
+    report = await imported(client, {"format": "csv", "profiles": "tricky.csv", "batch-size": 64})
+    assert (report["imported"], report["errors"]) == (ROWS, [])
+    await set_mode(client, "production")
+    for i in range(len(TRICKY)):
+        body = (await client.get(f"/profiles/tricky-{i}", params={"extensions": "Address"})).json()
+        assert (body["FirstName"], body["Address"]["City"]) == (TRICKY[i], TRICKY[i])
+        found = await identify(client, **{"Address.City": TRICKY[i]})
+        assert f"tricky-{i}" in {m["customer_id"] for m in found}
+
+
+async def test_a_bulk_insert_refuses_a_text_too_long_for_its_column_rather_than_cutting_it(client, backend):
+    ctx = Ctx(client._transport.app.state.runtime)
+    rows = profile_store.profile_rows(ctx.tenant, [(f"long-{i}", {"FirstName": ["x"]}) for i in range(ROWS)])
+    rows[3] = (ctx.tenant, "x" * 17, 0, "{}")  # customer_id is VARCHAR(16)
+    if backend == "postgres":  # SQLite does not limit the length of text
+        with pytest.raises(Exception, match="too long"):
+            await ctx.db.write(lambda conn: FastInserts(profile).run(conn, {"profile": rows}, last=True))
+        assert (await client.get("/profiles/long-0")).status_code == 404
+    else:
+        await ctx.db.write(lambda conn: FastInserts(profile).run(conn, {"profile": rows}, last=True))
+        assert (await client.get("/profiles/long-0")).status_code == 200
 
 
 async def test_a_bulk_insert_is_part_of_the_callers_transaction(client):

@@ -290,12 +290,13 @@ async def test_reading_ahead_gives_the_reports_and_data_of_one_batch_after_the_o
     lines = _random_file(seed, 120, 90, phones=True, parse_errors=0.05)
     description = {"id-key": "by_phone", "batch-size": batch, "max-errors": max_errors}
     results = []
-    for pipelined in (False, True):
+    for pipelined, ahead in ((False, 1), (True, 1), (True, 2), (True, 4)):
         monkeypatch.setattr(service, "PIPELINE", pipelined)
-        results.append(await _import_fresh(make_client, tmp_path / f"import-{pipelined}", database_url, lines,
-                                           description, {**EMAIL_KEY, "unique": True},
+        monkeypatch.setattr(service, "AHEAD", ahead)
+        results.append(await _import_fresh(make_client, tmp_path / f"import-{pipelined}-{ahead}", database_url,
+                                           lines, description, {**EMAIL_KEY, "unique": True},
                                            {**PHONE_KEY, "unique": False}))
-    assert results[0] == results[1]
+    assert all(result == results[0] for result in results[1:])
     assert results[0][0]["errors"] and results[0][0]["skipped"]
 
 

@@ -9,6 +9,7 @@ and `next-index` (response and log) is where `start-from-index` resumes.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import gc
 import os
@@ -40,6 +41,10 @@ Authorize = Callable[[str], None]
 # made the batch's write about 30 % longer than the database took for it).
 # Read the next batch while the previous one is written (False: one after the other, as a reference).
 PIPELINE = True
+# Batches handed to the writer and not yet committed, beyond which reading waits: one being written and one
+# ready to go the moment it commits, so that neither the database nor the reader waits on the other's
+# slower batches.
+AHEAD = 2
 
 
 @dataclass
@@ -125,8 +130,9 @@ class _Importer:
         self.rows: list[_Row] = []
         self.parse_errors: list[Entry] = []
         self.batch_start = options.start_from_index
-        # The previous batch's commit, running while the next batch is read (True: the import stops).
-        self.writing: asyncio.Task[bool] | None = None
+        # Commits of the batches handed to the writer, oldest first, each after the one before it, running
+        # while the next batch is read (True: the import stops).
+        self.writing: collections.deque[asyncio.Task[bool]] = collections.deque()
         self.bulk = options.batch_size >= BATCH_MIN  # batches are written in one statement
 
     def _over_limit(self, refused: int) -> bool:
@@ -151,9 +157,10 @@ class _Importer:
     async def run(self, records: Records, plan: Plan, total: int | None) -> None:
         """Import every record from `start-from-index`, committing a batch every `batch-size` records.
 
-        Batches are written one after the other, each once the previous one is committed; the next batch
-        is read and parsed meanwhile, and cut where a sequential import would have stopped once the
-        committed batch's refusals are known.
+        Batches are written one after the other, each once the previous one is committed, and each counts
+        its refusals after those of the batches before it, so it stops where a sequential import would
+        have; up to AHEAD batches wait for their turn while the next one is read and parsed. A batch after
+        one that stopped the import is not written.
         """
         start, size = self.options.start_from_index, self.options.batch_size
         parser = RecordParser(self.schemas, plan, check_values=self.ctx.settings.check_reserved_values)
@@ -170,7 +177,7 @@ class _Importer:
                     if limit or end - self.batch_start >= size:
                         if await self._submit(end, records, total, last=limit):
                             return
-                    elif self.writing is not None and not self.writing.done():
+                    elif self.writing and not self.writing[-1].done():
                         await asyncio.sleep(0)  # let the batch being written take its next round trip
             except UnreadableRecord as err:
                 if await self._settle() or await self._cut(records, total):
@@ -179,10 +186,7 @@ class _Importer:
                 await self._commit(self._take(end), records, total)
                 return
         except asyncio.CancelledError:
-            if self.writing is not None:
-                self.writing.cancel()
-                with contextlib.suppress(BaseException):
-                    await self.writing
+            await self._abandon()
             raise
         except Exception:
             # A sequential import reads this record only once the batch being written is committed: its
@@ -193,10 +197,33 @@ class _Importer:
         if not await self._submit(end, records, total, last=True):
             self.report.complete = True
 
-    async def _settle(self) -> bool:
-        """Wait for the batch being written (its errors are raised here); True when the import must stop."""
-        task, self.writing = self.writing, None
-        return task is not None and await task
+    async def _settle(self, keep: int = 0) -> bool:
+        """Wait for the batches handed to the writer until `keep` remain (their errors are raised here); True
+        when the import must stop (the batches after the one that stopped it are dropped)."""
+        try:
+            while len(self.writing) > keep:
+                if await self.writing.popleft():
+                    await self._abandon()
+                    return True
+        except BaseException:
+            await self._abandon()
+            raise
+        return False
+
+    async def _abandon(self) -> None:
+        """Drop the batches still waiting to be written (after an error, a stop or a cancellation)."""
+        while self.writing:
+            task = self.writing.popleft()
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task
+
+    async def _after(self, previous: asyncio.Task[bool] | None, batch: tuple[list[_Row], list[Entry], int],
+                     records: Records, total: int | None) -> bool:
+        """Commit a batch once the one handed over before it is committed, unless that one stopped the import."""
+        if previous is not None and await previous:
+            return True
+        return await self._commit(batch, records, total)
 
     async def _cut(self, records: Records, total: int | None) -> bool:
         """With the committed batches' refusals known: when the records read since would have gone past
@@ -215,14 +242,20 @@ class _Importer:
         return False
 
     async def _submit(self, end: int, records: Records, total: int | None, *, last: bool) -> bool:
-        """Hand the current batch (records up to `end`) to the writer once the previous one is committed:
+        """Hand the current batch (records up to `end`) to the writer once fewer than AHEAD batches wait:
         the last one is committed before returning, others in the background. True when the import stops."""
-        if await self._settle() or await self._cut(records, total):
+        now = last or not PIPELINE
+        if await self._settle(keep=0 if now else AHEAD - 1):
+            return True
+        # With every batch before it committed, cut it where their refusals say (batches handed over while
+        # others wait are cut as they are written, which comes to the same).
+        if not self.writing and await self._cut(records, total):
             return True
         batch = self._take(end)
-        if last or not PIPELINE:
+        if now:
             return await self._commit(batch, records, total)
-        self.writing = asyncio.create_task(self._commit(batch, records, total))
+        previous = self.writing[-1] if self.writing else None
+        self.writing.append(asyncio.create_task(self._after(previous, batch, records, total)))
         return False
 
     def _take(self, end: int) -> tuple[list[_Row], list[Entry], int]:

@@ -211,8 +211,8 @@ async def copy_ceiling(url: str, path: Path) -> dict[str, Any]:
 
 
 def _schema_rows(n: int, fields: list[str]) -> list[tuple[str, tuple[Any, ...]]]:
-    """The rows one imported customer writes (profile, Address record and its unique row, three index
-    entries), built without validation: what the database itself has to store per CSV row."""
+    """The rows one imported customer writes (profile, Address record, three index entries), built without
+    validation: what the database itself has to store per CSV row."""
     cid = f"b{n:015d}"
     attrs = {"FirstName": [fields[0]], "LastName": [fields[1]], "PhoneNumber": [fields[3], fields[2]],
              "EmailAddress": [fields[4]]}
@@ -221,7 +221,6 @@ def _schema_rows(n: int, fields: list[str]) -> list[tuple[str, tuple[Any, ...]]]
     digits = ["=" + "".join(c for c in phone if c.isdigit()) for phone in (fields[2], fields[3])]
     return [("profile", (1, cid, 0, json.dumps(attrs))),
             ("extension_record", (1, "profile", cid, "address", 1, json.dumps(address))),
-            ("extension_unique", (1, "profile", cid, "address", 0, "", 1)),
             *[("ident_entry", (1, "by_phone", d, cid, cid)) for d in digits],
             ("ident_entry", (1, "by_email", "=" + fields[4].lower(), cid, cid))]
 
@@ -316,7 +315,7 @@ def main() -> None:
                 ceiling = asyncio.run(schema_ceiling(url, folder / name, 1000))
             finally:
                 drop()
-            print(f"postgres COPY of the rows an import writes (6 a CSV row) into the server's tables, 1,000 CSV "
+            print(f"postgres COPY of the rows an import writes (5 a CSV row) into the server's tables, 1,000 CSV "
                   f"rows a transaction: {ceiling['rows']:,} rows in {ceiling['seconds']:.1f} s = "
                   f"{ceiling['rows_per_s']:,.0f} rows/s", flush=True)
 

@@ -234,7 +234,8 @@ def check_extensions(snap: Snapshot) -> list[str]:
             if slot in wanted and schema.multi:
                 out.append(f"{where}: same unique values (group {grp}) as record {wanted[slot]}")
             wanted[slot] = r.rec_no
-    stored = {(u.level, u.owner, u.ext, u.grp, u.value): u.rec_no for u in snap.uniques}
+    # Group 0 with no value is the row a single-valued record had before it needed none: it may remain.
+    stored = {(u.level, u.owner, u.ext, u.grp, u.value): u.rec_no for u in snap.uniques if (u.grp, u.value) != (0, "")}
     for slot, rec_no in sorted(stored.items()):
         if wanted.get(slot) != rec_no:
             out.append(f"unique row {slot[:4]} -> record {rec_no} matches no record's values")

@@ -145,6 +145,31 @@ async def test_records_with_the_same_unique_values_for_one_customer_leave_one_re
     assert record["description"] == "p" + first.removeprefix("Al")  # one whole update won
 
 
+PREFS = {"name": "Prefs", "type": "single-valued", "attributes": [{"name": "color", "type": "string"}]}
+
+
+@pytest.mark.parametrize("workers", WORKERS)
+async def test_writes_racing_on_a_single_valued_extension_leave_its_one_record(make_client, workers):
+    """Inserts and replaces of a single-valued extension's record from 20 requests at once: every request
+    succeeds, one record remains, and it is one request's whole record."""
+    clients = await runtimes(make_client, workers, keys=False)
+    assert (await clients[0].post("/metadata/profiles/extensions", json=PREFS)).status_code == 201
+    cid = await create(clients[0], {"FirstName": "Al"})
+
+    async def prefs() -> dict:
+        got = (await clients[-1].get(f"/profiles/{cid}", params={"extensions": "Prefs"})).json()["Prefs"]
+        assert isinstance(got, dict), got  # an object: the one record
+        return got
+
+    assert_all_succeed(await race(clients, 20, lambda c, i: c.post(
+        f"/profiles/{cid}/extensions", json={"Prefs": {"color": f"c{i}"}})), success=200)
+    assert (await prefs())["color"] in {f"c{i}" for i in range(20)}
+    assert_all_succeed(await race(clients, 20, lambda c, i: c.put(
+        f"/profiles/{cid}", json={"FirstName": f"Al{i}", "Prefs": {"color": f"p{i}"}})), success=200)
+    first = (await clients[-1].get(f"/profiles/{cid}")).json()["FirstName"]
+    assert (await prefs())["color"] == "p" + first.removeprefix("Al")
+
+
 async def journey(client: httpx.AsyncClient) -> dict[str, str]:
     """A service with a state and a task; the extension paths of each."""
     await define_extensions(client)

@@ -30,9 +30,14 @@ def _value_key(values: Sequence[Any]) -> str:
 
 
 def unique_keys(schema: ExtensionSchema, record: Record) -> list[tuple[int, str]]:
-    """The (group, value-key) rows a record occupies; a group with an absent value occupies none."""
+    """The (group, value-key) rows a record occupies; a group with an absent value occupies none.
+
+    A single-valued extension's record occupies none: it is always record 1, so extension_record's primary
+    key keeps one per owner (two writers adding the first record at once clash there). Databases written
+    before kept a (0, '') row for it, which goes with the record as any unique row does.
+    """
     if not schema.multi:
-        return [(0, "")]
+        return []
     out = []
     for i, group in enumerate(schema.unique, start=1):
         values = []
@@ -85,11 +90,13 @@ async def _insert_rows(
 ) -> None:
     if not records:
         return
-    start = await conn.scalar(
-        select(func.coalesce(func.max(extension_record.c.rec_no), 0)).where(_where(tenant, level, owner, schema.key)))
+    start = 0  # a single-valued extension's record is record 1 (see unique_keys)
+    if schema.multi:
+        start = int(await conn.scalar(select(func.coalesce(func.max(extension_record.c.rec_no), 0))
+                                      .where(_where(tenant, level, owner, schema.key))) or 0)
     rows: list[dict[str, Any]] = []
     urows: list[dict[str, Any]] = []
-    _row_values(tenant, level, owner, schema, records, int(start or 0) + 1, rows, urows)
+    _row_values(tenant, level, owner, schema, records, start + 1, rows, urows)
     await _execute_rows(conn, rows, urows)
 
 

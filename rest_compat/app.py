@@ -94,7 +94,7 @@ class RestRoutes(BaseRoute):
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         if scope["type"] != "http":
             return Match.NONE, {}
-        path: str = scope["path"]
+        path = get_route_path(scope)  # without the root path the app is mounted under, as Starlette's routes
         for prefix, groups in self.prefixes:
             if prefix:
                 if not path.startswith(prefix):

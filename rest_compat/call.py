@@ -64,8 +64,9 @@ class Call:
         return root + self.ctx.settings.base_path
 
     def location(self, path: str) -> str:
-        """A Location value for a path of this API (relative to the base path)."""
-        return self.ctx.settings.base_path + path
+        """A Location value for a path of this API (relative to the base path, under the root path the app
+        is mounted at)."""
+        return self.request.scope.get("root_path", "") + self.ctx.settings.base_path + path
 
 
 def reply(body: Any, status: int = 200, location: str | None = None) -> Response:

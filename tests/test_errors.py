@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import httpx
+
 from tests.helpers import assert_error
 
 
@@ -26,6 +28,19 @@ async def test_base_path_serves_every_path_too(make_client):
     assert (await client.get("/server/status")).status_code == 200
     resp = await client.post("/cv/server/mode", json={"mode": "production"})
     assert resp.headers["location"] == "/cv/server/status"
+
+
+async def test_an_app_mounted_under_a_root_path_serves_every_path_below_it(make_client):
+    """Mounted in another ASGI app (scope root_path), REST routes match below the root path as GraphQL and
+    the operational paths do, and Location names the mounted path."""
+    app = (await make_client(base_path="/cv"))._transport.app
+    mounted = httpx.AsyncClient(transport=httpx.ASGITransport(app=app, root_path="/ucs"), base_url="http://testserver")
+    assert (await mounted.get("/ucs/server/status")).json()["mode"] == "production"
+    assert (await mounted.get("/ucs/cv/metadata/profiles/extensions/")).json() == []
+    assert_error(await mounted.get("/ucs/profiles/nobody"), 404, 4040, "nobody")
+    resp = await mounted.post("/ucs/cv/server/mode", json={"mode": "maintenance"})
+    assert resp.headers["location"] == "/ucs/cv/server/status"
+    assert (await mounted.post("/ucs/graphql", json={"query": "{ serverStatus { mode } }"})).status_code == 200
 
 
 async def test_tenant_header_must_be_an_integer(client):

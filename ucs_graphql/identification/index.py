@@ -121,6 +121,26 @@ def new_entries(
     return out
 
 
+class NewEntries:
+    """Index values of customers being created, one customer at a time (a bulk import asks for every record):
+    new_entries' values, with each key's attributes looked up once."""
+
+    def __init__(self, schemas: TenantSchemas, cipher: FieldCipher | None) -> None:
+        self.schemas = schemas
+        self.cipher = cipher
+        self.keys = [(key, _key_attributes(key, schemas) if key.on_profile else None) for key in schemas.keys]
+
+    def of(self, attrs: Data, records: Records) -> list[tuple[IdentificationKey, list[str]]]:
+        """(key, sorted values) for every key that covers these plain attributes or records."""
+        out = []
+        for key, covered in self.keys:
+            values = (_profile_entries(key, covered, self.cipher, attrs) if covered is not None
+                      else key_entries(key, self.schemas, self.cipher, attrs, records))
+            if values:
+                out.append((key, sorted(values)))
+        return out
+
+
 async def index_new(
     conn: AsyncConnection, tenant: int, schemas: TenantSchemas, cipher: FieldCipher | None,
     customers: Sequence[tuple[str, Data, Records]],

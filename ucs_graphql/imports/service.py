@@ -134,6 +134,7 @@ class _Importer:
         # while the next batch is read (True: the import stops).
         self.writing: collections.deque[asyncio.Task[bool]] = collections.deque()
         self.bulk = options.batch_size >= BATCH_MIN  # batches are written in one statement
+        self.entries = index.NewEntries(schemas, self.sealer.cipher)
 
     def _over_limit(self, refused: int) -> bool:
         limit = self.options.max_errors
@@ -151,7 +152,7 @@ class _Importer:
         values = (index.key_entries(self.key, self.schemas, self.sealer.cipher, new.attrs, new.plain_records())
                   if self.key is not None else set())
         if self.bulk:  # its rows are built now, while the previous batch is written
-            new.rows = batch_rows(self.ctx.tenant, self.schemas, self.sealer.cipher, new)
+            new.rows = batch_rows(self.ctx.tenant, self.entries, new)
         self.rows.append(_Row(index_, new, values))
 
     async def run(self, records: Records, plan: Plan, total: int | None) -> None:

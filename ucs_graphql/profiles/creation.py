@@ -14,7 +14,6 @@ from typing import Any
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ucs_graphql.crypto.cipher import FieldCipher
 from ucs_graphql.db.errors import as_unique_violation
 from ucs_graphql.db.fast import FastInsert, FastInserts
 from ucs_graphql.db.tables.extensions import extension_record, extension_unique
@@ -112,16 +111,17 @@ def _by_extension(profiles: Sequence[NewProfile]) -> list[tuple[ExtensionSchema,
     return list(by_ext.values())
 
 
-def batch_rows(tenant: int, schemas: TenantSchemas, cipher: FieldCipher | None, new: NewProfile) -> BatchRows:
-    """The rows a new profile adds to a batch insert. A bulk import builds them as it reads each record, so
-    that a batch is ready to send once its last record is read."""
+def batch_rows(tenant: int, keys: index.NewEntries, new: NewProfile) -> BatchRows:
+    """The rows a new profile adds to a batch insert (`keys`: the tenant's keys, made once for many). A bulk
+    import builds them as it reads each record, so that a batch is ready to send once its last record is read."""
+    cid = new.customer_id
     records: list[tuple[Any, ...]] = []
     uniques: list[tuple[Any, ...]] = []
     for schema, recs in new.sealed:
-        ext_store.new_owner_rows(tenant, LEVEL, schema, [(new.customer_id, recs)], records, uniques)
+        ext_store.new_owner_rows(tenant, LEVEL, schema, [(cid, recs)], records, uniques)
     entries: list[tuple[Any, ...]] = []
-    for key, pairs in index.new_entries(schemas, cipher, [(new.customer_id, new.attrs, new.plain_records())]):
-        entries += ident_store.entry_rows(tenant, key, pairs)
+    for key, values in keys.of(new.attrs, new.plain_records()):
+        entries += ident_store.entry_rows(tenant, key, [(v, cid) for v in values])
     return BatchRows(jsonio.dumps_str(new.stored), records, uniques, entries)
 
 
@@ -134,8 +134,9 @@ async def _insert_batch(
     uniques: list[tuple[Any, ...]] = []
     entries: list[tuple[Any, ...]] = []
     dumped = []
+    keys = index.NewEntries(schemas, sealer.cipher)
     for p in profiles:
-        built = p.rows or batch_rows(tenant, schemas, sealer.cipher, p)
+        built = p.rows or batch_rows(tenant, keys, p)
         dumped.append((p.customer_id, built.data))
         records += built.records
         uniques += built.uniques

@@ -36,9 +36,8 @@ from ucs_graphql.profiles.sealing import Sealer
 from ucs_graphql.web.metrics import count_import
 
 Authorize = Callable[[str], None]
-# While a batch is being written, reading the next one gives way to it after every record: the writer
-# takes a dozen round trips a batch, and each reply waits for the reader's next yield (every 8 records
-# made the batch's write about 30 % longer than the database took for it).
+# While a batch is being written, reading the next one gives way to it after every record: each reply
+# from the database, and each step of handing the next batch over, waits for the reader's next yield.
 # Read the next batch while the previous one is written (False: one after the other, as a reference).
 PIPELINE = True
 # Batches handed to the writer and not yet committed, beyond which reading waits: one being written and one

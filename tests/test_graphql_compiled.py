@@ -219,6 +219,12 @@ def test_plans_are_cached_per_text_and_operation():
     for i in range(5):
         assert small.get(f"{{ q{i}: __typename }}", None) is not None
     assert len(small._plans) <= 2
+    # A full cache drops its least recently used plan: a plan in use stays while others come and go.
+    hot = small.get(BY_ID, None)
+    for i in range(5, 10):
+        assert small.get(BY_ID, None) is hot
+        small.get(f"{{ q{i}: __typename }}", None)
+    assert small.get(BY_ID, None) is hot and len(small._plans) == 2
 
 
 async def test_long_query_texts_are_not_kept():

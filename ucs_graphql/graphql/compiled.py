@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from enum import Enum
 from typing import Any
@@ -545,7 +546,8 @@ def _is_plain_scalar(type_: Any, registry: Any) -> bool:
 
 class Plans:
     """Compiled plans by (query text, operation name); None for documents the full path must run, and for
-    texts too long to keep."""
+    texts too long to keep. The least recently used plan makes room for a new one, as the parse and
+    validation caches do."""
 
     def __init__(self, schema: Any, size: int = 512) -> None:
         from ucs_graphql.graphql.schema import CACHED_TEXT_CHARS
@@ -554,20 +556,22 @@ class Plans:
         self.size = size
         self.max_chars = CACHED_TEXT_CHARS
         self.protection = _protection_of(schema)
-        self._plans: dict[tuple[str, str | None], Plan | None] = {}
+        self._plans: OrderedDict[tuple[str, str | None], Plan | None] = OrderedDict()
 
     def get(self, query: str, operation_name: str | None) -> Plan | None:
         if self.protection is None or len(query) > self.max_chars:
             return None
         key = (query, operation_name)
+        plans = self._plans
         try:
-            return self._plans[key]
+            plans.move_to_end(key)
+            return plans[key]
         except KeyError:
             pass
         plan = self._compile(query, operation_name)
-        if len(self._plans) >= self.size:
-            self._plans.clear()
-        self._plans[key] = plan
+        if len(plans) >= self.size:
+            plans.popitem(last=False)
+        plans[key] = plan
         return plan
 
     def _compile(self, query: str, operation_name: str | None) -> Plan | None:

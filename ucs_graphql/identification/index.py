@@ -103,27 +103,9 @@ async def reindex(
             await store.insert_entries(conn, tenant, key, [(v, customer_id) for v in sorted(values)])
 
 
-def new_entries(
-    schemas: TenantSchemas, cipher: FieldCipher | None, customers: Sequence[tuple[str, Data, Records]],
-) -> list[tuple[IdentificationKey, list[tuple[str, str]]]]:
-    """(value, customer) entries of customers being created (plain attributes and records), by key."""
-    out = []
-    for key in schemas.keys:
-        if key.on_profile:
-            covered = _key_attributes(key, schemas)
-            pairs = [(v, cid) for cid, attrs, _ in customers
-                     for v in sorted(_profile_entries(key, covered, cipher, attrs))]
-        else:
-            pairs = [(v, cid) for cid, attrs, records in customers
-                     for v in sorted(key_entries(key, schemas, cipher, attrs, records))]
-        if pairs:
-            out.append((key, pairs))
-    return out
-
-
 class NewEntries:
-    """Index values of customers being created, one customer at a time (a bulk import asks for every record):
-    new_entries' values, with each key's attributes looked up once."""
+    """Index values of customers being created, one customer at a time (a bulk import asks for every record),
+    with each key's attributes looked up once."""
 
     def __init__(self, schemas: TenantSchemas, cipher: FieldCipher | None) -> None:
         self.schemas = schemas
@@ -139,6 +121,18 @@ class NewEntries:
             if values:
                 out.append((key, sorted(values)))
         return out
+
+
+def new_entries(
+    schemas: TenantSchemas, cipher: FieldCipher | None, customers: Sequence[tuple[str, Data, Records]],
+) -> list[tuple[IdentificationKey, list[tuple[str, str]]]]:
+    """(value, customer) entries of customers being created (plain attributes and records), by key."""
+    entries = NewEntries(schemas, cipher)
+    pairs: dict[str, list[tuple[str, str]]] = {key.key: [] for key, _ in entries.keys}
+    for cid, attrs, records in customers:
+        for key, values in entries.of(attrs, records):
+            pairs[key.key] += [(v, cid) for v in values]
+    return [(key, pairs[key.key]) for key, _ in entries.keys if pairs[key.key]]
 
 
 async def index_new(

@@ -96,3 +96,17 @@ async def test_many_profiles_with_extensions_cost_a_constant_number_of_statement
         assert got[n - 1]["other"]["Phone"][0]["PhoneNumber"] == str(n - 1)
         costs.append(data_statements(seen))
     assert costs[0] == costs[1] == 2, costs
+
+
+async def test_an_unknown_extension_fails_its_own_field_only(client):
+    await define(client, PHONE)
+    cid = await create(client, {"FirstName": "Ann", "Phone": [{"PhoneNumber": "5"}]})
+    other = await create(client, {"FirstName": "Bob"})
+    body = await gql(client, 'query($c: [String!]!) { profiles(customerIds: $c) { customerId '
+                             'x: extensions(names: ["Phone"]) y: extensions(names: ["Nope"]) } }',
+                     {"c": [cid, other]})
+    rows = body["data"]["profiles"]
+    assert [[p["PhoneNumber"] for p in r["x"]["Phone"]] for r in rows] == [["5"], []]
+    assert [r["y"] for r in rows] == [None, None]
+    assert sorted(e["path"] for e in body["errors"]) == [["profiles", 0, "y"], ["profiles", 1, "y"]]
+    assert {e["extensions"]["code"] for e in body["errors"]} == {"NOT_FOUND"}

@@ -112,3 +112,17 @@ async def test_graphql_errors_and_associate(client):
     body = await gql(client, """query($sid: Long!, $st: Int!) { state(serviceId: $sid, stateId: $st) {
         extensions(names: ["feedback"]) } }""", {"sid": sid, "st": state_id})
     assert body["data"]["state"]["extensions"] == {"Feedback": {"rating": 2}}
+
+
+async def test_an_unknown_extension_fails_its_own_field_only(client):
+    await define_extensions(client)
+    sid = await start_service(client, customer_id="C1")
+    await start_state(client, sid, Feedback={"rating": 4})
+    body = await gql(client, """query($s: Long!) { service(serviceId: $s) { states {
+        a: extensions(names: ["Feedback"]) b: extensions(names: ["Nope"]) } } }""", {"s": sid})
+    # `b` alone is blamed; being non-null, its null reaches the nearest nullable parent (here the root).
+    assert [e["path"] for e in body["errors"]] == [["service", "states", 0, "b"]]
+    assert body["errors"][0]["extensions"]["code"] == "BAD_PARAMETER"
+    body = await gql(client, """query($s: Long!) { service(serviceId: $s) { states {
+        a: extensions(names: ["Feedback"]) } } }""", {"s": sid})
+    assert body["data"]["service"]["states"][0]["a"] == {"Feedback": {"rating": 4}}

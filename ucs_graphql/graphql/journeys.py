@@ -23,7 +23,7 @@ from ucs_graphql.graphql.permissions import needs
 from ucs_graphql.journeys import batch, extensions, service, states, tasks
 from ucs_graphql.journeys.common import Include
 from ucs_graphql.journeys.store import Filters
-from ucs_graphql.kit.errors import BadParameter
+from ucs_graphql.kit.errors import BadParameter, UcsError
 
 
 def _long(value: Any) -> int:
@@ -105,12 +105,8 @@ def _grouped(level: str, by: str) -> Callable[[Ctx, list[Any]], Any]:
 
 
 def _extensions_loader(level: str) -> Callable[[Ctx, list[Any]], Any]:
-    async def load(ctx: Ctx, keys: list[tuple[int, tuple[str, ...] | None]]) -> list[dict[str, Any]]:
-        by_names: dict[tuple[str, ...] | None, list[int]] = {}
-        for owner, names in keys:
-            by_names.setdefault(names, []).append(owner)
-        found = {n: await batch.extensions_of(ctx, level, owners, n) for n, owners in by_names.items()}
-        return [found[n].get(owner, {}) for owner, n in keys]
+    async def load(ctx: Ctx, keys: list[tuple[int, tuple[str, ...] | None]]) -> list[dict[str, Any] | UcsError]:
+        return await batch.extensions_each(ctx, level, keys)
 
     return load
 

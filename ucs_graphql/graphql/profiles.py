@@ -15,7 +15,7 @@ from ucs_graphql.context import Ctx
 from ucs_graphql.graphql.context import Info, Loader
 from ucs_graphql.graphql.permissions import needs
 from ucs_graphql.identification import service as identification
-from ucs_graphql.kit.errors import NotFound
+from ucs_graphql.kit.errors import NotFound, UcsError
 from ucs_graphql.profiles import merge, service
 
 ATTRIBUTES = "profile_attributes"
@@ -31,15 +31,8 @@ def _attributes_loader(ctx: Ctx) -> DataLoader[str, dict[str, Any] | None]:
 
 
 def _extensions_loader(ctx: Ctx) -> DataLoader[tuple[str, tuple[str, ...]], dict[str, Any]]:
-    async def load(keys: list[tuple[str, tuple[str, ...]]]) -> list[dict[str, Any]]:
-        ids = list(dict.fromkeys(cid for cid, _ in keys))
-        names = list(dict.fromkeys(n for _, wanted in keys for n in wanted))
-        got = await service.load_extensions(ctx, ids, names)
-        out = []
-        for cid, wanted in keys:
-            by_lower = {k.lower(): (k, v) for k, v in got[cid].items()}
-            out.append(dict(by_lower[n.lower()] for n in wanted))
-        return out
+    async def load(keys: list[tuple[str, tuple[str, ...]]]) -> list[dict[str, Any] | UcsError]:
+        return await service.load_extensions_each(ctx, keys)
 
     return Loader(load_fn=load)
 

@@ -16,7 +16,7 @@ from ucs_graphql.journeys.common import bus, extension_schemas, load_extensions
 from ucs_graphql.journeys.service import type_values
 from ucs_graphql.journeys.store import Filters
 from ucs_graphql.journeys.values import business
-from ucs_graphql.kit.errors import Unavailable
+from ucs_graphql.kit.errors import UcsError, Unavailable
 
 
 def item_filters(ctx: Ctx, level: str, status: str, types: Sequence[Any] | None,
@@ -48,6 +48,27 @@ async def extensions_of(
     wanted = extension_schemas(schemas, level, names) if names is not None else list(schemas.extensions[level].values())
     async with ctx.db.read() as conn:
         return await load_extensions(conn, ctx.tenant, level, owner_ids, wanted)
+
+
+async def extensions_each(
+    ctx: Ctx, level: str, keys: Sequence[tuple[int, Sequence[str] | None]]
+) -> list[dict[str, Any] | UcsError]:
+    """For each (owner id, extension names) key, its extensions, or the error of that key alone (an unknown
+    name fails the keys that ask for it, not the others); one statement per distinct list of names."""
+    by_names: dict[tuple[str, ...] | None, list[int]] = {}
+    for owner, names in keys:
+        by_names.setdefault(tuple(names) if names is not None else None, []).append(owner)
+    found: dict[tuple[str, ...] | None, dict[int, dict[str, Any]] | UcsError] = {}
+    for names, owners in by_names.items():
+        try:
+            found[names] = await extensions_of(ctx, level, owners, names)
+        except UcsError as err:
+            found[names] = err
+    out: list[dict[str, Any] | UcsError] = []
+    for owner, names in keys:
+        got = found[tuple(names) if names is not None else None]
+        out.append(got if isinstance(got, UcsError) else got.get(owner, {}))
+    return out
 
 
 async def follow(ctx: Ctx, customer_id: str | None, service_id: int | None) -> AsyncIterator[Event]:

@@ -15,7 +15,7 @@ from ucs_graphql.extensions import store as ext_store
 from ucs_graphql.identification import index
 from ucs_graphql.interactions import customer_links as interaction_links
 from ucs_graphql.journeys import customer_links
-from ucs_graphql.kit.errors import NotFound
+from ucs_graphql.kit.errors import NotFound, UcsError
 from ucs_graphql.metadata.cache import TenantSchemas
 from ucs_graphql.metadata.model import ExtensionSchema
 from ucs_graphql.metadata.records import validate_record
@@ -205,3 +205,24 @@ async def load_extensions(
     wanted = reading.wanted_extensions(await ctx.schemas(), names)
     async with ctx.db.read() as conn:
         return await reading.load_extensions(conn, ctx.tenant, keyring.cipher_of(ctx.rt), customer_ids, wanted)
+
+
+async def load_extensions_each(
+    ctx: Ctx, keys: Sequence[tuple[str, Sequence[str]]]
+) -> list[dict[str, Any] | UcsError]:
+    """For each (customer id, extension names) key, its rendered extensions, or the error of that key alone
+    (an unknown name fails the keys that ask for it, not the others); one statement for all of them."""
+    ctx.require_production("reading customer profiles")
+    schemas = await ctx.schemas()
+    chosen: list[list[ExtensionSchema] | UcsError] = []
+    for _, names in keys:
+        try:
+            chosen.append(reading.wanted_extensions(schemas, names))
+        except UcsError as err:
+            chosen.append(err)
+    ids = list(dict.fromkeys(cid for (cid, _), c in zip(keys, chosen, strict=True) if not isinstance(c, UcsError)))
+    union = list({s.key: s for c in chosen if not isinstance(c, UcsError) for s in c}.values())
+    async with ctx.db.read() as conn:
+        got = await reading.load_extensions(conn, ctx.tenant, keyring.cipher_of(ctx.rt), ids, union)
+    return [c if isinstance(c, UcsError) else {s.name: got[cid][s.name] for s in c}
+            for (cid, _), c in zip(keys, chosen, strict=True)]

@@ -538,3 +538,41 @@ async def test_prompt_loaders_batch_the_keys_of_one_turn_alike(prompt):
     assert loader.load("a") is first  # cached
     assert await loader.load_many(["c", "d"]) == ["C", "D"]
     assert batches == [["a", "b"], ["c", "d"]]
+
+
+def _fallbacks(metrics: str, reason: str) -> float:
+    for line in metrics.splitlines():
+        if line.startswith(f'ucs_graphql_plan_fallbacks_total{{reason="{reason}"}}'):
+            return float(line.split()[-1])
+    return 0.0
+
+
+async def test_fallbacks_are_counted_and_the_first_unexpected_one_is_logged(make_client, monkeypatch, caplog):
+    client = await make_client()
+    cid = await create(client, {"FirstName": "Ann"})
+    missing = await client.post("/graphql", json={"query": BY_ID, "variables": {"id": "nobody"}})
+    assert missing.json()["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    metrics = (await client.get("/metrics")).text
+    assert (_fallbacks(metrics, "error"), _fallbacks(metrics, "unexpected")) == (1, 0)
+
+    def changed_interface(*args: Any) -> Any:  # as a release changing the private ResolveInfo would fail
+        raise TypeError("ResolveInfo() takes other arguments")
+
+    monkeypatch.setattr(compiled, "ResolveInfo", changed_interface)
+    for _ in range(2):
+        resp = await client.post("/graphql", json={"query": BY_ID, "variables": {"id": cid}})
+        assert resp.json() == {"data": {"profile": {"customerId": cid, "attributes": {"FirstName": "Ann"}}}}
+    metrics = (await client.get("/metrics")).text
+    assert (_fallbacks(metrics, "error"), _fallbacks(metrics, "unexpected")) == (1, 2)
+    logged = [r for r in caplog.records if "compiled GraphQL plan failed unexpectedly" in r.getMessage()]
+    assert len(logged) == 1 and "ResolveInfo() takes other arguments" in caplog.text
+
+
+async def test_plans_can_be_turned_off(make_client, monkeypatch):
+    client = await make_client(graphql_compiled_plans=False)
+    cid = await create(client, {"FirstName": "Ann"})
+    ran: list[compiled.Plan] = []
+    monkeypatch.setattr(compiled.Plan, "run", lambda plan, *args: ran.append(plan))
+    resp = await client.post("/graphql", json={"query": BY_ID, "variables": {"id": cid}})
+    assert resp.json()["data"]["profile"]["customerId"] == cid
+    assert ran == []

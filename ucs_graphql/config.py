@@ -53,6 +53,9 @@ class Settings:
     graphql_max_depth: int = 12
     graphql_max_aliases: int = 30
     graphql_max_tokens: int = 5000
+    # Plain query documents run from a plan compiled once (ucs_graphql.graphql.compiled); false = always the
+    # full Strawberry path.
+    graphql_compiled_plans: bool = True
     max_body_bytes: int = 16 * 1024 * 1024
     rate_limit_per_minute: int = 0
     # Operability.

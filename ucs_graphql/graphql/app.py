@@ -9,6 +9,7 @@ GraphiQL, multipart, batches, subscriptions over HTTP or WebSocket — goes thro
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import orjson
@@ -29,6 +30,9 @@ from ucs_graphql.kit import jsonio
 from ucs_graphql.kit.error_table import row_for
 from ucs_graphql.kit.errors import UcsError
 from ucs_graphql.runtime import Runtime
+from ucs_graphql.web.metrics import count_plan_fallback
+
+log = logging.getLogger("ucs")
 
 _LEAN_TYPES = {OperationType.QUERY, OperationType.MUTATION}
 _JSON_HEADERS = [(b"content-type", b"application/json")]
@@ -43,7 +47,8 @@ class UcsGraphQL(GraphQL[GqlContext, None]):
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL),
         )
         self.runtime = runtime
-        self.plans = Plans(self.schema)
+        self.plans = Plans(self.schema, enabled=runtime.settings.graphql_compiled_plans)
+        self._logged_unexpected = False
 
     async def get_context(self, request: Any, response: Any) -> GqlContext:
         return self._context(request, response)
@@ -96,7 +101,8 @@ class UcsGraphQL(GraphQL[GqlContext, None]):
             context.prompt_loaders = plan.shares_context
             try:
                 data = await plan.run(context, doc.get("variables"))
-            except Fallback:
+            except Fallback as fallback:
+                self._fell_back(fallback)
                 # The full path answers; queries only read, so running again is safe. With the same context
                 # it finds what the request's loaders already read instead of reading it again, unless that
                 # could change its answer (see Plan.shares_context).
@@ -127,6 +133,15 @@ class UcsGraphQL(GraphQL[GqlContext, None]):
         await send({"type": "http.response.start", "status": status,
                     "headers": [*_JSON_HEADERS, (b"content-length", str(len(out)).encode())]})
         await send({"type": "http.response.body", "body": out})
+
+
+    def _fell_back(self, fallback: Fallback) -> None:
+        """Count a plan that gave way; log the first unexpected one of the process with its cause."""
+        count_plan_fallback(self.runtime, fallback.unexpected)
+        if fallback.unexpected and not self._logged_unexpected:
+            self._logged_unexpected = True
+            log.error("a compiled GraphQL plan failed unexpectedly; its requests are answered by the full path "
+                      "(graphql_compiled_plans = false turns plans off)", exc_info=fallback.__cause__)
 
 
 def _refusal(message: str) -> dict[str, Any]:

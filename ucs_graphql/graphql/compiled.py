@@ -69,6 +69,8 @@ from strawberry.types.enum import StrawberryEnumDefinition, has_enum_definition
 from strawberry.types.field import StrawberryField
 from strawberry.types.fields.resolver import StrawberryResolver
 
+from ucs_graphql.kit.errors import UcsError
+
 __all__ = ["Fallback", "Plan", "Plans"]
 
 STRAWBERRY = "strawberry-definition"
@@ -76,7 +78,13 @@ Completer = Callable[[Any, Path, "_Run"], Any]
 
 
 class Fallback(Exception):
-    """This request needs the full execution path."""
+    """This request needs the full execution path. `unexpected` when the plan itself failed (an error that is
+    neither a resolver's refusal nor a GraphQL error: a bug, or an interface of Strawberry or graphql-core that
+    changed), which the server logs and counts apart."""
+
+    def __init__(self, unexpected: bool = False) -> None:
+        super().__init__()
+        self.unexpected = unexpected
 
 
 class _Run:
@@ -333,8 +341,10 @@ class Plan:
                 data = await data
         except Fallback:
             raise
-        except Exception as err:  # a resolver's error: the full path renders it
+        except (UcsError, GraphQLError) as err:  # a resolver's refusal: the full path renders it
             raise Fallback from err
+        except Exception as err:
+            raise Fallback(unexpected=True) from err
         return data
 
     def _variables(self, inputs: dict[str, Any]) -> VariableValues:
@@ -549,13 +559,13 @@ class Plans:
     texts too long to keep. The least recently used plan makes room for a new one, as the parse and
     validation caches do."""
 
-    def __init__(self, schema: Any, size: int = 512) -> None:
+    def __init__(self, schema: Any, size: int = 512, enabled: bool = True) -> None:
         from ucs_graphql.graphql.schema import CACHED_TEXT_CHARS
 
         self.schema = schema
         self.size = size
         self.max_chars = CACHED_TEXT_CHARS
-        self.protection = _protection_of(schema)
+        self.protection = _protection_of(schema) if enabled else None
         self._plans: OrderedDict[tuple[str, str | None], Plan | None] = OrderedDict()
 
     def get(self, query: str, operation_name: str | None) -> Plan | None:

@@ -62,6 +62,10 @@ class Metrics:
                                    registry=self.registry)
         self.import_rows = Counter("ucs_import_rows", "Bulk-import rows stored", registry=self.registry)
         self.import_errors = Counter("ucs_import_errors", "Bulk-import rows refused", registry=self.registry)
+        self.plan_fallbacks = Counter("ucs_graphql_plan_fallbacks",
+                                      "GraphQL requests whose compiled plan gave way to the full path: reason "
+                                      "'error' when a resolver or variable refused, 'unexpected' when the plan "
+                                      "itself failed", ["reason"], registry=self.registry)
         self.registry.register(_RuntimeCollector(rt))
         # The labelled children by (operation, method, status): looking them up through labels() each time
         # costs more than counting.
@@ -112,6 +116,11 @@ def subscription_started(rt: Runtime) -> None:
 def subscription_ended(rt: Runtime) -> None:
     """A GraphQL subscription closed."""
     metrics_for(rt).subscriptions.dec()
+
+
+def count_plan_fallback(rt: Runtime, unexpected: bool) -> None:
+    """A compiled GraphQL plan gave way to the full path."""
+    metrics_for(rt).plan_fallbacks.labels("unexpected" if unexpected else "error").inc()
 
 
 def count_import(rt: Runtime, rows: int, errors: int = 0) -> None:

@@ -56,7 +56,7 @@ class Call:
         media = ctype.split(";")[0].strip().lower()
         if media and media != "application/json" and not media.endswith("+json") and media != "text/json":
             raise UnsupportedMediaType(f"Content-Type '{media}' is not supported; send application/json")
-        return jsonio.loads(body)
+        return jsonio.loads_request(body)
 
     def base_url(self) -> str:
         """The absolute URL of the service root (with the configured base path)."""

@@ -576,3 +576,12 @@ async def test_plans_can_be_turned_off(make_client, monkeypatch):
     resp = await client.post("/graphql", json={"query": BY_ID, "variables": {"id": cid}})
     assert resp.json()["data"]["profile"]["customerId"] == cid
     assert ran == []
+
+
+async def test_integer_variables_beyond_64_bits_stay_exact(client):
+    query = "query($s: Int!) { state(serviceId: 1, stateId: $s) { stateId } }"
+    resp = await client.post("/graphql", content=b'{"query": "%s", "variables": {"s": 18446744073709551617}}'
+                             % query.encode(), headers={"content-type": "application/json"})
+    error = resp.json()["errors"][0]
+    assert error["extensions"]["code"] == "BAD_PARAMETER"
+    assert "18446744073709551617" in error["message"], error

@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from ucs_graphql.kit.errors import BadParameter, MissingParameter, ReservedWord
+from ucs_graphql.kit import jsonio
+from ucs_graphql.kit.errors import BadParameter, MalformedRequest, MissingParameter, ReservedWord
 from ucs_graphql.kit.names import check_name
 from ucs_graphql.kit.timefmt import format_dt, parse_date, parse_dt
 from ucs_graphql.metadata.model import parse_extension_schema
@@ -91,3 +92,20 @@ def test_reserved_value_check_can_be_switched_off():
 
 def test_partial_records_skip_mandatory_and_defaults():
     assert validate_record(SCHEMA, {"active": False}, check_reserved_values=True, partial=True) == {"active": False}
+
+
+@pytest.mark.parametrize("text, expected", [
+    (b'{"a": 18446744073709551616}', {"a": 2**64}),
+    (b'[-9223372036854775809, 1.5, "12345678901234567890"]', [-(2**63) - 1, 1.5, "12345678901234567890"]),
+    (b'{"a": 12}', {"a": 12}),
+])
+def test_client_json_keeps_integers_exact(text, expected):
+    got = jsonio.loads_request(text)
+    assert got == expected and [type(v) for v in (got.values() if isinstance(got, dict) else got)] == [
+        type(v) for v in (expected.values() if isinstance(expected, dict) else expected)]
+
+
+@pytest.mark.parametrize("text", [b'{"a": 1', b'[NaN, 12345678901234567890]', b'{"a": 1e400}'])
+def test_client_json_refuses_what_is_not_json(text):
+    with pytest.raises(MalformedRequest):
+        jsonio.loads_request(text)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import orjson
 from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
@@ -167,8 +166,8 @@ async def _read_body(receive: Receive) -> bytes:
 def _lean_document(body: bytes) -> dict[str, Any] | None:
     """The request when it is one well-formed operation the lean path serves; None leaves it to Strawberry."""
     try:
-        doc = orjson.loads(body)
-    except orjson.JSONDecodeError:
+        doc = jsonio.loads_request(body)
+    except UcsError:
         return None
     if not isinstance(doc, dict) or not isinstance(doc.get("query"), str):
         return None

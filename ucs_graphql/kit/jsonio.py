@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 import orjson
@@ -25,3 +27,23 @@ def loads(data: bytes | str) -> Any:
         return orjson.loads(data)
     except orjson.JSONDecodeError as exc:
         raise MalformedRequest(f"invalid JSON: {exc}") from exc
+
+
+# A run of 19 digits or more: an integer orjson may turn into a float (past 64 bits) or a long fraction.
+_LONG_NUMBER = re.compile(rb"[0-9]{19}")
+
+
+def loads_request(data: bytes) -> Any:
+    """Decode a client's JSON body as `loads` does, but keep every integer exact: an integer beyond 64 bits
+    stays an int (orjson alone would make it a float, silently changing the value), so range checks see it."""
+    value = loads(data)
+    if _LONG_NUMBER.search(data) is None:
+        return value
+    try:
+        return json.loads(data, parse_constant=_no_constant)
+    except (ValueError, RecursionError) as exc:
+        raise MalformedRequest(f"invalid JSON: {exc}") from exc
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")

@@ -48,7 +48,7 @@ async def main(url: str, count: int, concurrency: int) -> None:
     rt = create_runtime(settings)
     app = create_app(settings, rt)
     watcher = await start_runtime(rt)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as client:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://localhost") as client:
 
         async def ingest(n: int) -> None:
             resp = await client.post("/interactions", json=_body(n))

@@ -46,7 +46,11 @@ class Call:
         raise BadParameter(name, f"'{raw}' is not true/false or yes/no")
 
     async def json(self, *, required: bool = True) -> Any:
-        """The JSON body; 415 when the Content-Type says another format, 400 when it is not JSON."""
+        """The JSON body; 415 when a body comes without a JSON Content-Type, 400 when it is not JSON.
+
+        A body without a Content-Type is refused as the reference says ("Content-Type is not set to a valid
+        value"): a web page can send one to any server without asking it first, a JSON one it cannot.
+        """
         ctype = self.request.headers.get("content-type", "")
         body = await self.request.body()
         if not body.strip():
@@ -54,8 +58,9 @@ class Call:
                 raise MalformedRequest("the request needs a JSON body")
             return None
         media = ctype.split(";")[0].strip().lower()
-        if media and media != "application/json" and not media.endswith("+json") and media != "text/json":
-            raise UnsupportedMediaType(f"Content-Type '{media}' is not supported; send application/json")
+        if media != "application/json" and not media.endswith("+json") and media != "text/json":
+            shown = f"Content-Type '{media}' is" if media else "a body without a Content-Type is"
+            raise UnsupportedMediaType(f"{shown} not supported; send application/json")
         return jsonio.loads_request(body)
 
     def base_url(self) -> str:

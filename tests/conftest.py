@@ -117,6 +117,8 @@ async def make_client(database_url: str, tmp_path: Path) -> AsyncIterator[MakeCl
             cfg.write_text(config_text)
             overrides["config_file"] = str(cfg)
         overrides.setdefault("access_log", False)
+        # The test client's Host; a test of the default list passes allowed_hosts=().
+        overrides.setdefault("allowed_hosts", ["testserver"])
         settings: Settings = load_settings({"database_url": database_url, **overrides}, environ={})
         rt = create_runtime(settings)
         app = create_app(settings, rt)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -42,6 +43,13 @@ class Settings:
     users: tuple[dict[str, Any], ...] = ()
     tokens: tuple[dict[str, Any], ...] = ()
     allow_open_network: bool = False
+    # Host header values served (the listen address, localhost and the loopback addresses when empty; "*"
+    # any; ".example.com" that domain and its subdomains): a browser led to the server by another name
+    # (DNS rebinding) is refused.
+    allowed_hosts: tuple[str, ...] = ()
+    # Browser origins (scheme://host[:port]) besides the server's own whose requests are served; a request
+    # with any other Origin is refused on both doors.
+    cors_origins: tuple[str, ...] = ()
     # Field-level encryption key (base64, 32 bytes); also UCS_ENCRYPTION_KEY.
     encryption_key: str | None = None
     # Bulk import: the only directory the server reads `profiles` paths from.
@@ -56,6 +64,8 @@ class Settings:
     # Plain query documents run from a plan compiled once (ucs_graphql.graphql.compiled); false = always the
     # full Strawberry path.
     graphql_compiled_plans: bool = True
+    # Tenants whose schemas are kept in memory per process (least recently used dropped first).
+    schema_cache_tenants: int = 1024
     max_body_bytes: int = 16 * 1024 * 1024
     rate_limit_per_minute: int = 0
     # Operability.
@@ -76,6 +86,9 @@ class Settings:
         return self.database_url.startswith("sqlite")
 
 
+# An origin as browsers send it: scheme, host (a name, an IPv4 or a bracketed IPv6 address), optional port.
+_ORIGIN = re.compile(r"https?://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?")
+
 _ENV = {
     "UCS_HOST": "host",
     "UCS_PORT": "port",
@@ -87,7 +100,8 @@ _ENV = {
     "UCS_LOG_FORMAT": "log_format",
 }
 
-_TUPLE_FIELDS = {"media_types", "profile_attributes", "business_attributes", "roles", "users", "tokens"}
+_TUPLE_FIELDS = {"media_types", "profile_attributes", "business_attributes", "roles", "users", "tokens",
+                 "allowed_hosts", "cors_origins"}
 
 
 def _coerce(name: str, value: Any) -> Any:
@@ -177,6 +191,16 @@ def validate(settings: Settings) -> None:
         raise ConfigError("base_path must start with '/' and not end with '/' (for example /cv)")
     if settings.log_format not in ("ucs", "json"):
         raise ConfigError("log format must be 'ucs' or 'json'")
+    for origin in settings.cors_origins:
+        if not isinstance(origin, str) or not _ORIGIN.fullmatch(origin):
+            raise ConfigError(f"cors_origins: {origin!r} is not an origin; write scheme://host[:port] "
+                              "(http or https, no path), for example https://console.example.com")
+    for host in settings.allowed_hosts:
+        if not isinstance(host, str) or not host.strip() or "/" in host:
+            raise ConfigError(f"allowed_hosts: {host!r} is not a host name or address (for example "
+                              "ucs.example.com, .example.com for a domain and its subdomains, or *)")
+    if settings.schema_cache_tenants < 1:
+        raise ConfigError("schema_cache_tenants must be at least 1")
 
 
 def with_overrides(settings: Settings, **changes: Any) -> Settings:

@@ -1,8 +1,8 @@
 """The one ASGI layer in front of both doors: request id (in the log context and on every answer), metrics
-of every answer (500s included), tenant header, access gate (credentials, tenant binding, rate limit),
-mode-switch gate, in-flight accounting, body-size limit, status counters, the access log, the mapping of
-exceptions to answers (the app's handlers; the unexpected-error handler for anything else) and the 503 of a
-request cut off at the end of the shutdown drain.
+of every answer (500s included), Host and Origin checks (ucs_graphql.web.site), tenant header, access gate
+(credentials, tenant binding, rate limit), mode-switch gate, in-flight accounting, body-size limit, status
+counters, the access log, the mapping of exceptions to answers (the app's handlers; the unexpected-error
+handler for anything else) and the 503 of a request cut off at the end of the shutdown drain.
 
 Refusals here happen before any body is read or any database work is done. On the GraphQL path they are
 GraphQL responses (`errors[].extensions.code`); elsewhere the reference's error object.
@@ -36,6 +36,7 @@ from ucs_graphql.web.accesslog import log_request
 from ucs_graphql.web.logging import accepted_request_id, request_id_var
 from ucs_graphql.web.metrics import GRAPHQL_OP, OTHER_OP, Metrics
 from ucs_graphql.web.responses import error_body
+from ucs_graphql.web.site import Site
 
 log = logging.getLogger("ucs")
 
@@ -43,6 +44,8 @@ log = logging.getLogger("ucs")
 EXEMPT = ("/server/status", "/server/mode", "/healthz", "/readyz", "/metrics", "/openapi.json", "/docs")
 # Paths served without credentials (documentation and probes); everything else needs them when users exist.
 PUBLIC = ("/openapi.json", "/healthz", "/readyz")
+# Probes answer under any Host name (a load balancer or an orchestrator may call the bare address).
+PROBES = ("/healthz", "/readyz")
 MAX_TENANT = 2**31 - 1
 # Bulk import uploads its file, spooled to disk: its body limit is max_import_bytes.
 IMPORT_PATH = "/profiles/import"
@@ -101,6 +104,7 @@ class FrontDoor:
         self.rt = runtime
         self.metrics = metrics
         self.base = runtime.settings.base_path
+        self.site = Site(runtime.settings)
         self.error_handler = error_handler
         exception_handlers: dict[Any, ExceptionHandler] = {}
         status_handlers: dict[int, ExceptionHandler] = {}
@@ -159,6 +163,7 @@ class FrontDoor:
         gate: Gate | None = self.rt.parts.get("gate")
         state["tenant"] = tenant or 1
         try:
+            self.site.check(headers, scope.get("scheme", "ws"))
             if tenant is None:
                 raise BadParameter("X-Genesys-TenantId", "the tenant id must be a positive integer")
             if gate is not None and not gate.open and "authorization" not in headers:
@@ -215,6 +220,7 @@ class FrontDoor:
             try:
                 try:
                     try:
+                        self.site.check(headers, scope.get("scheme", "http"), probe=bare in PROBES)
                         if tenant is None:
                             raise BadParameter("X-Genesys-TenantId", "the tenant id must be a positive integer, "
                                                f"not '{headers.get('x-genesys-tenantid')}'")

@@ -14,6 +14,7 @@ from ucs_graphql import __version__
 from ucs_graphql.kit.error_table import ERROR_TABLE
 from ucs_graphql.runtime import Runtime
 from ucs_graphql.web.middleware import MAX_TENANT
+from ucs_graphql.web.pageheaders import page_headers
 from ucs_graphql.web.responses import JsonResponse
 
 _ANY: dict[str, Any] = {}
@@ -216,7 +217,7 @@ def openapi_routes(runtime: Runtime) -> list[BaseRoute]:
             f"<tr><td>{op.method}</td><td><code>{op.path}</code></td><td>{op.ref}</td><td>{op.task}</td>"
             f"<td>{op.summary}</td></tr>" for op in ROUTES
         )
-        return HTMLResponse(_DOCS_HTML % rows)
+        return HTMLResponse(_DOCS_HTML % rows, headers=page_headers())
 
     out: list[BaseRoute] = []
     for prefix in ["", runtime.settings.base_path] if runtime.settings.base_path else [""]:

@@ -3,15 +3,19 @@ on both doors and over WebSocket."""
 
 from __future__ import annotations
 
+import base64
 import json
+import re
 
 import pytest
 import websockets
 from websockets.exceptions import InvalidStatus
 
 from tests.helpers import assert_error
+from tests.test_interactions import body
 from tests.test_subscriptions import served_app
 from ucs_graphql.config import Settings
+from ucs_graphql.web.pageheaders import script_hashes
 from ucs_graphql.web.site import Site, default_hosts
 
 EVIL = "https://evil.example"
@@ -106,3 +110,47 @@ async def test_a_websocket_from_another_origin_is_refused(database_url):
         await ws.send(json.dumps({"type": "connection_init"}))
         assert json.loads(await ws.recv())["type"] == "connection_ack"
         await ws.close()
+
+
+async def test_stored_html_and_svg_never_run_as_pages_of_the_server(client):
+    """Client-supplied bytes with a client-supplied MIME type: sandboxed, not sniffed, binary as a download."""
+    page = b"<html><script>fetch('/server/mode',{method:'POST'})</script></html>"
+    for mime in ("text/html", "image/svg+xml"):
+        sent = body(7, binary_content=base64.b64encode(page).decode(), binary_content_mime=mime,
+                    structured_text=page.decode(), structured_text_mime=mime)
+        iid = (await client.post("/interactions", json=sent)).json()["interaction_id"]
+        for part, download in (("binary_content", True), ("structured_text", False)):
+            resp = await client.get(f"/interactions/{iid}/{part}")
+            assert resp.status_code == 200 and resp.content == page
+            csp = resp.headers["content-security-policy"]
+            assert csp.startswith("sandbox;") and "default-src 'none'" in csp and "script" not in csp, csp
+            assert resp.headers["x-content-type-options"] == "nosniff"
+            assert (resp.headers.get("content-disposition") == "attachment") is download, part
+    iid = (await client.post("/interactions", json=body(7, text="hi"))).json()["interaction_id"]
+    plain = await client.get(f"/interactions/{iid}/plain_text")
+    assert plain.headers["x-content-type-options"] == "nosniff" and "sandbox" in plain.headers["content-security-policy"]
+
+
+@pytest.mark.parametrize(("path", "headers"), [
+    ("/docs", {}), ("/metadata", {"Accept": "text/html"}), ("/graphql", {"Accept": "text/html"}),
+])
+async def test_html_pages_carry_a_policy_and_may_not_be_framed(make_client, path, headers):
+    client = await make_client(base_path="/cv")
+    for prefix in ("", "/cv"):
+        resp = await client.get(prefix + path, headers=headers)
+        assert resp.status_code == 200 and resp.headers["content-type"].startswith("text/html"), resp.text
+        assert resp.headers["x-frame-options"] == "DENY"
+        assert resp.headers["x-content-type-options"] == "nosniff"
+        csp = resp.headers["content-security-policy"]
+        assert "default-src 'none'" in csp and "frame-ancestors 'none'" in csp and "unsafe-eval" not in csp
+        scripts = re.findall(r"<script\b[^>]*>", resp.text)
+        if not scripts:
+            assert "script-src" not in csp
+            continue
+        # GraphiQL runs under its policy: every inline script by hash, every loaded script from an allowed origin.
+        allowed = csp.split("script-src ", 1)[1].split(";", 1)[0].split()
+        assert "'unsafe-inline'" not in allowed
+        for inline in script_hashes(resp.text):
+            assert inline in allowed
+        for src in re.findall(r'<script[^>]*\bsrc="([^"]+)"', resp.text):
+            assert any(src.startswith(origin + "/") for origin in allowed if origin.startswith("https://")), src

@@ -14,6 +14,7 @@ from ucs_graphql.interactions.model import Upload
 from ucs_graphql.interactions.wire import to_wire
 from ucs_graphql.kit import jsonio
 from ucs_graphql.kit.errors import MalformedRequest, MissingParameter
+from ucs_graphql.web.pageheaders import content_headers
 
 JSON_PART = "interaction"
 
@@ -67,9 +68,13 @@ async def service_interactions(call: Call) -> Response:
 
 
 def _content(part: str):  # type: ignore[no-untyped-def]
+    # Bytes and MIME type come from a client: sandboxed, never sniffed, binary content as a download
+    # (ucs_graphql.web.pageheaders).
+    headers = content_headers(download=part == "binary_content")
+
     async def handler(call: Call) -> Response:
         content = await service.interaction_content(call.ctx, call.path("id"), part)
-        return Response(content.data, media_type=content.mime)
+        return Response(content.data, media_type=content.mime, headers=headers)
 
     handler.__name__ = f"get_{part}"
     return handler

@@ -8,6 +8,7 @@ from starlette.responses import HTMLResponse, Response
 
 from rest_compat.call import Call, no_content, reply
 from ucs_graphql.metadata import service
+from ucs_graphql.web.pageheaders import page_headers
 
 _LEVEL_PATH = {"profile": "profiles", "service": "services", "state": "states", "task": "tasks"}
 
@@ -91,7 +92,8 @@ async def metadata_index(call: Call) -> Response:
         items = "".join(
             f'<a href="{html.escape(url)}">{html.escape(name)}</a><br/>' for name, url in links.items()
         )
-        return HTMLResponse(f"<html><body><h1>Available Resources</h1><br/>{items}</body></html>")
+        return HTMLResponse(f"<html><body><h1>Available Resources</h1><br/>{items}</body></html>",
+                            headers=page_headers())
     return reply(links)
 
 

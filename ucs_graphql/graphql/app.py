@@ -13,6 +13,7 @@ import logging
 from typing import Any
 
 from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
@@ -30,6 +31,7 @@ from ucs_graphql.kit.error_table import row_for
 from ucs_graphql.kit.errors import UcsError
 from ucs_graphql.runtime import Runtime
 from ucs_graphql.web.metrics import count_plan_fallback
+from ucs_graphql.web.pageheaders import graphiql_csp, page_headers
 
 log = logging.getLogger("ucs")
 
@@ -48,6 +50,12 @@ class UcsGraphQL(GraphQL[GqlContext, None]):
         self.runtime = runtime
         self.plans = Plans(self.schema, enabled=runtime.settings.graphql_compiled_plans)
         self._logged_unexpected = False
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """GraphiQL, with the headers of the server's HTML pages and a policy that lets it run
+        (ucs_graphql.web.pageheaders)."""
+        html = self.graphql_ide_html
+        return HTMLResponse(html, headers=page_headers(graphiql_csp(html)))
 
     async def get_context(self, request: Any, response: Any) -> GqlContext:
         return self._context(request, response)

@@ -21,6 +21,27 @@ _VALID_ID = re.compile(r"[A-Za-z0-9._:/+=@-]{1,128}")
 
 ACCESS_LOGGER = "ucs.access"
 
+# What a text line may not carry as it is: control characters (CR and LF above all: a forged line),
+# and the Unicode line and paragraph separators.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _escaped(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def one_line(text: str) -> str:
+    """`text` with control characters written as escapes (`\\x0d`, `\\x0a`...), so that what a client sent
+    (a path, a header) cannot start a line of its own in the text log."""
+    if text.isprintable():
+        return text
+    return _UNSAFE.sub(_escaped, text)
+
+
+# Line breaks to some readers (Python's splitlines among them) that JSON leaves unescaped.
+_JSON_BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
+
 
 def accepted_request_id(raw: str | None) -> str:
     """The caller's X-Request-Id when it is safe to log, else a new one (16 hex digits: the first half of a
@@ -45,14 +66,16 @@ _LEVELS = {"DEBUG": "Dbg", "INFO": "Std", "WARNING": "Std", "ERROR": "Int", "CRI
 
 
 class UcsFormatter(logging.Formatter):
-    """The UCS text line: `HH:MM:SS.mmm Lvl PID [request-id] logger message`; access lines as they are."""
+    """The UCS text line: `HH:MM:SS.mmm Lvl PID [request-id] logger message`; access lines as they are. A
+    record is one line (its traceback aside): control characters in the message are escaped."""
 
     def format(self, record: logging.LogRecord) -> str:
         if record.name == ACCESS_LOGGER:
-            return record.getMessage()
+            return one_line(record.getMessage())
         when = datetime.fromtimestamp(record.created, UTC)
         line = (f"{when:%H:%M:%S}.{when.microsecond // 1000:03d} {_LEVELS.get(record.levelname, 'Std')} "
-                f"{record.process} [{getattr(record, 'request_id', '-')}] {record.name} {record.getMessage()}")
+                f"{record.process} [{getattr(record, 'request_id', '-')}] {record.name} "
+                f"{one_line(record.getMessage())}")
         if record.exc_info:
             line += "\n" + self.formatException(record.exc_info)
         return line
@@ -76,7 +99,8 @@ class JsonFormatter(logging.Formatter):
             doc["message"] = record.getMessage()
         if record.exc_info:
             doc["exception"] = self.formatException(record.exc_info)
-        return jsonio.dumps_str(doc)
+        line = jsonio.dumps_str(doc)
+        return line if line.isascii() else line.translate(_JSON_BREAKS)
 
 
 def make_handler(fmt: str, stream: IO[str] | None = None) -> logging.Handler:

@@ -1,0 +1,69 @@
+"""What the server must not give away or let grow: forged log lines, per-tenant schema copies, every tenant's
+metrics to a tenant's user, field names through "Did you mean" when introspection is off."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.helpers import assert_error, basic, gql
+from tests.test_operability import capture_logs  # noqa: F401  (fixture)
+from ucs_graphql.access.hashing import hash_secret
+from ucs_graphql.access.tasks import READ_SERVER_INFO
+from ucs_graphql.web.logging import one_line
+
+PASSWORD = "correct horse"
+_HASH = hash_secret(PASSWORD, ln=4)
+
+CONFIG = f"""
+[[roles]]
+name = "operators"
+dbid = 120
+tasks = {json.dumps([READ_SERVER_INFO])}
+
+[[roles]]
+name = "agents"
+dbid = 121
+tasks = ["UCS.Customer.readProfile"]
+
+[[users]]
+name = "ops"
+password_hash = "{_HASH}"
+roles = ["operators"]
+
+[[users]]
+name = "tenant_ops"
+password_hash = "{_HASH}"
+roles = ["operators"]
+tenants = [1]
+
+[[users]]
+name = "agent"
+password_hash = "{_HASH}"
+roles = ["agents"]
+"""
+
+FORGED = "12:00:00.000 Std 1 [forged] 2026-01-01 12:00:00 10.0.0.1 8080 POST /server/mode - 200 - 0 1 x y -"
+
+
+@pytest.mark.parametrize("fmt", ["ucs", "json"])
+async def test_a_crlf_in_the_path_cannot_forge_a_log_line(make_client, capture_logs, fmt):  # noqa: F811
+    stream = capture_logs(fmt)
+    client = await make_client(access_log=True, log_format=fmt)
+    # Header values cannot hold CR or LF; an agent may still hold NEL (0x85) and terminal escapes (0x1b).
+    resp = await client.get("/profiles/x%0d%0a" + FORGED.replace(" ", "%20"),
+                            headers={"User-Agent": b"agent\x85\x1b[2J"})
+    assert resp.status_code == 404
+    lines = [line for line in stream.getvalue().splitlines() if "forged" in line and "httpx" not in line]
+    assert len(lines) == 1, stream.getvalue()
+    assert not lines[0].startswith("12:00:00.000 Std 1 [forged]")
+    if fmt == "ucs":
+        assert "/profiles/x\\x0d\\x0a12:00:00.000" in lines[0] and "agent\\x85\\x1b[2J" in lines[0]
+    else:
+        assert json.loads(lines[0])["url"].startswith("/profiles/x\r\n12:00")
+
+
+def test_one_line_escapes_control_characters_only():
+    assert one_line("caf\u00e9 /a?b=1") == "caf\u00e9 /a?b=1"
+    assert one_line("a\rb\nc\td\x00e\x7f\u0085\u2029") == "a\\x0db\\x0ac\\x09d\\x00e\\x7f\\x85\\u2029"

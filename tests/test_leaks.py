@@ -67,3 +67,19 @@ async def test_a_crlf_in_the_path_cannot_forge_a_log_line(make_client, capture_l
 def test_one_line_escapes_control_characters_only():
     assert one_line("caf\u00e9 /a?b=1") == "caf\u00e9 /a?b=1"
     assert one_line("a\rb\nc\td\x00e\x7f\u0085\u2029") == "a\\x0db\\x0ac\\x09d\\x00e\\x7f\\x85\\u2029"
+
+
+async def test_the_schema_cache_is_bounded_and_empty_tenants_share_the_builtin_schemas(make_client):
+    client = await make_client(schema_cache_tenants=3)
+    cache = client._transport.app.state.runtime.schemas
+    assert (await client.post("/metadata/profiles/extensions", json={"name": "VIP", "type": "classifier"},
+                              headers={"X-Genesys-TenantId": "7"})).status_code == 201
+    for tenant in range(1, 41):
+        resp = await client.get("/metadata/profiles/extensions", headers={"X-Genesys-TenantId": str(tenant)})
+        assert resp.status_code == 200
+        assert [s["name"] for s in resp.json()] == (["VIP"] if tenant == 7 else [])
+        assert len(cache) <= 3 and cache.built() <= 2
+    assert cache.built() == 1  # tenants 38-40: no stored documents, one shared copy
+    # A dropped tenant is read again from the database.
+    resp = await client.get("/metadata/profiles/extensions", headers={"X-Genesys-TenantId": "7"})
+    assert [s["name"] for s in resp.json()] == ["VIP"] and cache.built() == 2 and len(cache) == 3

@@ -1,8 +1,14 @@
-"""In-process cache of each tenant's schemas, rebuilt from the database when the schema generation moves."""
+"""In-process cache of each tenant's schemas, rebuilt from the database when the schema generation moves.
+
+The cache holds at most `schema_cache_tenants` tenants, dropping the least recently used first: a caller
+bound to no tenant can name any of 2^31 tenant ids. Tenants without stored schema documents (most ids such
+a caller names) share one copy of the built-in schemas instead of a copy each.
+"""
 
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -68,27 +74,49 @@ def build_tenant(settings: Settings, docs: dict[str, list]) -> TenantSchemas:
     return ts
 
 
+def _empty(docs: dict[str, list]) -> bool:
+    return not any(docs.values())
+
+
 class SchemaCache:
-    """Tenant schemas cached per process; `generation` follows server_state.schema_generation."""
+    """Tenant schemas cached per process, least recently used dropped first; `generation` follows
+    server_state.schema_generation."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._tenants: dict[int, TenantSchemas] = {}
+        self.capacity = settings.schema_cache_tenants
+        self._tenants: OrderedDict[int, TenantSchemas] = OrderedDict()
         self._lock = asyncio.Lock()
+        self._builtin: TenantSchemas | None = None
         self.generation = 0
+
+    def __len__(self) -> int:
+        return len(self._tenants)
+
+    def built(self) -> int:
+        """How many distinct schema sets the cache holds (tenants without stored documents share one)."""
+        return len({id(ts) for ts in self._tenants.values()})
 
     async def get(self, db: Database, tenant: int) -> TenantSchemas:
         """The tenant's schemas, loading them on first use."""
         got = self._tenants.get(tenant)
         if got is not None:
+            self._tenants.move_to_end(tenant)
             return got
         async with self._lock:
             got = self._tenants.get(tenant)
             if got is None:
                 async with db.read() as conn:
                     docs = await store.load_documents(conn, tenant)
-                got = build_tenant(self.settings, docs)
+                if _empty(docs):
+                    if self._builtin is None:
+                        self._builtin = build_tenant(self.settings, docs)
+                    got = self._builtin
+                else:
+                    got = build_tenant(self.settings, docs)
                 self._tenants[tenant] = got
+                while len(self._tenants) > self.capacity:
+                    self._tenants.popitem(last=False)
         return got
 
     def invalidate(self, tenant: int | None = None) -> None:

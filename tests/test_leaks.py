@@ -83,3 +83,11 @@ async def test_the_schema_cache_is_bounded_and_empty_tenants_share_the_builtin_s
     # A dropped tenant is read again from the database.
     resp = await client.get("/metadata/profiles/extensions", headers={"X-Genesys-TenantId": "7"})
     assert [s["name"] for s in resp.json()] == ["VIP"] and cache.built() == 2 and len(cache) == 3
+
+
+async def test_metrics_need_the_server_task_and_no_tenant_binding(make_client):
+    client = await make_client(config_text=CONFIG)
+    assert (await client.get("/metrics", headers=basic("ops", PASSWORD))).status_code == 200
+    assert_error(await client.get("/metrics", headers=basic("tenant_ops", PASSWORD)), 403, 4030, "bound to tenants")
+    assert_error(await client.get("/metrics", headers=basic("agent", PASSWORD)), 403, 4030, READ_SERVER_INFO)
+    assert_error(await client.get("/metrics"), 401, 4010)

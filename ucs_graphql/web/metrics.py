@@ -17,6 +17,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from ucs_graphql.access.gate import Gate, principal_of
+from ucs_graphql.access.tasks import READ_SERVER_INFO
+from ucs_graphql.kit.errors import Forbidden
 from ucs_graphql.runtime import Runtime
 from ucs_graphql.server.state import MODES
 
@@ -94,12 +97,27 @@ def metrics_for(rt: Runtime) -> Metrics:
     return found
 
 
+def check_reader(rt: Runtime, request: Request) -> None:
+    """Refuse /metrics to a caller who may not read every tenant's figures: the figures are the whole
+    process's, all tenants together, so the caller needs the server-information task and no tenant binding
+    (docs/operations.md, "Metrics"). A server without users serves them to everyone."""
+    gate = rt.parts.get("gate")
+    if not isinstance(gate, Gate) or gate.open:
+        return
+    gate.require(request, READ_SERVER_INFO, "read the metrics")
+    principal = principal_of(request)
+    if principal is not None and principal.tenants is not None:
+        raise Forbidden(f"user '{principal.name}' may not read the metrics: they count every tenant's requests, "
+                        "and the user is bound to tenants")
+
+
 def metrics_routes(rt: Runtime) -> list[BaseRoute]:
     """GET /metrics (at the root and under the base path)."""
     metrics = metrics_for(rt)
 
     async def endpoint(request: Request) -> Response:
         request.scope["ucs_op"] = "ops.metrics"
+        check_reader(rt, request)
         return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
     prefixes = ["", rt.settings.base_path] if rt.settings.base_path else [""]

@@ -91,3 +91,30 @@ async def test_metrics_need_the_server_task_and_no_tenant_binding(make_client):
     assert_error(await client.get("/metrics", headers=basic("tenant_ops", PASSWORD)), 403, 4030, "bound to tenants")
     assert_error(await client.get("/metrics", headers=basic("agent", PASSWORD)), 403, 4030, READ_SERVER_INFO)
     assert_error(await client.get("/metrics"), 401, 4010)
+
+
+MISSPELT = [
+    ("{ serverStatus { mod } }", "mode"),
+    ("{ serverStatu { mode } }", "serverStatus"),
+    ('mutation { setServerMode(mod: MAINTENANCE) }', "mode"),
+    ("mutation { setServerMode(mode: MAINTENANC) }", "MAINTENANCE"),
+    ("mutation($m: ServerMod!) { setServerMode(mode: $m) }", "ServerMode"),
+]
+
+
+@pytest.mark.parametrize(("query", "field"), MISSPELT)
+async def test_no_suggestions_name_the_schema_when_introspection_is_off(make_client, query, field):
+    opened = await gql(await make_client(), query)
+    assert any("Did you mean" in e["message"] and field in e["message"] for e in opened["errors"]), opened
+    closed = await gql(await make_client(graphql_introspection=False), query)
+    assert closed["errors"] and all("Did you mean" not in e["message"] for e in closed["errors"]), closed
+
+
+async def test_no_suggestions_for_a_variable_value_when_introspection_is_off(make_client):
+    query = "mutation($m: ServerMode!) { setServerMode(mode: $m) }"
+    opened = await gql(await make_client(), query, {"m": "MAINTENANC"})
+    assert "Did you mean" in opened["errors"][0]["message"]
+    closed = await gql(await make_client(graphql_introspection=False), query, {"m": "MAINTENANC"})
+    assert closed["errors"] and all("Did you mean" not in e["message"] for e in closed["errors"]), closed
+    assert (await gql(await make_client(graphql_introspection=False), query, {"m": "PRODUCTION"})) == {
+        "data": {"setServerMode": "PRODUCTION"}}

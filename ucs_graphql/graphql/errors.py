@@ -8,6 +8,8 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
+from graphql.validation import ValidationContext, ValidationRule
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from ucs_graphql.kit.error_table import row_for
 from ucs_graphql.kit.errors import UcsError
@@ -18,6 +20,25 @@ log = logging.getLogger("ucs.graphql")
 # argument's value coerced when its field runs (e.g. a null variable for an argument that takes no null).
 _VARIABLE = "Variable '$"
 _ARGUMENT = "Argument '"
+
+
+class HideSuggestionsRule(ValidationRule):
+    """Validates without graphql-core's "Did you mean …?" suggestions (its `hide_suggestions`), which name
+    fields, arguments, types and enum values: with introspection off the schema is not to be read that way."""
+
+    def __init__(self, context: ValidationContext) -> None:
+        super().__init__(context)
+        # validate() takes hide_suggestions as an argument; Strawberry's pipeline does not pass it on.
+        context._hide_suggestions = True
+
+
+class HideSuggestionsExecution(StrawberryGraphQLCoreExecutionContext):
+    """Runs operations without suggestions in request errors (e.g. a variable's unknown enum value)."""
+
+    @classmethod
+    def build(cls, *args: Any, **kwargs: Any) -> Any:
+        kwargs["hide_suggestions"] = True
+        return super().build(*args, **kwargs)
 
 
 class UcsSchema(strawberry.Schema):

@@ -14,7 +14,7 @@ from strawberry.schema.schema import validate_document
 from strawberry.tools import merge_types
 
 from ucs_graphql.config import Settings
-from ucs_graphql.graphql.errors import UcsSchema
+from ucs_graphql.graphql.errors import HideSuggestionsExecution, HideSuggestionsRule, UcsSchema
 from ucs_graphql.graphql.interactions import TYPES as INTERACTION_TYPES
 from ucs_graphql.graphql.interactions import InteractionMutation, InteractionQuery
 from ucs_graphql.graphql.journeys import JourneyMutation, JourneyQuery, JourneySubscription
@@ -97,7 +97,7 @@ def protection(settings: Settings) -> type[Protection]:
         *MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases).validation_rules,
     ]
     if not settings.graphql_introspection:
-        rules.append(NoSchemaIntrospectionCustomRule)
+        rules += [NoSchemaIntrospectionCustomRule, HideSuggestionsRule]
     return type("Protection", (Protection,), {"rules": tuple(rules), "max_tokens": settings.graphql_max_tokens})
 
 
@@ -117,7 +117,8 @@ def build_schema(settings: Settings | None = None) -> UcsSchema:
     """The schema with the protective extension the settings ask for."""
     s = settings or Settings()
     return UcsSchema(query=Query, mutation=Mutation, subscription=Subscription, types=TYPES,
-                     extensions=[protection(s)])
+                     extensions=[protection(s)],
+                     execution_context_class=None if s.graphql_introspection else HideSuggestionsExecution)
 
 
 def sdl() -> str:

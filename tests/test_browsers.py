@@ -90,6 +90,10 @@ async def test_the_default_host_list_is_the_listen_address_and_loopback(make_cli
     site = Site(Settings(host="10.1.2.3"))
     assert site.host_allowed("10.1.2.3:8080") and not site.host_allowed("10.1.2.4")
     assert {"localhost", "127.0.0.1", "::1"} <= default_hosts("0.0.0.0")
+    # Listening on every address: the address a connection arrived at is served too, other names are not.
+    anywhere = Site(Settings(host="0.0.0.0"))
+    assert anywhere.host_allowed("192.0.2.2:8080", "192.0.2.2") and not anywhere.host_allowed("evil.example", "192.0.2.2")
+    assert not site.host_allowed("10.1.2.4", "10.1.2.4")  # a given listen address is the only one
 
 
 async def test_configured_hosts_domains_and_any(make_client):

@@ -163,7 +163,7 @@ class FrontDoor:
         gate: Gate | None = self.rt.parts.get("gate")
         state["tenant"] = tenant or 1
         try:
-            self.site.check(headers, scope.get("scheme", "ws"))
+            self.site.check(headers, scope.get("scheme", "ws"), (scope.get("server") or ("",))[0])
             if tenant is None:
                 raise BadParameter("X-Genesys-TenantId", "the tenant id must be a positive integer")
             if gate is not None and not gate.open and "authorization" not in headers:
@@ -220,7 +220,8 @@ class FrontDoor:
             try:
                 try:
                     try:
-                        self.site.check(headers, scope.get("scheme", "http"), probe=bare in PROBES)
+                        self.site.check(headers, scope.get("scheme", "http"), (scope.get("server") or ("",))[0],
+                                        probe=bare in PROBES)
                         if tenant is None:
                             raise BadParameter("X-Genesys-TenantId", "the tenant id must be a positive integer, "
                                                f"not '{headers.get('x-genesys-tenantid')}'")

@@ -36,21 +36,18 @@ def host_name(value: str) -> str:
 
 
 def machine_names() -> set[str]:
-    """The machine's host name, its fully qualified name and the addresses they resolve to."""
-    names: set[str] = set()
+    """The machine's host name and its fully qualified name."""
     try:
-        hostname = socket.gethostname()
-        names.update({hostname, socket.getfqdn()})
-        for info in socket.getaddrinfo(hostname, None):
-            names.add(str(info[4][0]))
+        names = {socket.gethostname(), socket.getfqdn()}
     except OSError:
-        pass
+        return set()
     return {host_name(n) for n in names if n}
 
 
 def default_hosts(listen_host: str) -> set[str]:
-    """The Host names served when `allowed_hosts` is empty: the listen address (every name and address of
-    the machine when listening on all of them), localhost and the loopback addresses."""
+    """The Host names served when `allowed_hosts` is empty: the listen address, localhost and the loopback
+    addresses; listening on every address, the machine's names too (and, per connection, the address it
+    arrived at: `Site.check`)."""
     hosts = set(LOOPBACK)
     if listen_host.strip() in ANY_ADDRESS:
         hosts |= machine_names()
@@ -73,6 +70,9 @@ class Site:
 
     def __init__(self, settings: Settings) -> None:
         entries = {h.strip().lower() for h in settings.allowed_hosts} or default_hosts(settings.host)
+        # Listening on every address with the default list: the address a connection arrived at is one the
+        # server listens on (a rebinding page's Host is a name, never the server's own address).
+        self.local_address = not settings.allowed_hosts and settings.host.strip() in ANY_ADDRESS
         self.any_host = "*" in entries
         self.domains = tuple(e for e in entries if e.startswith("."))
         self.hosts = frozenset(host_name(e) for e in entries if e != "*" and not e.startswith("."))
@@ -80,12 +80,14 @@ class Site:
             _origin_key(m.group(1), m.group(2))
             for m in (_ORIGIN.fullmatch(o.strip().lower()) for o in settings.cors_origins) if m)
 
-    def host_allowed(self, host: str) -> bool:
-        """Whether a Host value names this server."""
+    def host_allowed(self, host: str, local: str | None = None) -> bool:
+        """Whether a Host value names this server (`local`: the address the connection arrived at)."""
         if self.any_host:
             return True
         name = host_name(host)
-        return name in self.hosts or any(name.endswith(d) or name == d[1:] for d in self.domains)
+        if name in self.hosts or any(name.endswith(d) or name == d[1:] for d in self.domains):
+            return True
+        return self.local_address and local is not None and name == host_name(local)
 
     def origin_allowed(self, origin: str, scheme: str, host: str | None) -> bool:
         """Whether an Origin value is the request's own (its scheme and Host) or an allowed CORS origin."""
@@ -98,11 +100,11 @@ class Site:
         own = _WEB_SCHEME.get(scheme, scheme)
         return host is not None and key == _origin_key(own, host.strip())
 
-    def check(self, headers: dict[str, str], scheme: str, *, probe: bool = False) -> None:
-        """Refuse a request from a browser page of another origin (403) or under another Host name (400);
-        `probe` (health and readiness) skips the Host check."""
+    def check(self, headers: dict[str, str], scheme: str, local: str | None = None, *, probe: bool = False) -> None:
+        """Refuse a request from a browser page of another origin (403) or under another Host name (400).
+        `local` is the address the connection arrived at; `probe` (health and readiness) skips the Host check."""
         host = headers.get("host")
-        if host is not None and not probe and not self.host_allowed(host):
+        if host is not None and not probe and not self.host_allowed(host, local):
             raise MalformedRequest(f"this server does not answer to the Host '{host_name(host)}' "
                                    "(allowed_hosts in the configuration)")
         origin = headers.get("origin")

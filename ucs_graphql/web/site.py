@@ -22,6 +22,8 @@ ANY_ADDRESS = ("0.0.0.0", "::", "")
 _DEFAULT_PORT = {"http": "80", "https": "443"}
 _WEB_SCHEME = {"http": "http", "https": "https", "ws": "http", "wss": "https"}
 _ORIGIN = re.compile(r"(https?)://([^/?#@\s]+)")
+# Host values found allowed, remembered so that the usual request costs one set lookup (a few per server).
+_REMEMBERED_HOSTS = 64
 
 
 def host_name(value: str) -> str:
@@ -73,6 +75,7 @@ class Site:
         # Listening on every address with the default list: the address a connection arrived at is one the
         # server listens on (a rebinding page's Host is a name, never the server's own address).
         self.local_address = not settings.allowed_hosts and settings.host.strip() in ANY_ADDRESS
+        self._seen: set[str] = set()
         self.any_host = "*" in entries
         self.domains = tuple(e for e in entries if e.startswith("."))
         self.hosts = frozenset(host_name(e) for e in entries if e != "*" and not e.startswith("."))
@@ -80,14 +83,18 @@ class Site:
             _origin_key(m.group(1), m.group(2))
             for m in (_ORIGIN.fullmatch(o.strip().lower()) for o in settings.cors_origins) if m)
 
-    def host_allowed(self, host: str, local: str | None = None) -> bool:
-        """Whether a Host value names this server (`local`: the address the connection arrived at)."""
+    def listed(self, host: str) -> bool:
+        """Whether a Host value is in the list of names served."""
         if self.any_host:
             return True
         name = host_name(host)
-        if name in self.hosts or any(name.endswith(d) or name == d[1:] for d in self.domains):
+        return name in self.hosts or any(name.endswith(d) or name == d[1:] for d in self.domains)
+
+    def host_allowed(self, host: str, local: str | None = None) -> bool:
+        """Whether a Host value names this server (`local`: the address the connection arrived at)."""
+        if self.listed(host):
             return True
-        return self.local_address and local is not None and name == host_name(local)
+        return self.local_address and local is not None and host_name(host) == host_name(local)
 
     def origin_allowed(self, origin: str, scheme: str, host: str | None) -> bool:
         """Whether an Origin value is the request's own (its scheme and Host) or an allowed CORS origin."""
@@ -104,7 +111,12 @@ class Site:
         """Refuse a request from a browser page of another origin (403) or under another Host name (400).
         `local` is the address the connection arrived at; `probe` (health and readiness) skips the Host check."""
         host = headers.get("host")
-        if host is not None and not probe and not self.host_allowed(host, local):
+        if host is None or probe or host in self._seen:
+            pass
+        elif self.listed(host):
+            if len(self._seen) < _REMEMBERED_HOSTS:
+                self._seen.add(host)
+        elif not self.host_allowed(host, local):
             raise MalformedRequest(f"this server does not answer to the Host '{host_name(host)}' "
                                    "(allowed_hosts in the configuration)")
         origin = headers.get("origin")

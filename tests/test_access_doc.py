@@ -1,14 +1,16 @@
-"""docs/access.md carries the operation → task table of both doors, generated from the route table and
-the live GraphQL schema. Refresh it with `.venv/bin/python -m tests.test_access_doc`."""
+"""docs/access.md carries the operation → task table of both doors, generated from the route table, the
+live GraphQL schema and the read rules of the fields below its roots. Refresh it with `.venv/bin/python -m tests.test_access_doc`."""
 
 from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 from rest_compat.routes import ROUTES
 from ucs_graphql.access.tasks import ALL_TASKS
+from ucs_graphql.graphql.reads import FIELDS, ROOT_GRANTS, Read
 
 from .test_access_walk import permission_of, root_fields
 
@@ -29,11 +31,29 @@ def render() -> str:
         else:
             for value, task in perm.by_value.items():
                 lines.append(f"| {kind} | `{name}({perm.arg}: {value.upper()})` | `{task}` |")
+    lines += ["", "### GraphQL fields below the root", "",
+              "A field needs one of the tasks listed (those of the REST reads that return its data); `—` needs "
+              "none beyond the field that returned its object. Grants hold below the field.", "",
+              "| Type | Fields | One of the tasks | REST reads | Grants below |", "|---|---|---|---|---|"]
+    for (type_name, name), read in ROOT_GRANTS.items():
+        lines.append(f"| {type_name} | `{name}` | (its own) | {_codes(read.rest)} | {_codes(sorted(read.grants))} |")
+    for type_name, fields in FIELDS.items():
+        groups: dict[Read, list[str]] = {}
+        for name, read in fields.items():
+            groups.setdefault(read, []).append(name)
+        for read, names in groups.items():
+            tasks = _codes(sorted(read.tasks)) if read.tasks else "—"
+            lines.append(f"| {type_name} | {', '.join(names)} | {tasks} | {_codes(read.rest)} | "
+                         f"{_codes(sorted(read.grants))} |")
     used = {op.task for op in ROUTES}
     lines += ["", "### Every task", "", "Tasks marked * guard no operation yet.", "", "```"]
     lines += [task + ("" if task in used else "  *") for task in sorted(ALL_TASKS)]
     lines += ["```", "", END]
     return "\n".join(lines)
+
+
+def _codes(items: Iterable[str]) -> str:
+    return ", ".join(f"`{item}`" for item in items)
 
 
 def _current() -> str:

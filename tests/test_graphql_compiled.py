@@ -206,7 +206,8 @@ async def test_task_checks_answer_alike(make_client, recorder):
     resp, got = await recorder.both(client, body, headers=root)
     assert got == "plan" and resp.json()["data"]["profile"]["customerId"] == cid
     resp, got = await recorder.both(client, body, headers=ann)
-    assert got == "fallback" and resp.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    # A document the caller may not read never runs as a plan: the full path refuses it before execution.
+    assert got == "full" and resp.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     resp, got = await recorder.both(client, {"query": "{ serverStatus { mode } }"}, headers=ann)
     assert got == "plan" and resp.json() == {"data": {"serverStatus": {"mode": "PRODUCTION"}}}
 

@@ -1,10 +1,11 @@
 """The Strawberry ASGI app at /graphql, with a context carrying the use-case Ctx.
 
 A JSON POST (the front-ends' and tooling's usual request) takes a lean path: the body is decoded with
-orjson; a plain query document runs from its compiled plan (`ucs_graphql.graphql.compiled`) when it
-succeeds; otherwise the request is handed to the same Strawberry schema (`schema.execute`, with its
-extensions, permissions and error processing). The result is written back as JSON. Everything else — GET,
-GraphiQL, multipart, batches, subscriptions over HTTP or WebSocket — goes through Strawberry's own view.
+orjson; a plain query document runs from its compiled plan (`ucs_graphql.graphql.compiled`) when the caller
+may read all it selects (`ucs_graphql.graphql.reach`) and the plan succeeds; otherwise the request is handed
+to the same Strawberry schema (`schema.execute`, with its extensions, permissions and error processing). The
+result is written back as JSON. Everything else — GET, GraphiQL, multipart, batches, subscriptions over HTTP
+or WebSocket — goes through Strawberry's own view.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from strawberry.types.unset import UNSET, UnsetType
 from ucs_graphql.context import Ctx
 from ucs_graphql.graphql.compiled import Fallback, Plans
 from ucs_graphql.graphql.context import GqlContext
+from ucs_graphql.graphql.reach import plan_allowed
 from ucs_graphql.graphql.schema import build_schema
 from ucs_graphql.kit import jsonio
 from ucs_graphql.kit.error_table import row_for
@@ -103,7 +105,7 @@ class UcsGraphQL(GraphQL[GqlContext, None]):
         request = Request(scope)
         context = self._context(request, None)
         plan = self.plans.get(doc["query"], doc.get("operationName"))
-        if plan is not None:
+        if plan is not None and plan_allowed(plan, context, doc.get("variables")):
             # A plan that never runs two resolvers at once gets the same batches from prompt loaders.
             context.prompt_loaders = plan.shares_context
             try:

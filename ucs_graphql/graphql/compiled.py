@@ -167,6 +167,8 @@ class Plan:
         # no two resolvers of the plan ever run at once. Otherwise what was read changes the order in which
         # they finish, and so which error the full path reports (the first of two racing ones).
         self.shares_context = _one_at_a_time(self.fields)
+        # What the operation reaches, kept by `reach.plan_allowed` when it does not depend on variables.
+        self.needs: Any = None
 
     # -- compiling -----------------------------------------------------------------------------------------
 
@@ -607,11 +609,13 @@ class Plans:
 
 
 def _protection_of(schema: Any) -> Any:
-    """The schema's Protection extension when it runs nothing else per request that a plan would skip."""
+    """The schema's Protection extension when it runs nothing else per request that a plan would skip (the
+    check of what a document reaches runs before a plan does: `reach.plan_allowed`)."""
+    from ucs_graphql.graphql.reach import Reach
     from ucs_graphql.graphql.schema import Protection
 
     config = schema.config
-    extensions = list(schema.extensions)
+    extensions = [e for e in schema.extensions if e is not Reach]
     if (len(extensions) == 1 and isinstance(extensions[0], type) and issubclass(extensions[0], Protection)
             and not schema.directives and not schema.exception_handlers
             and schema.execution_context_class is StrawberryGraphQLCoreExecutionContext

@@ -20,6 +20,7 @@ from ucs_graphql.graphql.interactions import InteractionMutation, InteractionQue
 from ucs_graphql.graphql.journeys import JourneyMutation, JourneyQuery, JourneySubscription
 from ucs_graphql.graphql.metadata import MetadataMutation, MetadataQuery
 from ucs_graphql.graphql.profiles import ProfileMutation, ProfileQuery
+from ucs_graphql.graphql.reach import Reach
 from ucs_graphql.graphql.server import ServerMutation, ServerQuery
 
 QUERIES: tuple[type, ...] = (ServerQuery, MetadataQuery, ProfileQuery, JourneyQuery, InteractionQuery)
@@ -114,10 +115,11 @@ def checked_document(schema: UcsSchema, query: str, protection: type[Protection]
 
 
 def build_schema(settings: Settings | None = None) -> UcsSchema:
-    """The schema with the protective extension the settings ask for."""
+    """The schema with the protective extension the settings ask for, and the check of what a document
+    reaches (ucs_graphql.graphql.reach)."""
     s = settings or Settings()
     return UcsSchema(query=Query, mutation=Mutation, subscription=Subscription, types=TYPES,
-                     extensions=[protection(s)],
+                     extensions=[protection(s), Reach],
                      execution_context_class=None if s.graphql_introspection else HideSuggestionsExecution)
 
 

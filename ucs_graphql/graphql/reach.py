@@ -1,0 +1,254 @@
+"""What a GraphQL document reaches, checked against the caller's tasks before anything of it runs.
+
+One walk of the operation's selection set (each named fragment walked once and memoised) collects what
+reading each selected field needs (ucs_graphql.graphql.reads; root fields their `HasTask`): a set of
+requirements (field coordinate, tasks of which one is needed, tasks granted above it). A caller who lacks
+one gets the whole document refused with Forbidden, naming every refused field: no mutation runs, so none
+commits and then answers null. The Strawberry path (HTTP and WebSocket, queries, mutations and
+subscriptions) checks in `Reach.on_execute`; a compiled plan checks before it runs (`plan_allowed`) and
+leaves a refused request to the Strawberry path, which renders the refusal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLField,
+    GraphQLNamedType,
+    GraphQLSchema,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    get_named_type,
+    get_operation_ast,
+)
+from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
+from graphql.language import ListValueNode, ObjectValueNode, ValueNode, VariableNode
+from strawberry.extensions import SchemaExtension
+from strawberry.permission import PermissionExtension
+
+from ucs_graphql.access.gate import principal_of
+from ucs_graphql.graphql.permissions import HasTask
+from ucs_graphql.graphql.reads import FIELDS, FREE, ROOT_GRANTS, Read
+from ucs_graphql.kit.errors import Forbidden, Unauthenticated
+
+Requirement = tuple[str, frozenset[str], frozenset[str]]
+"""(field coordinate "Type.field", tasks of which the caller needs one, tasks granted above the field)."""
+
+_NOTHING: frozenset[str] = frozenset()
+
+
+@dataclass
+class Needs:
+    """What one operation reaches: its requirements, and whether they depend on variable values (a root field
+    whose task follows an argument given as a variable)."""
+
+    requirements: frozenset[Requirement]
+    by_variables: bool = False
+    _refused: dict[frozenset[str], tuple[tuple[str, frozenset[str]], ...]] = field(default_factory=dict)
+
+    def refused(self, held: frozenset[str]) -> tuple[tuple[str, frozenset[str]], ...]:
+        """(coordinate, tasks of which one is needed) of every field a caller holding `held` may not read."""
+        got = self._refused.get(held)
+        if got is None:
+            got = tuple(sorted({(where, tasks) for where, tasks, granted in self.requirements
+                                if not (tasks & held or tasks & granted)}, key=lambda r: r[0]))
+            if len(self._refused) < 64:
+                self._refused[held] = got
+        return got
+
+
+def root_read(field_def: GraphQLField) -> HasTask | None:
+    """The HasTask a root field declares (None for fields without one, e.g. introspection)."""
+    definition = (field_def.extensions or {}).get("strawberry-definition")
+    for ext in getattr(definition, "extensions", ()) or ():
+        if isinstance(ext, PermissionExtension):
+            for permission in ext.permissions:
+                if isinstance(permission, HasTask):
+                    return permission
+    return None
+
+
+class _Walk:
+    """One walk of an operation (see the module docstring): linear in the document, fragments once."""
+
+    def __init__(self, schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode,
+                 variables: Mapping[str, Any] | None) -> None:
+        self.schema = schema
+        self.operation = operation
+        self.inputs = dict(variables or {})
+        self.fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+        self.memo: dict[str, frozenset[Requirement]] = {}
+        self.roots = {t for t in (schema.query_type, schema.mutation_type, schema.subscription_type) if t}
+        self.by_variables = False
+        self._variables: VariableValues | bool | None = False  # False: not coerced yet; None: they do not coerce
+
+    def needs(self) -> Needs:
+        root = self.schema.get_root_type(self.operation.operation)
+        found = self.selection(root, self.operation.selection_set) if root is not None else set()
+        return Needs(frozenset(found), self.by_variables)
+
+    def selection(self, parent: GraphQLNamedType | None, selection_set: SelectionSetNode | None
+                  ) -> set[Requirement]:
+        out: set[Requirement] = set()
+        if parent is None or selection_set is None:
+            return out
+        for node in selection_set.selections:
+            if isinstance(node, FieldNode):
+                out |= self.field(parent, node)
+            elif isinstance(node, InlineFragmentNode):
+                cond = node.type_condition
+                out |= self.selection(self.schema.get_type(cond.name.value) if cond else parent,
+                                      node.selection_set)
+            elif isinstance(node, FragmentSpreadNode):
+                out |= self.fragment(node.name.value)
+        return out
+
+    def fragment(self, name: str) -> frozenset[Requirement]:
+        got = self.memo.get(name)
+        if got is None:
+            self.memo[name] = frozenset()  # a cycle (which validation refuses) ends here
+            definition = self.fragments.get(name)
+            if definition is None:
+                return frozenset()
+            parent = self.schema.get_type(definition.type_condition.name.value)
+            got = self.memo[name] = frozenset(self.selection(parent, definition.selection_set))
+        return got
+
+    def field(self, parent: GraphQLNamedType, node: FieldNode) -> set[Requirement]:
+        name = node.name.value
+        fields = getattr(parent, "fields", None)
+        if name.startswith("__") or not fields or name not in fields:
+            return set()  # introspection (its own setting), or a field validation refuses
+        field_def: GraphQLField = fields[name]
+        read = self.read(parent, name, field_def, node)
+        out: set[Requirement] = {(f"{parent.name}.{name}", read.tasks, _NOTHING)} if read.tasks else set()
+        if node.selection_set is not None:
+            below = self.selection(get_named_type(field_def.type), node.selection_set)
+            if read.grants:
+                below = {(where, tasks, granted | read.grants) for where, tasks, granted in below}
+            out |= below
+        return out
+
+    def read(self, parent: GraphQLNamedType, name: str, field_def: GraphQLField, node: FieldNode) -> Read:
+        if parent not in self.roots:
+            return FIELDS.get(parent.name, {}).get(name, _UNDECLARED)
+        grants = ROOT_GRANTS.get((parent.name, name), FREE).grants
+        permission = root_read(field_def)
+        if permission is None:
+            return _UNDECLARED
+        if permission.task is not None:
+            return Read(frozenset({permission.task}), grants=grants)
+        task = self.argument_task(permission, field_def, node)
+        return Read(frozenset({task}) if task else _NOTHING, grants=grants)
+
+    def argument_task(self, permission: HasTask, field_def: GraphQLField, node: FieldNode) -> str | None:
+        """The task a root field's argument value selects; None when the value does not coerce (the field
+        then fails before it runs, and its HasTask still checks whatever would run)."""
+        given = next((a for a in node.arguments or () if a.name.value == permission.arg), None)
+        if given is not None and _has_variable(given.value):
+            self.by_variables = True
+        variables = self.variable_values()
+        if variables is None:
+            return None
+        try:
+            args = get_argument_values(field_def, node, variables)
+            return permission.task_for({permission.arg: args[permission.arg]} if permission.arg else {})
+        except (GraphQLError, KeyError, TypeError):
+            return None
+
+    def variable_values(self) -> VariableValues | None:
+        if self._variables is False:
+            got = get_variable_values(self.schema, self.operation.variable_definitions or (), self.inputs)
+            self._variables = got if isinstance(got, VariableValues) else None
+        return self._variables if isinstance(self._variables, VariableValues) else None
+
+
+_UNDECLARED = Read(frozenset({"(a field with no declared read rule)"}))
+"""Refused to everyone: a field missing from the read rules is never served (a test lists such fields)."""
+
+
+def _has_variable(node: ValueNode) -> bool:
+    if isinstance(node, VariableNode):
+        return True
+    if isinstance(node, ListValueNode):
+        return any(_has_variable(v) for v in node.values)
+    if isinstance(node, ObjectValueNode):
+        return any(_has_variable(f.value) for f in node.fields)
+    return False
+
+
+def needs_of(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode,
+             variables: Mapping[str, Any] | None) -> Needs:
+    """What `operation` of `document` reaches with these variables."""
+    return _Walk(schema, document, operation, variables).needs()
+
+
+def _held(context: Any) -> frozenset[str] | None:
+    """The caller's tasks; None when the server runs open (no task is checked)."""
+    if context.ctx.rt.parts.get("authorize_task") is None:
+        return None
+    principal = principal_of(context.request)
+    if principal is None:
+        raise Unauthenticated("credentials are missing: send HTTP Basic credentials or 'Authorization: Bearer "
+                              "<token>'")
+    return principal.tasks
+
+
+def refusal(context: Any, refused: tuple[tuple[str, frozenset[str]], ...]) -> Forbidden:
+    """The Forbidden error that names every refused field and the tasks of which it needs one."""
+    principal = principal_of(context.request)
+    who = f"user '{principal.name}'" if principal is not None else "the caller"
+    parts = [f"{where} (needs {' or '.join(repr(t) for t in sorted(tasks))})" for where, tasks in refused]
+    return Forbidden(f"{who} may not read {', '.join(parts)}: the document is refused whole and nothing of it "
+                     "ran")
+
+
+def check(schema: GraphQLSchema, document: DocumentNode, operation_name: str | None,
+          variables: Mapping[str, Any] | None, context: Any) -> None:
+    """Raise Forbidden (Unauthenticated without a caller) when the caller may not read all the operation
+    selects; nothing when the server runs open or the operation is not found (execution reports that)."""
+    held = _held(context)
+    if held is None:
+        return
+    operation = get_operation_ast(document, operation_name)
+    if operation is None:
+        return
+    refused = needs_of(schema, document, operation, variables).refused(held)
+    if refused:
+        raise refusal(context, refused)
+
+
+def plan_allowed(plan: Any, context: Any, variables: Mapping[str, Any] | None) -> bool:
+    """Whether a compiled plan may run for this caller; False leaves the request to the full path, which
+    refuses it (or asks for credentials)."""
+    try:
+        held = _held(context)
+    except Unauthenticated:
+        return False
+    if held is None:
+        return True
+    needs: Needs | None = plan.needs
+    if needs is None or needs.by_variables:
+        needs = needs_of(plan.schema, plan.document, plan.operation, variables)
+        if not needs.by_variables:
+            plan.needs = needs
+    return not needs.refused(held)
+
+
+class Reach(SchemaExtension):
+    """The check of the Strawberry path: after validation, before any resolver runs."""
+
+    def on_execute(self) -> Iterator[None]:
+        ec = self.execution_context
+        if ec.graphql_document is not None:
+            check(ec.schema._schema, ec.graphql_document, ec.operation_name, ec.variables, ec.context)
+        yield

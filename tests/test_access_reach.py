@@ -486,3 +486,12 @@ async def test_journey_events_never_carry_state_extensions_to_read_service_alone
     assert msg["payload"]["data"]["journeyEvents"]["service"] == {"serviceId": resp.json()["service_id"],
                                                                   "states": []}
     await ws.close()
+
+
+async def test_a_get_request_is_checked_as_a_post_is(app):
+    sid, _, _ = await journey(app)
+    query = f"{{ service(serviceId: {sid}) {{ serviceId states {{ extensions }} }} }}"
+    resp = await app.get("/graphql", params={"query": query}, headers=as_user("service_reader"))
+    assert refused(resp.json()) == {"State.extensions"}
+    resp = await app.get("/graphql", params={"query": query}, headers=as_user("root"))
+    assert resp.json()["data"]["service"]["states"][0]["extensions"]["Feedback"] == {"rating": 4}

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import tomllib
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
 DEFAULT_DATABASE_URL = "sqlite:///./var/ucs.db"
+# Read when present and no other file is named (--config, UCS_CONFIG): the container image's mount point.
+DEFAULT_CONFIG_FILE = "/etc/ucs-graphql/ucs.toml"
 
 DEFAULT_MEDIA_TYPES = [
     "voice", "email", "chat", "sms", "webform", "callback", "video", "fax", "workitem", "cobrowsing",
@@ -42,6 +45,7 @@ class Settings:
     roles: tuple[dict[str, Any], ...] = ()
     users: tuple[dict[str, Any], ...] = ()
     tokens: tuple[dict[str, Any], ...] = ()
+    # Serve without users on a non-loopback address; read from the configuration file only (docs/access.md).
     allow_open_network: bool = False
     # Host header values served (the listen address, localhost and the loopback addresses when empty; "*"
     # any; ".example.com" that domain and its subdomains): a browser led to the server by another name
@@ -79,7 +83,6 @@ class Settings:
     db_statement_timeout_seconds: float = 0.0
     db_pool_size: int = 16
     drain_seconds: float = 10.0
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def is_sqlite(self) -> bool:
@@ -125,35 +128,111 @@ def _coerce(name: str, value: Any) -> Any:
     return value
 
 
+SECTIONS = ("server", "database", "limits", "graphql", "security", "log")
+# Keys of the entries of the configuration's arrays of tables ([[roles]], [[users]], ...).
+ENTRY_KEYS: dict[str, frozenset[str]] = {
+    "roles": frozenset({"name", "dbid", "enabled", "tasks"}),
+    "users": frozenset({"name", "password_hash", "roles", "tenants", "enabled"}),
+    "tokens": frozenset({"name", "user", "token_hash", "enabled"}),
+    "profile_attributes": frozenset({"name", "type", "length", "default", "mandatory", "encrypt"}),
+    "business_attributes": frozenset({"name", "dbid", "display_name", "description", "map_name", "cv_attributes",
+                                      "values"}),
+}
+BUSINESS_VALUE_KEYS = frozenset({"name", "dbid", "display_name", "description"})
+# Clear secrets in [[users]] or [[tokens]]: the access directory refuses them with its own message.
+_CLEAR_SECRETS = frozenset({"password", "token", "secret"})
+_SETTABLE = frozenset(f.name for f in fields(Settings)) - {"config_file"}
+
+
+def _unknown(key: str, where: str, valid: set[str] | frozenset[str]) -> ConfigError:
+    """The error for an unknown key: its name, where it is, and the nearest valid key when one is close."""
+    near = difflib.get_close_matches(key, sorted(valid), n=1)
+    hint = f"; did you mean '{near[0]}'?" if near else ""
+    if not near and "[[" in where and key in _SETTABLE:
+        hint = (f"; '{key}' is a top-level setting, and TOML gives every key written below a [section] or "
+                "[[entry]] header to that section: move it above the first header")
+    return ConfigError(f"unknown key '{key}' {where}{hint}")
+
+
+def _section_name(section: str, key: str) -> str:
+    """The Settings field a key of a [section] sets ('' when none)."""
+    name = key
+    if section == "database" and key == "url":
+        name = "database_url"
+    elif section == "graphql" and not key.startswith("graphql_"):
+        name = f"graphql_{key}"
+    elif section == "log" and key == "format":
+        name = "log_format"
+    return name if name in _SETTABLE else ""
+
+
+def _section_keys(section: str) -> set[str]:
+    keys = set(_SETTABLE)
+    if section == "database":
+        keys.add("url")
+    elif section == "graphql":
+        keys |= {k.removeprefix("graphql_") for k in _SETTABLE if k.startswith("graphql_")}
+    elif section == "log":
+        keys.add("format")
+    return keys
+
+
+def _check_entries(name: str, entries: Any) -> None:
+    """Refuse unknown keys in the entries of an array of tables ([[roles]], [[users]], ...)."""
+    valid = ENTRY_KEYS.get(name)
+    if valid is None or not isinstance(entries, list):
+        return
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            continue
+        label = f" ('{entry['name']}')" if isinstance(entry.get("name"), str) else ""
+        where = f"in [[{name}]] entry {i + 1}{label}"
+        for key in entry:
+            if key not in valid and not (name in ("users", "tokens") and key in _CLEAR_SECRETS):
+                raise _unknown(key, where, valid)
+        values = entry.get("values") if name == "business_attributes" else None
+        for value in values if isinstance(values, list) else []:
+            for key in value if isinstance(value, dict) else {}:
+                if key not in BUSINESS_VALUE_KEYS:
+                    raise _unknown(key, f"{where}, in a value of 'values'", BUSINESS_VALUE_KEYS)
+
+
 def _flatten(doc: dict[str, Any]) -> dict[str, Any]:
-    """Configuration file sections ([server], [database], [limits], ...) flattened to Settings fields."""
-    known = {f.name for f in fields(Settings)}
+    """Configuration file sections ([server], [database], [limits], ...) flattened to Settings fields.
+
+    An unknown key or section is refused with its name and the nearest valid one: a misspelt setting must not
+    be silently ignored.
+    """
     out: dict[str, Any] = {}
-    extra: dict[str, Any] = {}
-    aliases: dict[str, str] = {"url": "database_url"}
     for key, value in doc.items():
-        if key in known:
+        if key in _SETTABLE:
+            _check_entries(key, value)
             out[key] = value
-        elif isinstance(value, dict) and key in ("server", "database", "limits", "graphql", "security", "log"):
+        elif key in SECTIONS and isinstance(value, dict):
             for sub, subval in value.items():
-                name = str(aliases.get(sub, sub)) if key == "database" else str(sub)
-                if key == "graphql" and not name.startswith("graphql_"):
-                    name = f"graphql_{name}"
-                if key == "log" and name in ("format",):
-                    name = "log_format"
-                if name in known:
-                    out[name] = subval
-                else:
-                    extra[f"{key}.{sub}"] = subval
+                name = _section_name(key, str(sub))
+                if not name:
+                    raise _unknown(str(sub), f"in [{key}]", _section_keys(key))
+                _check_entries(name, subval)
+                out[name] = subval
+        elif isinstance(value, dict):
+            near = difflib.get_close_matches(key, SECTIONS, n=1)
+            hint = f"; did you mean [{near[0]}]?" if near else f"; the sections are {', '.join(SECTIONS)}"
+            raise ConfigError(f"unknown section [{key}]{hint}")
         else:
-            extra[key] = value
-    if extra:
-        out["extra"] = extra
+            raise _unknown(key, "at the top level", _SETTABLE | set(SECTIONS))
     return out
 
 
-def load_settings(overrides: dict[str, Any] | None = None, environ: dict[str, str] | None = None) -> Settings:
-    """Build Settings from the configuration file, the environment and explicit overrides."""
+def load_settings(
+    overrides: dict[str, Any] | None = None, environ: dict[str, str] | None = None,
+    default_config: str | None = None,
+) -> Settings:
+    """Build Settings from the configuration file, the environment and explicit overrides.
+
+    With no file named (`config_file`, UCS_CONFIG), `default_config` (DEFAULT_CONFIG_FILE unless given; ''
+    for none) is read when it exists.
+    """
     env = os.environ if environ is None else environ
     values: dict[str, Any] = {}
     for var, name in _ENV.items():
@@ -162,6 +241,9 @@ def load_settings(overrides: dict[str, Any] | None = None, environ: dict[str, st
     for key, value in (overrides or {}).items():
         if value is not None:
             values[key] = value
+    default = DEFAULT_CONFIG_FILE if default_config is None else default_config
+    if not values.get("config_file") and default and Path(default).is_file():
+        values["config_file"] = default
     config_file = values.get("config_file")
     merged: dict[str, Any] = {}
     if config_file:
@@ -170,10 +252,10 @@ def load_settings(overrides: dict[str, Any] | None = None, environ: dict[str, st
             raise ConfigError(f"configuration file {config_file} does not exist")
         try:
             merged.update(_flatten(tomllib.loads(path.read_text(encoding="utf-8"))))
-        except tomllib.TOMLDecodeError as exc:
+        except (tomllib.TOMLDecodeError, ConfigError) as exc:
             raise ConfigError(f"configuration file {config_file}: {exc}") from exc
     merged.update(values)
-    coerced = {k: (_coerce(k, v) if k != "extra" else v) for k, v in merged.items()}
+    coerced = {k: _coerce(k, v) for k, v in merged.items()}
     settings = Settings(**coerced)
     validate(settings)
     return settings

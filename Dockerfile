@@ -1,13 +1,36 @@
-# ucs-graphql: build the package and serve on 0.0.0.0:8080.
-# Mount a configuration with users at /etc/ucs/ucs.toml (UCS_CONFIG) for a protected server; the default
-# command passes --allow-open-network visibly, because a container is reached through its published port.
+# ucs-graphql: serves REST and GraphQL on 0.0.0.0:8080 as an unprivileged user (docs/operations.md, "Container").
+#
+# Mount the configuration at /etc/ucs-graphql/ucs.toml: the server reads it by default (UCS_CONFIG names
+# another file). Without [[users]] in it the server refuses to start, because everyone who reaches the published
+# port could read and change every record; configure users (docs/access.md), or accept that risk in the file
+# itself with allow_open_network = true under [security]. /data is the volume of the SQLite database.
 FROM python:3.11-slim
+
 WORKDIR /app
-COPY pyproject.toml README.md ./
+# Dependencies first: this layer is rebuilt when pyproject.toml changes, not on every change of the source.
+COPY pyproject.toml ./
+RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
+        > /tmp/requirements.txt \
+    && pip install --no-cache-dir -r /tmp/requirements.txt \
+    && rm /tmp/requirements.txt
+
+COPY README.md ./
 COPY ucs_graphql ./ucs_graphql
 COPY rest_compat ./rest_compat
-RUN pip install --no-cache-dir . && mkdir -p /data
-ENV UCS_DATABASE_URL=sqlite:////data/ucs.db
+RUN pip install --no-cache-dir --no-deps . \
+    && groupadd --system --gid 10001 ucs \
+    && useradd --system --uid 10001 --gid 10001 --home-dir /data --no-create-home --shell /usr/sbin/nologin ucs \
+    && mkdir -p /data /etc/ucs-graphql \
+    && chown ucs:ucs /data
+
+ENV UCS_HOST=0.0.0.0 \
+    UCS_PORT=8080 \
+    UCS_DATABASE_URL=sqlite:////data/ucs.db \
+    PYTHONUNBUFFERED=1
+VOLUME ["/data"]
+USER 10001:10001
 EXPOSE 8080
 STOPSIGNAL SIGTERM
-CMD ["ucs-graphql", "serve", "--host", "0.0.0.0", "--port", "8080", "--allow-open-network"]
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:' + os.environ.get('UCS_PORT', '8080') + '/healthz', timeout=4)"]
+CMD ["ucs-graphql", "serve"]

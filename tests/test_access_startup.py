@@ -5,8 +5,6 @@ from __future__ import annotations
 import io
 import logging
 import re
-import shlex
-from pathlib import Path
 
 import pytest
 
@@ -18,7 +16,6 @@ from ucs_graphql.access.redact import RedactingFilter, redact
 from ucs_graphql.config import ConfigError, Settings
 from ucs_graphql.web.app import create_runtime
 
-ROOT = Path(__file__).resolve().parent.parent
 CHEAP = hash_secret("pw", ln=4)
 USER = {"name": "ann", "password_hash": CHEAP, "roles": ["r"]}
 ROLE = {"name": "r", "tasks": ["UCS.SystemMgt.readServerInfo"]}
@@ -70,7 +67,7 @@ def test_loopback_hosts():
 
 
 def test_open_server_refuses_a_network_address_unless_allowed(caplog):
-    with pytest.raises(ConfigError, match="--allow-open-network"):
+    with pytest.raises(ConfigError, match=re.escape("allow_open_network = true under [security]")):
         create_runtime(Settings(host="0.0.0.0"))
     with caplog.at_level(logging.WARNING):
         create_runtime(Settings(host="0.0.0.0", allow_open_network=True))
@@ -86,26 +83,40 @@ def test_serve_refuses_before_touching_the_database(tmp_path, capsys, monkeypatc
     db = tmp_path / "never.db"
     code = cli.main(["serve", "--host", "0.0.0.0", "--database", f"sqlite:///{db}"])
     assert code == 2
-    assert "--allow-open-network" in capsys.readouterr().err
+    assert "allow_open_network = true under [security]" in capsys.readouterr().err
     assert not db.exists()
 
 
-def test_serve_with_the_flag_starts(tmp_path, monkeypatch):
+@pytest.fixture
+def uvicorn_runs(monkeypatch) -> list[dict]:
+    """uvicorn.run replaced by a recorder: the keyword arguments of every start."""
     import uvicorn
 
     started: list[dict] = []
     monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: started.append(kw))
     monkeypatch.setenv(cli.SETTINGS_ENV, "{}")
-    code = cli.main(["serve", "--host", "0.0.0.0", "--allow-open-network", "--database",
+    return started
+
+
+def test_serve_refuses_the_open_network_when_only_the_flag_says_so(tmp_path, capsys, uvicorn_runs):
+    db = tmp_path / "ucs.db"
+    code = cli.main(["serve", "--host", "0.0.0.0", "--allow-open-network", "--database", f"sqlite:///{db}"])
+    assert code == 2 and not uvicorn_runs and not db.exists()
+    assert "--allow-open-network alone does not open the server" in capsys.readouterr().err
+    # Nor with a configuration file that does not say so.
+    cfg = tmp_path / "ucs.toml"
+    cfg.write_text('[security]\nallow_open_network = false\n')
+    code = cli.main(["serve", "--host", "0.0.0.0", "--allow-open-network", "--config", str(cfg),
+                     "--database", f"sqlite:///{db}"])
+    assert code == 2 and not uvicorn_runs and not db.exists()
+
+
+def test_serve_opens_the_network_when_the_configuration_says_so(tmp_path, uvicorn_runs):
+    cfg = tmp_path / "ucs.toml"
+    cfg.write_text('[security]\nallow_open_network = true\n')
+    code = cli.main(["serve", "--host", "0.0.0.0", "--config", str(cfg), "--database",
                      f"sqlite:///{tmp_path / 'ucs.db'}"])
-    assert code == 0 and started[0]["host"] == "0.0.0.0"
-
-
-def test_the_dockerfile_passes_the_flag_visibly():
-    cmd = next(line for line in (ROOT / "Dockerfile").read_text().splitlines() if line.startswith("CMD"))
-    argv = [a.strip('",[]') for a in shlex.split(cmd[3:].replace(",", " "))]
-    assert argv[:2] == ["ucs-graphql", "serve"] and "--allow-open-network" in argv
-    assert cli._parser().parse_args(argv[1:]).allow_open_network is True
+    assert code == 0 and uvicorn_runs[0]["host"] == "0.0.0.0"
 
 
 def test_hash_password_reads_stdin(monkeypatch, capsys):

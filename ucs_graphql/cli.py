@@ -10,7 +10,7 @@ import signal
 import sys
 from typing import Any
 
-from ucs_graphql.config import ConfigError, Settings, load_settings
+from ucs_graphql.config import DEFAULT_CONFIG_FILE, ConfigError, Settings, load_settings
 
 log = logging.getLogger("ucs")
 
@@ -19,7 +19,8 @@ SETTINGS_ENV = "UCS_SETTINGS_OVERRIDES"
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--database", dest="database_url", help="sqlite:///./var/ucs.db or postgresql://user@host:port/db")
-    p.add_argument("--config", dest="config_file", help="TOML configuration file")
+    p.add_argument("--config", dest="config_file",
+                   help=f"TOML configuration file (default {DEFAULT_CONFIG_FILE} when it exists)")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -30,8 +31,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port (default 8080)")
     serve.add_argument("--workers", type=int, help="worker processes (default 1)")
     serve.add_argument("--log-format", choices=["ucs", "json"], help="log line format (default ucs)")
-    serve.add_argument("--allow-open-network", action="store_true", default=None,
-                       help="serve without configured users on a non-loopback address (accepts the risk)")
+    # Refused on its own: only the configuration file may open a server without users to the network.
+    serve.add_argument("--allow-open-network", action="store_true", default=False, help=argparse.SUPPRESS)
     _common(serve)
     migrate = sub.add_parser("migrate", help="create or migrate the database schema")
     _common(migrate)
@@ -61,7 +62,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    keys = ("host", "port", "workers", "database_url", "config_file", "allow_open_network", "log_format")
+    keys = ("host", "port", "workers", "database_url", "config_file", "log_format")
     overrides = {k: getattr(args, k, None) for k in keys}
     return load_settings({k: v for k, v in overrides.items() if v is not None})
 
@@ -176,7 +177,7 @@ def serve(settings: Settings) -> None:
              settings.database_url.split("@")[-1])
     overrides = {"host": settings.host, "port": settings.port, "workers": settings.workers,
                  "database_url": settings.database_url, "config_file": settings.config_file,
-                 "allow_open_network": settings.allow_open_network, "log_format": settings.log_format}
+                 "log_format": settings.log_format}
     os.environ[SETTINGS_ENV] = json.dumps(overrides)
     # uvicorn drains, then raises again the signal it stopped on; after a SIGTERM drain the exit status is 0.
     signal.signal(signal.SIGTERM, _drained)
@@ -208,6 +209,11 @@ def main(argv: list[str] | None = None) -> int:
             asyncio.run(upgrade(settings.database_url))
             print(f"database {settings.database_url.split('@')[-1]} is at the newest schema")
             return 0
+        if args.allow_open_network and not settings.allow_open_network:
+            raise ConfigError(
+                "--allow-open-network alone does not open the server: a server without users listens on the "
+                "network only when its configuration file says allow_open_network = true under [security] "
+                "(docs/access.md)")
         serve(settings)
         return 0
     except ConfigError as err:

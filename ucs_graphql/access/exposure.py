@@ -30,6 +30,6 @@ def check_exposure(settings: Settings, open_server: bool) -> str | None:
         raise ConfigError(
             f"refusing to listen on {settings.host} without users: anyone who reaches this address could read "
             "and change every customer record. Configure [[users]] (docs/access.md), listen on 127.0.0.1, or "
-            "accept the risk with --allow-open-network"
+            "accept the risk in the configuration file with allow_open_network = true under [security]"
         )
     return OPEN_WARNING

@@ -14,12 +14,30 @@ from starlette.types import Receive, Scope, Send
 from rest_compat.call import Call
 from rest_compat.routes import ROUTES, Op
 from ucs_graphql.context import Ctx
+from ucs_graphql.kit.errors import NotFound
+from ucs_graphql.metadata.model import INT32, INT64
 from ucs_graphql.runtime import Runtime
 from ucs_graphql.web.responses import error_response
 
 ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
 
 Authorizer = Callable[[Request, Op, Ctx], Any]
+
+# The ranges of the ids in `{...:int}` path segments: service ids are 64-bit, state and task ids 32-bit (the
+# reference's types and the columns holding them); `id` is the service of /services/{id}/interactions.
+_ID_RANGES = {"service_id": INT64, "id": INT64, "state_id": INT32, "task_id": INT32}
+
+
+def check_path_ids(params: dict[str, Any]) -> None:
+    """A path naming an id beyond its range names no resource: NotFound (404), as for any id that does not
+    exist, before the id reaches the database."""
+    for name, value in params.items():
+        bounds = _ID_RANGES.get(name)
+        if bounds is None or not isinstance(value, int) or bounds[0] <= value <= bounds[1]:
+            continue
+        if name in ("service_id", "id"):
+            raise NotFound(f"service {value} does not exist")
+        raise NotFound(f"{name.removesuffix('_id')} {value} of service {params.get('service_id')} does not exist")
 
 
 def _ctx(request: Request, runtime: Runtime) -> Ctx:
@@ -43,6 +61,7 @@ def _endpoint(ops: dict[str, Op], runtime: Runtime, authorize: Authorizer | None
         ctx = _ctx(request, runtime)
         if authorize is not None:
             await authorize(request, op, ctx)
+        check_path_ids(request.path_params)
         return await op.handler(Call(request, ctx))
 
     return endpoint

@@ -141,3 +141,19 @@ async def test_events_of_another_worker(served, make_client, backend):
                 await asyncio.wait_for(ws.recv(), timeout=0.3)
     finally:
         await ws.close()
+
+
+@pytest.mark.parametrize("subprotocols", [["graphql-ws"], None, ["graphql-ws", "other"]])
+async def test_the_legacy_websocket_protocol_is_refused_with_its_reason(served, caplog, subprotocols):
+    """subscriptions-transport-ws (graphql-ws) is not served: the handshake completes, then the connection
+    closes with 4406 and the reason, and none of the legacy messages is read or answered."""
+    ws = await websockets.connect(served["ws"], subprotocols=subprotocols)
+    with contextlib.suppress(websockets.ConnectionClosed):
+        await ws.send(json.dumps({"type": "connection_init"}))
+        await ws.send(json.dumps({"id": "1", "type": "start", "payload": {"query": "{ serverStatus { mode } }"}}))
+    with pytest.raises(websockets.ConnectionClosed) as closed:
+        await asyncio.wait_for(ws.recv(), 5)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4406
+    assert "graphql-transport-ws" in closed.value.rcvd.reason
+    assert ws.subprotocol == (subprotocols[0] if subprotocols else None)
+    assert "Traceback" not in caplog.text and "Exception" not in caplog.text

@@ -71,6 +71,7 @@ def _sqlite_engine(url: str, *, writer: bool, pool_size: int, timeout: float) ->
     ensure_sqlite_directory(url)
     engine = create_async_engine(
         async_url(url),
+        hide_parameters=True,  # a statement's values never reach an error message, hence never a log line
         pool_size=1 if writer else pool_size,
         max_overflow=0,
         pool_timeout=timeout,
@@ -102,6 +103,7 @@ def _pg_engine(
     lock_ms = max(int(timeout * 500), 50)
     return create_async_engine(
         async_url(url),
+        hide_parameters=True,  # a statement's values never reach an error message, hence never a log line
         # Set once per pooled connection (not at every checkout, as an option on a shared engine would).
         **({"isolation_level": "AUTOCOMMIT"} if autocommit else {}),
         # A fixed pool: overflow connections would be opened and closed again under every burst.
@@ -423,4 +425,4 @@ class Database:
 def throwaway_engine(url: str) -> AsyncEngine:
     """An engine without pooling, for one-off work (migrations, tools)."""
     ensure_sqlite_directory(url)
-    return create_async_engine(async_url(url), poolclass=NullPool)
+    return create_async_engine(async_url(url), poolclass=NullPool, hide_parameters=True)

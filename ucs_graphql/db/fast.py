@@ -237,7 +237,7 @@ def _wrap(conn: AsyncConnection, pooled: Any, sql: str, args: list[Any], err: Ex
     if isinstance(err, (OSError, ConnectionError)):
         invalidated = True
     return cast(sa_exc.DBAPIError, sa_exc.DBAPIError.instance(
-        sql, args, translated, dbapi_error, connection_invalidated=invalidated))
+        sql, args, translated, dbapi_error, hide_parameters=True, connection_invalidated=invalidated))
 
 
 class FastShapes:

@@ -6,10 +6,15 @@ may read all it selects (`ucs_graphql.graphql.reach`) and the plan succeeds; oth
 to the same Strawberry schema (`schema.execute`, with its extensions, permissions and error processing). The
 result is written back as JSON. Everything else — GET, GraphiQL, multipart, batches, subscriptions over HTTP
 or WebSocket — goes through Strawberry's own view.
+
+JSON is decoded with orjson everywhere (bodies, GET variables, WebSocket messages): invalid UTF-8, lone
+surrogates and nesting deeper than 1,024 are the client's 400, before anything reaches a resolver. Only the
+graphql-transport-ws WebSocket protocol is served; the legacy graphql-ws one is refused at the handshake.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -30,7 +35,7 @@ from ucs_graphql.graphql.reach import plan_allowed
 from ucs_graphql.graphql.schema import build_schema
 from ucs_graphql.kit import jsonio
 from ucs_graphql.kit.error_table import row_for
-from ucs_graphql.kit.errors import UcsError
+from ucs_graphql.kit.errors import MalformedRequest, UcsError
 from ucs_graphql.runtime import Runtime
 from ucs_graphql.web.metrics import count_plan_fallback
 from ucs_graphql.web.pageheaders import graphiql_csp, page_headers
@@ -39,6 +44,10 @@ log = logging.getLogger("ucs")
 
 _LEAN_TYPES = {OperationType.QUERY, OperationType.MUTATION}
 _JSON_HEADERS = [(b"content-type", b"application/json")]
+# The close code and reason of a WebSocket that does not speak graphql-transport-ws (4406, as Strawberry's
+# refusal of a subprotocol it does not know; a reason has at most 123 bytes).
+_WS_UNSUPPORTED = 4406
+_WS_REASON = "only graphql-transport-ws is served; graphql-ws (subscriptions-transport-ws) is not"
 
 
 class UcsGraphQL(GraphQL[GqlContext, None]):
@@ -47,7 +56,7 @@ class UcsGraphQL(GraphQL[GqlContext, None]):
     def __init__(self, runtime: Runtime) -> None:
         super().__init__(
             build_schema(runtime.settings),
-            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL),
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
         )
         self.runtime = runtime
         self.plans = Plans(self.schema, enabled=runtime.settings.graphql_compiled_plans)
@@ -70,6 +79,15 @@ class UcsGraphQL(GraphQL[GqlContext, None]):
 
     def encode_json(self, data: object) -> bytes:
         return jsonio.dumps(data)
+
+    def decode_json(self, data: str | bytes) -> object:
+        """JSON as the lean path decodes it; a refusal is a JSONDecodeError, which Strawberry answers 400 (HTTP)
+        or 4400 (WebSocket)."""
+        raw = data if isinstance(data, bytes) else data.encode("utf-8", "surrogatepass")
+        try:
+            return jsonio.loads_request(raw)
+        except MalformedRequest as err:
+            raise json.JSONDecodeError(err.description, "", 0) from err
 
     async def on_ws_connect(self, context: GqlContext) -> UnsetType | dict[str, object] | None:
         """Admit a WebSocket whose handshake carried no credentials by the connection_init payload's
@@ -94,11 +112,19 @@ class UcsGraphQL(GraphQL[GqlContext, None]):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "POST" and _is_json(scope):
             body = await _read_body(receive)
-            doc = _lean_document(body)
+            try:
+                parsed = jsonio.loads_request(body)
+            except MalformedRequest as err:
+                await _answer(send, 400, _refusal(err.description))
+                return
+            doc = _lean_document(parsed)
             if doc is not None:
                 await self._lean(scope, doc, send)
                 return
             receive = _replay(body, receive)
+        elif scope["type"] == "websocket" and GRAPHQL_TRANSPORT_WS_PROTOCOL not in scope.get("subprotocols", ()):
+            await _refuse_websocket(scope, receive, send)
+            return
         await super().__call__(scope, receive, send)
 
     async def _lean(self, scope: Scope, doc: dict[str, Any], send: Send) -> None:
@@ -138,11 +164,7 @@ class UcsGraphQL(GraphQL[GqlContext, None]):
                 payload["errors"] = [err.formatted for err in result.errors]
             if result.extensions:
                 payload["extensions"] = result.extensions
-        out = jsonio.dumps(payload)
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [*_JSON_HEADERS, (b"content-length", str(len(out)).encode())]})
-        await send({"type": "http.response.body", "body": out})
-
+        await _answer(send, status, payload)
 
     def _fell_back(self, fallback: Fallback) -> None:
         """Count a plan that gave way; log the first unexpected one of the process with its cause."""
@@ -153,8 +175,29 @@ class UcsGraphQL(GraphQL[GqlContext, None]):
                       "(graphql_compiled_plans = false turns plans off)", exc_info=fallback.__cause__)
 
 
+async def _answer(send: Send, status: int, payload: dict[str, Any]) -> None:
+    out = jsonio.dumps(payload)
+    await send({"type": "http.response.start", "status": status,
+                "headers": [*_JSON_HEADERS, (b"content-length", str(len(out)).encode())]})
+    await send({"type": "http.response.body", "body": out})
+
+
 def _refusal(message: str) -> dict[str, Any]:
-    return {"data": None, "errors": [{"message": message, "extensions": {"code": "BAD_REQUEST", "status": 400}}]}
+    row = row_for("malformed_request")
+    return {"data": None, "errors": [{"message": message, "extensions": {
+        "code": row.graphql_code, "status": row.status, "ucs_code": row.code}}]}
+
+
+async def _refuse_websocket(scope: Scope, receive: Receive, send: Send) -> None:
+    """Complete the handshake (with the legacy subprotocol when asked for, so that the client reads the
+    reason), then close with 4406 and the reason: no message of another protocol is ever read."""
+    await receive()  # websocket.connect
+    asked = scope.get("subprotocols", ())
+    accept: dict[str, Any] = {"type": "websocket.accept"}
+    if GRAPHQL_WS_PROTOCOL in asked:
+        accept["subprotocol"] = GRAPHQL_WS_PROTOCOL
+    await send(accept)
+    await send({"type": "websocket.close", "code": _WS_UNSUPPORTED, "reason": _WS_REASON})
 
 
 def _is_json(scope: Scope) -> bool:
@@ -173,12 +216,8 @@ async def _read_body(receive: Receive) -> bytes:
             return b"".join(chunks)
 
 
-def _lean_document(body: bytes) -> dict[str, Any] | None:
+def _lean_document(doc: Any) -> dict[str, Any] | None:
     """The request when it is one well-formed operation the lean path serves; None leaves it to Strawberry."""
-    try:
-        doc = jsonio.loads_request(body)
-    except UcsError:
-        return None
     if not isinstance(doc, dict) or not isinstance(doc.get("query"), str):
         return None
     variables = doc.get("variables")

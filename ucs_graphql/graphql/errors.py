@@ -13,6 +13,7 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from ucs_graphql.kit.error_table import row_for
 from ucs_graphql.kit.errors import UcsError
+from ucs_graphql.web.logging import loggable
 
 log = logging.getLogger("ucs.graphql")
 
@@ -57,7 +58,8 @@ class UcsSchema(strawberry.Schema):
                 row = row_for("bad_parameter")
                 error.extensions = {"code": row.graphql_code, "status": row.status, "ucs_code": row.code}
             else:
-                log.error("unexpected GraphQL error: %s", error.message, exc_info=error.original_error)
+                safe = loggable(error.original_error)
+                log.error("unexpected GraphQL error: %s", safe, exc_info=safe)
                 error.message = "an unexpected error occurred; the server log has the details"
                 error.extensions = {"code": "INTERNAL_SERVER_ERROR", "status": 500, "ucs_code": 5000}
 

@@ -24,15 +24,20 @@ from ucs_graphql.journeys import batch, extensions, service, states, tasks
 from ucs_graphql.journeys.common import Include
 from ucs_graphql.journeys.store import Filters
 from ucs_graphql.kit.errors import BadParameter, UcsError
+from ucs_graphql.metadata.model import INT64
 
 
 def _long(value: Any) -> int:
+    """A Long's value: an integer (or its digits in a string) within 64 bits, else the client's BadParameter."""
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise BadParameter("Long", f"'{value}' is not an integer")
     try:
-        return int(value)
+        number = int(value)
     except ValueError as exc:
         raise BadParameter("Long", f"'{value}' is not an integer") from exc
+    if not INT64[0] <= number <= INT64[1]:
+        raise BadParameter("Long", f"'{value}' is not a 64-bit integer (at most {INT64[1]})")
+    return number
 
 
 def _id_or_name(value: Any) -> int | str:

@@ -9,7 +9,10 @@ import re
 import sys
 from contextvars import ContextVar
 from datetime import UTC, datetime
+from types import TracebackType
 from typing import IO, Any
+
+from sqlalchemy import exc as sa_exc
 
 from ucs_graphql.kit import jsonio
 
@@ -53,6 +56,53 @@ def accepted_request_id(raw: str | None) -> str:
     return head.hex()
 
 
+class DatabaseFault(Exception):
+    """Stands in the log for an unexpected database error: what failed, never the statement's values."""
+
+
+def loggable(exc: BaseException) -> BaseException:
+    """The exception to log for an unexpected error.
+
+    An error caused by a database statement is replaced by a DatabaseFault naming the driver's error, its
+    SQLSTATE and the statement, with the traceback of the statement's error: the driver's own text can quote
+    the values a client sent (asyncpg: "invalid input for query argument $1: ..."), and logs never carry
+    them. Other exceptions are logged as they are.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, sa_exc.StatementError):
+            return _database_fault(exc, current)
+        current = current.__cause__ or current.__context__
+    return exc
+
+
+def _database_fault(outer: BaseException, err: sa_exc.StatementError) -> DatabaseFault:
+    orig = err.orig if err.orig is not None else err
+    kind = type(orig)
+    sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None) \
+        or getattr(orig, "sqlite_errorname", None)
+    words = [f"{kind.__module__}.{kind.__qualname__}"]
+    if isinstance(sqlstate, str):
+        words.append(f"({sqlstate})")
+    if outer is not err:
+        words.append(f"under {type(outer).__module__}.{type(outer).__qualname__}")
+    statement = " ".join(str(err.statement or "").split())[:1000]
+    fault = DatabaseFault(f"{' '.join(words)} in statement: {statement}")
+    fault.__suppress_context__ = True
+    return fault.with_traceback(err.__traceback__)
+
+
+def safe_exc_info(exc_info: Any) -> tuple[type[BaseException], BaseException, TracebackType | None] | Any:
+    """A record's exc_info with a database error replaced as `loggable` does."""
+    if isinstance(exc_info, tuple) and len(exc_info) == 3 and isinstance(exc_info[1], BaseException):
+        safe = loggable(exc_info[1])
+        if safe is not exc_info[1]:
+            return type(safe), safe, safe.__traceback__
+    return exc_info
+
+
 class RequestIdFilter(logging.Filter):
     """Adds `request_id` to every record (the current request's, or "-")."""
 
@@ -77,7 +127,7 @@ class UcsFormatter(logging.Formatter):
                 f"{record.process} [{getattr(record, 'request_id', '-')}] {record.name} "
                 f"{one_line(record.getMessage())}")
         if record.exc_info:
-            line += "\n" + self.formatException(record.exc_info)
+            line += "\n" + self.formatException(safe_exc_info(record.exc_info))
         return line
 
 
@@ -98,7 +148,7 @@ class JsonFormatter(logging.Formatter):
         else:
             doc["message"] = record.getMessage()
         if record.exc_info:
-            doc["exception"] = self.formatException(record.exc_info)
+            doc["exception"] = self.formatException(safe_exc_info(record.exc_info))
         line = jsonio.dumps_str(doc)
         return line if line.isascii() else line.translate(_JSON_BREAKS)
 

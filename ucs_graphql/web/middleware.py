@@ -187,7 +187,7 @@ class FrontDoor:
         received = now_utc() if settings.access_log else None
         # `status` is what the client got (for the metrics); `served` what the served part answered (for the
         # status counters and the access log: the 500 of an unexpected error and the 503 of the drain
-        # cut-off are answered outside it, without the X-Request-Id header).
+        # cut-off are answered outside it). Every answer carries the X-Request-Id header.
         status = 500
         served = 500
         response_started = False
@@ -198,6 +198,7 @@ class FrontDoor:
             if message["type"] == "http.response.start":
                 status = int(message["status"])
                 response_started = True
+                message["headers"] = [*message.get("headers", ()), (b"x-request-id", rid)]
             await send(message)
 
         async def send_served(message: Message) -> None:
@@ -262,13 +263,16 @@ class FrontDoor:
                     if received is not None:
                         self._log(scope, headers, state, received, started, served, request_id, tenant)
             except Exception as exc:
-                # An unexpected error: answered 500 by the error handler, then raised again for the server's log.
-                if self.error_handler is None:
+                # An unexpected error: answered 500 by the error handler, which logs it once (without the
+                # values of a failed statement). Once an answer has started, the server logs it and drops
+                # the connection.
+                if self.error_handler is None or response_started:
                     raise
                 response = await _answer(self.error_handler, Request(scope), exc)
-                if not response_started and response is not None:
-                    await response(scope, receive, send_raw)
-                raise
+                if response is None:
+                    raise
+                await response(scope, receive, send_raw)
+                exc.__traceback__ = None
         except asyncio.CancelledError:
             # Cancelled by the server at the end of the shutdown drain: a 503 rather than a bare 500.
             if response_started:

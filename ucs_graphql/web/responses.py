@@ -11,6 +11,7 @@ from starlette.responses import Response
 from ucs_graphql.kit import jsonio
 from ucs_graphql.kit.error_table import row_for
 from ucs_graphql.kit.errors import UcsError, Unavailable
+from ucs_graphql.web.logging import loggable
 
 log = logging.getLogger("ucs.errors")
 
@@ -45,7 +46,7 @@ def render_error(request: Request, exc: Exception) -> JsonResponse:
         if exc.kind == "unauthenticated":
             headers = {"WWW-Authenticate": 'Basic realm="ucs", Bearer'}
         return error_response(exc.kind, exc.description, request.method, str(request.url), headers)
-    log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=loggable(exc))
     return error_response(
         "internal", "an unexpected error occurred; the server log has the details", request.method,
         str(request.url),

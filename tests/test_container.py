@@ -139,3 +139,23 @@ def test_the_image_serves_open_only_when_its_configuration_says_so(container):
     mounted.write_text("[security]\nallow_open_network = true\n")
     code, started = run()
     assert code == 0 and started[0]["host"] == "0.0.0.0"
+
+
+async def _healthcheck(port: int) -> int:
+    import asyncio
+    import sys
+
+    words = argv(next(a for k, a in instructions() if k == "HEALTHCHECK").split(" CMD ", 1)[1])
+    assert words[0] == "python"
+    proc = await asyncio.create_subprocess_exec(sys.executable, *words[1:], env={**os.environ, "UCS_PORT": str(port)},
+                                                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+    return await asyncio.wait_for(proc.wait(), 30)
+
+
+async def test_the_healthcheck_passes_on_a_live_server_and_fails_without_one(database_url):
+    from bench.net import free_port
+    from tests.test_subscriptions import served_app
+
+    async with served_app(database_url) as served:
+        assert await _healthcheck(int(served["http"].rsplit(":", 1)[1])) == 0
+    assert await _healthcheck(free_port()) != 0

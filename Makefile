@@ -4,16 +4,20 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
+# System packages the suite drives: Chromium and its driver (GraphiQL in a real browser), Node.js and npm (the
+# JavaScript GraphQL clients). Installed with apt-get when missing and allowed (root); otherwise a clear failure.
+SYSTEM_PACKAGES := chromium:chromium chromedriver:chromium-driver node:nodejs npm:npm
+
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q -e '.[test]'
 	touch $(STAMP)
 
-.PHONY: run test lint schema
+.PHONY: run test lint schema system-packages
 run: $(STAMP)
 	$(BIN)/ucs-graphql serve
 
-test: $(STAMP)
+test: $(STAMP) system-packages
 	$(BIN)/ruff check ucs_graphql rest_compat tests bench
 	$(BIN)/mypy
 	$(BIN)/pytest
@@ -24,3 +28,15 @@ lint: $(STAMP)
 
 schema: $(STAMP)
 	$(BIN)/ucs-graphql export-schema > schema.graphql
+
+system-packages:
+	@missing=""; for pair in $(SYSTEM_PACKAGES); do \
+	  command -v "$${pair%%:*}" >/dev/null 2>&1 || missing="$$missing $${pair#*:}"; done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing system packages:$$missing"; \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+	else \
+	  echo "make test needs the system packages$$missing (Debian); install them as root: apt-get install$$missing" >&2; \
+	  exit 1; \
+	fi

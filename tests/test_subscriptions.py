@@ -61,10 +61,18 @@ async def served(database_url: str) -> AsyncIterator[dict[str, Any]]:
         yield got
 
 
+async def recv_text(ws: Any) -> dict[str, Any]:
+    """The next message (within 10 s), which must come as a text frame (standard clients refuse binary ones)."""
+    frame = await asyncio.wait_for(ws.recv(), timeout=10)
+    assert isinstance(frame, str), f"a binary frame: {frame!r}"
+    message: dict[str, Any] = json.loads(frame)
+    return message
+
+
 async def _subscribe(ws_url: str, rt: Any, variables: dict[str, Any]) -> Any:
     ws = await websockets.connect(ws_url, subprotocols=["graphql-transport-ws"])
     await ws.send(json.dumps({"type": "connection_init"}))
-    assert json.loads(await ws.recv())["type"] == "connection_ack"
+    assert (await recv_text(ws))["type"] == "connection_ack"
     before = rt.parts["events"].subscribers
     await ws.send(json.dumps({"id": "1", "type": "subscribe",
                               "payload": {"query": SUBSCRIPTION, "variables": variables}}))
@@ -76,7 +84,7 @@ async def _subscribe(ws_url: str, rt: Any, variables: dict[str, Any]) -> Any:
 
 
 async def _next(ws: Any) -> dict[str, Any]:
-    msg = json.loads(await asyncio.wait_for(ws.recv(), timeout=10))
+    msg = await recv_text(ws)
     assert msg["type"] == "next", msg
     assert "errors" not in msg["payload"], msg
     event: dict[str, Any] = msg["payload"]["data"]["journeyEvents"]

@@ -13,7 +13,7 @@ import pytest
 import websockets
 
 from tests.test_access import CONFIG, basic
-from tests.test_subscriptions import SUBSCRIPTION, served_app
+from tests.test_subscriptions import SUBSCRIPTION, recv_text, served_app
 
 
 @pytest.fixture
@@ -36,7 +36,7 @@ async def _init(url: str, payload: dict[str, Any] | None) -> Any:
 
 async def test_connection_init_credentials_admit_a_browser_subscription(guarded):
     ws = await _init(guarded["ws"], {"Authorization": basic("root")["Authorization"]})
-    assert json.loads(await ws.recv())["type"] == "connection_ack"
+    assert (await recv_text(ws))["type"] == "connection_ack"
     await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIPTION,
                                                                           "variables": {"customerId": "C7"}}}))
     events = guarded["rt"].parts["events"]
@@ -48,7 +48,7 @@ async def test_connection_init_credentials_admit_a_browser_subscription(guarded)
         resp = await http.post("/services/start", json={"service_type": 1, "customer_id": "C7"},
                                headers=basic("root"))
         assert resp.status_code == 201, resp.text
-    msg = json.loads(await asyncio.wait_for(ws.recv(), timeout=10))
+    msg = await recv_text(ws)
     assert msg["type"] == "next" and msg["payload"]["data"]["journeyEvents"]["customerId"] == "C7"
     await ws.close()
 
@@ -63,10 +63,42 @@ async def test_a_websocket_without_valid_credentials_is_refused_at_connection_in
 
 async def test_a_subscriber_without_the_read_task_is_forbidden(guarded):
     ws = await _init(guarded["ws"], {"Authorization": basic("ann")["Authorization"]})
-    assert json.loads(await ws.recv())["type"] == "connection_ack"
+    assert (await recv_text(ws))["type"] == "connection_ack"
     await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIPTION, "variables": {}}}))
-    msg = json.loads(await asyncio.wait_for(ws.recv(), timeout=10))
+    msg = await recv_text(ws)
     assert msg["type"] in ("error", "next"), msg
     errors = msg["payload"] if msg["type"] == "error" else msg["payload"]["errors"]
     assert errors[0]["extensions"]["code"] == "FORBIDDEN"
     await ws.close()
+
+
+async def test_the_tenant_of_connection_init_must_agree_with_the_handshake_header(guarded):
+    ws = await websockets.connect(guarded["ws"], subprotocols=["graphql-transport-ws"],
+                                  additional_headers={"X-Genesys-TenantId": "1"})
+    await ws.send(json.dumps({"type": "connection_init", "payload": {**basic("ann"), "X-Genesys-TenantId": "2"}}))
+    with pytest.raises(websockets.ConnectionClosed) as closed:
+        await asyncio.wait_for(ws.recv(), timeout=10)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
+
+
+@pytest.mark.parametrize("tenant", ["0", "two", True, 2**31])
+async def test_a_malformed_tenant_in_connection_init_is_refused(guarded, tenant):
+    ws = await _init(guarded["ws"], {**basic("root"), "X-Genesys-TenantId": tenant})
+    with pytest.raises(websockets.ConnectionClosed) as closed:
+        await asyncio.wait_for(ws.recv(), timeout=10)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
+
+
+async def test_header_credentials_are_checked_again_for_the_tenant_of_connection_init(guarded):
+    """ann may use tenants 1 and 2, not 3: the handshake admitted her for tenant 1 (no tenant header)."""
+    for tenant, admitted in (("2", True), ("3", False)):
+        ws = await websockets.connect(guarded["ws"], subprotocols=["graphql-transport-ws"],
+                                      additional_headers=basic("ann"))
+        await ws.send(json.dumps({"type": "connection_init", "payload": {"X-Genesys-TenantId": tenant}}))
+        if admitted:
+            assert (await recv_text(ws))["type"] == "connection_ack"
+            await ws.close()
+            continue
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await asyncio.wait_for(ws.recv(), timeout=10)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403

@@ -14,15 +14,19 @@ graphql-transport-ws WebSocket protocol is served; the legacy graphql-ws one is 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.types import Receive, Scope, Send
-from strawberry.asgi import GraphQL
+from starlette.websockets import WebSocketDisconnect
+from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 from strawberry.types.graphql import OperationType
@@ -35,9 +39,10 @@ from ucs_graphql.graphql.reach import plan_allowed
 from ucs_graphql.graphql.schema import build_schema
 from ucs_graphql.kit import jsonio
 from ucs_graphql.kit.error_table import row_for
-from ucs_graphql.kit.errors import MalformedRequest, UcsError
+from ucs_graphql.kit.errors import BadParameter, MalformedRequest, UcsError
 from ucs_graphql.runtime import Runtime
 from ucs_graphql.web.metrics import count_plan_fallback
+from ucs_graphql.web.middleware import parse_tenant
 from ucs_graphql.web.pageheaders import graphiql_csp, page_headers
 
 log = logging.getLogger("ucs")
@@ -50,8 +55,21 @@ _WS_UNSUPPORTED = 4406
 _WS_REASON = "only graphql-transport-ws is served; graphql-ws (subscriptions-transport-ws) is not"
 
 
+class TextFrames(ASGIWebSocketAdapter):
+    """Sends every WebSocket message as a text frame: graphql-transport-ws carries JSON text, and standard
+    clients (graphql-ws, gql, browsers' GraphiQL) refuse binary frames."""
+
+    async def send_json(self, message: Mapping[str, object]) -> None:
+        try:
+            await self.ws.send_text(jsonio.dumps(message).decode())
+        except WebSocketDisconnect as exc:
+            raise WebSocketDisconnected from exc
+
+
 class UcsGraphQL(GraphQL[GqlContext, None]):
     """GraphQL over HTTP (GraphiQL in a browser) and graphql-transport-ws subscriptions."""
+
+    websocket_adapter_class = TextFrames
 
     def __init__(self, runtime: Runtime) -> None:
         super().__init__(
@@ -90,23 +108,32 @@ class UcsGraphQL(GraphQL[GqlContext, None]):
             raise json.JSONDecodeError(err.description, "", 0) from err
 
     async def on_ws_connect(self, context: GqlContext) -> UnsetType | dict[str, object] | None:
-        """Admit a WebSocket whose handshake carried no credentials by the connection_init payload's
-        `Authorization` (the same Basic or Bearer value as the header); refuse it (4403) otherwise."""
+        """Apply the connection_init payload, whose keys stand for the headers a browser cannot set on a
+        WebSocket: `X-Genesys-TenantId` (the tenant of every operation on the connection) and `Authorization`
+        (the same Basic or Bearer value as the header, read when the handshake carried none). The caller is
+        admitted again for the payload's tenant; a refusal closes the socket (4403)."""
         state = context.request.scope.setdefault("state", {})
-        if not state.pop("ws_deferred_auth", False):
-            return UNSET
-        params = context.connection_params or {}
-        authorization = params.get("Authorization") or params.get("authorization")
-        gate = self.runtime.parts["gate"]
-        client = context.request.scope.get("client") or ("-", 0)
+        deferred = state.pop("ws_deferred_auth", False)
+        params = context.connection_params if isinstance(context.connection_params, dict) else {}
+        tenant = context.ctx.tenant
         try:
-            principal = await gate.admit(authorization if isinstance(authorization, str) else None,
-                                         context.ctx.tenant, str(client[0]))
+            raw_tenant = _param(params, "x-genesys-tenantid")
+            if raw_tenant is not None:
+                tenant = _payload_tenant(raw_tenant, state.get("ws_tenant_header"))
+            if not deferred and tenant == context.ctx.tenant:
+                return UNSET
+            authorization = _param(params, "authorization") if deferred else _header(context, b"authorization")
+            client = context.request.scope.get("client") or ("-", 0)
+            principal = await self.runtime.parts["gate"].admit(
+                authorization if isinstance(authorization, str) else None, tenant, str(client[0]))
         except UcsError as err:
             raise ConnectionRejectionError({"message": err.description, "code": row_for(err.kind).graphql_code}) \
                 from err
-        state["principal"] = principal
-        state["user"] = context.ctx.user = principal.name if principal is not None else None
+        state["tenant"] = tenant
+        if principal is not None:
+            state["principal"] = principal
+        state["user"] = principal.name if principal is not None else state.get("user")
+        context.ctx = dataclasses.replace(context.ctx, tenant=tenant, user=state["user"])
         return UNSET
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -180,6 +207,32 @@ async def _answer(send: Send, status: int, payload: dict[str, Any]) -> None:
     await send({"type": "http.response.start", "status": status,
                 "headers": [*_JSON_HEADERS, (b"content-length", str(len(out)).encode())]})
     await send({"type": "http.response.body", "body": out})
+
+
+def _param(params: dict[str, Any], name: str) -> Any:
+    """The connection_init payload's value under a header name, in any letter case."""
+    for key, value in params.items():
+        if isinstance(key, str) and key.lower() == name:
+            return value
+    return None
+
+
+def _header(context: GqlContext, name: bytes) -> str | None:
+    for key, value in context.request.scope.get("headers", ()):
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+def _payload_tenant(raw: object, header: int | None) -> int:
+    """The tenant a connection_init payload names; it must agree with the handshake's header when both came."""
+    tenant = parse_tenant(str(raw)) if isinstance(raw, str | int) and not isinstance(raw, bool) else None
+    if tenant is None:
+        raise BadParameter("X-Genesys-TenantId", f"the tenant id must be a positive integer, not '{raw}'")
+    if header is not None and header != tenant:
+        raise BadParameter("X-Genesys-TenantId", f"the connection_init payload names tenant {tenant} and the "
+                           f"handshake's header tenant {header}")
+    return tenant
 
 
 def _refusal(message: str) -> dict[str, Any]:

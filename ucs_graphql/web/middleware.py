@@ -162,6 +162,8 @@ class FrontDoor:
         tenant = parse_tenant(headers.get("x-genesys-tenantid"))
         gate: Gate | None = self.rt.parts.get("gate")
         state["tenant"] = tenant or 1
+        # A browser names the tenant in the connection_init payload instead (ucs_graphql.graphql.app.on_ws_connect).
+        state["ws_tenant_header"] = tenant if "x-genesys-tenantid" in headers else None
         try:
             self.site.check(headers, scope.get("scheme", "ws"), (scope.get("server") or ("",))[0])
             if tenant is None:

@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[test]'
 	touch $(STAMP)
 
-.PHONY: run test lint schema system-packages
+.PHONY: run test lint schema graphiql system-packages
 run: $(STAMP)
 	$(BIN)/ucs-graphql serve
 
@@ -28,6 +28,10 @@ lint: $(STAMP)
 
 schema: $(STAMP)
 	$(BIN)/ucs-graphql export-schema > schema.graphql
+
+# GraphiQL's vendored scripts and styles, refreshed from npm at the versions pinned in the script.
+graphiql:
+	scripts/refresh-graphiql.sh
 
 system-packages:
 	@missing=""; for pair in $(SYSTEM_PACKAGES); do \

@@ -198,6 +198,7 @@ def openapi_document() -> dict[str, Any]:
 
 
 _DOCS_HTML = """<!doctype html><html><head><title>ucs-graphql REST API</title><meta charset="utf-8"/>
+<link rel="icon" href="data:,"/>
 <style>body{font-family:sans-serif;margin:2em}td,th{padding:4px 8px;border-bottom:1px solid #ddd;text-align:left}
 code{background:#f4f4f4}</style></head><body><h1>ucs-graphql REST API</h1>
 <p>The machine-readable document is at <a href="openapi.json">openapi.json</a>; GraphQL is at

@@ -14,7 +14,15 @@ from ucs_graphql.kit.errors import Forbidden, Unauthenticated, Unavailable
 
 log = logging.getLogger("ucs.auth")
 
-WWW_AUTHENTICATE = 'Basic realm="ucs", Bearer'  # as ucs_graphql.web.responses writes it
+WWW_AUTHENTICATE = 'Basic realm="ucs", Bearer'
+# To a page's own scripted requests: no Basic challenge, which would open the browser's password prompt.
+PAGE_CHALLENGE = 'Bearer realm="ucs"'
+
+
+def challenge(requested_with: str | None) -> str:
+    """The WWW-Authenticate value of a 401: Basic and Bearer, except to requests carrying X-Requested-With
+    (GraphiQL's and other pages' own fetches, which sign in on the page), answered without Basic."""
+    return PAGE_CHALLENGE if requested_with else WWW_AUTHENTICATE
 
 
 class Operation(Protocol):

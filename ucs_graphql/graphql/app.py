@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocketDisconnect
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
@@ -41,9 +41,9 @@ from ucs_graphql.kit import jsonio
 from ucs_graphql.kit.error_table import row_for
 from ucs_graphql.kit.errors import BadParameter, MalformedRequest, UcsError
 from ucs_graphql.runtime import Runtime
+from ucs_graphql.web import graphiql
 from ucs_graphql.web.metrics import count_plan_fallback
 from ucs_graphql.web.middleware import parse_tenant
-from ucs_graphql.web.pageheaders import graphiql_csp, page_headers
 
 log = logging.getLogger("ucs")
 
@@ -80,12 +80,6 @@ class UcsGraphQL(GraphQL[GqlContext, None]):
         self.plans = Plans(self.schema, enabled=runtime.settings.graphql_compiled_plans)
         self._logged_unexpected = False
 
-    async def render_graphql_ide(self, request: Request) -> Response:
-        """GraphiQL, with the headers of the server's HTML pages and a policy that lets it run
-        (ucs_graphql.web.pageheaders)."""
-        html = self.graphql_ide_html
-        return HTMLResponse(html, headers=page_headers(graphiql_csp(html)))
-
     async def get_context(self, request: Any, response: Any) -> GqlContext:
         return self._context(request, response)
 
@@ -94,6 +88,13 @@ class UcsGraphQL(GraphQL[GqlContext, None]):
         ctx = Ctx(rt=self.runtime, tenant=state.get("tenant", 1), user=state.get("user"),
                   request_id=state.get("request_id"))
         return GqlContext(ctx=ctx, request=request, response=response)
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        return graphiql.wants_graphiql(request.method, request.headers.get("accept", ""),
+                                       request.query_params.get("query") is not None)
+
+    async def render_graphql_ide(self, request: Request) -> HTMLResponse:
+        return graphiql.page(request, access_control=not self.runtime.parts["gate"].open)
 
     def encode_json(self, data: object) -> bytes:
         return jsonio.dumps(data)

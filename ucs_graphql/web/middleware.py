@@ -25,13 +25,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, ExceptionHandler, Message, Receive, Scope, Send
 
-from ucs_graphql.access.gate import WWW_AUTHENTICATE, Gate
+from ucs_graphql.access.gate import Gate, challenge
 from ucs_graphql.access.redact import redact
 from ucs_graphql.kit import jsonio
 from ucs_graphql.kit.error_table import row_for
 from ucs_graphql.kit.errors import BadParameter, PayloadTooLarge, UcsError, Unavailable
 from ucs_graphql.kit.timefmt import now_utc
 from ucs_graphql.runtime import Runtime
+from ucs_graphql.web import graphiql
 from ucs_graphql.web.accesslog import log_request
 from ucs_graphql.web.logging import accepted_request_id, request_id_var
 from ucs_graphql.web.metrics import GRAPHQL_OP, OTHER_OP, Metrics
@@ -42,7 +43,8 @@ log = logging.getLogger("ucs")
 
 # Paths that stay served while the mode switches and are not counted as in-flight work.
 EXEMPT = ("/server/status", "/server/mode", "/healthz", "/readyz", "/metrics", "/openapi.json", "/docs")
-# Paths served without credentials (documentation and probes); everything else needs them when users exist.
+# Paths served without credentials (documentation and probes); everything else needs them when users exist,
+# except GraphiQL's page and files (ucs_graphql.web.graphiql).
 PUBLIC = ("/openapi.json", "/healthz", "/readyz")
 # Probes answer under any Host name (a load balancer or an orchestrator may call the bare address).
 PROBES = ("/healthz", "/readyz")
@@ -229,7 +231,11 @@ class FrontDoor:
                             raise BadParameter("X-Genesys-TenantId", "the tenant id must be a positive integer, "
                                                f"not '{headers.get('x-genesys-tenantid')}'")
                         state["tenant"] = tenant
-                        if not (bare in PUBLIC or path == "/docs" or path.startswith("/docs/")):
+                        if not (bare in PUBLIC or path == "/docs" or path.startswith("/docs/")
+                                or path.startswith(graphiql.ASSETS + "/")
+                                or (bare == "/graphql" and graphiql.wants_graphiql(
+                                    scope["method"], headers.get("accept", ""),
+                                    graphiql.has_query_parameter(scope.get("query_string", b""))))):
                             await self._admit(self.rt.parts.get("gate"), scope, headers, state, tenant)
                         length = headers.get("content-length")
                         if length and length.isdigit() and int(length) > limit:
@@ -338,6 +344,8 @@ class FrontDoor:
         if isinstance(err, Unavailable):
             headers.append((b"retry-after", str(err.retry_after).encode()))
         if err.kind == "unauthenticated":
-            headers.append((b"www-authenticate", WWW_AUTHENTICATE.encode()))
+            requested_with = dict(scope.get("headers", [])).get(b"x-requested-with")
+            headers.append((b"www-authenticate", challenge(
+                requested_with.decode("latin-1") if requested_with is not None else None).encode()))
         await send({"type": "http.response.start", "status": row.status, "headers": headers})
         await send({"type": "http.response.body", "body": body})

@@ -8,6 +8,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ucs_graphql.access.gate import challenge
 from ucs_graphql.kit import jsonio
 from ucs_graphql.kit.error_table import row_for
 from ucs_graphql.kit.errors import UcsError, Unavailable
@@ -44,7 +45,7 @@ def render_error(request: Request, exc: Exception) -> JsonResponse:
     if isinstance(exc, UcsError):
         headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Unavailable) else None
         if exc.kind == "unauthenticated":
-            headers = {"WWW-Authenticate": 'Basic realm="ucs", Bearer'}
+            headers = {"WWW-Authenticate": challenge(request.headers.get("x-requested-with"))}
         return error_response(exc.kind, exc.description, request.method, str(request.url), headers)
     log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=loggable(exc))
     return error_response(

@@ -1,6 +1,6 @@
 """GraphiQL and /docs in a real headless Chromium (Debian's `chromium` and `chromium-driver`, driven by
 Selenium; the browser is never downloaded): the page loads from this server alone, runs a query and a
-subscription, and signs in on the page, with the tenant, when access control is on. Screenshots go to
+subscription, and signs in on the page (Basic with a tenant, then a Bearer token) when access control is on. Screenshots go to
 tests/artifacts/ (git-ignored).
 
 The app runs in this event loop (uvicorn), so every browser step runs in a thread."""
@@ -22,7 +22,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.test_access import PASSWORD, basic
+from tests.test_access import PASSWORD, TOKEN, basic
 from tests.test_clients_gql import TENANT2_CONFIG
 from tests.test_subscriptions import served_app
 
@@ -218,8 +218,24 @@ async def test_graphiql_signs_in_on_the_page_with_a_tenant(page, guarded, reques
     shown = await _in_browser(lambda: _answer_shows(browser, "SERVICE_STARTED", str(own.json()["service_id"])))
     assert f'"serviceId": {other.json()["service_id"]},' not in shown  # tenant 1's event is not tenant 2's
     await _in_browser(lambda: _shot(browser, request, "signed-in-subscription"))
-    _assert_same_origin(await _in_browser(lambda: _network(browser)), base)
     assert await _in_browser(lambda: _problems(browser)) == []
+
+    def token_sign_in() -> None:
+        browser.find_element(By.ID, "ucs-signout").click()
+        WebDriverWait(browser, WAIT).until(lambda d: d.find_element(By.ID, "ucs-who").text == "not signed in")
+        browser.find_element(By.ID, "ucs-token").send_keys(TOKEN)
+        browser.find_element(By.ID, "ucs-tenant").clear()
+        browser.find_element(By.ID, "ucs-signin-button").click()
+        WebDriverWait(browser, WAIT).until(lambda d: d.find_element(By.ID, "ucs-who").text == "signed in as token ivr")
+        _open_graphiql(browser, base + "/graphql")
+
+    await _in_browser(token_sign_in)
+    await _in_browser(lambda: _run(browser, "{ serverStatus { mode } }"))
+    await _in_browser(lambda: _answer_shows(browser, '"mode": "PRODUCTION"'))
+    _assert_same_origin(await _in_browser(lambda: _network(browser)), base)
+    # Signed out, the page reloaded the schema without credentials: refused, and nothing else went wrong.
+    late = await _in_browser(lambda: _problems(browser))
+    assert all("status of 401" in p for p in late), late
 
 
 async def test_docs_open_in_the_browser(page, served, request):

@@ -133,6 +133,7 @@ class Ledger:
 class Snapshot:
     """Every row the checks read, of one tenant."""
 
+    tenant: int
     schemas: TenantSchemas
     profiles: dict[str, Data]
     entries: list[Any]
@@ -151,7 +152,7 @@ async def snapshot(conn: AsyncConnection, tenant: int, settings: Settings) -> Sn
         return list(await conn.execute(select(table).where(table.c.tenant_id == tenant)))
 
     return Snapshot(
-        schemas=schemas,
+        tenant=tenant, schemas=schemas,
         profiles={r.customer_id: jsonio.loads(r.data) for r in await rows(profile)},
         entries=await rows(ident_entry), records=await rows(extension_record), uniques=await rows(extension_unique),
         services={r.service_id: r for r in await rows(service)}, states={r.state_id: r for r in await rows(state)},
@@ -173,12 +174,12 @@ def check_index(snap: Snapshot, cipher: FieldCipher | None) -> list[str]:
     records = profile_records(snap)
     wanted: set[tuple[str, str, str]] = set()
     for cid, data in snap.profiles.items():
-        attrs = open_profile(cipher, data)
+        attrs = open_profile(snap.schemas.profile_attributes, cipher, snap.tenant, data)
         plain: Records = {}
         for ext, recs in records.get(cid, {}).items():
             schema = snap.schemas.extension("profile", ext)
             if schema is not None:
-                plain[ext] = [open_record(schema, cipher, r) for r in recs]
+                plain[ext] = [open_record(schema, cipher, snap.tenant, r) for r in recs]
         for key in keys.values():
             wanted |= {(key.key, v, cid) for v in key_entries(key, snap.schemas, cipher, attrs, plain)}
     stored: set[tuple[str, str, str]] = set()

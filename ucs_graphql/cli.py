@@ -1,4 +1,4 @@
-"""The `ucs-graphql` command: serve, migrate, import, export-schema, hash-password."""
+"""The `ucs-graphql` command: serve, migrate, reencrypt, import, export-schema, hash-password."""
 
 from __future__ import annotations
 
@@ -36,6 +36,9 @@ def _parser() -> argparse.ArgumentParser:
     _common(serve)
     migrate = sub.add_parser("migrate", help="create or migrate the database schema")
     _common(migrate)
+    reseal = sub.add_parser("reencrypt", help="migrate, then seal again encrypted values of the first format "
+                                              "(bound to nothing) in the current one (the server does it at start)")
+    _common(reseal)
     imp = sub.add_parser("import", help="bulk-import a CSV file of customer profiles (maintenance mode)")
     imp.add_argument("file", help="the CSV file (a header row naming the columns)")
     imp.add_argument("--server", metavar="URL",
@@ -144,6 +147,19 @@ def import_file(args: argparse.Namespace) -> int:
     return client.summary(report, sys.stderr)
 
 
+def reencrypt(settings: Settings) -> int:
+    """Run `ucs-graphql reencrypt`: 0 when every value is of the current format, 1 when some cannot be
+    decrypted (left as they were, listed in the log)."""
+    from ucs_graphql.crypto.keyring import reencrypt_database
+    from ucs_graphql.db.migrate import upgrade
+
+    asyncio.run(upgrade(settings.database_url))
+    done = asyncio.run(reencrypt_database(settings))
+    print(f"{done.converted} encrypted values sealed again in {done.rows} rows; "
+          f"{done.unreadable} cannot be decrypted (left as they were; the log names them)")
+    return 1 if done.unreadable else 0
+
+
 def app_factory() -> Any:
     """Uvicorn factory for worker processes: settings come from the parent through the environment."""
     import json
@@ -209,6 +225,8 @@ def main(argv: list[str] | None = None) -> int:
             asyncio.run(upgrade(settings.database_url))
             print(f"database {settings.database_url.split('@')[-1]} is at the newest schema")
             return 0
+        if args.command == "reencrypt":
+            return reencrypt(settings)
         if args.allow_open_network and not settings.allow_open_network:
             raise ConfigError(
                 "--allow-open-network alone does not open the server: a server without users listens on the "

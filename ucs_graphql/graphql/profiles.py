@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
@@ -15,17 +16,29 @@ from ucs_graphql.context import Ctx
 from ucs_graphql.graphql.context import Info, Loader
 from ucs_graphql.graphql.permissions import needs
 from ucs_graphql.identification import service as identification
-from ucs_graphql.kit.errors import NotFound, UcsError
+from ucs_graphql.kit.errors import NotFound, UcsError, UnreadableValue
 from ucs_graphql.profiles import merge, service
 
 ATTRIBUTES = "profile_attributes"
 EXTENSIONS = "profile_extensions"
 
 
-def _attributes_loader(ctx: Ctx) -> DataLoader[str, dict[str, Any] | None]:
-    async def load(ids: list[str]) -> list[dict[str, Any] | None]:
+@dataclass(frozen=True)
+class _Unreadable:
+    """A customer that exists and whose attributes cannot all be decrypted: its `attributes` field fails, and
+    nothing else (a loader would fail every load of the batch on an exception value)."""
+
+    description: str
+
+
+def _attributes_loader(ctx: Ctx) -> DataLoader[str, dict[str, Any] | _Unreadable | None]:
+    async def load(ids: list[str]) -> list[dict[str, Any] | _Unreadable | None]:
         found = await service.load_attributes(ctx, ids)
-        return [found.get(cid) for cid in ids]
+        out: list[dict[str, Any] | _Unreadable | None] = []
+        for cid in ids:
+            got = found.get(cid)
+            out.append(_Unreadable(got.description) if isinstance(got, UnreadableValue) else got)
+        return out
 
     return Loader(load_fn=load)
 
@@ -60,6 +73,8 @@ class Profile:
         got = await info.context.loader(ATTRIBUTES, _attributes_loader).load(self.customer_id)
         if got is None:
             raise NotFound(f"customer '{self.customer_id}' does not exist")
+        if isinstance(got, _Unreadable):
+            raise UnreadableValue(got.description)
         return JSON(got)
 
     @strawberry.field(description="Extension name -> record (single-valued) or records (multi-valued); by default "

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ucs_graphql.crypto.cipher import FieldCipher
-from ucs_graphql.crypto.fields import open_profile, open_record
+from ucs_graphql.crypto.fields import Unreadable, open_profile, open_record, report_unreadable
 from ucs_graphql.extensions import store as ext_store
 from ucs_graphql.identification import store
 from ucs_graphql.identification.values import combinations, component, join
@@ -40,6 +40,8 @@ def _profile_entries(key: IdentificationKey, covered: Sequence[AttributeSchema |
     per_attr: list[list[str]] = []
     for attr in covered:
         values = attrs.get(attr.name) if attr is not None else None
+        if values:  # a value that cannot be decrypted has no entry
+            values = [v for v in values if not isinstance(v, Unreadable)]
         if attr is None or not values:
             return set()
         if len(covered) == 1:  # one attribute: each value is an entry
@@ -57,7 +59,7 @@ def extension_entries(key: IdentificationKey, schema: ExtensionSchema, cipher: F
         for name in key.attributes:
             attr = schema.attribute(name)
             value = rec.get(attr.name) if attr is not None else None
-            if attr is None or value is None:
+            if attr is None or value is None or isinstance(value, Unreadable):
                 break
             parts.append(component(attr, value, key.normalize, cipher))
         else:
@@ -157,11 +159,15 @@ async def build_key(conn: AsyncConnection, tenant: int, key: IdentificationKey, 
         pairs: list[tuple[str, str]] = []
         if schema is None:
             for cid, data in page.items():
-                pairs += [(v, cid) for v in profile_entries(key, schemas, cipher, open_profile(cipher, data))]
+                attrs = open_profile(schemas.profile_attributes, cipher, tenant, data)
+                report_unreadable(tenant, cid, "", attrs)
+                pairs += [(v, cid) for v in profile_entries(key, schemas, cipher, attrs)]
         else:
             loaded = await ext_store.load(conn, tenant, "profile", list(page), [schema.key])
             for cid, by_ext in loaded.items():
-                recs = [open_record(schema, cipher, r) for r in by_ext.get(schema.key, [])]
+                recs = [open_record(schema, cipher, tenant, r) for r in by_ext.get(schema.key, [])]
+                for rec in recs:
+                    report_unreadable(tenant, cid, f"{schema.name}.", rec)
                 pairs += [(v, cid) for v in extension_entries(key, schema, cipher, recs)]
         await store.insert_entries(conn, tenant, key, pairs)
 

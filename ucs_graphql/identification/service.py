@@ -88,7 +88,7 @@ async def identify(
             wanted = []
         if not include_profile and not wanted:
             return [{"customer_id": cid} for cid in found]
-        return await reading.read_profiles(conn, ctx.tenant, cipher, found, attributes=include_profile,
+        return await reading.read_profiles(conn, ctx.tenant, schemas, cipher, found, attributes=include_profile,
                                            wanted=wanted)
 
 

@@ -98,6 +98,13 @@ class PayloadTooLarge(UcsError):
     kind = "payload_too_large"
 
 
+class UnreadableValue(UcsError):
+    """A stored value of an encrypted attribute cannot be decrypted (damaged, or not written for its tenant and
+    attribute): the read that includes it fails, other reads do not."""
+
+    kind = "unreadable_value"
+
+
 class Unavailable(UcsError):
     """The server cannot serve now (mode switching, contention, database away, throttling)."""
 

@@ -51,7 +51,7 @@ async def insert_new_profiles(
     for cid, p in zip(ids, profiles, strict=True):
         data = p.attrs
         if secret and any((a := schemas.profile_attribute(n)) is not None and a.encrypt for n in data):
-            data = seal_profile(schemas.profile_attributes, _need(cipher), data)
+            data = seal_profile(schemas.profile_attributes, _need(cipher), tenant, data)
         rows.append((cid, data))
     await profile_store.insert_profiles(conn, tenant, rows)
     records: list[dict[str, Any]] = []
@@ -59,7 +59,7 @@ async def insert_new_profiles(
     for cid, p in zip(ids, profiles, strict=True):
         for schema, recs in p.exts:
             for rec_no, rec in enumerate(recs, start=1):
-                stored = seal_record(schema, _need(cipher), rec) if encrypted(schema) else rec
+                stored = seal_record(schema, _need(cipher), tenant, rec) if encrypted(schema) else rec
                 base = {"tenant_id": tenant, "level": LEVEL, "owner": cid, "ext": schema.key, "rec_no": rec_no}
                 records.append({**base, "data": jsonio.dumps_str(stored)})
                 uniques += [{**base, "grp": grp, "value": value}

@@ -77,7 +77,8 @@ async def merge_profiles(ctx: Ctx, customer_id: str, src_id: str, body: Any = No
 
     async def work(conn: AsyncConnection) -> None:
         found = await lock_existing(conn, ctx.tenant, [customer_id, src_id])
-        attrs = merge_attributes(open_profile(cipher, found[customer_id]), open_profile(cipher, found[src_id]))
+        attrs = merge_attributes(open_profile(schemas.profile_attributes, cipher, ctx.tenant, found[customer_id]),
+                                 open_profile(schemas.profile_attributes, cipher, ctx.tenant, found[src_id]))
         loaded = await ext_store.load(conn, ctx.tenant, LEVEL, [customer_id, src_id])
         final: dict[str, list[Record]] = dict(loaded[customer_id])
         for ext_key, src_records in loaded[src_id].items():
@@ -94,7 +95,7 @@ async def merge_profiles(ctx: Ctx, customer_id: str, src_id: str, body: Any = No
         await index.forget(conn, ctx.tenant, [customer_id, src_id])
         await profile_store.delete_profiles(conn, ctx.tenant, [src_id])
         await profile_store.replace_data(conn, ctx.tenant, customer_id, sealer.profile(attrs))
-        plain = {key: [open_record(s, cipher, r) for r in recs] for key, recs in final.items()
+        plain = {key: [open_record(s, cipher, ctx.tenant, r) for r in recs] for key, recs in final.items()
                  if (s := schemas.extension(LEVEL, key)) is not None}
         await index.reindex(conn, ctx.tenant, schemas, cipher, customer_id, schemas.keys, attrs=attrs,
                             records=plain, fresh=True)

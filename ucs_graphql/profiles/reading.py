@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ucs_graphql.crypto.cipher import FieldCipher
-from ucs_graphql.crypto.fields import open_profile, open_record
+from ucs_graphql.crypto.fields import open_profile, open_record, report_unreadable
 from ucs_graphql.extensions import store as ext_store
-from ucs_graphql.kit.errors import NotFound
+from ucs_graphql.kit.errors import NotFound, UnreadableValue
 from ucs_graphql.metadata.cache import TenantSchemas
 from ucs_graphql.metadata.model import ExtensionSchema
 from ucs_graphql.profiles import store as profile_store
-from ucs_graphql.profiles.model import render_attributes, render_extension
+from ucs_graphql.profiles.model import Record, render_attributes, render_extension
 
 
 def wanted_extensions(schemas: TenantSchemas, names: Sequence[str] | str | None) -> list[ExtensionSchema]:
@@ -35,36 +35,69 @@ def wanted_extensions(schemas: TenantSchemas, names: Sequence[str] | str | None)
     return out
 
 
+def _unreadable(customer_id: str, names: Sequence[str]) -> UnreadableValue:
+    listed = ", ".join(f"'{n}'" for n in names)
+    return UnreadableValue(f"customer '{customer_id}': the stored value of encrypted attribute {listed} cannot be "
+                           "decrypted; the server log has the reason")
+
+
 async def load_attributes(
-    conn: AsyncConnection, tenant: int, cipher: FieldCipher | None, customer_ids: Sequence[str]
-) -> dict[str, dict[str, Any]]:
-    """Rendered attributes of the customers that exist."""
+    conn: AsyncConnection, tenant: int, schemas: TenantSchemas, cipher: FieldCipher | None,
+    customer_ids: Sequence[str],
+) -> dict[str, dict[str, Any] | UnreadableValue]:
+    """Rendered attributes of the customers that exist; UnreadableValue for a customer with a stored value of an
+    encrypted attribute that cannot be decrypted (logged), so that only the reads of that customer fail."""
     stored = await profile_store.load(conn, tenant, customer_ids)
-    return {cid: render_attributes(open_profile(cipher, data)) for cid, data in stored.items()}
+    out: dict[str, dict[str, Any] | UnreadableValue] = {}
+    for cid, data in stored.items():
+        plain = open_profile(schemas.profile_attributes, cipher, tenant, data)
+        bad = report_unreadable(tenant, cid, "", plain)
+        out[cid] = _unreadable(cid, bad) if bad else render_attributes(plain)
+    return out
+
+
+def _render(tenant: int, cid: str, schema: ExtensionSchema, cipher: FieldCipher | None,
+            records: list[Record]) -> Any:
+    opened = [open_record(schema, cipher, tenant, r) for r in records]
+    bad = [f"{schema.name}.{n}" for rec in opened for n in report_unreadable(tenant, cid, f"{schema.name}.", rec)]
+    return _unreadable(cid, sorted(set(bad))) if bad else render_extension(schema, opened)
 
 
 async def load_extensions(
     conn: AsyncConnection, tenant: int, cipher: FieldCipher | None, customer_ids: Sequence[str],
     wanted: Sequence[ExtensionSchema],
 ) -> dict[str, dict[str, Any]]:
-    """Rendered extensions (name -> object/array/null) of each customer."""
+    """Rendered extensions (name -> object/array/null) of each customer; UnreadableValue in place of an
+    extension with a stored value that cannot be decrypted."""
     if not wanted or not customer_ids:
         return {cid: {s.name: render_extension(s, []) for s in wanted} for cid in customer_ids}
     loaded = await ext_store.load(conn, tenant, "profile", customer_ids, [s.key for s in wanted])
-    return {cid: {s.name: render_extension(s, [open_record(s, cipher, r) for r in loaded[cid].get(s.key, [])])
-                  for s in wanted} for cid in customer_ids}
+    return {cid: {s.name: _render(tenant, cid, s, cipher, loaded[cid].get(s.key, [])) for s in wanted}
+            for cid in customer_ids}
+
+
+def readable(customer_id: str, rendered: Mapping[str, Any]) -> dict[str, Any]:
+    """Rendered values with nothing unreadable (the first UnreadableValue is raised)."""
+    for value in rendered.values():
+        if isinstance(value, UnreadableValue):
+            raise value
+    return dict(rendered)
 
 
 async def read_profiles(
-    conn: AsyncConnection, tenant: int, cipher: FieldCipher | None, customer_ids: Sequence[str], *,
-    attributes: bool, wanted: Sequence[ExtensionSchema],
+    conn: AsyncConnection, tenant: int, schemas: TenantSchemas, cipher: FieldCipher | None,
+    customer_ids: Sequence[str], *, attributes: bool, wanted: Sequence[ExtensionSchema],
 ) -> list[dict[str, Any]]:
-    """Customer Profile documents in the order asked: customer_id, attributes (when asked), extensions."""
-    attrs = await load_attributes(conn, tenant, cipher, customer_ids) if attributes else {}
+    """Customer Profile documents in the order asked: customer_id, attributes (when asked), extensions.
+    A document that would hold a value that cannot be decrypted is UnreadableValue (500, code 5001)."""
+    attrs = await load_attributes(conn, tenant, schemas, cipher, customer_ids) if attributes else {}
     exts = await load_extensions(conn, tenant, cipher, customer_ids, wanted) if wanted else {}
     out = []
     for cid in customer_ids:
         if attributes and cid not in attrs:
             continue
-        out.append({"customer_id": cid, **attrs.get(cid, {}), **exts.get(cid, {})})
+        got = attrs.get(cid, {})
+        if isinstance(got, UnreadableValue):
+            raise got
+        out.append({"customer_id": cid, **got, **readable(cid, exts.get(cid, {}))})
     return out

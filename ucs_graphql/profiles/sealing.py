@@ -34,14 +34,14 @@ class Sealer:
         secret = [n for n in data if (a := self.schemas.profile_attribute(n)) is not None and a.encrypt]
         if not secret:
             return data
-        return seal_profile(self.schemas.profile_attributes, self._require(secret[0]), data)
+        return seal_profile(self.schemas.profile_attributes, self._require(secret[0]), self.ctx.tenant, data)
 
     def records(self, schema: ExtensionSchema, records: list[Record]) -> list[Record]:
         """Stored form of plain extension records."""
         if not records or not encrypted(schema):
             return records
         cipher = self._require(schema.name)
-        return [seal_record(schema, cipher, r) for r in records]
+        return [seal_record(schema, cipher, self.ctx.tenant, r) for r in records]
 
     async def commit(self, conn: AsyncConnection) -> None:
         """Record in the transaction that encrypted data exists (when this write sealed anything)."""

@@ -15,7 +15,7 @@ from ucs_graphql.extensions import store as ext_store
 from ucs_graphql.identification import index
 from ucs_graphql.interactions import customer_links as interaction_links
 from ucs_graphql.journeys import customer_links
-from ucs_graphql.kit.errors import NotFound, UcsError
+from ucs_graphql.kit.errors import NotFound, UcsError, UnreadableValue
 from ucs_graphql.metadata.cache import TenantSchemas
 from ucs_graphql.metadata.model import ExtensionSchema
 from ucs_graphql.metadata.records import validate_record
@@ -68,7 +68,7 @@ async def reindex_extensions(
     cipher = keyring.cipher_of(ctx.rt)
     wanted = [s for n in {k.source.lower() for k in keys} if (s := schemas.extension(LEVEL, n)) is not None]
     loaded = (await ext_store.load(conn, ctx.tenant, LEVEL, [customer_id], [s.key for s in wanted]))[customer_id]
-    plain = {s.key: [open_record(s, cipher, r) for r in loaded.get(s.key, [])] for s in wanted}
+    plain = {s.key: [open_record(s, cipher, ctx.tenant, r) for r in loaded.get(s.key, [])] for s in wanted}
     await index.reindex(conn, ctx.tenant, schemas, cipher, customer_id, keys, records=plain)
 
 
@@ -93,7 +93,7 @@ async def get_profile(ctx: Ctx, customer_id: str, extensions: Sequence[str] | st
     schemas = await ctx.schemas()
     wanted = reading.wanted_extensions(schemas, extensions)
     async with ctx.db.read() as conn:
-        found = await reading.read_profiles(conn, ctx.tenant, keyring.cipher_of(ctx.rt), [customer_id],
+        found = await reading.read_profiles(conn, ctx.tenant, schemas, keyring.cipher_of(ctx.rt), [customer_id],
                                             attributes=True, wanted=wanted)
     if not found:
         raise _missing(customer_id)
@@ -190,17 +190,20 @@ async def delete_extension_record(ctx: Ctx, customer_id: str, ext_name: str, bod
     await _by_unique(ctx, customer_id, ext_name, body, delete=True)
 
 
-async def load_attributes(ctx: Ctx, customer_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """Rendered attributes of many customers (absent ones are missing), one statement."""
+async def load_attributes(ctx: Ctx, customer_ids: Sequence[str]) -> dict[str, dict[str, Any] | UnreadableValue]:
+    """Rendered attributes of many customers (absent ones are missing), one statement; UnreadableValue for a
+    customer whose attributes cannot all be decrypted."""
     ctx.require_production("reading customer profiles")
+    schemas = await ctx.schemas()
     async with ctx.db.read() as conn:
-        return await reading.load_attributes(conn, ctx.tenant, keyring.cipher_of(ctx.rt), customer_ids)
+        return await reading.load_attributes(conn, ctx.tenant, schemas, keyring.cipher_of(ctx.rt), customer_ids)
 
 
 async def load_extensions(
     ctx: Ctx, customer_ids: Sequence[str], names: Sequence[str]
 ) -> dict[str, dict[str, Any]]:
-    """Rendered extensions of many customers, one statement."""
+    """Rendered extensions of many customers, one statement (UnreadableValue in place of an extension whose
+    records cannot all be decrypted)."""
     ctx.require_production("reading customer profiles")
     wanted = reading.wanted_extensions(await ctx.schemas(), names)
     async with ctx.db.read() as conn:
@@ -211,7 +214,8 @@ async def load_extensions_each(
     ctx: Ctx, keys: Sequence[tuple[str, Sequence[str]]]
 ) -> list[dict[str, Any] | UcsError]:
     """For each (customer id, extension names) key, its rendered extensions, or the error of that key alone
-    (an unknown name fails the keys that ask for it, not the others); one statement for all of them."""
+    (an unknown name, or a value that cannot be decrypted, fails the keys that ask for it, not the others); one
+    statement for all of them."""
     ctx.require_production("reading customer profiles")
     schemas = await ctx.schemas()
     chosen: list[list[ExtensionSchema] | UcsError] = []
@@ -224,5 +228,12 @@ async def load_extensions_each(
     union = list({s.key: s for c in chosen if not isinstance(c, UcsError) for s in c}.values())
     async with ctx.db.read() as conn:
         got = await reading.load_extensions(conn, ctx.tenant, keyring.cipher_of(ctx.rt), ids, union)
-    return [c if isinstance(c, UcsError) else {s.name: got[cid][s.name] for s in c}
-            for (cid, _), c in zip(keys, chosen, strict=True)]
+    out: list[dict[str, Any] | UcsError] = []
+    for (cid, _), c in zip(keys, chosen, strict=True):
+        if isinstance(c, UcsError):
+            out.append(c)
+            continue
+        picked = {s.name: got[cid][s.name] for s in c}
+        # An extension with a value that cannot be decrypted is the error of the keys that ask for it.
+        out.append(next((v for v in picked.values() if isinstance(v, UnreadableValue)), picked))
+    return out

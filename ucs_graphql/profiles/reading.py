@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ucs_graphql.crypto.cipher import FieldCipher
-from ucs_graphql.crypto.fields import open_profile, open_record, report_unreadable
+from ucs_graphql.crypto.fields import encrypted, open_profile, open_record, report_unreadable
 from ucs_graphql.extensions import store as ext_store
 from ucs_graphql.kit.errors import NotFound, UnreadableValue
 from ucs_graphql.metadata.cache import TenantSchemas
@@ -49,6 +49,8 @@ async def load_attributes(
     encrypted attribute that cannot be decrypted (logged), so that only the reads of that customer fail."""
     stored = await profile_store.load(conn, tenant, customer_ids)
     out: dict[str, dict[str, Any] | UnreadableValue] = {}
+    if not encrypted(schemas.profile_attributes):
+        return {cid: render_attributes(data) for cid, data in stored.items()}
     for cid, data in stored.items():
         plain = open_profile(schemas.profile_attributes, cipher, tenant, data)
         bad = report_unreadable(tenant, cid, "", plain)
@@ -58,6 +60,8 @@ async def load_attributes(
 
 def _render(tenant: int, cid: str, schema: ExtensionSchema, cipher: FieldCipher | None,
             records: list[Record]) -> Any:
+    if not encrypted(schema):
+        return render_extension(schema, records)
     opened = [open_record(schema, cipher, tenant, r) for r in records]
     bad = [f"{schema.name}.{n}" for rec in opened for n in report_unreadable(tenant, cid, f"{schema.name}.", rec)]
     return _unreadable(cid, sorted(set(bad))) if bad else render_extension(schema, opened)

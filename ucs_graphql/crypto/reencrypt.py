@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, and_, delete, insert, or_, select, tuple_, update
+from sqlalchemy import bindparam, delete, insert, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ucs_graphql.config import Settings
@@ -139,14 +139,17 @@ async def _profiles(db: Database, conv: _Converter, schemas: TenantSchemas, tota
                 .where(profile.c.tenant_id == conv.tenant, profile.c.customer_id > after,
                        _legacy_text(profile.c.data))
                 .order_by(profile.c.customer_id).limit(PAGE).with_for_update())).all()
+            changed = []
             for cid, text in rows:
                 data = jsonio.loads(text)
                 new = conv.profile_data(schemas, cid, data)
                 if new != data:
-                    await conn.execute(update(profile).where(profile.c.tenant_id == conv.tenant,
-                                                             profile.c.customer_id == cid)
-                                       .values(data=jsonio.dumps_str(new)))
-                    conv.outcome.rows += 1
+                    changed.append({"cid": cid, "new": jsonio.dumps_str(new)})
+            if changed:  # one executemany per page
+                await conn.execute(update(profile).where(profile.c.tenant_id == conv.tenant,
+                                                         profile.c.customer_id == bindparam("cid"))
+                                   .values(data=bindparam("new")), changed)
+                conv.outcome.rows += len(changed)
             return rows[-1][0] if len(rows) == PAGE else None
 
         got = await db.write(work)
@@ -168,17 +171,21 @@ async def _records(db: Database, conv: _Converter, schemas: Sequence[ExtensionSc
                 .where(r.c.tenant_id == conv.tenant, r.c.level == LEVEL, r.c.ext.in_(list(by_key)),
                        tuple_(r.c.owner, r.c.ext, r.c.rec_no) > tuple_(*after), _legacy_text(r.c.data))
                 .order_by(r.c.owner, r.c.ext, r.c.rec_no).limit(PAGE).with_for_update())).all()
+            changed: list[dict[str, Any]] = []
+            uniques: list[dict[str, Any]] = []
             for owner, ext, rec_no, text in rows:
                 schema = by_key[ext]
                 rec = jsonio.loads(text)
                 new = conv.record(schema, owner, rec)
                 if new == rec:
                     continue
-                where = and_(r.c.tenant_id == conv.tenant, r.c.level == LEVEL, r.c.owner == owner, r.c.ext == ext,
-                             r.c.rec_no == rec_no)
-                await conn.execute(update(r).where(where).values(data=jsonio.dumps_str(new)))
-                await _rewrite_uniques(conn, conv.tenant, owner, schema, rec_no, new)
-                conv.outcome.rows += 1
+                changed.append({"o": owner, "e": ext, "n": rec_no, "new": jsonio.dumps_str(new), "multi": schema.multi})
+                if schema.multi:  # its unique rows hold a hash of the stored values
+                    uniques += [{"tenant_id": conv.tenant, "level": LEVEL, "owner": owner, "ext": ext, "grp": grp,
+                                 "value": value, "rec_no": rec_no} for grp, value in unique_keys(schema, new)]
+            if changed:  # a few executemany per page
+                await _rewrite(conn, conv.tenant, changed, uniques)
+                conv.outcome.rows += len(changed)
             return tuple(rows[-1][:3]) if len(rows) == PAGE else None
 
         got = await db.write(work)
@@ -188,18 +195,19 @@ async def _records(db: Database, conv: _Converter, schemas: Sequence[ExtensionSc
         last = got
 
 
-async def _rewrite_uniques(conn: AsyncConnection, tenant: int, owner: str, schema: ExtensionSchema, rec_no: int,
-                           record: dict[str, Any]) -> None:
-    """The unique rows of a record whose sealed values changed (they hold a hash of the stored values)."""
-    if not schema.multi:
-        return
-    u: Table = extension_unique
-    await conn.execute(delete(u).where(u.c.tenant_id == tenant, u.c.level == LEVEL, u.c.owner == owner,
-                                       u.c.ext == schema.key, u.c.rec_no == rec_no))
-    rows = [{"tenant_id": tenant, "level": LEVEL, "owner": owner, "ext": schema.key, "grp": grp, "value": value,
-             "rec_no": rec_no} for grp, value in unique_keys(schema, record)]
-    if rows:
-        await conn.execute(insert(u), rows)
+async def _rewrite(conn: AsyncConnection, tenant: int, changed: list[dict[str, Any]],
+                   uniques: list[dict[str, Any]]) -> None:
+    """Store records sealed again, and replace the unique rows of the multi-valued ones."""
+    r, u = extension_record, extension_unique
+    await conn.execute(update(r).where(r.c.tenant_id == tenant, r.c.level == LEVEL, r.c.owner == bindparam("o"),
+                                       r.c.ext == bindparam("e"), r.c.rec_no == bindparam("n"))
+                       .values(data=bindparam("new")), [{k: c[k] for k in ("o", "e", "n", "new")} for c in changed])
+    multi = [{"o": c["o"], "e": c["e"], "n": c["n"]} for c in changed if c["multi"]]
+    if multi:
+        await conn.execute(delete(u).where(u.c.tenant_id == tenant, u.c.level == LEVEL, u.c.owner == bindparam("o"),
+                                           u.c.ext == bindparam("e"), u.c.rec_no == bindparam("n")), multi)
+    if uniques:
+        await conn.execute(insert(u), uniques)
 
 
 async def reencrypt(db: Database, settings: Settings, cipher: FieldCipher) -> Outcome:

@@ -7,11 +7,12 @@
 FROM python:3.11-slim
 
 WORKDIR /app
-# Dependencies first: this layer is rebuilt when pyproject.toml changes, not on every change of the source.
-COPY pyproject.toml ./
+# Dependencies first, at the versions of constraints.txt: this layer is rebuilt when pyproject.toml or
+# constraints.txt changes, not on every change of the source.
+COPY pyproject.toml constraints.txt ./
 RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
         > /tmp/requirements.txt \
-    && pip install --no-cache-dir -r /tmp/requirements.txt \
+    && pip install --no-cache-dir -c constraints.txt -r /tmp/requirements.txt \
     && rm /tmp/requirements.txt
 
 COPY README.md ./

@@ -8,12 +8,12 @@ STAMP := $(VENV)/.installed
 # JavaScript GraphQL clients). Installed with apt-get when missing and allowed (root); otherwise a clear failure.
 SYSTEM_PACKAGES := chromium:chromium chromedriver:chromium-driver node:nodejs npm:npm
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	$(PY) -m venv $(VENV)
-	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q -c constraints.txt -e '.[test]'
 	touch $(STAMP)
 
-.PHONY: run test lint schema graphiql system-packages
+.PHONY: run test lint schema graphiql system-packages lock
 run: $(STAMP)
 	$(BIN)/ucs-graphql serve
 
@@ -44,3 +44,12 @@ system-packages:
 	  echo "make test needs the system packages$$missing (Debian); install them as root: apt-get install$$missing" >&2; \
 	  exit 1; \
 	fi
+
+# constraints.txt anew: the newest releases pyproject.toml admits, resolved in a scratch environment.
+lock:
+	rm -rf .lock-venv && $(PY) -m venv .lock-venv
+	.lock-venv/bin/pip install -q -e '.[test]'
+	{ echo "# Exact versions that make run and make test install (pip constraints). Refresh with: make lock"; \
+	  .lock-venv/bin/pip freeze --exclude-editable; } > constraints.txt
+	rm -rf .lock-venv
+	@echo "constraints.txt refreshed: run make test before committing it"

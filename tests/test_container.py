@@ -73,11 +73,12 @@ def test_a_healthcheck_asks_the_liveness_path():
 
 
 def test_dependencies_are_installed_before_the_source_is_copied():
-    deps = index("RUN", "pip install --no-cache-dir -r")
+    deps = index("RUN", "pip install --no-cache-dir -c constraints.txt -r")
     first_source = min(index("COPY", "ucs_graphql"), index("COPY", "rest_compat"))
     assert index("COPY", "pyproject.toml") < deps < first_source
     copied_before = [a for k, a in instructions()[:deps] if k == "COPY"]
-    assert copied_before == ["pyproject.toml ./"]  # the dependency layer depends on nothing else
+    # The dependency layer depends on nothing else, and installs the pinned versions.
+    assert copied_before == ["pyproject.toml constraints.txt ./"]
     assert "--no-deps" in instructions()[index("RUN", "pip install --no-cache-dir --no-deps")][1]
 
 

@@ -115,3 +115,13 @@ async def test_upgrading_a_database_of_an_earlier_release_drops_the_index_of_rec
         assert await current_revision(url) == head_revision() == "0005"
     finally:
         await engine.dispose()
+
+
+def test_the_suite_runs_on_the_pinned_versions():
+    """make run and make test install constraints.txt; the compiled plans were checked against those."""
+    from importlib.metadata import version
+
+    pinned = dict(line.split("==", 1) for line in (Path(__file__).parent.parent / "constraints.txt")
+                  .read_text().splitlines() if "==" in line and not line.startswith("#"))
+    for name in ("strawberry-graphql", "graphql-core", "SQLAlchemy", "starlette", "asyncpg", "aiosqlite"):
+        assert version(name) == pinned[name], name

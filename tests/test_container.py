@@ -124,13 +124,14 @@ def test_the_image_without_a_configuration_refuses_to_serve_open(container, caps
     assert "refusing to listen on 0.0.0.0 without users" in capsys.readouterr().err
 
 
-def test_a_mounted_configuration_is_read_without_being_named(container):
+def test_a_mounted_configuration_is_read_without_being_named(container, capsys):
     mounted, run = container
     mounted.write_text(
         '[[roles]]\nname = "r"\ntasks = ["UCS.SystemMgt.readServerInfo"]\n'
         f'[[users]]\nname = "ann"\npassword_hash = "{hash_secret("pw", ln=4)}"\nroles = ["r"]\n')
     code, started = run()
     assert code == 0 and started[0]["host"] == "0.0.0.0" and started[0]["port"] == 8080
+    assert f"configuration {mounted}" in capsys.readouterr().err  # the operator sees which file was read
     # Worker processes are told which file the parent read.
     assert json.loads(os.environ[cli.SETTINGS_ENV])["config_file"] == str(mounted)
 

@@ -189,8 +189,8 @@ def serve(settings: Settings) -> None:
     _configure_logging(settings.log_format)
     check_exposure(settings, build_directory(settings.roles, settings.users, settings.tokens).open)
     asyncio.run(upgrade(settings.database_url))
-    log.info("ucs-graphql listening on http://%s:%d (database %s)", settings.host, settings.port,
-             settings.database_url.split("@")[-1])
+    log.info("ucs-graphql listening on http://%s:%d (database %s, configuration %s)", settings.host, settings.port,
+             settings.database_url.split("@")[-1], settings.config_file or "none")
     overrides = {"host": settings.host, "port": settings.port, "workers": settings.workers,
                  "database_url": settings.database_url, "config_file": settings.config_file,
                  "log_format": settings.log_format}

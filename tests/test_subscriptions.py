@@ -165,3 +165,17 @@ async def test_the_legacy_websocket_protocol_is_refused_with_its_reason(served, 
     assert "graphql-transport-ws" in closed.value.rcvd.reason
     assert ws.subprotocol == (subprotocols[0] if subprotocols else None)
     assert "Traceback" not in caplog.text and "Exception" not in caplog.text
+
+
+@pytest.mark.parametrize("variables", [b'{"customerId": "\\ud800"}', b"[" * 1100 + b"]" * 1100])
+async def test_undecodable_websocket_messages_close_the_connection_as_the_clients_error(served, caplog, variables):
+    ws = await websockets.connect(served["ws"], subprotocols=["graphql-transport-ws"])
+    await ws.send(json.dumps({"type": "connection_init"}))
+    assert json.loads(await ws.recv())["type"] == "connection_ack"
+    message = b'{"id": "1", "type": "subscribe", "payload": {"query": "' + SUBSCRIPTION.replace("\n", " ").replace(
+        '"', '\\"').encode() + b'", "variables": ' + variables + b"}}"
+    await ws.send(message.decode())
+    with pytest.raises(websockets.ConnectionClosed) as closed:
+        await asyncio.wait_for(ws.recv(), 5)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4400
+    assert "Traceback" not in caplog.text and "[parameters:" not in caplog.text

@@ -142,7 +142,8 @@ async def client(make_client: MakeClient) -> httpx.AsyncClient:
 
 @pytest.fixture
 async def import_app(make_client: MakeClient, tmp_path: Path) -> tuple[Any, Path]:
-    """A client on a server whose import directory is a fresh folder, and that folder."""
+    """A client on a server whose import directory is a fresh folder, and tenant 1's folder in it (where the
+    files of tenant 1, the tests' default tenant, go)."""
     folder = tmp_path / "import"
-    folder.mkdir()
-    return await make_client(import_dir=str(folder)), folder
+    (folder / "1").mkdir(parents=True)
+    return await make_client(import_dir=str(folder)), folder / "1"

@@ -273,7 +273,7 @@ def _random_file(seed: int, count: int, emails: int, phones: bool, parse_errors:
 async def _import_fresh(make_client: Any, folder: Any, database_url: str, lines: list[str],
                         description: dict[str, Any], *keys: dict[str, Any]) -> tuple[Any, list[int]]:
     """Import `lines` on an emptied database with these keys: the report, and GET /profiles/cN's statuses."""
-    write_csv(folder, "r.csv", "\n".join(lines) + "\n")
+    write_csv(folder / "1", "r.csv", "\n".join(lines) + "\n")  # tenant 1's import directory
     client = await make_client(import_dir=str(folder))
     await prepare(client, *keys, address=False)
     report = await imported(client, {"format": "csv", "profiles": "r.csv",

@@ -132,7 +132,7 @@ async def test_the_cli_uploads_to_a_running_server(served):
     assert (report["imported"], report["next-index"], report["complete"]) == (120, 121, True)
     assert [e["index"] for e in report["errors"]] == [120]
     assert "imported 120" in err and "120: bad parameter 'Importing profile'" in err
-    assert (folder / "outside-the-import-dir.csv.log").is_file()
+    assert (folder / "1" / "outside-the-import-dir.csv.log").is_file()
     # Again with the phone key: every row is already known and skipped.
     rc, report, err = await asyncio.to_thread(cli, str(source), "--server", server.base, "--id-key", "by_phone",
                                               "--max-errors", "0")
@@ -144,8 +144,9 @@ async def test_a_killed_server_keeps_whole_batches_and_the_import_resumes(served
     server, folder = served
     await setup_schema(server.base)
     total = 20_000
-    write_rows(folder / "big.csv", total)
-    log = folder / "big.csv.log"
+    (folder / "1").mkdir()
+    write_rows(folder / "1" / "big.csv", total)
+    log = folder / "1" / "big.csv.log"
     description = {"format": "csv", "profiles": "big.csv", "batch-size": BATCH, "create-log": True}
 
     async def post() -> None:

@@ -56,10 +56,12 @@ class Settings:
     cors_origins: tuple[str, ...] = ()
     # Field-level encryption key (base64, 32 bytes); also UCS_ENCRYPTION_KEY.
     encryption_key: str | None = None
-    # Bulk import: the only directory the server reads `profiles` paths from.
+    # Bulk import: the only directory the server reads `profiles` paths from, one subdirectory per tenant
+    # (import_dir/<tenant id>/), where the import logs go too.
     import_dir: str = "./var/import"
-    # Largest file uploaded to POST /profiles/import (spooled to disk; other requests keep max_body_bytes).
-    max_import_bytes: int = 8 * 1024 * 1024 * 1024
+    # Largest request body of POST /profiles/import, the uploaded file spooled to disk (other requests keep
+    # max_body_bytes); 2 GiB holds some 15 million profiles of the reference's sample shape.
+    max_import_bytes: int = 2 * 1024 * 1024 * 1024
     # GraphQL and request limits.
     graphql_introspection: bool = True
     graphql_max_depth: int = 12

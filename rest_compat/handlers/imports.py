@@ -1,24 +1,25 @@
 """Bulk Profile Import (CV.WS.PROF.IMPORT.1): a multipart `description` part, and optionally the file as a
-`profiles` part (spooled to disk by the form parser, never held in memory)."""
+`profiles` part (spooled to disk, never held in memory).
+
+Every check that does not need the body answers before any of it is read (mode, tasks), and the description
+is checked before the file is stored: a refused import costs the server its headers and description only.
+A client that sends `Expect: 100-continue`, as the reference's example does, gets the refusal before it
+sends the body."""
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
-from starlette.datastructures import UploadFile
-from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from rest_compat.call import Call, reply
+from rest_compat.import_form import read_import_body
 from ucs_graphql.access.gate import Gate
 from ucs_graphql.imports import service
-from ucs_graphql.imports.service import Authorize, Upload
+from ucs_graphql.imports.service import Authorize, Prepared, Upload
 from ucs_graphql.kit import jsonio
-from ucs_graphql.kit.errors import MalformedRequest, MissingParameter, UnsupportedMediaType
+from ucs_graphql.kit.errors import UnsupportedMediaType
 
-DESCRIPTION = "description"
-PROFILES = "profiles"
 FORMS = ("multipart/form-data", "application/x-www-form-urlencoded")
 
 _ENTRY = {"type": "object", "required": ["index", "reason"],
@@ -60,25 +61,25 @@ def _authorize(call: Call) -> Authorize | None:
     return check
 
 
-def _upload(value: Any) -> Upload:
-    if isinstance(value, UploadFile):
-        return Upload(value.file, value.filename)
-    return Upload(io.BytesIO(str(value).encode("utf-8")), None)
-
-
 async def import_profiles(call: Call) -> Response:
     media = call.request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media not in FORMS:
         raise UnsupportedMediaType(f"Content-Type '{media}' is not supported: send multipart/form-data with a "
                                    "part named 'description'")
+    authorize = _authorize(call)
+    service.admit(call.ctx, authorize)
+    prepared: list[Prepared] = []
+
+    async def check_description(raw: bytes) -> None:
+        prepared.append(await service.check_description(call.ctx, jsonio.loads(raw)))
+
+    def check_file(filename: str | None) -> None:
+        prepared[0].check_upload(call.ctx, filename)
+
+    body = await read_import_body(call.request, check_description, check_file)
     try:
-        async with call.request.form(max_files=2, max_fields=4) as form:
-            raw = form.get(DESCRIPTION)
-            if raw is None:
-                raise MissingParameter(DESCRIPTION, "the request needs a part named 'description' holding the JSON")
-            text = await raw.read() if isinstance(raw, UploadFile) else raw
-            upload = _upload(form[PROFILES]) if PROFILES in form else None
-            report = await service.import_profiles(call.ctx, jsonio.loads(text), upload, authorize=_authorize(call))
-    except HTTPException as err:
-        raise MalformedRequest(f"the multipart body cannot be read: {err.detail}") from err
+        upload = Upload(body.file, body.filename) if body.file is not None else None
+        report = await service.run(call.ctx, prepared[0], upload, authorize=authorize)
+    finally:
+        body.close()
     return reply(report.to_wire())

@@ -41,13 +41,24 @@ def _count(body: dict[str, Any], name: str, default: int | None, low: int, high:
     return value
 
 
+# Codecs that are text encodings by name but not file encodings: no file is written in them, and their
+# decoders fail in ways of their own.
+_NOT_FILE_ENCODINGS = {"undefined", "idna", "punycode", "unicode-escape", "raw-unicode-escape"}
+
+
 def _encoding(raw: Any) -> str:
-    if not isinstance(raw, str) or not raw.strip():
-        raise BadParameter("encoding", f"'{raw}' is not an encoding name")
+    """The codec of an `encoding` name: a text encoding (not rot13, zlib_codec, base64_codec...)."""
+    if not isinstance(raw, str) or not raw.strip() or len(raw) > 64:
+        raise BadParameter("encoding", f"'{str(raw)[:64]}' is not an encoding name")
     try:
         name = codecs.lookup(raw.strip()).name
-    except LookupError as err:
-        raise BadParameter("encoding", f"'{raw}' is not a known encoding") from err
+        "\n".encode(name)  # a LookupError for codecs that are not text encodings
+        b"".decode(name)
+    except (LookupError, UnicodeError, ValueError, TypeError) as err:
+        raise BadParameter("encoding", f"'{raw}' is not a known text encoding (UTF-8, ISO-8859-1, UTF-16, "
+                                       "windows-1252...)") from err
+    if name in _NOT_FILE_ENCODINGS:
+        raise BadParameter("encoding", f"'{raw}' is not a file encoding: use UTF-8, ISO-8859-1, UTF-16...")
     # UTF-8 files written with a byte order mark are read as UTF-8 too.
     return "utf-8-sig" if name == "utf-8" else name
 

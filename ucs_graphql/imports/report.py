@@ -3,6 +3,7 @@ its optional log file, written as JSON lines after every committed batch."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -56,7 +57,9 @@ class ImportLog:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.file: IO[str] = path.open("a", encoding="utf-8")
+        # Appended to, never through a symbolic link: the log is the file the import names, or nothing.
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o640)
+        self.file: IO[str] = os.fdopen(fd, "a", encoding="utf-8")
 
     def _line(self, event: str, **fields: Any) -> None:
         self.file.write(jsonio.dumps_str({"event": event, "time": format_dt(now_utc()), **fields}) + "\n")

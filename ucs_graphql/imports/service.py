@@ -27,7 +27,15 @@ from ucs_graphql.identification import store as ident_store
 from ucs_graphql.imports.columns import Plan, RecordParser, plan_columns
 from ucs_graphql.imports.options import ImportOptions, parse_description
 from ucs_graphql.imports.report import BatchOutcome, Entry, ImportLog, Report
-from ucs_graphql.imports.source import PROFILES, Records, UnreadableRecord, read_records, resolve_in, upload_log_path
+from ucs_graphql.imports.source import (
+    PROFILES,
+    Records,
+    UnreadableRecord,
+    read_records,
+    resolve_in,
+    tenant_dir,
+    upload_log_path,
+)
 from ucs_graphql.kit.errors import AlreadyExists, BadParameter, MissingParameter, UcsError, Unavailable
 from ucs_graphql.metadata.cache import TenantSchemas
 from ucs_graphql.metadata.model import IdentificationKey
@@ -372,53 +380,85 @@ class _Importer:
         return out
 
 
-def _open_source(stack: contextlib.ExitStack, import_dir: str, options: ImportOptions,
+def _open_source(stack: contextlib.ExitStack, ctx: Ctx, options: ImportOptions,
                  upload: Upload | None) -> tuple[IO[bytes], str, Path | None]:
     """The file to read, how to name it in the log, and where its log goes (with `create-log`)."""
+    import_dir = ctx.settings.import_dir
     if upload is not None:
-        log_path = (upload.log_path or upload_log_path(import_dir, upload.filename)) if options.create_log else None
+        log_path = None
+        if options.create_log:
+            log_path = upload.log_path or upload_log_path(import_dir, ctx.tenant, upload.filename)
         return upload.file, upload.filename or "(uploaded part)", log_path
-    path = resolve_in(import_dir, options.profiles or "")
+    path = resolve_in(import_dir, ctx.tenant, options.profiles or "")
     return stack.enter_context(path.open("rb")), str(path), Path(f"{path}.log") if options.create_log else None
 
 
-def _relative(path: Path, import_dir: str) -> str:
-    """A log's name for the response: relative to the import directory when inside it."""
-    root = Path(import_dir).resolve()
+def _relative(path: Path, ctx: Ctx) -> str:
+    """A log's name for the response: relative to the tenant's import directory when inside it."""
+    root = tenant_dir(ctx.settings.import_dir, ctx.tenant)
     return os.path.relpath(path, root) if path.resolve().is_relative_to(root) else str(path)
 
 
-async def import_profiles(
-    ctx: Ctx, description: Any, upload: Upload | None = None, *, authorize: Authorize | None = None,
-    progress: Callable[[Progress], None] | None = None,
-) -> Report:
-    """Import the profiles of a CSV file (a `profiles` path in the import directory, or an uploaded part).
+def _open_log(path: Path, ctx: Ctx) -> ImportLog:
+    try:
+        return ImportLog(path)
+    except OSError as err:  # a symbolic link, a directory of that name, no permission
+        raise BadParameter("create-log", f"the log {_relative(path, ctx)} cannot be written: {err.strerror}") from err
 
-    Maintenance mode only. `authorize`, when given, is asked for the tasks the import needs beyond
-    executeBulkImport: createProfile, and createProfileExtension when the file has extension columns.
-    """
+
+def admit(ctx: Ctx, authorize: Authorize | None = None) -> None:
+    """What an import is refused for before its request body is read: production mode, and a caller without
+    createProfile (`authorize`, when given, asks for a task)."""
     ctx.require_maintenance("bulk profile import")
+    if authorize is not None:
+        authorize(tasks.CREATE_PROFILE)
+
+
+@dataclass
+class Prepared:
+    """A checked description, with what it names (the tenant's schemas, the id-key)."""
+
+    options: ImportOptions
+    schemas: TenantSchemas
+    key: IdentificationKey | None
+
+    def check_upload(self, ctx: Ctx, filename: str | None) -> None:
+        """Refuse an uploaded file before it is stored: a `profiles` path was given too, or its name (that of
+        its log, with `create-log`) is not a plain file name."""
+        if self.options.profiles is not None:
+            raise BadParameter(PROFILES, "give either a 'profiles' path in the description or a 'profiles' part, "
+                                         "not both")
+        if self.options.create_log:
+            upload_log_path(ctx.settings.import_dir, ctx.tenant, filename)
+
+
+async def check_description(ctx: Ctx, description: Any) -> Prepared:
+    """Check the description and what it names (the id-key; a `profiles` path is opened when the import runs)."""
     options = parse_description(description)
     schemas = await ctx.schemas()
-    key = _id_key(schemas, options.id_key)
-    if upload is not None and options.profiles is not None:
-        raise BadParameter(PROFILES, "give either a 'profiles' path in the description or a 'profiles' part, "
-                                     "not both")
+    return Prepared(options, schemas, _id_key(schemas, options.id_key))
+
+
+async def run(ctx: Ctx, prepared: Prepared, upload: Upload | None = None, *, authorize: Authorize | None = None,
+              progress: Callable[[Progress], None] | None = None) -> Report:
+    """Import the file of a prepared description: createProfileExtension is asked for (by `authorize`) when
+    the file's header names extension columns."""
+    options, schemas = prepared.options, prepared.schemas
+    if upload is not None:  # an upload given its log's path (the command's own file) has no name to check
+        prepared.check_upload(ctx, upload.filename if upload.log_path is None else None)
     if upload is None and options.profiles is None:
         raise MissingParameter(PROFILES, "give the path of a file in the server's import directory, or upload "
                                          "the file as a multipart part named 'profiles'")
-    if authorize is not None:
-        authorize(tasks.CREATE_PROFILE)
     with contextlib.ExitStack() as stack:
-        raw, source, log_path = _open_source(stack, ctx.settings.import_dir, options, upload)
+        raw, source, log_path = _open_source(stack, ctx, options, upload)
         records = read_records(raw, options.encoding, options.delimiter)
         plan = plan_columns(schemas, records.header)
         if authorize is not None and plan.ext_fields:
             authorize(tasks.CREATE_PROFILE_EXTENSION)
-        log = ImportLog(log_path) if log_path is not None else None
-        importer = _Importer(ctx, schemas, options, key, log, progress)
+        log = _open_log(log_path, ctx) if log_path is not None else None
+        importer = _Importer(ctx, schemas, options, prepared.key, log, progress)
         if log is not None:
-            importer.report.log = _relative(log.path, ctx.settings.import_dir)
+            importer.report.log = _relative(log.path, ctx)
             log.started(source, {k.replace("_", "-"): v for k, v in vars(options).items() if k != "profiles"})
         reason = None
         try:
@@ -431,3 +471,17 @@ async def import_profiles(
             if log is not None:
                 log.finished(importer.report, reason)
     return importer.report
+
+
+async def import_profiles(
+    ctx: Ctx, description: Any, upload: Upload | None = None, *, authorize: Authorize | None = None,
+    progress: Callable[[Progress], None] | None = None,
+) -> Report:
+    """Import the profiles of a CSV file (a `profiles` path in the tenant's import directory, or an uploaded
+    part): admit, check_description and run in one call.
+
+    Maintenance mode only. `authorize`, when given, is asked for the tasks the import needs beyond
+    executeBulkImport: createProfile, and createProfileExtension when the file has extension columns.
+    """
+    admit(ctx, authorize)
+    return await run(ctx, await check_description(ctx, description), upload, authorize=authorize, progress=progress)

@@ -13,7 +13,9 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install -q -c constraints.txt -e '.[test]'
 	touch $(STAMP)
 
-.PHONY: run test lint schema graphiql system-packages lock
+.PHONY: install run test lint schema graphiql system-packages lock
+install: $(STAMP)
+
 run: $(STAMP)
 	$(BIN)/ucs-graphql serve
 

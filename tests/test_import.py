@@ -282,3 +282,20 @@ async def test_the_import_also_needs_the_create_tasks_the_reference_lists(make_c
         "imported"] == 1
     assert_error(await post_import(client, {"format": "csv", "profiles": "ext.csv"}, headers=auth["bulk_create"]),
                  403, contains=t.CREATE_PROFILE_EXTENSION)
+
+
+async def test_a_client_that_accepts_json_lines_gets_the_progress_then_the_report(import_app):
+    client, folder = import_app
+    await prepare(client, address=False)
+    write_csv(folder, "many.csv", "FirstName\n" + "".join(f"Ann{i}\n" for i in range(50)) + "bad,row\n")
+    stream = {"Accept": "application/x-ndjson"}
+    resp = await post_import(client, {"format": "csv", "profiles": "many.csv", "batch-size": 10}, headers=stream)
+    assert resp.status_code == 200 and resp.headers["content-type"].startswith("application/x-ndjson")
+    lines = [json.loads(line) for line in resp.text.splitlines()]
+    progress = [line["progress"] for line in lines[:-1]]
+    assert progress and all(0 < p["next-index"] <= 51 and p["total-bytes"] == (folder / "many.csv").stat().st_size
+                            for p in progress)
+    assert lines[-1]["report"]["imported"] == 50 and [e["index"] for e in lines[-1]["report"]["errors"]] == [50]
+    # Refused before its first commit: the plain answer with its own status.
+    assert_error(await post_import(client, {"format": "csv", "profiles": "nope.csv"}, headers=stream), 400, 4020,
+                 "nope.csv")

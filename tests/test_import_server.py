@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -22,6 +23,8 @@ from bench.invariants import check as check_invariants
 from bench.net import free_port
 from tests.conftest import wipe
 from tests.import_fixtures import ADDRESS, PHONE_KEY
+from ucs_graphql.access import tasks as t
+from ucs_graphql.access.hashing import hash_secret
 from ucs_graphql.db.engine import throwaway_engine
 from ucs_graphql.db.tables.extensions import extension_record, extension_unique
 from ucs_graphql.db.tables.profiles import ident_entry, profile
@@ -33,12 +36,12 @@ BATCH = 50
 class Server:
     """A serving process on the test database, reading imports from `folder`."""
 
-    def __init__(self, url: str, folder: Path) -> None:
+    def __init__(self, url: str, folder: Path, config: str = "") -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.url = url
         self.config = folder / "ucs.toml"
-        self.config.write_text(f'import_dir = "{folder}"\naccess_log = false\n')
+        self.config.write_text(f'import_dir = "{folder}"\naccess_log = false\n{config}')
         self.proc: subprocess.Popen[bytes] | None = None
 
     def spawn(self) -> None:
@@ -130,6 +133,8 @@ async def test_the_cli_uploads_to_a_running_server(served):
                                               "--create-log")
     assert rc == 1, err
     assert (report["imported"], report["next-index"], report["complete"]) == (120, 121, True)
+    # The upload's bar, then the server's progress while it imports (streamed after each committed batch).
+    assert "lines sent" in err and "uploaded; the server is importing" in err and "rows imported" in err
     assert [e["index"] for e in report["errors"]] == [120]
     assert "imported 120" in err and "120: bad parameter 'Importing profile'" in err
     assert (folder / "1" / "outside-the-import-dir.csv.log").is_file()
@@ -184,3 +189,58 @@ async def test_a_killed_server_keeps_whole_batches_and_the_import_resumes(served
     final = await counts(server.url)
     assert final["profiles"] == final["records"] == final["indexed"] == total
     assert await check_invariants(server.url) == []
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([EXE, "import", *args], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, **(env or {})})
+
+
+async def test_the_cli_says_in_one_line_when_the_server_cannot_be_reached_or_the_url_is_wrong(tmp_path):
+    source = tmp_path / "p.csv"
+    source.write_text("FirstName\nAnn\n")
+    cases = [(f"http://127.0.0.1:{free_port()}", 3, "cannot reach"), ("http://no-such-host.invalid:8080", 3,
+             "cannot reach"), ("ftp://127.0.0.1/", 4, "not a server URL"), ("127.0.0.1:8080", 4, "not a server URL"),
+             ("http://127.0.0.1:99999", 4, "port"), ("http://127.0.0.1:80x", 4, "port")]
+    for url, rc, fragment in cases:
+        done = await asyncio.to_thread(run_cli, str(source), "--server", url)
+        assert done.returncode == rc, (url, done.stderr)
+        assert fragment in done.stderr and "Traceback" not in done.stderr, done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
+@pytest.fixture
+async def guarded(database_url: str, tmp_path: Path) -> AsyncIterator[tuple[Server, Path]]:
+    """A serving process with users: `importer` may import, `reader` may only read."""
+    folder = tmp_path / "import"
+    folder.mkdir()
+    secret = hash_secret("pw", ln=4)
+    config = (f'[[roles]]\nname = "importer"\ntasks = {json.dumps(sorted(t.ALL_TASKS))}\n\n'
+              f'[[roles]]\nname = "reader"\ntasks = ["{t.READ_SERVER_INFO}"]\n\n'
+              f'[[users]]\nname = "importer"\npassword_hash = "{secret}"\nroles = ["importer"]\n\n'
+              f'[[users]]\nname = "reader"\npassword_hash = "{secret}"\nroles = ["reader"]\n')
+    server = Server(database_url, folder, config)
+    await server.start()
+    try:
+        yield server, folder
+    finally:
+        server.stop()
+        await wipe(database_url)
+
+
+async def test_the_cli_is_refused_before_it_uploads_and_exits_with_the_refusal_status(guarded):
+    server, folder = guarded
+    source = folder.parent / "big.csv"
+    write_rows(source, 100_000)  # 14 MB: the upload's bar would show it going
+    ok = {"UCS_PASSWORD": "pw"}
+    for user, password, status in (("importer", "wrong", 401), ("reader", "pw", 403), ("importer", "pw", 403)):
+        done = await asyncio.to_thread(run_cli, str(source), "--server", server.base, "--user", user,
+                                       env={"UCS_PASSWORD": password})
+        assert done.returncode == 5, done.stderr
+        assert f"the server answered {status}" in done.stderr and "lines sent" not in done.stderr, done.stderr
+    # (the last one: production mode, which the message names)
+    assert "maintenance" in done.stderr
+    # A wrong base path is a 404: not the URL of an import.
+    done = await asyncio.to_thread(run_cli, str(source), "--server", server.base + "/cv", "--user", "importer",
+                                   env=ok)
+    assert done.returncode == 4 and "no bulk import at" in done.stderr, done.stderr

@@ -39,7 +39,10 @@ def _parser() -> argparse.ArgumentParser:
     reseal = sub.add_parser("reencrypt", help="migrate, then seal again encrypted values of the first format "
                                               "(bound to nothing) in the current one (the server does it at start)")
     _common(reseal)
-    imp = sub.add_parser("import", help="bulk-import a CSV file of customer profiles (maintenance mode)")
+    imp = sub.add_parser(
+        "import", help="bulk-import a CSV file of customer profiles (maintenance mode)",
+        epilog="exit status: 0 all imported or skipped, 1 rows refused or stopped early, 2 the import could not run, "
+               "3 the server cannot be reached, 4 not a server URL (or 404), 5 refused by the server (401/403)")
     imp.add_argument("file", help="the CSV file (a header row naming the columns)")
     imp.add_argument("--server", metavar="URL",
                      help="upload to a running server (http://host:port[/base]) instead of writing to --database")
@@ -128,10 +131,24 @@ def import_file(args: argparse.Namespace) -> int:
         auth = f"Bearer {token}" if token else None
         if args.user:
             auth = client.basic(args.user, os.environ.get("UCS_PASSWORD") or getpass.getpass("Password: "))
-        status, report = client.run_remote(server, path, body, args.tenant, auth)
+        try:
+            status, report = client.run_remote(server, path, body, args.tenant, auth)
+        except client.BadUrl as err:
+            print(f"ucs-graphql: {err}", file=sys.stderr)
+            return client.BAD_URL
+        except client.Unreachable as err:
+            print(f"ucs-graphql: {err}", file=sys.stderr)
+            return client.UNREACHABLE
         if status != 200:
-            print(f"ucs-graphql: the server answered {status}: {report.get('description', report)}", file=sys.stderr)
-            return 2
+            reason = report.get("description", report) if isinstance(report, dict) else report
+            print(f"ucs-graphql: the server answered {status}: {reason}", file=sys.stderr)
+            if status in (401, 403):
+                return client.DENIED
+            if status == 404:
+                print(f"ucs-graphql: no bulk import at {server}: check the URL (and the server's base path)",
+                      file=sys.stderr)
+                return client.BAD_URL
+            return client.FAILED
     else:
         from ucs_graphql.kit.errors import UcsError
 

@@ -1,15 +1,23 @@
 """The `ucs-graphql import` command: run the import use case on a database directly, or upload the file
-to a running server; a progress bar on stderr and a summary of refused rows at the end."""
+to a running server; a progress bar on stderr and a summary of refused rows at the end.
+
+Exit status: 0 every row imported or skipped; 1 rows refused or the import stopped early; 2 the import could
+not run (the file, the database, or the server's answer says why); 3 the server cannot be reached; 4 the URL
+is not a server's (not http(s)://host[:port][/base], or no import there: 404); 5 the server refused the
+caller (401: credentials; 403: a task, or the server is not in maintenance mode).
+"""
 
 from __future__ import annotations
 
 import base64
 import http.client
 import json
+import re
+import select
+import socket
 import sys
 import time
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -20,6 +28,11 @@ from ucs_graphql.imports.service import Progress
 
 CHUNK = 256 * 1024
 SHOWN = 20
+OK, REFUSED_ROWS, FAILED, UNREACHABLE, BAD_URL, DENIED = range(6)
+CONNECT_SECONDS = 10.0
+# How long to wait for `100 Continue` before sending the file anyway (a proxy may not pass it on).
+CONTINUE_SECONDS = 10.0
+_INTERIM = re.compile(rb"HTTP/1\.[01] 1\d\d ")
 
 
 @dataclass
@@ -126,43 +139,148 @@ def _multipart(path: Path, body: dict[str, Any], boundary: str) -> tuple[bytes, 
     return head, f"\r\n--{boundary}--\r\n".encode()
 
 
-def run_remote(url: str, path: Path, body: dict[str, Any], tenant: int,
-               authorization: str | None) -> tuple[int, dict[str, Any]]:
-    """Upload the file to a running server (part `profiles`, streamed from disk); (status, response body)."""
-    parts = urlsplit(url)
-    conn_type = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-    conn = conn_type(parts.hostname or "127.0.0.1", parts.port, timeout=None)
-    boundary = uuid.uuid4().hex
-    head, tail = _multipart(path, body, boundary)
-    size = path.stat().st_size
-    bar = Bar(size)
+class Unreachable(Exception):
+    """The server cannot be reached, or the connection broke before it answered."""
 
-    def stream() -> Iterator[bytes]:
-        yield head
-        sent = lines = 0
-        with path.open("rb") as raw:
-            while chunk := raw.read(CHUNK):
-                sent += len(chunk)
-                lines += chunk.count(b"\n")
-                bar.update(sent, lines, label="lines sent")
-                yield chunk
-        bar.update(sent, lines, label="lines sent", force=True)
-        bar.done()
-        sys.stderr.write("uploaded; the server is importing...\n")
-        yield tail
 
-    headers = {"Content-Type": f"multipart/form-data; boundary={boundary}",
-               "Content-Length": str(len(head) + size + len(tail)), "X-Genesys-TenantId": str(tenant)}
-    if authorization:
-        headers["Authorization"] = authorization
-    conn.request("POST", parts.path.rstrip("/") + "/profiles/import", body=stream(), headers=headers)
-    resp = conn.getresponse()
+class BadUrl(Exception):
+    """The --server value is not the URL of a server."""
+
+
+@dataclass
+class Remote:
+    """Where to send an import: connection class, host, port and the path of POST /profiles/import."""
+
+    https: bool
+    host: str
+    port: int | None
+    path: str
+
+    @classmethod
+    def parse(cls, url: str) -> Remote:
+        """Check a server URL (BadUrl when it is not http(s)://host[:port][/base])."""
+        parts = urlsplit(url.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise BadUrl(f"'{url}' is not a server URL: give http://host:port (or https://...), with the base path "
+                         "if the server has one")
+        try:
+            port = parts.port
+        except ValueError as err:
+            raise BadUrl(f"'{url}' has no valid port: {err}") from err
+        if parts.query or parts.fragment:
+            raise BadUrl(f"'{url}' has a query or a fragment: give http://host:port[/base] only")
+        return cls(parts.scheme == "https", parts.hostname, port, parts.path.rstrip("/") + "/profiles/import")
+
+    def connect(self) -> http.client.HTTPConnection:
+        kind = http.client.HTTPSConnection if self.https else http.client.HTTPConnection
+        return kind(self.host, self.port, timeout=CONNECT_SECONDS)
+
+
+def _interim(resp: http.client.HTTPResponse, sock: socket.socket) -> bool:
+    """After the request's headers: True when the server asks for the body (`100 Continue`, or no answer
+    within CONTINUE_SECONDS), False when its final answer came first (a refusal: the file is not sent)."""
+    readable, _, _ = select.select([sock], [], [], CONTINUE_SECONDS)
+    if not readable:
+        return True
+    head = resp.fp.peek(16)[:16]
+    if not head:
+        raise Unreachable("the server closed the connection without an answer")
+    if not _INTERIM.match(head):
+        return False
+    while resp.fp.readline(65537) not in (b"\r\n", b"\n", b""):
+        pass  # the interim answer's headers
+    return True
+
+
+def _final(resp: http.client.HTTPResponse, bar: Bar, first: int) -> tuple[int, dict[str, Any]]:
+    """Read the final answer: a JSON body, or the JSON lines of a streamed import (progress shown on `bar`)."""
+    resp.begin()
+    if resp.getheader("content-type", "").startswith("application/x-ndjson"):
+        last: dict[str, Any] = {}
+        shown = False
+        while line := resp.readline():
+            last = json.loads(line)
+            if "progress" in last:
+                p = last["progress"]
+                if bar.total_bytes is None:
+                    bar.total_bytes = p.get("total-bytes")
+                bar.update(p["bytes-read"], p["next-index"] - first, p["refused"], label="rows imported")
+                shown = True
+        if shown:
+            bar.done()
+        if "report" in last:
+            return resp.status, last["report"]
+        if "error" in last:
+            return int(last.get("status", 500)), last["error"]
+        return 500, {"description": "the server stopped answering during the import; see its log, and resume "
+                                    "from the import's log (create-log) with --start-from-index"}
     data = resp.read()
-    conn.close()
     try:
         return resp.status, json.loads(data)
     except ValueError:
-        return resp.status, {"description": data.decode("utf-8", "replace")}
+        return resp.status, {"description": data.decode("utf-8", "replace")[:500] or resp.reason}
+
+
+def run_remote(url: str, path: Path, body: dict[str, Any], tenant: int,
+               authorization: str | None, out: IO[str] | None = None) -> tuple[int, dict[str, Any]]:
+    """Upload the file to a running server (part `profiles`, streamed from disk); (status, response body).
+
+    The request asks `Expect: 100-continue`, so a refusal (credentials, tasks, mode, description) comes
+    before the file is sent; while the server imports, its streamed progress is shown."""
+    out = out or sys.stderr
+    remote = Remote.parse(url)
+    boundary = uuid.uuid4().hex
+    head, tail = _multipart(path, body, boundary)
+    size = path.stat().st_size
+    headers = {"Content-Type": f"multipart/form-data; boundary={boundary}", "Expect": "100-continue",
+               "Content-Length": str(len(head) + size + len(tail)), "X-Genesys-TenantId": str(tenant),
+               "Accept": "application/x-ndjson, application/json"}
+    if authorization:
+        headers["Authorization"] = authorization
+    conn = remote.connect()
+    try:
+        try:
+            conn.putrequest("POST", remote.path, skip_accept_encoding=True)
+            for name, value in headers.items():
+                conn.putheader(name, value)
+            conn.endheaders()
+        except OSError as err:
+            raise Unreachable(f"cannot reach {url}: {err.strerror or err}") from err
+        sock = conn.sock
+        assert sock is not None
+        resp = http.client.HTTPResponse(sock, method="POST")
+        try:
+            if _interim(resp, sock):
+                sock.settimeout(None)  # an upload and an import take as long as they take
+                _send(conn, head, path, tail, Bar(size, out=out))
+                out.write("uploaded; the server is importing...\n")
+            return _final(resp, Bar(size, out=out), body["start-from-index"])
+        except (OSError, http.client.HTTPException) as err:
+            raise Unreachable(f"the connection to {url} broke: {err}") from err
+    finally:
+        conn.close()
+
+
+def _send(conn: http.client.HTTPConnection, head: bytes, path: Path, tail: bytes, bar: Bar) -> None:
+    """The request body: the description part, the file from disk (the bar shows it going), the closing line."""
+    conn.send(head)
+    sent = lines = 0
+    with path.open("rb") as raw:
+        while chunk := raw.read(CHUNK):
+            try:
+                conn.send(chunk)
+            except OSError:
+                bar.done()
+                return  # the server stopped reading: its answer says why
+            sent += len(chunk)
+            lines += chunk.count(b"\n")
+            bar.update(sent, lines, label="lines sent")
+    bar.update(sent, lines, label="lines sent", force=True)
+    bar.done()
+    try:
+        conn.send(tail)
+    except OSError:
+        return
 
 
 def basic(user: str, password: str) -> str:

@@ -296,3 +296,19 @@ async def test_every_option_value_that_cannot_be_used_is_a_bad_parameter(import_
     description = {"format": "csv", "profiles": "p.csv", field: value}
     resp = await post_import(client, description)
     assert_error(resp, 400, 4020, field)
+
+
+async def test_the_reference_html_form_sends_the_description_form_urlencoded(import_app):
+    client, folder = import_app
+    write_csv(folder, "p.csv", "FirstName\nAnn\n")
+    form = {"description": json.dumps({"format": "csv", "profiles": "p.csv"})}
+    assert_error(await client.post("/profiles/import", data=form), 403, 4031, "maintenance")
+    await prepare(client, address=False)
+    resp = await client.post("/profiles/import", data=form)
+    assert resp.status_code == 200 and resp.json()["imported"] == 1, resp.text
+    # Its JSON is not quite JSON ({ profiles:"D:/myProfiles.csv", ... }): a 400 that says so.
+    assert_error(await client.post("/profiles/import", data={"description": '{ profiles:"p.csv", format:"csv" }'}),
+                 400, 4000, "JSON")
+    # Such a body is read up to 1 MiB: upload larger files as multipart parts.
+    assert_error(await client.post("/profiles/import", data={"description": "{}", "profiles": "x" * 2 * MiB}), 413,
+                 4130, "multipart")

@@ -20,7 +20,7 @@ from ucs_graphql.access.tasks import ALL_TASKS, READ_SERVER_INFO
 from ucs_graphql.config import Settings
 from ucs_graphql.graphql import compiled
 from ucs_graphql.graphql.errors import UcsSchema
-from ucs_graphql.graphql.schema import build_schema, protection
+from ucs_graphql.graphql.schema import build_schema, entry_weight, protection
 
 ID_PHONE = {"name": "idPhone", "source": "Phone", "attributes": ["PhoneNumber"], "normalize": "phone"}
 BY_ID = "query($id: String!) { profile(customerId: $id) { customerId attributes } }"
@@ -216,33 +216,31 @@ def test_plans_are_cached_per_text_and_operation():
     plans = compiled.Plans(build_schema())
     assert plans.get(BY_ID, None) is plans.get(BY_ID, None) is not None
     assert plans.get(BY_ID, "Other") is None
-    small = compiled.Plans(build_schema(), size=2)
+    budget = 2 * entry_weight(BY_ID, 3)  # its plan selects three fields
+    small = compiled.Plans(build_schema(), budget=budget)
     for i in range(5):
         assert small.get(f"{{ q{i}: __typename }}", None) is not None
-    assert len(small._plans) <= 2
+    assert len(small._plans) < 5 and small._plans.weight <= budget
     # A full cache drops its least recently used plan: a plan in use stays while others come and go.
     hot = small.get(BY_ID, None)
     for i in range(5, 10):
         assert small.get(BY_ID, None) is hot
         small.get(f"{{ q{i}: __typename }}", None)
-    assert small.get(BY_ID, None) is hot and len(small._plans) == 2
+    assert small.get(BY_ID, None) is hot and small._plans.weight <= budget
 
 
-async def test_long_query_texts_are_not_kept():
-    """Every cache keyed by query text holds a bounded number of texts of a bounded size."""
-    from ucs_graphql.graphql import schema as schema_module
-
-    schema = build_schema()
+async def test_texts_over_the_document_limit_are_refused_and_not_kept():
+    """Every cache keyed by query text holds texts within the document limit, weighed by their size."""
+    schema = build_schema(Settings(graphql_max_document_bytes=1000))
     plans = compiled.Plans(schema)
-    parsed, validated = schema_module._parse_cached.cache_info(), schema_module._validate_cached.cache_info()
+    protection = plans.protection
+    assert protection is not None
     for filler in ("x", "y"):
-        long = '{ profile(customerId: "' + filler * schema_module.CACHED_TEXT_CHARS + '") { customerId } }'
+        long = '{ profile(customerId: "' + filler * 1000 + '") { customerId } }'
         assert plans.get(long, None) is None
         result = await schema.execute(long, context_value=None)
-        assert result.errors  # it ran (and had no context to read with)
-    assert not plans._plans
-    assert schema_module._parse_cached.cache_info().currsize == parsed.currsize
-    assert schema_module._validate_cached.cache_info().currsize == validated.currsize
+        assert result.errors and result.errors[0].extensions["code"] == "LIMIT_EXCEEDED"
+    assert not len(plans._plans) and not len(protection.documents)
 
 
 def test_fields_with_other_field_extensions_are_not_compiled():

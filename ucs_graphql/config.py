@@ -72,6 +72,21 @@ class Settings:
     graphql_compiled_plans: bool = True
     # Tenants whose schemas are kept in memory per process (least recently used dropped first).
     schema_cache_tenants: int = 1024
+    # Largest document text (bytes); comments and string literals count, unlike tokens.
+    graphql_max_document_bytes: int = 64 * 1024
+    # Fields, fragment spreads and inline fragments of a document with its fragments expanded (checked before
+    # graphql-core's validation, whose overlapping-fields rule is not linear).
+    graphql_max_selections: int = 1000
+    # Values an operation may ask for: a field costs 1 (+ its selection), times a list's size taken from
+    # first/last/limit, the length of an `…Ids` list argument, or graphql_default_list_size (the standard
+    # introspection query costs about 52,000).
+    graphql_max_cost: int = 60000
+    graphql_default_list_size: int = 10
+    # Items of one list in a request's variables, and values (list items and object members) in all.
+    graphql_max_list_items: int = 1000
+    graphql_max_variable_values: int = 10000
+    # Estimated bytes of parsed documents, and of compiled plans, kept by query text (each cache).
+    graphql_cache_bytes: int = 32 * 1024 * 1024
     max_body_bytes: int = 16 * 1024 * 1024
     rate_limit_per_minute: int = 0
     # Operability.

@@ -15,11 +15,12 @@ from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ucs_graphql.db.chunks import IN_CHUNK, chunks
 from ucs_graphql.db.errors import as_unique_violation
 from ucs_graphql.db.fast import FastInsert
 from ucs_graphql.db.tables.extensions import extension_record, extension_unique
 from ucs_graphql.kit import jsonio
-from ucs_graphql.kit.errors import AlreadyExists, BadParameter
+from ucs_graphql.kit.errors import AlreadyExists, BadParameter, OverLimit
 from ucs_graphql.metadata.model import ExtensionSchema
 
 Record = dict[str, Any]
@@ -135,10 +136,11 @@ async def _delete_recs(conn: AsyncConnection, tenant: int, level: str, owner: st
     nos = list(rec_nos)
     if not nos:
         return
-    await conn.execute(delete(extension_unique).where(_uwhere(tenant, level, owner, ext),
-                                                      extension_unique.c.rec_no.in_(nos)))
-    await conn.execute(delete(extension_record).where(_where(tenant, level, owner, ext),
-                                                      extension_record.c.rec_no.in_(nos)))
+    for part in chunks(nos):
+        await conn.execute(delete(extension_unique).where(_uwhere(tenant, level, owner, ext),
+                                                          extension_unique.c.rec_no.in_(part)))
+        await conn.execute(delete(extension_record).where(_where(tenant, level, owner, ext),
+                                                          extension_record.c.rec_no.in_(part)))
 
 
 async def replace(
@@ -229,18 +231,23 @@ async def delete_by_unique(
 async def load(
     conn: AsyncConnection, tenant: int, level: str, owners: Sequence[str], exts: Sequence[str] | None = None
 ) -> dict[str, dict[str, list[Record]]]:
-    """Records of many owners in one statement: owner → extension (lower-case name) → records in order."""
+    """Records of many owners in one statement per IN_CHUNK owners: owner → extension (lower-case name) →
+    records in order. More than IN_CHUNK extension names are refused."""
     out: dict[str, dict[str, list[Record]]] = {o: {} for o in owners}
     if not owners or (exts is not None and not exts):
         return out
-    stmt = select(extension_record.c.owner, extension_record.c.ext, extension_record.c.data).where(
-        extension_record.c.tenant_id == tenant, extension_record.c.level == level,
-        extension_record.c.owner.in_(list(owners)))
-    if exts is not None:
-        stmt = stmt.where(extension_record.c.ext.in_([e.lower() for e in exts]))
-    stmt = stmt.order_by(extension_record.c.owner, extension_record.c.ext, extension_record.c.rec_no)
-    for owner, ext, data in await conn.execute(stmt):
-        out[owner].setdefault(ext, []).append(jsonio.loads(data))
+    names = sorted({e.lower() for e in exts}) if exts is not None else None
+    if names is not None and len(names) > IN_CHUNK:
+        raise OverLimit(f"{len(names)} extension names were asked for; at most {IN_CHUNK} are allowed")
+    for part in chunks(owners):
+        stmt = select(extension_record.c.owner, extension_record.c.ext, extension_record.c.data).where(
+            extension_record.c.tenant_id == tenant, extension_record.c.level == level,
+            extension_record.c.owner.in_(part))
+        if names is not None:
+            stmt = stmt.where(extension_record.c.ext.in_(names))
+        stmt = stmt.order_by(extension_record.c.owner, extension_record.c.ext, extension_record.c.rec_no)
+        for owner, ext, data in await conn.execute(stmt):
+            out[owner].setdefault(ext, []).append(jsonio.loads(data))
     return out
 
 
@@ -248,13 +255,13 @@ async def delete_owners(conn: AsyncConnection, tenant: int, level: str, owners: 
     """Delete every record of these owners (the owner itself is being deleted)."""
     if not owners:
         return
-    owners = list(owners)
-    await conn.execute(delete(extension_unique).where(
-        extension_unique.c.tenant_id == tenant, extension_unique.c.level == level,
-        extension_unique.c.owner.in_(owners)))
-    await conn.execute(delete(extension_record).where(
-        extension_record.c.tenant_id == tenant, extension_record.c.level == level,
-        extension_record.c.owner.in_(owners)))
+    for part in chunks(owners):
+        await conn.execute(delete(extension_unique).where(
+            extension_unique.c.tenant_id == tenant, extension_unique.c.level == level,
+            extension_unique.c.owner.in_(part)))
+        await conn.execute(delete(extension_record).where(
+            extension_record.c.tenant_id == tenant, extension_record.c.level == level,
+            extension_record.c.owner.in_(part)))
 
 
 async def drop_extension(conn: AsyncConnection, tenant: int, level: str, name: str) -> None:

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from enum import Enum
 from typing import Any
@@ -70,6 +69,7 @@ from strawberry.types.field import StrawberryField
 from strawberry.types.fields.resolver import StrawberryResolver
 
 from ucs_graphql.kit.errors import UcsError
+from ucs_graphql.kit.sized_cache import SizedCache
 
 __all__ = ["Fallback", "Plan", "Plans"]
 
@@ -132,6 +132,10 @@ class _Field:
         return not self.basic and not self.typename
 
 
+def _admit_all(variables: dict[str, Any] | None) -> bool:
+    return False
+
+
 def _unset(*args: Any) -> Any:
     raise Fallback
 
@@ -158,6 +162,9 @@ class Plan:
                 string_vars.append(signature)
         self.string_vars: tuple[GraphQLVariableSignature, ...] | None = (
             tuple(string_vars) if string_vars is not None else None)
+        # Whether the limits refuse a request's variables (Plans sets it from the protection's limits).
+        self.refuses: Callable[[dict[str, Any] | None], bool] = _admit_all
+        self.weight_fields = 0  # the fields of its document, to weigh it in the cache
         root = self.schema.query_type
         if root is None:
             raise _NotCompilable
@@ -335,7 +342,10 @@ class Plan:
     # -- running -------------------------------------------------------------------------------------------
 
     async def run(self, context: Any, variables: dict[str, Any] | None) -> dict[str, Any]:
-        """The operation's data for these variables, or Fallback."""
+        """The operation's data for these variables, or Fallback (also when the limits refuse the variables:
+        the full path then says why)."""
+        if self.refuses(variables):
+            raise Fallback
         try:
             run = _Run(context, self._variables(variables or {}))
             data = self._execute(self.fields, None, None, run)
@@ -557,42 +567,37 @@ def _is_plain_scalar(type_: Any, registry: Any) -> bool:
 
 
 class Plans:
-    """Compiled plans by (query text, operation name); None for documents the full path must run, and for
-    texts too long to keep. The least recently used plan makes room for a new one, as the parse and
-    validation caches do."""
+    """Compiled plans by (query text, operation name); None for documents the full path must run. The cache
+    is bounded by estimated bytes (`budget`, by default the protection's `cache_bytes`): the least recently
+    used plans make room for a new one, as in the parsed-document cache."""
 
-    def __init__(self, schema: Any, size: int = 512, enabled: bool = True) -> None:
-        from ucs_graphql.graphql.schema import CACHED_TEXT_CHARS
-
+    def __init__(self, schema: Any, budget: int | None = None, enabled: bool = True) -> None:
         self.schema = schema
-        self.size = size
-        self.max_chars = CACHED_TEXT_CHARS
         self.protection = _protection_of(schema) if enabled else None
-        self._plans: OrderedDict[tuple[str, str | None], Plan | None] = OrderedDict()
+        if budget is None:
+            budget = self.protection.cache_bytes if self.protection is not None else 0
+        self._plans: SizedCache[tuple[str, str | None], Plan | _Uncompiled] = SizedCache(budget)
 
     def get(self, query: str, operation_name: str | None) -> Plan | None:
-        if self.protection is None or len(query) > self.max_chars:
-            return None
+        if self.protection is None or len(query) > self.protection.max_document_bytes:
+            return None  # over the limit: the full path refuses it
         key = (query, operation_name)
-        plans = self._plans
-        try:
-            plans.move_to_end(key)
-            return plans[key]
-        except KeyError:
-            pass
-        plan = self._compile(query, operation_name)
-        if len(plans) >= self.size:
-            plans.popitem(last=False)
-        plans[key] = plan
-        return plan
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = self._compile(query, operation_name) or _UNCOMPILED
+            fields = plan.weight_fields if isinstance(plan, Plan) else 0
+            self._plans.put(key, plan, _entry_weight(query, fields))
+        return plan if isinstance(plan, Plan) else None
 
     def _compile(self, query: str, operation_name: str | None) -> Plan | None:
         from ucs_graphql.graphql.schema import checked_document
 
-        assert self.protection is not None
-        document = checked_document(self.schema, query, self.protection)
-        if document is None:
+        protection = self.protection
+        assert protection is not None
+        checked = checked_document(self.schema, query, protection)
+        if checked is None:
             return None
+        document = checked.document
         if operation_name is None:
             # As the full path does: no name given runs the first operation (named or not).
             first = next((d for d in document.definitions if isinstance(d, OperationDefinitionNode)), None)
@@ -603,9 +608,30 @@ class Plans:
         if any(v.directives for v in operation.variable_definitions or ()):
             return None
         try:
-            return Plan(self.schema, document, operation)
+            plan = Plan(self.schema, document, operation)
         except _NotCompilable:
             return None
+        name = operation_name
+
+        def refuses(variables: dict[str, Any] | None) -> bool:
+            return bool(protection.request_errors(checked, name, variables))
+
+        plan.refuses = refuses
+        plan.weight_fields = checked.measure.selections
+        return plan
+
+
+class _Uncompiled:
+    """The cached answer for a text that has no plan."""
+
+
+_UNCOMPILED = _Uncompiled()
+
+
+def _entry_weight(query: str, planned_fields: int) -> int:
+    from ucs_graphql.graphql.schema import entry_weight
+
+    return entry_weight(query, planned_fields)
 
 
 def _protection_of(schema: Any) -> Any:

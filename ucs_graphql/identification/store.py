@@ -8,6 +8,7 @@ from sqlalchemy import bindparam, delete, or_, select
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ucs_graphql.db.chunks import chunks
 from ucs_graphql.db.errors import as_unique_violation
 from ucs_graphql.db.fast import FastInsert, FastStatement
 from ucs_graphql.db.tables.profiles import ident_entry
@@ -35,9 +36,12 @@ async def lookup(conn: AsyncConnection, tenant: int, key: str, values: Sequence[
     if len(values) == 1:
         rows = await _LOOKUP_ONE.fetch(conn, {"tenant": tenant, "key": key, "value": values[0]})
         return sorted({r[0] for r in rows})
-    stmt = select(ident_entry.c.customer_id).where(ident_entry.c.tenant_id == tenant, ident_entry.c.key == key,
-                                                   ident_entry.c.value.in_(list(values)))
-    return sorted(set((await conn.scalars(stmt)).all()))
+    found: set[str] = set()
+    for part in chunks(sorted(set(values))):
+        stmt = select(ident_entry.c.customer_id).where(ident_entry.c.tenant_id == tenant, ident_entry.c.key == key,
+                                                       ident_entry.c.value.in_(part))
+        found.update((await conn.scalars(stmt)).all())
+    return sorted(found)
 
 
 async def lookup_values(
@@ -98,11 +102,11 @@ async def delete_customer_entries(
     conn: AsyncConnection, tenant: int, customer_ids: Sequence[str], keys: Sequence[str] | None = None
 ) -> None:
     """Delete the entries of some customers (under some keys, or all)."""
-    stmt = delete(ident_entry).where(ident_entry.c.tenant_id == tenant,
-                                     ident_entry.c.customer_id.in_(list(customer_ids)))
-    if keys is not None:
-        stmt = stmt.where(ident_entry.c.key.in_(list(keys)))
-    await conn.execute(stmt)
+    for part in chunks(customer_ids):
+        stmt = delete(ident_entry).where(ident_entry.c.tenant_id == tenant, ident_entry.c.customer_id.in_(part))
+        if keys is not None:
+            stmt = stmt.where(ident_entry.c.key.in_(list(keys)))
+        await conn.execute(stmt)
 
 
 async def drop_key(conn: AsyncConnection, tenant: int, key: str) -> None:

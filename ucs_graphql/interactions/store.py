@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ucs_graphql.db.chunks import chunks
 from ucs_graphql.db.tables import journeys
 from ucs_graphql.db.tables.interactions import interaction as ixn
 from ucs_graphql.db.tables.interactions import interaction_content as content
@@ -121,12 +122,10 @@ async def get_contents(
     conn: AsyncConnection, tenant: int, part: str, interaction_ids: Sequence[str]
 ) -> dict[str, Content]:
     """One content part of each of these interactions, by interaction id (absent ones are left out)."""
-    if not interaction_ids:
-        return {}
-    rows = await conn.execute(
-        select(content.c.interaction_id, content.c.mime, content.c.data).where(
-            content.c.tenant_id == tenant, content.c.part == part,
-            content.c.interaction_id.in_(sorted(set(interaction_ids))),
-        )
-    )
-    return {r.interaction_id: Content(part, r.mime, bytes(r.data)) for r in rows}
+    out: dict[str, Content] = {}
+    for ids in chunks(sorted(set(interaction_ids))):
+        rows = await conn.execute(
+            select(content.c.interaction_id, content.c.mime, content.c.data).where(
+                content.c.tenant_id == tenant, content.c.part == part, content.c.interaction_id.in_(ids)))
+        out.update((r.interaction_id, Content(part, r.mime, bytes(r.data))) for r in rows)
+    return out

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Column, Row, Table, and_, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ucs_graphql.db.chunks import IN_CHUNK, chunks
 from ucs_graphql.db.fast import FastShapes
 from ucs_graphql.db.tables.journeys import service, state, task
 
@@ -131,10 +132,11 @@ async def get_service(
 
 async def services_by_ids(conn: AsyncConnection, tenant: int, service_ids: Sequence[int]) -> list[Row[Any]]:
     """Service rows by id, in id order (absent ids are left out)."""
-    if not service_ids:
-        return []
-    stmt = select(service).where(service.c.tenant_id == tenant, service.c.service_id.in_(list(service_ids)))
-    return list(await conn.execute(stmt.order_by(service.c.service_id)))
+    out: list[Row[Any]] = []
+    for part in chunks(sorted(set(service_ids))):
+        stmt = select(service).where(service.c.tenant_id == tenant, service.c.service_id.in_(part))
+        out.extend(await conn.execute(stmt.order_by(service.c.service_id)))
+    return out
 
 
 async def get_child(
@@ -184,15 +186,23 @@ async def children(
     if not owner_ids:
         return []
     t = level.table
-    conds = [t.c.tenant_id == tenant, t.c[by].in_(list(owner_ids)), *_conditions(level, f or Filters())]
-    return list(await conn.execute(select(t).where(*conds).order_by(level.id)))
+    out: list[Row[Any]] = []
+    for part in chunks(owner_ids):
+        conds = [t.c.tenant_id == tenant, t.c[by].in_(part), *_conditions(level, f or Filters())]
+        out.extend(await conn.execute(select(t).where(*conds).order_by(level.id)))
+    if len(owner_ids) > IN_CHUNK:
+        out.sort(key=lambda row: row._mapping[level.id])
+    return out
 
 
 async def ids_of_services(conn: AsyncConnection, level: Level, tenant: int, service_ids: Sequence[int]) -> list[int]:
     """The ids of every state or task of these services."""
     t = level.table
-    rows = await conn.execute(select(level.id).where(t.c.tenant_id == tenant, t.c.service_id.in_(list(service_ids))))
-    return [r[0] for r in rows]
+    out: list[int] = []
+    for part in chunks(service_ids):
+        rows = await conn.execute(select(level.id).where(t.c.tenant_id == tenant, t.c.service_id.in_(part)))
+        out.extend(r[0] for r in rows)
+    return out
 
 
 async def customer_service_ids(
@@ -200,28 +210,29 @@ async def customer_service_ids(
 ) -> list[int]:
     """The ids of these customers' services (all, active only, or completed only), their rows locked until the
     transaction ends: writes inside them still in flight finish first, later ones wait (then find them gone)."""
-    conds = [service.c.tenant_id == tenant, service.c.customer_id.in_(list(customer_ids))]
-    if active is True:
-        conds.append(service.c.completed_at.is_(None))
-    elif active is False:
-        conds.append(service.c.completed_at.is_not(None))
-    stmt = select(service.c.service_id).where(*conds).order_by(service.c.service_id).with_for_update()
-    return [r[0] for r in await conn.execute(stmt)]
+    out: list[int] = []
+    for part in chunks(sorted(set(customer_ids))):
+        conds = [service.c.tenant_id == tenant, service.c.customer_id.in_(part)]
+        if active is True:
+            conds.append(service.c.completed_at.is_(None))
+        elif active is False:
+            conds.append(service.c.completed_at.is_not(None))
+        stmt = select(service.c.service_id).where(*conds).order_by(service.c.service_id).with_for_update()
+        out.extend(r[0] for r in await conn.execute(stmt))
+    return sorted(out)
 
 
 async def delete_services(conn: AsyncConnection, tenant: int, service_ids: Sequence[int]) -> None:
     """Delete services with their states and tasks (their extension records are the caller's)."""
-    ids = list(service_ids)
-    if not ids:
-        return
-    for t in (task, state):
-        await conn.execute(delete(t).where(t.c.tenant_id == tenant, t.c.service_id.in_(ids)))
-    await conn.execute(delete(service).where(service.c.tenant_id == tenant, service.c.service_id.in_(ids)))
+    for ids in chunks(service_ids):
+        for t in (task, state):
+            await conn.execute(delete(t).where(t.c.tenant_id == tenant, t.c.service_id.in_(ids)))
+        await conn.execute(delete(service).where(service.c.tenant_id == tenant, service.c.service_id.in_(ids)))
 
 
 async def move_services(conn: AsyncConnection, tenant: int, service_ids: Sequence[int], customer_id: str) -> None:
     """Give these services to another customer."""
-    if service_ids:
+    for part in chunks(service_ids):
         await conn.execute(update(service).where(
-            and_(service.c.tenant_id == tenant, service.c.service_id.in_(list(service_ids))))
+            and_(service.c.tenant_id == tenant, service.c.service_id.in_(part)))
             .values(customer_id=customer_id))

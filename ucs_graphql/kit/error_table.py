@@ -17,6 +17,7 @@ class ErrorRow(NamedTuple):
 
 ERROR_TABLE: dict[str, ErrorRow] = {
     "malformed_request": ErrorRow(400, 4000, "bad request", "BAD_REQUEST"),
+    "over_limit": ErrorRow(400, 4001, "over limit", "LIMIT_EXCEEDED"),
     "bad_parameter": ErrorRow(400, 4020, "bad parameter", "BAD_PARAMETER"),
     "missing_parameter": ErrorRow(400, 4021, "missing parameter", "BAD_PARAMETER"),
     "reserved_word": ErrorRow(400, 4022, "bad parameter", "BAD_PARAMETER"),

@@ -92,6 +92,13 @@ class UnsupportedMediaType(UcsError):
     kind = "unsupported_media_type"
 
 
+class OverLimit(UcsError):
+    """A request asks for more than a configured limit allows (a GraphQL document's size or cost, a list of
+    ids too long)."""
+
+    kind = "over_limit"
+
+
 class PayloadTooLarge(UcsError):
     """The request body exceeds the configured limit."""
 

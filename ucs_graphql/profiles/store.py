@@ -9,6 +9,7 @@ from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ucs_graphql.db.chunks import chunks
 from ucs_graphql.db.errors import as_unique_violation
 from ucs_graphql.db.fast import FastInsert, FastStatement
 from ucs_graphql.db.tables.profiles import profile
@@ -55,10 +56,13 @@ async def replace_data(conn: AsyncConnection, tenant: int, customer_id: str, dat
 
 async def lock(conn: AsyncConnection, tenant: int, customer_ids: Sequence[str]) -> dict[str, Data]:
     """Stored data of these customers, locking their rows for the rest of the write transaction."""
-    stmt = (select(profile.c.customer_id, profile.c.data)
-            .where(profile.c.tenant_id == tenant, profile.c.customer_id.in_(list(customer_ids)))
-            .order_by(profile.c.customer_id).with_for_update())
-    return {cid: jsonio.loads(data) for cid, data in await conn.execute(stmt)}
+    out: dict[str, Data] = {}
+    for part in chunks(sorted(set(customer_ids))):
+        stmt = (select(profile.c.customer_id, profile.c.data)
+                .where(profile.c.tenant_id == tenant, profile.c.customer_id.in_(part))
+                .order_by(profile.c.customer_id).with_for_update())
+        out.update((cid, jsonio.loads(data)) for cid, data in await conn.execute(stmt))
+    return out
 
 
 # The by-id read is the hottest statement: built once, run on the driver (ucs_graphql.db.fast).
@@ -69,29 +73,37 @@ _LOAD_MANY = select(profile.c.customer_id, profile.c.data).where(
 
 
 async def load(conn: AsyncConnection, tenant: int, customer_ids: Sequence[str]) -> dict[str, Data]:
-    """Stored data of these customers (absent ones are missing from the result); one statement."""
+    """Stored data of these customers (absent ones are missing from the result); one statement for up to
+    IN_CHUNK customers."""
     if not customer_ids:
         return {}
     rows: Iterable[Sequence[Any]]
     if len(customer_ids) == 1:
         rows = await _LOAD_ONE.fetch(conn, {"tenant": tenant, "cid": customer_ids[0]})
-    else:
-        rows = await conn.execute(_LOAD_MANY, {"tenant": tenant, "cids": list(customer_ids)})
-    return {cid: jsonio.loads(data) for cid, data in rows}
+        return {cid: jsonio.loads(data) for cid, data in rows}
+    out: dict[str, Data] = {}
+    for part in chunks(customer_ids):
+        rows = await conn.execute(_LOAD_MANY, {"tenant": tenant, "cids": part})
+        out.update((cid, jsonio.loads(data)) for cid, data in rows)
+    return out
 
 
 async def existing(conn: AsyncConnection, tenant: int, customer_ids: Sequence[str]) -> set[str]:
     """Which of these customers exist."""
-    stmt = select(profile.c.customer_id).where(
-        profile.c.tenant_id == tenant, profile.c.customer_id.in_(list(customer_ids)))
-    return set((await conn.scalars(stmt)).all())
+    out: set[str] = set()
+    for part in chunks(customer_ids):
+        stmt = select(profile.c.customer_id).where(profile.c.tenant_id == tenant, profile.c.customer_id.in_(part))
+        out.update((await conn.scalars(stmt)).all())
+    return out
 
 
 async def delete_profiles(conn: AsyncConnection, tenant: int, customer_ids: Sequence[str]) -> int:
     """Delete profile rows; returns how many existed."""
-    res = await conn.execute(delete(profile).where(
-        profile.c.tenant_id == tenant, profile.c.customer_id.in_(list(customer_ids))))
-    return int(res.rowcount or 0)
+    deleted = 0
+    for part in chunks(customer_ids):
+        res = await conn.execute(delete(profile).where(profile.c.tenant_id == tenant, profile.c.customer_id.in_(part)))
+        deleted += int(res.rowcount or 0)
+    return deleted
 
 
 async def pages(conn: AsyncConnection, tenant: int) -> AsyncIterator[dict[str, Data]]:

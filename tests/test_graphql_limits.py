@@ -4,11 +4,14 @@ cost is limited, with list sizes from first/limit and id-list arguments; caches 
 
 from __future__ import annotations
 
+import asyncio
 import gc
+import json
 import tracemalloc
 from typing import Any
 
 import pytest
+import websockets
 from graphql import get_introspection_query, parse
 
 from ucs_graphql.config import Settings
@@ -18,6 +21,7 @@ from ucs_graphql.graphql.schema import build_schema, entry_weight
 
 from .helpers import error_code, gql
 from .profile_fixtures import BRUCE, PHONE, create, define
+from .test_subscriptions import SUBSCRIPTION, served_app
 
 ID_EMAIL = {"name": "idEmail", "attributes": ["EmailAddress"], "unique": True, "normalize": "email"}
 
@@ -259,3 +263,24 @@ async def test_more_ids_than_a_statement_takes_are_read_in_chunks_by_rest(client
     resp = await client.get("/profiles", params=params)
     assert resp.status_code == 200, resp.text[:300]
     assert resp.json() == {"customer_id": cid}
+
+
+async def test_subscriptions_over_websocket_are_held_to_the_same_limits(database_url, validations):
+    bomb = ("subscription { ...F0 } " + " ".join(
+        f"fragment F{i} on Subscription {{ journeyEvents(customerId: \"c\") {{ kind }} "
+        + " ".join(f"...F{i + 1}" for _ in range(20) if i + 1 < 10) + " }" for i in range(10)))
+    async with served_app(database_url, graphql_max_list_items=10) as served:
+        ws = await websockets.connect(served["ws"], subprotocols=["graphql-transport-ws"])
+        try:
+            await ws.send(json.dumps({"type": "connection_init"}))
+            assert json.loads(await ws.recv())["type"] == "connection_ack"
+            for n, payload in enumerate([
+                    {"query": bomb},
+                    {"query": SUBSCRIPTION, "variables": {"customerId": "c", "serviceId": None,
+                                                          "x": list(range(11))}}]):
+                await ws.send(json.dumps({"id": str(n), "type": "subscribe", "payload": payload}))
+                msg = json.loads(await asyncio.wait_for(ws.recv(), timeout=10))
+                assert msg["type"] == "error" and msg["payload"][0]["extensions"]["code"] == "LIMIT_EXCEEDED", msg
+        finally:
+            await ws.close()
+    assert validations.seen == 1  # the small document only; the bomb never reached validation

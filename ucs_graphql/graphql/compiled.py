@@ -132,7 +132,7 @@ class _Field:
         return not self.basic and not self.typename
 
 
-def _admit_all(variables: dict[str, Any] | None) -> bool:
+def _refuses_nothing(variables: dict[str, Any] | None) -> bool:
     return False
 
 
@@ -163,7 +163,7 @@ class Plan:
         self.string_vars: tuple[GraphQLVariableSignature, ...] | None = (
             tuple(string_vars) if string_vars is not None else None)
         # Whether the limits refuse a request's variables (Plans sets it from the protection's limits).
-        self.refuses: Callable[[dict[str, Any] | None], bool] = _admit_all
+        self.refuses: Callable[[dict[str, Any] | None], bool] = _refuses_nothing
         self.weight_fields = 0  # the fields of its document, to weigh it in the cache
         root = self.schema.query_type
         if root is None:

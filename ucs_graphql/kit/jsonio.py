@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 import orjson
@@ -30,14 +29,17 @@ def loads(data: bytes | str) -> Any:
 
 
 # A run of 19 digits or more: an integer orjson may turn into a float (past 64 bits) or a long fraction.
-_LONG_NUMBER = re.compile(rb"[0-9]{19}")
+# Found by mapping digits to "0" and every other byte to " " and looking for 19 "0"s: both run in C at memory
+# speed, where a regular expression steps through a 15 MB body at 25-50 ns a byte.
+_DIGIT_MAP = bytes(0x30 if 0x30 <= i <= 0x39 else 0x20 for i in range(256))
+_LONG_RUN = b"0" * 19
 
 
 def loads_request(data: bytes) -> Any:
     """Decode a client's JSON body as `loads` does, but keep every integer exact: an integer beyond 64 bits
     stays an int (orjson alone would make it a float, silently changing the value), so range checks see it."""
     value = loads(data)
-    if _LONG_NUMBER.search(data) is None:
+    if _LONG_RUN not in data.translate(_DIGIT_MAP):
         return value
     try:
         return json.loads(data, parse_constant=_no_constant)

@@ -6,7 +6,7 @@ attackers send the attack document over and over for a few seconds while the vic
 Printed per attack: what the server answered the attacker, how many attack requests it answered, the
 victim's median and worst wait, and the server's resident memory after the attack.
 
-Run: .venv/bin/python -m bench.attacks [--database URL] [--seconds 5] [--attackers 4]
+Run: .venv/bin/python -m bench.attacks [--database URL] [--seconds 5] [--attackers 4] [--only distinct]
 """
 
 from __future__ import annotations
@@ -123,7 +123,7 @@ def _encode(body: dict[str, Any]) -> bytes:
     return json.dumps(body).encode()
 
 
-async def _run(base_url: str, pid: int, seconds: float, attackers: int) -> None:
+async def _run(base_url: str, pid: int, seconds: float, attackers: int, only: str) -> None:
     async with httpx.AsyncClient(base_url=base_url, limits=httpx.Limits(max_connections=attackers)) as client:
         waits = await _victim(base_url, seconds)
         print(f"{'attack':42} {'answer to the attacker':28} {'attacks':>7} {'victim':>6} {'median':>8} "
@@ -131,6 +131,8 @@ async def _run(base_url: str, pid: int, seconds: float, attackers: int) -> None:
         print(f"{'(none)':42} {'':28} {0:7} {len(waits):6} {statistics.median(waits) * 1000:6.1f}ms "
               f"{max(waits) * 1000:6.1f}ms {_rss_mb(pid):6.0f}MB")
         for name, make, same in ATTACKS:
+            if only not in name:
+                continue
             counter = [0]
             answers: dict[str, int] = {}
             stop = asyncio.Event()
@@ -151,6 +153,7 @@ async def main() -> None:
     parser.add_argument("--database", help="database URL (default: a fresh SQLite file)")
     parser.add_argument("--seconds", type=float, default=5.0, help="how long each attack runs")
     parser.add_argument("--attackers", type=int, default=4, help="concurrent attack requests")
+    parser.add_argument("--only", default="", help="run only the attacks whose name contains this text")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         database = args.database or f"sqlite:///{tmp}/attacks.db"
@@ -169,7 +172,7 @@ async def main() -> None:
                             break
                     await asyncio.sleep(0.1)
             print(f"server pid {proc.pid} on {database}; each attack {args.seconds:g} s, {args.attackers} attackers")
-            await _run(base_url, proc.pid, args.seconds, args.attackers)
+            await _run(base_url, proc.pid, args.seconds, args.attackers, args.only)
         finally:
             proc.terminate()
             try:

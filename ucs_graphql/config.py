@@ -89,6 +89,10 @@ class Settings:
     graphql_cache_bytes: int = 32 * 1024 * 1024
     max_body_bytes: int = 16 * 1024 * 1024
     rate_limit_per_minute: int = 0
+    # Wrong credentials per user name and client address (and four times as many per address) before new
+    # ones are answered 429 without checking them; the allowance refills at login_failures_per_minute.
+    login_failures_burst: int = 5
+    login_failures_per_minute: int = 6
     # Operability.
     access_log: bool = True
     log_format: str = "ucs"  # "ucs" (the reference's log line) or "json"
@@ -300,6 +304,10 @@ def validate(settings: Settings) -> None:
                               "ucs.example.com, .example.com for a domain and its subdomains, or *)")
     if settings.schema_cache_tenants < 1:
         raise ConfigError("schema_cache_tenants must be at least 1")
+    positive = ("login_failures_burst", "login_failures_per_minute")
+    for name in positive:
+        if getattr(settings, name) <= 0:
+            raise ConfigError(f"configuration '{name}' must be above 0")
 
 
 def with_overrides(settings: Settings, **changes: Any) -> Settings:

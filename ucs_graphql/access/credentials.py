@@ -3,7 +3,9 @@
 The slow hash runs once per distinct credential: a verified `Authorization` value is remembered under an
 HMAC digest keyed by a per-process random key (the secret itself is never kept), so the hot path pays one
 fast digest. Wrong credentials are remembered the same way, so a client repeating them costs nothing; new
-guesses pay the slow hash in a thread, a few at a time.
+guesses pay the slow hash in a thread, a few at a time. New credentials for a user name are checked only
+while its client address has wrong guesses left (`LoginThrottle`); otherwise they are answered 429 at once,
+before the slow hash. Credentials already verified are recognised first and are never throttled.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from typing import TypeVar
 
 from ucs_graphql.access.directory import Account, Directory, Principal
 from ucs_graphql.access.hashing import Hash, hash_secret, parse_hash, verify_secret
-from ucs_graphql.kit.errors import Unauthenticated
+from ucs_graphql.access.ratelimit import LoginThrottle
+from ucs_graphql.kit.errors import Throttled, Unauthenticated
 
 log = logging.getLogger("ucs.auth")
 V = TypeVar("V")
@@ -32,8 +35,10 @@ WRONG = "credentials are wrong or not accepted"
 class Authenticator:
     """Turns an Authorization header value into a Principal, or raises Unauthenticated."""
 
-    def __init__(self, directory: Directory, cache_size: int = 4096, concurrency: int = 4) -> None:
+    def __init__(self, directory: Directory, cache_size: int = 4096, concurrency: int = 4,
+                 throttle: LoginThrottle | None = None) -> None:
         self.directory = directory
+        self.throttle = throttle
         self.cache_size = cache_size
         self._key = secrets.token_bytes(32)
         self._known: OrderedDict[bytes, Principal] = OrderedDict()
@@ -41,6 +46,7 @@ class Authenticator:
         self._slow = asyncio.Semaphore(concurrency)
         self._dummy: Hash | None = None
         self.slow_checks = 0  # how many times the slow hash ran (observability and tests)
+        self.throttled = 0  # how many credentials were answered 429 unchecked
 
     async def authenticate(self, header: str | None, client: str = "-") -> Principal:
         """The caller of this Authorization value (401 when it is missing, malformed or wrong)."""
@@ -54,8 +60,16 @@ class Authenticator:
         if digest in self._refused:
             raise Unauthenticated(WRONG)
         who, account, secret = self._parse(header)
+        if self.throttle is not None:
+            wait = self.throttle.reserve(who, client)
+            if wait:
+                self.throttled += 1
+                raise Throttled(f"too many wrong credentials for '{who}' from {client}; retry in {wait} s",
+                                retry_after=wait)
         if await self._verify(account, secret):
             assert account is not None
+            if self.throttle is not None:
+                self.throttle.verified(who, client)
             _remember(self._known, digest, account.principal, self.cache_size)
             return account.principal
         _remember(self._refused, digest, None, self.cache_size)

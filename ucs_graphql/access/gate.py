@@ -1,5 +1,5 @@
-"""The access gate both front doors share: who calls (401), for which tenant (403), how often (503),
-and whether the caller holds the operation's task (403)."""
+"""The access gate both front doors share: who calls (401; 429 after too many wrong credentials), for which
+tenant (403), how often (503), and whether the caller holds the operation's task (403)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any, Protocol
 
 from ucs_graphql.access.credentials import Authenticator
 from ucs_graphql.access.directory import Directory, Principal, build_directory
-from ucs_graphql.access.ratelimit import RateLimiter
+from ucs_graphql.access.ratelimit import LoginThrottle, RateLimiter
 from ucs_graphql.config import Settings
 from ucs_graphql.kit.errors import Forbidden, Unauthenticated, Unavailable
 
@@ -45,7 +45,8 @@ class Gate:
 
     def __init__(self, settings: Settings, directory: Directory) -> None:
         self.directory = directory
-        self.authenticator = Authenticator(directory)
+        self.authenticator = Authenticator(
+            directory, throttle=LoginThrottle(settings.login_failures_burst, settings.login_failures_per_minute))
         per_minute = settings.rate_limit_per_minute
         self.limiter = RateLimiter(per_minute) if per_minute > 0 else None
 
@@ -61,14 +62,19 @@ class Gate:
             principal = await self.authenticator.authenticate(authorization, client)
             if not principal.may_use(tenant):
                 raise Forbidden(f"user '{principal.name}' may not use tenant {tenant} (X-Genesys-TenantId)")
-        if self.limiter is not None:
-            key = f"user:{principal.name}" if principal is not None else f"client:{client}"
-            wait = self.limiter.take(key)
-            if wait:
-                who = f"user '{principal.name}'" if principal is not None else f"client {client}"
-                raise Unavailable(f"too many requests from {who}: the limit is "
-                                  f"{int(self.limiter.capacity)} per minute; retry in {wait} s", retry_after=wait)
+        self.count(principal, client)
         return principal
+
+    def count(self, principal: Principal | None, client: str) -> None:
+        """Count one request (or one WebSocket operation) against the rate limit; 503 when over it."""
+        if self.limiter is None:
+            return
+        key = f"user:{principal.name}" if principal is not None else f"client:{client}"
+        wait = self.limiter.take(key)
+        if wait:
+            who = f"user '{principal.name}'" if principal is not None else f"client {client}"
+            raise Unavailable(f"too many requests from {who}: the limit is "
+                              f"{int(self.limiter.capacity)} per minute; retry in {wait} s", retry_after=wait)
 
     def require(self, request: Any, task: str, what: str) -> None:
         """Raise unless the admitted caller holds `task` (Unauthenticated when nobody was admitted)."""

@@ -31,6 +31,7 @@ ERROR_TABLE: dict[str, ErrorRow] = {
     "state_conflict": ErrorRow(409, 4091, "conflict", "STATE_CONFLICT"),
     "payload_too_large": ErrorRow(413, 4130, "payload too large", "PAYLOAD_TOO_LARGE"),
     "unsupported_media_type": ErrorRow(415, 4150, "unsupported media type", "UNSUPPORTED_MEDIA_TYPE"),
+    "too_many_requests": ErrorRow(429, 4290, "too many requests", "TOO_MANY_REQUESTS"),
     "internal": ErrorRow(500, 5000, "internal server error", "INTERNAL_SERVER_ERROR"),
     "unreadable_value": ErrorRow(500, 5001, "stored value unreadable", "UNREADABLE_VALUE"),
     "unavailable": ErrorRow(503, 5030, "service unavailable", "SERVICE_UNAVAILABLE"),

@@ -120,3 +120,9 @@ class Unavailable(UcsError):
     def __init__(self, description: str, retry_after: int = 1) -> None:
         super().__init__(description)
         self.retry_after = retry_after
+
+
+class Throttled(Unavailable):
+    """The caller must slow down (too many wrong credentials); `retry_after` says for how long."""
+
+    kind = "too_many_requests"

@@ -49,6 +49,13 @@ class _RuntimeCollector:
         for name in MODES:
             mode.add_metric([name], 1.0 if self.rt.server.mode == name else 0.0)
         yield mode
+        gate = self.rt.parts.get("gate")
+        authenticator = getattr(gate, "authenticator", None)
+        if authenticator is not None:
+            yield CounterMetricFamily("ucs_auth_slow_checks", "Credentials checked with the slow hash",
+                                      value=authenticator.slow_checks)
+            yield CounterMetricFamily("ucs_auth_throttled", "Credentials answered 429 unchecked (too many wrong ones)",
+                                      value=authenticator.throttled)
 
 
 class Metrics:

@@ -9,7 +9,7 @@ import re
 import httpx
 
 from tests import helpers
-from tests.test_limits import USERS, basic
+from tests.test_limits import _HASH, USERS, basic
 
 from .helpers import assert_error
 
@@ -79,7 +79,9 @@ async def test_a_repeated_wrong_credential_is_not_a_guess(make_client):
 
 
 async def test_spraying_many_names_from_one_address_is_slowed_too(make_client):
-    client = await make_client(config_text=USERS, login_failures_burst=2)
+    many = USERS + "".join(f'[[users]]\nname = "user{n}"\npassword_hash = "{_HASH}"\nroles = ["all"]\n'
+                           for n in range(10))
+    client = await make_client(config_text=many, login_failures_burst=2, login_failures_per_minute=1)
     assert (await client.get("/server/status", headers=basic("bob"))).status_code == 200
     statuses = [(await client.get("/server/status", headers=wrong(f"user{n}", 0))).status_code for n in range(10)]
     assert statuses == [401] * 8 + [429] * 2  # four times the per-name allowance per address

@@ -93,6 +93,9 @@ class Settings:
     # ones are answered 429 without checking them; the allowance refills at login_failures_per_minute.
     login_failures_burst: int = 5
     login_failures_per_minute: int = 6
+    # Operations running over WebSocket (subscriptions mostly): per connection, and per process.
+    max_subscriptions_per_connection: int = 20
+    max_subscriptions: int = 1000
     # Operability.
     access_log: bool = True
     log_format: str = "ucs"  # "ucs" (the reference's log line) or "json"
@@ -304,7 +307,8 @@ def validate(settings: Settings) -> None:
                               "ucs.example.com, .example.com for a domain and its subdomains, or *)")
     if settings.schema_cache_tenants < 1:
         raise ConfigError("schema_cache_tenants must be at least 1")
-    positive = ("login_failures_burst", "login_failures_per_minute")
+    positive = ("login_failures_burst", "login_failures_per_minute", "max_subscriptions_per_connection",
+                "max_subscriptions")
     for name in positive:
         if getattr(settings, name) <= 0:
             raise ConfigError(f"configuration '{name}' must be above 0")

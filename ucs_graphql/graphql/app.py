@@ -37,6 +37,7 @@ from ucs_graphql.graphql.compiled import Fallback, Plans
 from ucs_graphql.graphql.context import GqlContext
 from ucs_graphql.graphql.reach import plan_allowed
 from ucs_graphql.graphql.schema import build_schema
+from ucs_graphql.graphql.websocket import TransportWSHandler
 from ucs_graphql.kit import jsonio
 from ucs_graphql.kit.error_table import row_for
 from ucs_graphql.kit.errors import BadParameter, MalformedRequest, UcsError
@@ -70,11 +71,14 @@ class UcsGraphQL(GraphQL[GqlContext, None]):
     """GraphQL over HTTP (GraphiQL in a browser) and graphql-transport-ws subscriptions."""
 
     websocket_adapter_class = TextFrames
+    # Rate, per-connection and per-process limits on operations over WebSocket (ucs_graphql.graphql.websocket).
+    graphql_transport_ws_handler_class = TransportWSHandler
 
     def __init__(self, runtime: Runtime) -> None:
         super().__init__(
             build_schema(runtime.settings),
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            max_subscriptions_per_connection=runtime.settings.max_subscriptions_per_connection,
         )
         self.runtime = runtime
         self.plans = Plans(self.schema, enabled=runtime.settings.graphql_compiled_plans)

@@ -123,6 +123,7 @@ class Unavailable(UcsError):
 
 
 class Throttled(Unavailable):
-    """The caller must slow down (too many wrong credentials); `retry_after` says for how long."""
+    """The caller must slow down (too many wrong credentials, too many operations on one WebSocket);
+    `retry_after` says for how long."""
 
     kind = "too_many_requests"

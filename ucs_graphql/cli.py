@@ -202,6 +202,7 @@ def serve(settings: Settings) -> None:
     from ucs_graphql.access.directory import build_directory
     from ucs_graphql.access.exposure import check_exposure
     from ucs_graphql.db.migrate import upgrade
+    from ucs_graphql.web.protocol import LIMITS_ENV, HeadLimits
 
     _configure_logging(settings.log_format)
     check_exposure(settings, build_directory(settings.roles, settings.users, settings.tokens).open)
@@ -212,11 +213,15 @@ def serve(settings: Settings) -> None:
                  "database_url": settings.database_url, "config_file": settings.config_file,
                  "log_format": settings.log_format}
     os.environ[SETTINGS_ENV] = json.dumps(overrides)
+    os.environ[LIMITS_ENV] = HeadLimits.of(settings).encode()
     # uvicorn drains, then raises again the signal it stopped on; after a SIGTERM drain the exit status is 0.
     signal.signal(signal.SIGTERM, _drained)
     uvicorn.run(
         "ucs_graphql.cli:app_factory", factory=True, host=settings.host, port=settings.port,
         workers=settings.workers, access_log=False, log_level="info", log_config=None, lifespan="on",
+        http="ucs_graphql.web.protocol:GuardedHttpProtocol",
+        # X-Forwarded-For and -Proto are believed from the configured proxies only (none by default).
+        proxy_headers=bool(settings.trusted_proxies), forwarded_allow_ips=list(settings.trusted_proxies),
         timeout_graceful_shutdown=settings.drain_seconds,  # type: ignore[arg-type]
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import os
 import re
 import tomllib
@@ -96,6 +97,19 @@ class Settings:
     # Operations running over WebSocket (subscriptions mostly): per connection, and per process.
     max_subscriptions_per_connection: int = 20
     max_subscriptions: int = 1000
+    # HTTP: the request head (request line and headers), the time to send it and each part of a body, and
+    # how long a request may run: reads and writes, an import, a WebSocket connection. The mode switch
+    # gets mode_switch_timeout_seconds + request_timeout_seconds.
+    max_header_bytes: int = 32 * 1024
+    max_header_count: int = 100
+    header_timeout_seconds: float = 20.0
+    body_timeout_seconds: float = 20.0
+    request_timeout_seconds: float = 60.0
+    import_timeout_seconds: float = 6 * 3600.0
+    websocket_timeout_seconds: float = 8 * 3600.0
+    # Addresses (or networks, 10.0.0.0/8) of reverse proxies whose X-Forwarded-For / X-Forwarded-Proto
+    # are believed; empty = none (the peer address is the client).
+    trusted_proxies: tuple[str, ...] = ()
     # Operability.
     access_log: bool = True
     log_format: str = "ucs"  # "ucs" (the reference's log line) or "json"
@@ -128,7 +142,7 @@ _ENV = {
 }
 
 _TUPLE_FIELDS = {"media_types", "profile_attributes", "business_attributes", "roles", "users", "tokens",
-                 "allowed_hosts", "cors_origins"}
+                 "allowed_hosts", "cors_origins", "trusted_proxies"}
 
 
 def _coerce(name: str, value: Any) -> Any:
@@ -307,8 +321,15 @@ def validate(settings: Settings) -> None:
                               "ucs.example.com, .example.com for a domain and its subdomains, or *)")
     if settings.schema_cache_tenants < 1:
         raise ConfigError("schema_cache_tenants must be at least 1")
+    for proxy in settings.trusted_proxies:
+        try:
+            ipaddress.ip_network(str(proxy), strict=False)
+        except ValueError as exc:
+            raise ConfigError(f"trusted_proxies: {proxy!r} is not an IP address or network (10.0.0.0/8)") from exc
     positive = ("login_failures_burst", "login_failures_per_minute", "max_subscriptions_per_connection",
-                "max_subscriptions")
+                "max_subscriptions", "max_header_bytes", "max_header_count", "header_timeout_seconds",
+                "body_timeout_seconds", "request_timeout_seconds", "import_timeout_seconds",
+                "websocket_timeout_seconds")
     for name in positive:
         if getattr(settings, name) <= 0:
             raise ConfigError(f"configuration '{name}' must be above 0")

@@ -127,3 +127,9 @@ class Throttled(Unavailable):
     `retry_after` says for how long."""
 
     kind = "too_many_requests"
+
+
+class RequestTimeout(UcsError):
+    """The client stopped sending its request."""
+
+    kind = "request_timeout"

@@ -71,7 +71,12 @@ async def _set(conn: AsyncConnection, name: str, value: str) -> None:
 async def set_mode(ctx: Ctx, body: Any) -> str:
     """Switch the server mode; in-flight requests finish first and new ones answer 503 meanwhile."""
     target = parse_mode(body)
-    rt = ctx.rt
+    # The switch runs to its end (or its own timeout) even when its request is stopped by a time limit or a
+    # client that went away: stopped half way, it would leave the server switching.
+    return await asyncio.shield(_switch(ctx.rt, target))
+
+
+async def _switch(rt: Runtime, target: str) -> str:
     s = rt.server
     if s.switching:
         raise Unavailable("the server mode is already switching; retry later")

@@ -1,8 +1,9 @@
 """The one ASGI layer in front of both doors: request id (in the log context and on every answer), metrics
 of every answer (500s included), Host and Origin checks (ucs_graphql.web.site), tenant header, access gate
-(credentials, tenant binding, rate limit), mode-switch gate, in-flight accounting, body-size limit, status
-counters, the access log, the mapping of exceptions to answers (the app's handlers; the unexpected-error
-handler for anything else) and the 503 of a request cut off at the end of the shutdown drain.
+(credentials, tenant binding, rate limit), mode-switch gate, in-flight accounting, body-size limit and body
+read timeout, the time limit of each kind of request (and of a WebSocket connection), status counters, the
+access log, the mapping of exceptions to answers (the app's handlers; the unexpected-error handler for
+anything else) and the 503 of a request cut off at the end of the shutdown drain.
 
 Refusals here happen before any body is read or any database work is done. On the GraphQL path they are
 GraphQL responses (`errors[].extensions.code`); elsewhere the reference's error object.
@@ -14,6 +15,7 @@ message and its own bookkeeping, which on a by-id read is a good part of the ser
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import logging
 import time
@@ -29,7 +31,7 @@ from ucs_graphql.access.gate import Gate, challenge
 from ucs_graphql.access.redact import redact
 from ucs_graphql.kit import jsonio
 from ucs_graphql.kit.error_table import row_for
-from ucs_graphql.kit.errors import BadParameter, PayloadTooLarge, UcsError, Unavailable
+from ucs_graphql.kit.errors import BadParameter, PayloadTooLarge, RequestTimeout, UcsError, Unavailable
 from ucs_graphql.kit.timefmt import now_utc
 from ucs_graphql.runtime import Runtime
 from ucs_graphql.web import graphiql
@@ -51,6 +53,7 @@ PROBES = ("/healthz", "/readyz")
 MAX_TENANT = 2**31 - 1
 # Bulk import uploads its file, spooled to disk: its body limit is max_import_bytes.
 IMPORT_PATH = "/profiles/import"
+MODE_PATH = "/server/mode"
 
 
 def parse_tenant(raw: str | None) -> int | None:
@@ -64,17 +67,30 @@ def parse_tenant(raw: str | None) -> int | None:
     return value if 0 < value <= MAX_TENANT else None
 
 
-def limit_body(receive: Receive, limit: int) -> Receive:
-    """A receive that raises PayloadTooLarge once the body read so far exceeds `limit` (chunked bodies too)."""
+def limit_body(receive: Receive, limit: int, idle_seconds: float | None = None) -> Receive:
+    """A receive that raises PayloadTooLarge once the body read so far exceeds `limit` (chunked bodies too),
+    and RequestTimeout when the client sends nothing of an unfinished body for `idle_seconds`."""
     seen = 0
+    finished = False
 
     async def limited() -> Message:
-        nonlocal seen
-        message = await receive()
+        nonlocal seen, finished
+        if finished or idle_seconds is None:
+            message = await receive()
+        else:
+            try:
+                async with asyncio.timeout(idle_seconds):
+                    message = await receive()
+            except TimeoutError:
+                raise RequestTimeout(f"the client sent nothing of the request body for {idle_seconds:g} s") \
+                    from None
         if message["type"] == "http.request":
             seen += len(message.get("body", b""))
             if seen > limit:
                 raise PayloadTooLarge(f"the request body is larger than {limit} bytes")
+            finished = not message.get("more_body", False)
+        else:
+            finished = True
         return message
 
     return limited
@@ -180,7 +196,18 @@ class FrontDoor:
             await receive()  # the handshake's websocket.connect; closing now refuses it (HTTP 403)
             await send({"type": "websocket.close", "code": 1008})
             return
-        await self.websocket_app(scope, receive, send)
+        seconds = self.rt.settings.websocket_timeout_seconds
+        deadline = asyncio.timeout(seconds)
+        try:
+            async with deadline:
+                await self.websocket_app(scope, receive, send)
+        except TimeoutError:
+            if not deadline.expired():
+                raise
+            # 1001 (going away): clients reconnect, presenting their credentials again.
+            log.info("WebSocket closed after %g s, the limit of a connection", seconds)
+            with contextlib.suppress(Exception):
+                await send({"type": "websocket.close", "code": 1001, "reason": "connection time limit"})
 
     async def _http(
         self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str], state: dict[str, Any],
@@ -221,6 +248,12 @@ class FrontDoor:
         server = self.rt.server
         exempt = bare in EXEMPT or path.startswith("/docs")
         limit = settings.max_import_bytes if bare == IMPORT_PATH else settings.max_body_bytes
+        if bare == IMPORT_PATH:
+            seconds = settings.import_timeout_seconds
+        elif bare == MODE_PATH:
+            seconds = settings.mode_switch_timeout_seconds + settings.request_timeout_seconds
+        else:
+            seconds = settings.request_timeout_seconds
         try:
             try:
                 try:
@@ -245,13 +278,26 @@ class FrontDoor:
                     except UcsError as err:
                         await self._error(scope, send_served, err, bare == "/graphql")
                         return
-                    limited = limit_body(receive, limit)
+                    limited = limit_body(receive, limit, settings.body_timeout_seconds)
                     # Routes' own exception wrappers (starlette.routing.request_response) read the same handlers.
                     scope["starlette.exception_handlers"] = self.scope_handlers
                     if not exempt:
                         server.enter()
+                    deadline = asyncio.timeout(seconds)
                     try:
-                        await self.app(scope, limited, send_served)
+                        try:
+                            async with deadline:
+                                await self.app(scope, limited, send_served)
+                        except TimeoutError:
+                            if not deadline.expired():
+                                raise
+                            log.warning("%s %s stopped after %g s, the limit of its kind of request", scope["method"],
+                                        scope["path"], seconds)
+                            if not response_started:
+                                await self._error(scope, send_served, Unavailable(
+                                    f"the request was stopped after {seconds:g} s, the time limit of this kind of "
+                                    "request", retry_after=1), bare == "/graphql")
+                            return
                     except Exception as exc:
                         handler = self._handler_for(exc)
                         if handler is None:

@@ -1,0 +1,139 @@
+"""HTTP limits below and in the ASGI layer: request heads (size, count, time to send), body read timeout,
+time limits per kind of request and of a WebSocket, and X-Forwarded-For believed from configured proxies
+only. Heads and connections are tried on a real server process with raw sockets."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import websockets
+
+from tests.server_process import ServerProcess, serve
+from tests.test_subscriptions import served_app
+
+GUARD = 30  # seconds a socket waits for the server before the test fails
+
+
+async def exchange(server: ServerProcess, data: bytes) -> bytes:
+    """Send raw bytes on a new connection and read until the server closes it."""
+    host, port = server.base_url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    try:
+        writer.write(data)
+        await writer.drain()
+        async with asyncio.timeout(GUARD):
+            return await reader.read(-1)
+    finally:
+        writer.close()
+
+
+def status_of(answer: bytes) -> int:
+    return int(answer.split(b" ", 2)[1]) if answer.startswith(b"HTTP/1.1 ") else 0
+
+
+def body_of(answer: bytes) -> dict[str, Any]:
+    body: dict[str, Any] = json.loads(answer.split(b"\r\n\r\n", 1)[1])
+    return body
+
+
+HEAD = b"GET /server/status HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+
+
+async def test_request_heads_are_limited_and_unfinished_connections_are_closed(tmp_path: Path, database_url: str):
+    config = "max_header_bytes = 8192\nmax_header_count = 30\nheader_timeout_seconds = 1\n"
+    async with serve(tmp_path, database_url, config) as server:
+        ok = await exchange(server, HEAD + b"".join(b"X-N%d: v\r\n" % n for n in range(25)) +
+                            b"Connection: close\r\n\r\n")
+        assert status_of(ok) == 200
+        # One header of a megabyte (8 MB went through before).
+        big = await exchange(server, HEAD + b"X-Big: " + b"a" * 1024 * 1024 + b"\r\n\r\n")
+        assert status_of(big) == 431 and body_of(big)["code"] == 4310
+        # Many small headers (100,000 went through before).
+        many = await exchange(server, HEAD + b"".join(b"X-N%d: v\r\n" % n for n in range(40)) + b"\r\n")
+        assert status_of(many) == 431 and "more than 30 header fields" in body_of(many)["description"]
+        # Connections that never finish a head are closed after header_timeout_seconds, not held; a
+        # partial head is answered 408 first.
+        silent = [exchange(server, b"") for _ in range(20)]
+        partial = [exchange(server, HEAD + b"X-Slow: 1\r\n") for _ in range(20)]
+        answers = await asyncio.gather(*silent, *partial)
+        assert answers[:20] == [b""] * 20
+        assert {status_of(a) for a in answers[20:]} == {408}
+        assert body_of(answers[20])["code"] == 4080
+        # The server still answers.
+        async with httpx.AsyncClient(base_url=server.base_url) as client:
+            assert (await client.get("/server/status")).status_code == 200
+
+
+async def test_forwarded_for_is_believed_from_configured_proxies_only(tmp_path: Path, database_url: str):
+    async def clients(config: str, where: Path) -> tuple[list[int], list[str]]:
+        await asyncio.to_thread(where.mkdir)
+        async with serve(where, database_url, "rate_limit_per_minute = 2\n" + config) as server:
+            async with httpx.AsyncClient(base_url=server.base_url) as client:
+                statuses = [(await client.get("/server/status", headers={"X-Forwarded-For": f"10.0.0.{n}"}))
+                            .status_code for n in range(3)]
+            return statuses, [r["client"] for r in server.access_records() if r["url"] == "/server/status"]
+
+    statuses, seen = await clients("", tmp_path / "default")
+    assert statuses == [200, 200, 503]  # one client, whatever the header says
+    assert set(seen) == {"127.0.0.1"}
+    statuses, seen = await clients('trusted_proxies = ["127.0.0.1/32"]\n', tmp_path / "proxied")
+    assert statuses == [200, 200, 200]
+    assert seen == ["10.0.0.0", "10.0.0.1", "10.0.0.2"]
+
+
+# --- in the ASGI layer ---
+
+async def dribble(parts: list[bytes], pause: float) -> AsyncIterator[bytes]:
+    """A request body sent a part at a time."""
+    for part in parts:
+        await asyncio.sleep(pause)
+        yield part
+
+
+SCHEMA = b'{"name": "Slow", "type": "single-valued", "attributes": [{"name": "level", "type": "integer"}]}'
+JSON = {"content-type": "application/json"}
+
+
+async def test_a_body_the_client_stops_sending_is_408(make_client):
+    client = await make_client(body_timeout_seconds=0.3)
+    resp = await client.post("/metadata/profiles/extensions", content=dribble([SCHEMA[:10], SCHEMA[10:]], 1.0),
+                             headers=JSON)
+    assert resp.status_code == 408 and resp.json()["code"] == 4080
+    assert (await client.get("/metadata/profiles/extensions/slow")).status_code == 404
+
+
+async def test_a_request_longer_than_its_kind_allows_is_stopped(make_client):
+    client = await make_client(request_timeout_seconds=0.5)
+    parts = [SCHEMA[i:i + 10] for i in range(0, len(SCHEMA), 10)]
+    resp = await client.post("/metadata/profiles/extensions", content=dribble(parts, 0.15), headers=JSON)
+    assert resp.status_code == 503 and resp.json()["code"] == 5030 and "time limit" in resp.json()["description"]
+    assert resp.headers["retry-after"] == "1"
+    assert (await client.get("/metadata/profiles/extensions/slow")).status_code == 404
+    query = b'{"query": "{ serverStatus { mode } }"}'
+    resp = await client.post("/graphql", content=dribble([query[i:i + 5] for i in range(0, len(query), 5)], 0.15),
+                             headers=JSON)
+    assert resp.status_code == 503 and resp.json()["errors"][0]["extensions"]["code"] == "SERVICE_UNAVAILABLE"
+    # A mode switch may take longer (mode_switch_timeout_seconds more).
+    mode = b'{"mode": "maintenance"}'
+    resp = await client.post("/server/mode", content=dribble([mode[i:i + 4] for i in range(0, len(mode), 4)], 0.15),
+                             headers=JSON)
+    assert resp.status_code == 200, resp.text
+    assert (await client.get("/server/status")).json()["mode"] == "maintenance"
+
+
+async def test_a_websocket_is_closed_at_its_time_limit(database_url):
+    async with served_app(database_url, websocket_timeout_seconds=0.5) as served:
+        ws = await websockets.connect(served["ws"], subprotocols=["graphql-transport-ws"])
+        await ws.send(json.dumps({"type": "connection_init"}))
+        assert json.loads(await ws.recv())["type"] == "connection_ack"
+        try:
+            async with asyncio.timeout(GUARD):
+                await ws.wait_closed()
+        finally:
+            await ws.close()
+        assert ws.close_code == 1001

@@ -1,0 +1,166 @@
+"""uvicorn's HTTP protocol (httptools) with limits on the request head, which the ASGI layer never sees:
+its size (`max_header_bytes`, request line included) and number of headers (`max_header_count`), answered
+431, and the time a client has to send it (`header_timeout_seconds`, from the connection or the request's
+first byte), after which the connection is closed (with a 408 when part of a head had come). A connection
+that never sends a request, or sends one a byte at a time, is closed instead of being held.
+
+`ucs-graphql serve` selects it (uvicorn's `http="ucs_graphql.web.protocol:GuardedHttpProtocol"`) and passes
+the limits to each worker in the environment (`LIMITS_ENV`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import httptools
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+
+from ucs_graphql.config import Settings
+from ucs_graphql.kit import jsonio
+from ucs_graphql.kit.error_table import row_for
+from ucs_graphql.web.responses import error_body
+
+LIMITS_ENV = "UCS_HTTP_HEAD_LIMITS"
+LINGER_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class HeadLimits:
+    """What a request head may be, and how long a client has to send it."""
+
+    max_bytes: int
+    max_count: int
+    timeout_seconds: float
+
+    @classmethod
+    def of(cls, settings: Settings) -> HeadLimits:
+        return cls(settings.max_header_bytes, settings.max_header_count, settings.header_timeout_seconds)
+
+    def encode(self) -> str:
+        """The value of LIMITS_ENV."""
+        return json.dumps(asdict(self))
+
+
+def _from_environment() -> HeadLimits:
+    raw = os.environ.get(LIMITS_ENV)
+    return HeadLimits(**json.loads(raw)) if raw else HeadLimits.of(Settings())
+
+
+class _HeadRefused(Exception):
+    """Raised from a parser callback to stop reading a head that is over a limit."""
+
+
+class GuardedHttpProtocol(HttpToolsProtocol):
+    """HttpToolsProtocol with the head limits of this module."""
+
+    limits: HeadLimits | None = None  # read from the environment by the first connection of the process
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if GuardedHttpProtocol.limits is None:
+            GuardedHttpProtocol.limits = _from_environment()
+        self.head_limits = GuardedHttpProtocol.limits
+        self._in_head = True
+        self._head_bytes = 0
+        self._head_count = 0
+        self._head_timer: asyncio.TimerHandle | None = None
+        self._refusal: tuple[int, str, str] | None = None
+        self._discarding = False
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def _arm(self) -> None:
+        if self._head_timer is None:
+            self._head_timer = self.loop.call_later(self.head_limits.timeout_seconds, self._head_timed_out)
+
+    def _disarm(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _head_timed_out(self) -> None:
+        self._head_timer = None
+        if self.transport.is_closing() or self._discarding:
+            return
+        if self._head_bytes:
+            self._answer(408, "request_timeout",
+                         f"the request head was not complete after {self.head_limits.timeout_seconds:g} s")
+        else:
+            self.transport.close()
+
+    def data_received(self, data: bytes) -> None:
+        # As uvicorn's, with the head's bytes counted and its refusals answered.
+        if self._discarding:
+            return
+        self._unset_keepalive_if_required()
+        if self._in_head:
+            self._head_bytes += len(data)
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserError:
+            if self._refusal is not None:
+                self._answer(*self._refusal)
+                return
+            msg = "Invalid HTTP request received."
+            self.logger.warning(msg)
+            self.send_400_response(msg)
+            return
+        except httptools.HttpParserUpgrade:
+            if self._should_upgrade():
+                self.handle_websocket_upgrade()
+            else:
+                self._unsupported_upgrade_warning()
+            return
+        if self._in_head and self._head_bytes > self.head_limits.max_bytes:
+            self._answer(431, "header_too_large",
+                         f"the request head is larger than {self.head_limits.max_bytes} bytes")
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._in_head = True
+        self._arm()
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._head_count += 1
+        if self._head_count > self.head_limits.max_count:
+            self._refusal = (431, "header_too_large", f"the request has more than {self.head_limits.max_count} "
+                             "header fields")
+            raise _HeadRefused
+        super().on_header(name, value)
+
+    def on_headers_complete(self) -> None:
+        self._in_head = False
+        self._head_bytes = self._head_count = 0
+        self._disarm()
+        super().on_headers_complete()
+
+    def _answer(self, status: int, kind: str, description: str) -> None:
+        """Answer the reference's error object and close the connection."""
+        self._disarm()
+        self.logger.warning("%s: %s", self.client[0] if self.client else "-", description)
+        body = jsonio.dumps(error_body(kind, description, "-", "-"))
+        assert row_for(kind).status == status
+        head = [STATUS_LINE[status]]
+        for name, value in self.server_state.default_headers:
+            head.extend([name, b": ", value, b"\r\n"])
+        head.extend([b"content-type: application/json\r\ncontent-length: ", str(len(body)).encode(),
+                     b"\r\nconnection: close\r\n\r\n", body])
+        self.transport.write(b"".join(head))
+        # A lingering close: the answer and a FIN go out, what the client still sends is read and dropped for a
+        # moment. Closing at once with unread data would reset the connection and lose the answer.
+        self._discarding = True
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+        if not self.transport.is_reading():
+            self.transport.resume_reading()
+        self.loop.call_later(LINGER_SECONDS, self.transport.close)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import base64
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.dataloader import DataLoader
@@ -11,12 +12,18 @@ from strawberry.scalars import JSON
 
 from ucs_graphql.access import tasks as t
 from ucs_graphql.context import Ctx
+from ucs_graphql.graphql.connections import Connection, connection
 from ucs_graphql.graphql.context import Info, Loader
 from ucs_graphql.graphql.permissions import needs
 from ucs_graphql.interactions import service
 from ucs_graphql.interactions import store as ixn_store
 from ucs_graphql.interactions.model import BINARY_CONTENT, PLAIN_TEXT, STRUCTURED_TEXT, Content
 from ucs_graphql.interactions.wire import content_urls
+from ucs_graphql.kit import pages
+
+if TYPE_CHECKING:
+    from ucs_graphql.graphql.journeys import Service
+    from ucs_graphql.graphql.profiles import Profile
 
 PAGE = 100
 
@@ -118,6 +125,22 @@ class Interaction:
         found = await _content(info, self.record, BINARY_CONTENT)
         return None if found is None else base64.b64encode(found.data).decode("ascii")
 
+    @strawberry.field(description="The customer of the interaction (null when the profile does not exist).")
+    async def customer(self, info: Info) -> Annotated[Profile, strawberry.lazy("ucs_graphql.graphql.profiles")] | None:
+        from ucs_graphql.graphql.profiles import existing_profile
+
+        return await existing_profile(info, self.customer_id)
+
+    @strawberry.field(description="The service the interaction was ingested with (null when it has none or "
+                                  "the service was deleted).")
+    async def service(self, info: Info) -> Annotated[Service, strawberry.lazy("ucs_graphql.graphql.journeys")] | None:
+        from ucs_graphql.graphql.journeys import Service, service_loader
+
+        if self.service_id is None:
+            return None
+        doc = await service_loader(info).load(self.service_id)
+        return None if doc is None else Service.of(doc)
+
 
 @strawberry.type(description="Inbound e-mail (entity_type 0).")
 class EmailInInteraction(Interaction):
@@ -201,6 +224,11 @@ def to_graphql(record: ixn_store.Interaction) -> Interaction:
         value = doc.get(wire)
         values[definition.python_name] = convert(value) if convert else value
     return cls(**values)
+
+
+def interaction_connection(rows: Sequence[ixn_store.Interaction], page: pages.Page) -> Connection[Interaction]:
+    """The connection of a page of interactions read with one more than asked."""
+    return connection(rows, page, lambda r: pages.encode(service.CURSOR, r.start_ms, r.interaction_id), to_graphql)
 
 
 @strawberry.type

@@ -9,7 +9,7 @@ import dataclasses
 import warnings
 from collections.abc import AsyncGenerator, Callable, Sequence
 from enum import Enum
-from typing import Any, NewType
+from typing import TYPE_CHECKING, Annotated, Any, NewType
 
 import strawberry
 from strawberry.dataloader import DataLoader
@@ -18,13 +18,20 @@ from strawberry.scalars import JSON
 from ucs_graphql.access import tasks as t
 from ucs_graphql.context import Ctx
 from ucs_graphql.events.bus import Event
+from ucs_graphql.graphql import interactions as interaction_types
+from ucs_graphql.graphql.connections import Connection, connection
 from ucs_graphql.graphql.context import Info, Loader
 from ucs_graphql.graphql.permissions import needs
+from ucs_graphql.interactions import service as interaction_service
 from ucs_graphql.journeys import batch, extensions, service, states, tasks
 from ucs_graphql.journeys.common import Include
 from ucs_graphql.journeys.store import Filters
+from ucs_graphql.kit import pages
 from ucs_graphql.kit.errors import BadParameter, UcsError
 from ucs_graphql.metadata.model import INT64
+
+if TYPE_CHECKING:
+    from ucs_graphql.graphql.profiles import Profile
 
 
 def _long(value: Any) -> int:
@@ -109,6 +116,31 @@ def _grouped(level: str, by: str) -> Callable[[Ctx, list[Any]], Any]:
     return load
 
 
+async def _interactions_of_services(ctx: Ctx, keys: list[tuple[int, pages.Page]]) -> list[Any]:
+    by_page: dict[pages.Page, list[int]] = {}
+    for owner, page in keys:
+        by_page.setdefault(page, []).append(owner)
+    found = {p: await interaction_service.interactions_of_services(ctx, owners, p) for p, owners in by_page.items()}
+    return [found[page].get(owner, []) for owner, page in keys]
+
+
+def service_loader(info: Info) -> DataLoader[int, dict[str, Any] | None]:
+    """The request's loader of wire services by id (None for an absent one)."""
+    async def load(ctx: Ctx, keys: list[int]) -> list[dict[str, Any] | None]:
+        found = await service.services_by_ids(ctx, keys)
+        return [found.get(k) for k in keys]
+
+    return _loader(info, "services", load)
+
+
+SERVICE_CURSOR = "service"
+
+
+def service_connection(docs: Sequence[dict[str, Any]], page: pages.Page) -> Connection[Service]:
+    """The connection of a page of wire services read with one more than asked."""
+    return connection(docs, page, lambda d: pages.encode(SERVICE_CURSOR, d["service_id"]), Service.of)
+
+
 def _extensions_loader(level: str) -> Callable[[Ctx, list[Any]], Any]:
     async def load(ctx: Ctx, keys: list[tuple[int, tuple[str, ...] | None]]) -> list[dict[str, Any] | UcsError]:
         return await batch.extensions_each(ctx, level, keys)
@@ -152,6 +184,13 @@ class Task(JourneyItem):
     @strawberry.field(description="Task extensions by name (all of them when names is absent).")
     async def extensions(self, info: Info, names: list[str] | None = None) -> JSON:
         return await _extensions(info, "task", self.task_id, names)
+
+    @strawberry.field(description="The state the task was started within (null for a task of the service).")
+    async def state(self, info: Info) -> State | None:
+        if self.state_id is None:
+            return None
+        docs = await _loader(info, "states_by_id", _grouped("state", "state_id")).load((self.state_id, Filters()))
+        return State.of(docs[0]) if docs else None
 
 
 @strawberry.type(description="A state of a service.")
@@ -209,6 +248,21 @@ class Service(JourneyItem):
     async def extensions(self, info: Info, names: list[str] | None = None) -> JSON:
         return await _extensions(info, "service", self.service_id, names)
 
+    @strawberry.field(description="The customer the service belongs to (null on anonymous services).")
+    async def customer(self, info: Info) -> Annotated[Profile, strawberry.lazy("ucs_graphql.graphql.profiles")] | None:
+        from ucs_graphql.graphql.profiles import existing_profile
+
+        return None if self.customer_id is None else await existing_profile(info, self.customer_id)
+
+    @strawberry.field(description="Interactions of the service (ingested with its id or named by its events), "
+                                  "newest first.")
+    async def interactions(self, info: Info, first: int | None = None, after: str | None = None
+                           ) -> Connection[interaction_types.Interaction]:
+        page = pages.page(interaction_service.CURSOR, first, after, parts=2)
+        rows = await _loader(info, "interactions_by_service", _interactions_of_services).load(
+            (self.service_id, page))
+        return interaction_types.interaction_connection(rows, page)
+
 
 @strawberry.enum
 class JourneyEventKind(Enum):
@@ -239,11 +293,7 @@ class JourneyEvent:
 
     @strawberry.field(description="The service as it is now (null when it was deleted since).")
     async def service(self, info: Info) -> Service | None:
-        async def load(ctx: Ctx, keys: list[int]) -> list[dict[str, Any] | None]:
-            found = await service.services_by_ids(ctx, keys)
-            return [found.get(k) for k in keys]
-
-        doc = await _loader(info, "services", load).load(self.service_id)
+        doc = await service_loader(info).load(self.service_id)
         return Service.of(doc) if doc is not None else None
 
 

@@ -13,9 +13,18 @@ from strawberry.scalars import JSON
 
 from ucs_graphql.access import tasks as t
 from ucs_graphql.context import Ctx
+from ucs_graphql.graphql import interactions as interaction_types
+from ucs_graphql.graphql import journeys
+from ucs_graphql.graphql.connections import Connection
 from ucs_graphql.graphql.context import Info, Loader
 from ucs_graphql.graphql.permissions import needs
 from ucs_graphql.identification import service as identification
+from ucs_graphql.interactions import service as interaction_service
+from ucs_graphql.interactions.store import Interaction as InteractionRecord
+from ucs_graphql.journeys import batch
+from ucs_graphql.journeys import service as journey_service
+from ucs_graphql.journeys.store import Filters
+from ucs_graphql.kit import pages
 from ucs_graphql.kit.errors import NotFound, UcsError, UnreadableValue
 from ucs_graphql.profiles import merge, service
 
@@ -50,9 +59,37 @@ def _extensions_loader(ctx: Ctx) -> DataLoader[tuple[str, tuple[str, ...]], dict
     return Loader(load_fn=load)
 
 
+SERVICES = "services_by_customer"
+INTERACTIONS = "interactions_by_customer"
+
+
+def _services_loader(ctx: Ctx) -> DataLoader[tuple[str, Filters, pages.Page], list[dict[str, Any]]]:
+    async def load(keys: list[tuple[str, Filters, pages.Page]]) -> list[list[dict[str, Any]]]:
+        by_page: dict[tuple[Filters, pages.Page], list[str]] = {}
+        for cid, f, page in keys:
+            by_page.setdefault((f, page), []).append(cid)
+        found = {(f, page): await batch.services_of_customers(ctx, cids, f, page.first + 1, pages.int_key(page))
+                 for (f, page), cids in by_page.items()}
+        return [found[(f, page)].get(cid, []) for cid, f, page in keys]
+
+    return Loader(load_fn=load)
+
+
+def _interactions_loader(ctx: Ctx) -> DataLoader[tuple[str, pages.Page], list[InteractionRecord]]:
+    async def load(keys: list[tuple[str, pages.Page]]) -> list[list[InteractionRecord]]:
+        by_page: dict[pages.Page, list[str]] = {}
+        for cid, page in keys:
+            by_page.setdefault(page, []).append(cid)
+        found = {page: await interaction_service.interactions_of_customers(ctx, cids, page)
+                 for page, cids in by_page.items()}
+        return [found[page].get(cid, []) for cid, page in keys]
+
+    return Loader(load_fn=load)
+
+
 def _fresh(info: Info) -> None:
     """Forget what this request's loaders read (a mutation changed it)."""
-    for name in (ATTRIBUTES, EXTENSIONS):
+    for name in (ATTRIBUTES, EXTENSIONS, SERVICES, INTERACTIONS):
         info.context.loaders.pop(name, None)
 
 
@@ -87,6 +124,40 @@ class Profile:
         if not wanted:
             return JSON({})
         return JSON(await info.context.loader(EXTENSIONS, _extensions_loader).load((self.customer_id, wanted)))
+
+    @strawberry.field(description="The customer's services, in id order (CV.WS.SRV.10).")
+    async def services(
+        self, info: Info, status: journeys.ItemStatus = journeys.ItemStatus.ALL,
+        service_types: list[journeys.IdOrName] | None = None,  # type: ignore[valid-type]
+        first: int | None = None, after: str | None = None,
+    ) -> Connection[journeys.Service]:
+        f = journey_service.service_filters(info.context.ctx, status.value, service_types=service_types)
+        return await self._services(info, f, first, after)
+
+    @strawberry.field(description="The customer's active services, in id order.")
+    async def active_services(self, info: Info, first: int | None = None, after: str | None = None
+                              ) -> Connection[journeys.Service]:
+        return await self._services(info, Filters(status="active"), first, after)
+
+    async def _services(self, info: Info, f: Filters, first: int | None, after: str | None
+                        ) -> Connection[journeys.Service]:
+        page = pages.page(journeys.SERVICE_CURSOR, first, after)
+        docs = await info.context.loader(SERVICES, _services_loader).load((self.customer_id, f, page))
+        return journeys.service_connection(docs, page)
+
+    @strawberry.field(description="The customer's interactions, newest first (CV.WS.IXN.2).")
+    async def interactions(self, info: Info, first: int | None = None, after: str | None = None
+                           ) -> Connection[interaction_types.Interaction]:
+        page = pages.page(interaction_service.CURSOR, first, after, parts=2)
+        rows = await info.context.loader(INTERACTIONS, _interactions_loader).load((self.customer_id, page))
+        return interaction_types.interaction_connection(rows, page)
+
+
+async def existing_profile(info: Info, customer_id: str) -> Profile | None:
+    """The profile of a customer, or None when no profile has this id (read through the request's loader)."""
+    if await info.context.loader(ATTRIBUTES, _attributes_loader).load(customer_id) is None:
+        return None
+    return _profile(customer_id)
 
 
 def _profile(customer_id: str, extensions: Sequence[str] | None = None, allowed: bool = True) -> Profile:

@@ -48,6 +48,10 @@ SERVICE = needs(t.READ_SERVICE, rest=(f"GET {_S}",))
 STATE = needs(t.READ_SERVICE, t.READ_STATE, rest=(f"GET {_S}", f"GET {_S}/states"))
 TASK = needs(t.READ_SERVICE, t.READ_TASK, TASKS_OF_A_STATE, rest=(f"GET {_S}", f"GET {_S}/tasks"))
 INTERACTION = needs(t.READ_INTERACTION, rest=("GET /interactions/{id}",))
+# A connection's own fields show nothing beyond what the field that returns it needed.
+_PAGE = {"PageInfo": {"hasNextPage": FREE, "hasPreviousPage": FREE, "startCursor": FREE, "endCursor": FREE}}
+_CONNECTIONS = {**{f"{node}Connection": {"edges": FREE, "pageInfo": FREE} for node in ("Service", "Interaction")},
+                **{f"{node}Edge": {"cursor": FREE, "node": FREE} for node in ("Service", "Interaction")}}
 
 
 def _all(names: str, read: Read) -> dict[str, Read]:
@@ -59,7 +63,8 @@ _INTERACTION = ("customerId serviceId entityType status type subType mediaType p
                 "ownerId creatorAppId startDate endDate timeshift categoryId allowChildren subject stoppedReason "
                 "udata structuredTextMime binaryContentMime binaryContentSize textUrl structuredTextUrl "
                 "binaryContentUrl text structuredText binaryContent")
-_INTERACTION_READS = {"interactionId": FREE, **_all(_INTERACTION, INTERACTION)}
+_INTERACTION_READS = {"interactionId": FREE, **_all(_INTERACTION, INTERACTION), "customer": PROFILE,
+                      "service": SERVICE}
 _EMAIL = "from replyTo to cc sentDate"
 
 ROOT_GRANTS: Mapping[tuple[str, str], Read] = {
@@ -69,8 +74,12 @@ ROOT_GRANTS: Mapping[tuple[str, str], Read] = {
 """What a root field's own task returns below it beyond the reads of its fields (REST route of that task)."""
 
 FIELDS: Mapping[str, Mapping[str, Read]] = {
-    "Profile": {"customerId": FREE, "attributes": PROFILE, "extensions": PROFILE},
+    "Profile": {"customerId": FREE, "attributes": PROFILE, "extensions": PROFILE,
+                "services": needs(t.READ_SERVICE, rest=("GET /customers/{customer_id}/services",)),
+                "activeServices": needs(t.READ_SERVICE, rest=("GET /customers/{customer_id}/services/active",)),
+                "interactions": needs(t.READ_INTERACTION, rest=("GET /customers/{id}/interactions",))},
     "Service": {
+        "customer": PROFILE, "interactions": needs(t.READ_INTERACTION, rest=("GET /services/{id:int}/interactions",)),
         "serviceId": FREE, **_all(f"{_ITEM} serviceType customerId contactKey extensions", SERVICE),
         # GET /services/{id}?active_states=yes nests states (and their tasks) without their extensions.
         "states": needs(t.READ_SERVICE, t.READ_STATE, rest=(f"GET {_S}", f"GET {_S}/states")),
@@ -83,7 +92,7 @@ FIELDS: Mapping[str, Mapping[str, Read]] = {
         "extensions": needs(t.READ_STATE, rest=(f"GET {_S}/states",)),
     },
     "Task": {
-        "taskId": FREE, "serviceId": FREE, **_all(f"{_ITEM} taskType stateId", TASK),
+        "taskId": FREE, "serviceId": FREE, **_all(f"{_ITEM} taskType stateId", TASK), "state": STATE,
         "extensions": needs(t.READ_TASK, rest=(f"GET {_S}/tasks",)),
     },
     "LifecycleEvent": _all("timestamp sessionId interactionId applicationType applicationId resourceType "
@@ -104,6 +113,7 @@ FIELDS: Mapping[str, Mapping[str, Read]] = {
     "CobrowseInteraction": _INTERACTION_READS,
     "OpenMediaInteraction": _INTERACTION_READS,
     "EmailAddress": _all("address personal", FREE),
+    **_PAGE, **_CONNECTIONS,
     # Schema metadata and server status: only their root fields (each with its read task) return them.
     "AttributeSchema": _all("name type length default mandatory encrypt", FREE),
     "ExtensionSchema": _all("name type attributes unique", FREE),

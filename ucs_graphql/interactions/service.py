@@ -15,6 +15,7 @@ from ucs_graphql.interactions.ids import new_interaction_id
 from ucs_graphql.interactions.model import PARTS, Content, Upload, parse_interaction
 from ucs_graphql.interactions.store import Interaction
 from ucs_graphql.kit.errors import AlreadyExists, BadParameter, NotFound
+from ucs_graphql.kit.pages import Page, int_key
 
 MAX_PAGE = 1000
 
@@ -101,3 +102,39 @@ async def load_contents(ctx: Ctx, part: str, interaction_ids: Sequence[str]) -> 
         found = await store.get_contents(conn, ctx.tenant, part, interaction_ids)
     return [found.get(i) for i in interaction_ids]
 
+
+
+CURSOR = "interaction"
+"""The kind of the cursors of interaction pages; their key is (start in ms, interaction id)."""
+
+
+def _after(page: Page) -> tuple[int, str] | None:
+    start = int_key(page)
+    return None if start is None or page.after is None else (start, page.after[1])
+
+
+async def interactions_of_customers(
+    ctx: Ctx, customer_ids: Sequence[str], page: Page
+) -> dict[str, list[Interaction]]:
+    """customer id → a page of its interactions, newest first, plus the first of the next page when there is
+    one (`page.first` + 1 at most); one statement whatever the number of customers."""
+    ctx.require_production("querying interactions")
+    async with ctx.db.read() as conn:
+        return await store.interactions_of_customers(conn, ctx.tenant, customer_ids, page.first + 1, _after(page))
+
+
+async def interactions_of_services(
+    ctx: Ctx, service_ids: Sequence[int], page: Page
+) -> dict[int, list[Interaction]]:
+    """service id → a page of its interactions (as `service_interactions`), newest first, plus the first of
+    the next page when there is one; two statements whatever the number of services."""
+    ctx.require_production("querying interactions")
+    async with ctx.db.read() as conn:
+        found = await store.interactions_of_services(conn, ctx.tenant, service_ids)
+    after = _after(page)
+    out: dict[int, list[Interaction]] = {}
+    for owner, rows in found.items():
+        if after is not None:
+            rows = [r for r in rows if (r.start_ms, r.interaction_id) < after]
+        out[owner] = rows[:page.first + 1]
+    return out

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import or_, select, union_all
+from sqlalchemy import and_, func, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ucs_graphql.db.chunks import chunks
@@ -34,10 +34,11 @@ class Interaction:
     entity_type: int
     doc: dict[str, Any]
     parts: frozenset[str]  # the content parts it has: plain_text, structured_text, binary_content
+    start_ms: int  # the start date in milliseconds: the order of lists
 
 
-_COLUMNS = (ixn.c.interaction_id, ixn.c.customer_id, ixn.c.service_id, ixn.c.entity_type, ixn.c.doc,
-            ixn.c.has_text, ixn.c.has_structured_text, ixn.c.has_binary_content)
+_COLUMNS = (ixn.c.interaction_id, ixn.c.customer_id, ixn.c.service_id, ixn.c.entity_type, ixn.c.start_ms,
+            ixn.c.doc, ixn.c.has_text, ixn.c.has_structured_text, ixn.c.has_binary_content)
 
 
 def _row(row: Any) -> Interaction:
@@ -46,6 +47,7 @@ def _row(row: Any) -> Interaction:
         entity_type=row.entity_type, doc=jsonio.loads(row.doc),
         parts=frozenset(p for p, has in zip(PARTS, (row.has_text, row.has_structured_text, row.has_binary_content),
                                             strict=True) if has),
+        start_ms=row.start_ms,
     )
 
 
@@ -128,4 +130,71 @@ async def get_contents(
             select(content.c.interaction_id, content.c.mime, content.c.data).where(
                 content.c.tenant_id == tenant, content.c.part == part, content.c.interaction_id.in_(ids)))
         out.update((r.interaction_id, Content(part, r.mime, bytes(r.data))) for r in rows)
+    return out
+
+
+def _newest_first(rows: list[Interaction]) -> list[Interaction]:
+    return sorted(rows, key=lambda r: (r.start_ms, r.interaction_id), reverse=True)
+
+
+async def interactions_of_customers(
+    conn: AsyncConnection, tenant: int, customer_ids: Sequence[str], limit: int, after: tuple[int, str] | None
+) -> dict[str, list[Interaction]]:
+    """customer id → up to `limit` of its interactions, newest first (start, then id, descending), after the
+    interaction whose (start, id) is `after`; one statement per 1,000 customers."""
+    if not customer_ids or limit <= 0:
+        return {}
+    out: dict[str, list[Interaction]] = {}
+    for ids in chunks(sorted(set(customer_ids))):
+        conds = [ixn.c.tenant_id == tenant, ixn.c.customer_id.in_(ids)]
+        if after is not None:
+            conds.append(or_(ixn.c.start_ms < after[0], and_(ixn.c.start_ms == after[0],
+                                                             ixn.c.interaction_id < after[1])))
+        rank = func.row_number().over(partition_by=ixn.c.customer_id,
+                                      order_by=(ixn.c.start_ms.desc(), ixn.c.interaction_id.desc())).label("rank")
+        ranked = select(*_COLUMNS, rank).where(*conds).subquery()
+        stmt = select(*(ranked.c[c.name] for c in _COLUMNS)).where(ranked.c.rank <= limit)
+        for row in await conn.execute(stmt):
+            out.setdefault(row.customer_id, []).append(_row(row))
+    return {k: _newest_first(v) for k, v in out.items()}
+
+
+async def interactions_of_services(
+    conn: AsyncConnection, tenant: int, service_ids: Sequence[int]
+) -> dict[int, list[Interaction]]:
+    """service id → its interactions (by `service_id` or named by its events, as `service_interactions`),
+    newest first; two statements per 100 services (the interaction ids their events name are in the second)."""
+    out: dict[int, list[Interaction]] = {}
+    for wanted in chunks(sorted(set(service_ids)), 100):
+        for owner, found in (await _interactions_of_services(conn, tenant, wanted)).items():
+            out.setdefault(owner, []).extend(found)
+    return {k: _newest_first(v) for k, v in out.items()}
+
+
+async def _interactions_of_services(
+    conn: AsyncConnection, tenant: int, wanted: list[int]
+) -> dict[int, list[Interaction]]:
+    parts = [
+        select(t.c.service_id, t.c.started, t.c.completed).where(t.c.tenant_id == tenant,
+                                                                 t.c.service_id.in_(wanted))
+        for t in (journeys.service, journeys.state, journeys.task)
+    ]
+    linked: dict[str, set[int]] = {}
+    for row in await conn.execute(union_all(*parts)):
+        for doc in (row.started, row.completed):
+            value = jsonio.loads(doc).get("interaction_id") if doc else None
+            if value:
+                linked.setdefault(str(value), set()).add(row.service_id)
+    match: Any = ixn.c.service_id.in_(wanted)
+    if linked:
+        match = or_(match, ixn.c.interaction_id.in_(sorted(linked)))
+    owned = set(wanted)
+    out: dict[int, list[Interaction]] = {}
+    for row in await conn.execute(select(*_COLUMNS).where(ixn.c.tenant_id == tenant, match)):
+        found = _row(row)
+        owners = set(linked.get(found.interaction_id, ()))
+        if found.service_id in owned:
+            owners.add(found.service_id)
+        for owner in owners:
+            out.setdefault(owner, []).append(found)
     return out

@@ -12,8 +12,8 @@ from typing import Any
 from ucs_graphql.context import Ctx
 from ucs_graphql.events.bus import Event
 from ucs_graphql.journeys import render, store
-from ucs_graphql.journeys.common import bus, extension_schemas, load_extensions
-from ucs_graphql.journeys.service import type_values
+from ucs_graphql.journeys.common import Include, bus, extension_schemas, load_extensions
+from ucs_graphql.journeys.service import assemble, type_values
 from ucs_graphql.journeys.store import Filters
 from ucs_graphql.journeys.values import business
 from ucs_graphql.kit.errors import UcsError, Unavailable
@@ -36,6 +36,21 @@ async def children_of(
         rows = await store.children(conn, store.LEVELS[level], ctx.tenant, owner_ids, f, by=by)
     for row in rows:
         out[row._mapping[by]].append(render.item(biz, level, row, top=True))
+    return out
+
+
+async def services_of_customers(
+    ctx: Ctx, customer_ids: Sequence[str], f: Filters, limit: int, after: int | None
+) -> dict[str, list[dict[str, Any]]]:
+    """customer id → up to `limit` wire services matching `f` (no nested lists), in id order after service
+    `after`, in one statement whatever the number of customers."""
+    ctx.require_production("querying services")
+    out: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    async with ctx.db.read() as conn:
+        rows = await store.services_of_customers(conn, ctx.tenant, customer_ids, f, limit, after)
+        docs = await assemble(ctx, conn, rows, Include())
+    for row, doc in zip(rows, docs, strict=True):
+        out[row.customer_id].append(doc)
     return out
 
 

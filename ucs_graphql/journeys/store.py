@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Column, Row, Table, and_, bindparam, delete, insert, select, update
+from sqlalchemy import Column, Row, Table, and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ucs_graphql.db.chunks import IN_CHUNK, chunks
@@ -175,6 +175,27 @@ async def find_services(
         conds += [service.c.customer_id.is_(None), service.c.contact_key == contact_key]
     stmt = select(service).where(*conds).order_by(service.c.service_id)
     return list(await conn.execute(stmt))
+
+
+async def services_of_customers(
+    conn: AsyncConnection, tenant: int, customer_ids: Sequence[str], f: Filters, limit: int, after: int | None
+) -> list[Row[Any]]:
+    """Up to `limit` services of each customer (service id order, after service `after`), one statement per
+    1,000 customers."""
+    if limit <= 0:
+        return []
+    out: list[Row[Any]] = []
+    for ids in chunks(sorted(set(customer_ids))):
+        conds = [service.c.tenant_id == tenant, service.c.customer_id.in_(ids), *_conditions(SERVICE, f)]
+        if after is not None:
+            conds.append(service.c.service_id > after)
+        rank = func.row_number().over(partition_by=service.c.customer_id,
+                                      order_by=service.c.service_id).label("rank")
+        ranked = select(service, rank).where(*conds).subquery()
+        cols = [ranked.c[c.name] for c in service.c]
+        stmt = select(*cols).where(ranked.c.rank <= limit).order_by(ranked.c.customer_id, ranked.c.service_id)
+        out.extend(await conn.execute(stmt))
+    return out
 
 
 async def children(

@@ -1,0 +1,127 @@
+"""The graph a front-end walks in one request: profiles, their services (with states and tasks) and
+interactions, and back; cursor connections; constant SQL statements whatever the number of profiles."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from tests.helpers import error_code, gql
+from tests.journeys import start_service, start_state, start_task
+from tests.profile_fixtures import count_statements, create, data_statements
+from tests.test_interactions import body as interaction_body
+
+PAGE = "pageInfo { hasNextPage hasPreviousPage startCursor endCursor }"
+
+
+async def ingest(client: httpx.AsyncClient, **extra: Any) -> str:
+    resp = await client.post("/interactions", json=interaction_body(2, **extra))
+    assert resp.status_code == 201, resp.text
+    return str(resp.json()["interaction_id"])
+
+
+async def customer_with_journey(client: httpx.AsyncClient, name: str) -> dict[str, Any]:
+    """A customer with an active service (a state holding a task) and a completed one, and two interactions."""
+    cid = await create(client, {"FirstName": name})
+    active = await start_service(client, customer_id=cid)
+    state = await start_state(client, active)
+    task = await start_task(client, active, state_id=state)
+    done = await start_service(client, customer_id=cid)
+    assert (await client.post(f"/services/{done}/end", json={})).status_code == 204
+    old = await ingest(client, customer_id=cid, service_id=active, start_date="2021-01-01T00:00:00Z")
+    new = await ingest(client, customer_id=cid, start_date="2021-01-02T00:00:00Z")
+    return {"cid": cid, "active": active, "done": done, "state": state, "task": task, "old": old, "new": new}
+
+
+async def test_a_customer_360_walks_every_edge_both_ways(client):
+    c = await customer_with_journey(client, "Ann")
+    anonymous = await start_service(client, contact_key="ck-1")
+    got = await gql(client, """query($cid: String!) { profile(customerId: $cid) { customerId
+        services { edges { node { serviceId customer { customerId } } } }
+        activeServices { edges { node { serviceId states { stateId tasks { taskId state { stateId } } } }
+          } }
+        interactions(first: 10) { edges { node { interactionId service { serviceId customer { customerId } }
+          customer { customerId } } } } }
+      anonymousServices(contactKey: "ck-1") { serviceId customer { customerId } } }""", {"cid": c["cid"]})
+    assert "errors" not in got, got
+    profile = got["data"]["profile"]
+    assert [e["node"] for e in profile["services"]["edges"]] == [
+        {"serviceId": c["active"], "customer": {"customerId": c["cid"]}},
+        {"serviceId": c["done"], "customer": {"customerId": c["cid"]}}]
+    assert [e["node"] for e in profile["activeServices"]["edges"]] == [{"serviceId": c["active"], "states": [
+        {"stateId": c["state"], "tasks": [{"taskId": c["task"], "state": {"stateId": c["state"]}}]}]}]
+    assert [e["node"] for e in profile["interactions"]["edges"]] == [
+        {"interactionId": c["new"], "service": None, "customer": {"customerId": c["cid"]}},
+        {"interactionId": c["old"], "service": {"serviceId": c["active"], "customer": {"customerId": c["cid"]}},
+         "customer": {"customerId": c["cid"]}}]
+    assert got["data"]["anonymousServices"] == [{"serviceId": anonymous, "customer": None}]
+    got = await gql(client, """query($sid: Long!) { service(serviceId: $sid) {
+        interactions { edges { node { interactionId } } } tasks { state { stateId } } } }""", {"sid": c["active"]})
+    assert got["data"]["service"] == {"interactions": {"edges": [{"node": {"interactionId": c["old"]}}]},
+                                      "tasks": [{"state": {"stateId": c["state"]}}]}
+
+
+async def test_connections_page_with_opaque_cursors_and_a_bounded_size(client):
+    cid = await create(client, {"FirstName": "Pat"})
+    ids = [await start_service(client, customer_id=cid) for _ in range(3)]
+    same = "2021-03-01T00:00:00Z"  # equal starts: the id breaks the tie, newest (largest) first
+    ixns = [await ingest(client, customer_id=cid, interaction_id=f"ix-{n}", start_date=same) for n in range(3)]
+    query = f"""query($cid: String!, $first: Int, $after: String) {{ profile(customerId: $cid) {{
+        services(first: $first, after: $after) {{ edges {{ cursor node {{ serviceId }} }} {PAGE} }}
+        interactions(first: $first, after: $after) {{ edges {{ node {{ interactionId }} }} {PAGE} }} }} }}"""
+    got = (await gql(client, query, {"cid": cid, "first": 2}))["data"]["profile"]
+    services = got["services"]
+    assert [e["node"]["serviceId"] for e in services["edges"]] == ids[:2]
+    assert services["pageInfo"] == {"hasNextPage": True, "hasPreviousPage": False,
+                                    "startCursor": services["edges"][0]["cursor"],
+                                    "endCursor": services["edges"][1]["cursor"]}
+    assert [e["node"]["interactionId"] for e in got["interactions"]["edges"]] == ["ix-2", "ix-1"]
+    after = services["pageInfo"]["endCursor"]
+    rest = await gql(client, """query($cid: String!, $after: String) { profile(customerId: $cid) {
+        services(first: 2, after: $after) { edges { node { serviceId } } pageInfo { hasNextPage hasPreviousPage } }
+        } }""", {"cid": cid, "after": after})
+    assert rest["data"]["profile"]["services"] == {"edges": [{"node": {"serviceId": ids[2]}}],
+                                                   "pageInfo": {"hasNextPage": False, "hasPreviousPage": True}}
+    more = await gql(client, """query($cid: String!, $after: String) { profile(customerId: $cid) {
+        interactions(first: 5, after: $after) { edges { node { interactionId } } pageInfo { hasNextPage } } } }""",
+                     {"cid": cid, "after": got["interactions"]["pageInfo"]["endCursor"]})
+    assert more["data"]["profile"]["interactions"] == {"edges": [{"node": {"interactionId": ixns[0]}}],
+                                                       "pageInfo": {"hasNextPage": False}}
+    for variables in ({"first": 101}, {"first": -1}, {"after": "not a cursor"}, {"after": after, "first": 1}):
+        field = "interactions" if variables.get("after") == after else "services"
+        got = await gql(client, f"""query($cid: String!, $first: Int, $after: String) {{
+            profile(customerId: $cid) {{ {field}(first: $first, after: $after) {{ edges {{ cursor }} }} }} }}""",
+                        {"cid": cid, **variables})
+        assert error_code(got) == "BAD_PARAMETER", (variables, got)
+    got = await gql(client, """query($cid: String!) { profile(customerId: $cid) {
+        services(first: 0) { edges { cursor } pageInfo { hasNextPage endCursor } } } }""", {"cid": cid})
+    assert got["data"]["profile"]["services"] == {"edges": [], "pageInfo": {"hasNextPage": True, "endCursor": None}}
+
+
+FIFTY = """query($ids: [String!]!) { profiles(customerIds: $ids) { customerId attributes
+  services { edges { cursor node { serviceId customer { customerId }
+    states { stateId tasks { taskId } } tasks { taskId state { stateId } }
+    interactions { edges { node { interactionId } } } } } pageInfo { hasNextPage } }
+  activeServices(first: 5) { edges { node { serviceId } } }
+  interactions(first: 10) { edges { node { interactionId service { serviceId } customer { customerId } } } } } }"""
+
+
+async def test_fifty_profiles_cost_the_statements_of_five(client):
+    customers = [await customer_with_journey(client, f"N{n}") for n in range(50)]
+    counts = {}
+    for size in (5, 50):
+        ids = [c["cid"] for c in customers[:size]]
+        seen = count_statements(client)
+        got = await gql(client, FIFTY, {"ids": ids})
+        counts[size] = data_statements(seen)
+        assert "errors" not in got, got
+        profiles = got["data"]["profiles"]
+        assert len(profiles) == size
+        for c, p in zip(customers, profiles, strict=False):
+            assert [e["node"]["serviceId"] for e in p["services"]["edges"]] == [c["active"], c["done"]]
+            assert p["services"]["edges"][0]["node"]["tasks"] == [{"taskId": c["task"],
+                                                                 "state": {"stateId": c["state"]}}]
+            assert [e["node"]["interactionId"] for e in p["interactions"]["edges"]] == [c["new"], c["old"]]
+    assert counts[5] == counts[50], counts
+    assert counts[50] <= 12, counts

@@ -99,10 +99,11 @@ async def test_connections_page_with_opaque_cursors_and_a_bounded_size(client):
     assert got["data"]["profile"]["services"] == {"edges": [], "pageInfo": {"hasNextPage": True, "endCursor": None}}
 
 
+# Pages sized so that 50 profiles stay within the default cost limit (docs/access.md).
 FIFTY = """query($ids: [String!]!) { profiles(customerIds: $ids) { customerId attributes
-  services { edges { cursor node { serviceId customer { customerId }
+  services(first: 5) { edges { cursor node { serviceId customer { customerId }
     states { stateId tasks { taskId } } tasks { taskId state { stateId } }
-    interactions { edges { node { interactionId } } } } } pageInfo { hasNextPage } }
+    interactions(first: 5) { edges { node { interactionId } } } } } pageInfo { hasNextPage } }
   activeServices(first: 5) { edges { node { serviceId } } }
   interactions(first: 10) { edges { node { interactionId service { serviceId } customer { customerId } } } } } }"""
 
@@ -125,3 +126,15 @@ async def test_fifty_profiles_cost_the_statements_of_five(client):
             assert [e["node"]["interactionId"] for e in p["interactions"]["edges"]] == [c["new"], c["old"]]
     assert counts[5] == counts[50], counts
     assert counts[50] <= 12, counts
+
+
+async def test_the_cost_limit_counts_a_connection_by_its_page(client):
+    """A connection costs its `first` times its node's cost (its edges once): 1,000 profiles with pages of 100
+    services are refused before anything runs; pages of 1 are not."""
+    ids = [f"C{n}" for n in range(1000)]
+    query = """query($ids: [String!]!, $n: Int) { profiles(customerIds: $ids) {
+        services(first: $n) { edges { node { serviceId states { stateId } } } } } }"""
+    refused = await gql(client, query, {"ids": ids, "n": 100})
+    assert error_code(refused) == "LIMIT_EXCEEDED", refused
+    got = await gql(client, query, {"ids": ids, "n": 1})
+    assert "errors" not in got and got["data"]["profiles"] == [None] * 1000, got

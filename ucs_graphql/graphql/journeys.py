@@ -256,7 +256,7 @@ class Service(JourneyItem):
 
     @strawberry.field(description="Interactions of the service (ingested with its id or named by its events), "
                                   "newest first.")
-    async def interactions(self, info: Info, first: int | None = None, after: str | None = None
+    async def interactions(self, info: Info, first: int | None = pages.DEFAULT_PAGE, after: str | None = None
                            ) -> Connection[interaction_types.Interaction]:
         page = pages.page(interaction_service.CURSOR, first, after, parts=2)
         rows = await _loader(info, "interactions_by_service", _interactions_of_services).load(

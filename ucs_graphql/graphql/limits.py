@@ -14,7 +14,8 @@ Per operation (and per fragment):
 - cost: the values the answer may hold: a field costs 1 plus, for an object, its selection's cost, times the
   list's size for a list. A list's size is its `first`, `last` or `limit` argument, else the length of a
   list argument named `…Ids` (`profiles(customerIds: […])`), else that argument's default in the schema,
-  else `default_list_size`.
+  else `default_list_size`. A cursor connection (`services(first: 10) { edges { node } }`) is sized by its
+  `first` like a list, and its `edges` count once.
 
 Sizes given by variables are known only with a request's variables: measured without them (`variables`
 None) they count 0 and the measure says `sized_by_variables`, so a request's own figures must be measured
@@ -239,7 +240,7 @@ class _Measurer:
         accs: dict[int, _Acc] = {}
         top = _Acc()
         for index in range(len(entries) - 1, -1, -1):
-            node, _, up = entries[index]
+            node, parent_type, up = entries[index]
             target = accs.setdefault(up, _Acc()) if up >= 0 else top
             inner = accs.pop(index, None)
             if isinstance(node, FragmentSpreadNode):
@@ -257,7 +258,9 @@ class _Measurer:
             field = fields[index]
             depth = 0 if node.selection_set is None or node.name.value.startswith("__") else sub.depth + 1
             size, sized = 1, False
-            if field is not None and isinstance(get_nullable_type(field.type), GraphQLList):
+            kind = get_nullable_type(field.type) if field is not None else None
+            if field is not None and (_is_connection(kind) or (isinstance(kind, GraphQLList)
+                                      and not _is_connection(parent_type))):
                 size, sized = self._size(node, field)
             target.add(depth, sub.aliases + (node.alias is not None), _sat(sub.selections + 1),
                        _sat(1 + _sat(size * sub.cost)), sized or sub.sized_by_variables)
@@ -302,6 +305,11 @@ class _Measurer:
         if not count and isinstance(default, int) and not isinstance(default, bool):
             return max(default, 0), sized
         return self.default_list_size, sized
+
+
+def _is_connection(kind: Any) -> bool:
+    """A cursor connection's type: its field counts its page (`first`) and its `edges` list counts 1."""
+    return isinstance(kind, GraphQLObjectType) and kind.name.endswith("Connection") and "edges" in kind.fields
 
 
 def _field(schema: GraphQLSchema, parent: GraphQLNamedType | None, name: str) -> GraphQLField | None:

@@ -129,13 +129,13 @@ class Profile:
     async def services(
         self, info: Info, status: journeys.ItemStatus = journeys.ItemStatus.ALL,
         service_types: list[journeys.IdOrName] | None = None,  # type: ignore[valid-type]
-        first: int | None = None, after: str | None = None,
+        first: int | None = pages.DEFAULT_PAGE, after: str | None = None,
     ) -> Connection[journeys.Service]:
         f = journey_service.service_filters(info.context.ctx, status.value, service_types=service_types)
         return await self._services(info, f, first, after)
 
     @strawberry.field(description="The customer's active services, in id order.")
-    async def active_services(self, info: Info, first: int | None = None, after: str | None = None
+    async def active_services(self, info: Info, first: int | None = pages.DEFAULT_PAGE, after: str | None = None
                               ) -> Connection[journeys.Service]:
         return await self._services(info, Filters(status="active"), first, after)
 
@@ -146,7 +146,7 @@ class Profile:
         return journeys.service_connection(docs, page)
 
     @strawberry.field(description="The customer's interactions, newest first (CV.WS.IXN.2).")
-    async def interactions(self, info: Info, first: int | None = None, after: str | None = None
+    async def interactions(self, info: Info, first: int | None = pages.DEFAULT_PAGE, after: str | None = None
                            ) -> Connection[interaction_types.Interaction]:
         page = pages.page(interaction_service.CURSOR, first, after, parts=2)
         rows = await info.context.loader(INTERACTIONS, _interactions_loader).load((self.customer_id, page))

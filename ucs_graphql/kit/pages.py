@@ -15,6 +15,7 @@ from ucs_graphql.kit.errors import BadParameter
 MAX_PAGE = 100
 """The largest page a connection answers (`first` above it is the client's BadParameter)."""
 DEFAULT_PAGE = MAX_PAGE
+"""The page size when `first` is absent (the schema shows it as the default, which the cost limit counts)."""
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from ucs_graphql.graphql.app import UcsGraphQL
 from ucs_graphql.kit.errors import UcsError
 from ucs_graphql.runtime import Runtime
 from ucs_graphql.server import service as server_service
-from ucs_graphql.web import graphiql
+from ucs_graphql.web import console, graphiql
 from ucs_graphql.web.health import health_routes
 from ucs_graphql.web.metrics import metrics_for, metrics_routes
 from ucs_graphql.web.middleware import FrontDoor
@@ -120,6 +120,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
             routes.append(WebSocketRoute(path, gql))
     routes += [*openapi_routes(rt), *health_routes(rt), *metrics_routes(rt)]
     routes += graphiql.asset_routes(["", settings.base_path] if settings.base_path else [""])
+    routes += console.routes(["", settings.base_path] if settings.base_path else [""])
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:

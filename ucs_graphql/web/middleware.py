@@ -34,7 +34,7 @@ from ucs_graphql.kit.error_table import row_for
 from ucs_graphql.kit.errors import BadParameter, PayloadTooLarge, RequestTimeout, UcsError, Unavailable
 from ucs_graphql.kit.timefmt import now_utc
 from ucs_graphql.runtime import Runtime
-from ucs_graphql.web import graphiql
+from ucs_graphql.web import console, graphiql
 from ucs_graphql.web.accesslog import log_request
 from ucs_graphql.web.logging import accepted_request_id, request_id_var
 from ucs_graphql.web.metrics import GRAPHQL_OP, OTHER_OP, Metrics
@@ -46,7 +46,7 @@ log = logging.getLogger("ucs")
 # Paths that stay served while the mode switches and are not counted as in-flight work.
 EXEMPT = ("/server/status", "/server/mode", "/healthz", "/readyz", "/metrics", "/openapi.json", "/docs")
 # Paths served without credentials (documentation and probes); everything else needs them when users exist,
-# except GraphiQL's page and files (ucs_graphql.web.graphiql).
+# except GraphiQL's page and files (ucs_graphql.web.graphiql) and the console's (ucs_graphql.web.console).
 PUBLIC = ("/openapi.json", "/healthz", "/readyz")
 # Probes answer under any Host name (a load balancer or an orchestrator may call the bare address).
 PROBES = ("/healthz", "/readyz")
@@ -265,7 +265,7 @@ class FrontDoor:
                                                f"not '{headers.get('x-genesys-tenantid')}'")
                         state["tenant"] = tenant
                         if not (bare in PUBLIC or path == "/docs" or path.startswith("/docs/")
-                                or path.startswith(graphiql.ASSETS + "/")
+                                or path.startswith(graphiql.ASSETS + "/") or console.is_console(path)
                                 or (bare == "/graphql" and graphiql.wants_graphiql(
                                     scope["method"], headers.get("accept", ""),
                                     graphiql.has_query_parameter(scope.get("query_string", b""))))):

@@ -2,10 +2,11 @@
 (docs/access.md, "Browsers"). Every Content-Security-Policy of the server is written here, so tightening one
 is a change to this file.
 
-- HTML pages (`/docs`, the `/metadata` index, GraphiQL at `/graphql`) may not be framed (`frame-ancestors
-  'none'`, `X-Frame-Options: DENY`), are not sniffed as another type (`nosniff`) and load nothing the page
-  does not need. GraphiQL loads its scripts and styles from the server itself (`ucs_graphql.web.graphiql`)
-  and runs no inline script: its policy names no other origin.
+- HTML pages (`/docs`, the `/metadata` index, GraphiQL at `/graphql`, the console at `/console`) may not
+  be framed (`frame-ancestors 'none'`, `X-Frame-Options: DENY`), are not sniffed as another type
+  (`nosniff`) and load nothing the page does not need. GraphiQL (`ucs_graphql.web.graphiql`) and the
+  console (`ucs_graphql.web.console`) load their scripts and styles from the server itself and run no
+  inline script: their policies name no other origin.
 - Stored content (`/interactions/{id}/plain_text|structured_text|binary_content`) carries the MIME type a
   client gave: it is served sandboxed (`sandbox`: no scripts, an opaque origin, no forms or pop-ups),
   loading nothing, never sniffed, and binary content as a download (`Content-Disposition: attachment`), so
@@ -30,6 +31,11 @@ GRAPHIQL_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-sr
 style element; the editor's fonts and icons are data: URLs inside its stylesheet; queries and
 graphql-transport-ws to the page's own origin (`connect-src 'self'`, WebSocket included); workers only from
 the origin or blob:."""
+
+CONSOLE_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+               f"{_LOCKED}")
+"""The customer console (`ucs_graphql.web.console`): ES modules and a stylesheet from the server's own files,
+no inline script or style; GraphQL over HTTP and graphql-transport-ws to the page's own origin only."""
 
 
 def page_headers(csp: str = PAGE_CSP) -> dict[str, str]:

@@ -1,0 +1,60 @@
+"""The customer console's shell and files over HTTP: served from the package, anonymously, under a policy
+allowing the server's own origin only, the same shell for every console path.
+tests/test_console_browser.py runs the page in Chromium."""
+
+from __future__ import annotations
+
+import re
+
+from tests.test_access import CONFIG
+from ucs_graphql.web.console import STATIC
+
+
+async def test_every_console_path_serves_the_shell_and_its_modules_anonymously(make_client):
+    client = await make_client(config_text=CONFIG)
+    shells = []
+    for path in ("/console", "/console/", "/console/customers/0VcgX8DrDBiY0iks",
+                 "/console/identify?PhoneNumber=%2B33%203%2014", "/console/search?q=x"):
+        got = await client.get(path)
+        assert got.status_code == 200, path
+        assert got.headers["content-type"].startswith("text/html")
+        csp = got.headers["content-security-policy"]
+        assert "default-src 'none'" in csp and "script-src 'self';" in csp and "connect-src 'self';" in csp
+        assert "frame-ancestors 'none'" in csp and "://" not in csp and "*" not in csp and "unsafe" not in csp
+        assert got.headers["x-frame-options"] == "DENY" and got.headers["x-content-type-options"] == "nosniff"
+        shells.append(got.text)
+    assert len(set(shells)) == 1
+    page = shells[0]
+    assert "://" not in page and "<script>" not in page and "style=" not in page  # nothing inline, no other origin
+    assert 'data-access="on"' in page
+    assets = re.findall(r'(?:src|href)="(/console/assets/[^"]+)"', page)
+    assert sorted(assets) == ["/console/assets/console.css", "/console/assets/main.js"]
+    for name in ("main.js", "api.js", "dom.js", "timeline.js", "console.css"):
+        got = await client.get("/console/assets/" + name)
+        assert got.status_code == 200, name
+        assert got.content == (STATIC / name).read_bytes()
+        assert got.headers["x-content-type-options"] == "nosniff"
+    assert (await client.get("/console/assets/main.js")).headers["content-type"].startswith("text/javascript")
+    assert (await client.get("/console/assets/nope.js")).status_code == 404
+    # The shell and files hold no data; the API they use still asks for credentials.
+    assert (await client.post("/graphql", json={"query": "{ __typename }"})).status_code == 401
+
+
+async def test_the_modules_import_only_their_own_files_and_never_write_html():
+    for module in STATIC.glob("*.js"):
+        text = module.read_text()
+        for imported in re.findall(r'from "([^"]+)"', text):
+            assert imported.startswith("./") and (STATIC / imported.removeprefix("./")).is_file(), imported
+        assert "innerHTML" not in text and "outerHTML" not in text and "insertAdjacentHTML" not in text
+        assert "document.write" not in text and "eval(" not in text
+        assert "localStorage." not in text and "window.localStorage" not in text
+
+
+async def test_the_shell_says_when_access_control_is_off_and_honours_the_base_path(make_client):
+    client = await make_client()
+    assert 'data-access="off"' in (await client.get("/console")).text
+    based = await make_client(base_path="/ucs")
+    page = await based.get("/ucs/console/customers/x")
+    assert page.status_code == 200 and 'src="/ucs/console/assets/main.js"' in page.text
+    assert 'data-root="/ucs"' in page.text
+    assert (await based.get("/ucs/console/assets/main.js")).status_code == 200

@@ -1,0 +1,92 @@
+"""The customer console at /console: a page of the server, working offline, on the public GraphQL API only.
+
+One HTML shell answers `/console`, `/console/customers/{customer_id}`, `/console/identify?{attribute}={value}`
+and every other path below /console: the page's ES modules (`static/console/`, no build step, nothing
+vendored) read the location and draw the view. The shell and its modules are served anonymously (they hold
+no data; the page signs in before it asks for any) under a Content-Security-Policy naming the server's own
+origin only (`ucs_graphql.web.pageheaders.CONSOLE_CSP`): no inline script or style.
+
+The page's requests carry `X-Requested-With`, so a 401 opens no browser password prompt
+(`ucs_graphql.access.gate.challenge`).
+"""
+
+from __future__ import annotations
+
+import html
+import os
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import PathLike, StaticFiles
+from starlette.types import Scope
+
+from ucs_graphql.web.pageheaders import CONSOLE_CSP, NOSNIFF, page_headers
+
+STATIC = Path(__file__).parent / "static" / "console"
+PAGE = "/console"
+# Where the page's modules and styles are served, below the root path (and below the base path when set).
+ASSETS = "/console/assets"
+
+_SHELL = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8"/>
+<meta name="viewport" content="width=device-width, initial-scale=1"/>
+<title>ucs-graphql · console</title>
+<link rel="icon" href="data:,"/>
+<link rel="stylesheet" href="{assets}/console.css"/>
+<script type="module" src="{assets}/main.js"></script>
+</head>
+<body data-root="{root}" data-access="{access}">
+<header class="bar">
+  <a class="brand" href="{root}/console">ucs console</a>
+  <form id="search" role="search">
+    <label for="search-value">Find a customer</label>
+    <input id="search-value" name="q" type="search" placeholder="phone, e-mail or account" autocomplete="off"/>
+    <button type="submit">Find</button>
+  </form>
+  <span id="who" aria-live="polite"></span>
+  <button id="signout" type="button" hidden>Sign out</button>
+</header>
+<main id="view" aria-live="polite"><p>Loading…</p></main>
+</body>
+</html>
+"""
+
+
+def is_console(path: str) -> bool:
+    """Whether a path (below the base path) is the console's shell or one of its files (served anonymously)."""
+    return path == PAGE or path.startswith(PAGE + "/")
+
+
+async def shell(request: Request) -> HTMLResponse:
+    """The console's HTML shell, its files under the same prefix as the page."""
+    path = request.url.path
+    root = path[: path.index(PAGE)] if PAGE in path else ""
+    access = "off" if request.app.state.runtime.parts["gate"].open else "on"
+    body = _SHELL.format(assets=html.escape(root + ASSETS), root=html.escape(root), access=access)
+    return HTMLResponse(body, headers={**page_headers(CONSOLE_CSP), "Cache-Control": "no-cache"})
+
+
+class _Assets(StaticFiles):
+    """The page's modules and styles, revalidated on every load (they are small, and a new server may bring
+    new ones)."""
+
+    def file_response(self, full_path: PathLike, stat_result: os.stat_result, scope: Scope,
+                      status_code: int = 200) -> Response:
+        response = super().file_response(full_path, stat_result, scope, status_code)
+        response.headers["Cache-Control"] = "no-cache"
+        response.headers["X-Content-Type-Options"] = NOSNIFF
+        return response
+
+
+def routes(prefixes: list[str]) -> list[BaseRoute]:
+    """The console's files and its shell under each prefix."""
+    files = _Assets(directory=STATIC)
+    out: list[BaseRoute] = []
+    for prefix in prefixes:
+        out += [Mount(prefix + ASSETS, app=files), Route(prefix + PAGE, shell, methods=["GET", "HEAD"]),
+                Route(prefix + PAGE + "/{rest:path}", shell, methods=["GET", "HEAD"])]
+    return out

@@ -1,0 +1,239 @@
+"""The customer console in a real headless Chromium (the driver of tests/test_graphiql_browser.py): a screen-pop
+by phone number in another format opens the customer, whose name, active service and current state show; a task
+started through REST appears without reload; an interaction's content opens as text; sign-in and sign-out with
+access control on; a role that may not read interactions sees no interactions section. Screenshots of each view
+go to tests/artifacts/ (git-ignored)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.ui import WebDriverWait
+
+from tests.helpers import basic
+from tests.profile_fixtures import PHONE, define
+from tests.test_graphiql_browser import WAIT, _in_browser, _network, _problems, _shot, browser  # noqa: F401
+from tests.test_subscriptions import served_app
+from ucs_graphql.access.hashing import hash_secret
+from ucs_graphql.access.tasks import ALL_TASKS, READ_INTERACTION
+
+PASSWORD = "correct horse"
+_HASH = hash_secret(PASSWORD, ln=4)
+CONFIG = f"""
+[[roles]]
+name = "agents"
+dbid = 120
+tasks = {json.dumps(sorted(ALL_TASKS))}
+
+[[roles]]
+name = "clerks"
+dbid = 121
+tasks = {json.dumps(sorted(set(ALL_TASKS) - {READ_INTERACTION}))}
+
+[[users]]
+name = "agent"
+password_hash = "{_HASH}"
+roles = ["agents"]
+
+[[users]]
+name = "clerk"
+password_hash = "{_HASH}"
+roles = ["clerks"]
+"""
+KEYS = [{"name": "idPhone", "source": "Phone", "attributes": ["PhoneNumber"], "normalize": "phone"},
+        {"name": "idEmail", "attributes": ["EmailAddress"], "unique": True, "normalize": "email"}]
+EVIL = '<img src=x onerror="document.body.dataset.pwned=1">Hello, my order <b>42</b> is late'
+
+
+@pytest.fixture
+async def page(browser: WebDriver) -> AsyncIterator[WebDriver]:  # noqa: F811
+    await _in_browser(lambda: (_network(browser), _problems(browser)))
+    yield browser
+    await _in_browser(lambda: browser.get("about:blank"))
+
+
+@pytest.fixture
+async def open_console(database_url: str) -> AsyncIterator[dict[str, Any]]:
+    async with served_app(database_url) as got:
+        yield got
+
+
+@pytest.fixture
+async def guarded_console(database_url: str, tmp_path: Path) -> AsyncIterator[dict[str, Any]]:
+    cfg = tmp_path / "ucs.toml"
+    cfg.write_text(CONFIG)
+    async with served_app(database_url, config_file=str(cfg)) as got:
+        yield got
+
+
+async def seed(base: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
+    """A customer with a phone, a completed and an active service (a completed and an active state, tasks) and
+    interactions, all through REST."""
+    async with httpx.AsyncClient(base_url=base, headers=headers or {}) as http:
+        await define(http, PHONE, keys=KEYS)
+
+        async def post(path: str, body: dict[str, Any]) -> dict[str, Any]:
+            got = await http.post(path, json=body)
+            assert got.status_code in (200, 201, 204), (path, got.text)
+            return dict(got.json()) if got.content else {}
+
+        cid = (await post("/profiles", {"FirstName": "Ada", "LastName": "Quill", "EmailAddress": "ada@example.com",
+                                        "Phone": [{"PhoneNumber": "+33314592653", "PhoneType": 1}]}))["customer_id"]
+        old = (await post("/services/start", {"service_type": 4, "customer_id": cid}))["service_id"]
+        await post(f"/services/{old}/end", {"disposition": 1})
+        sid = (await post("/services/start", {"service_type": 3, "customer_id": cid}))["service_id"]
+        first = (await post(f"/services/{sid}/states/start", {"state_type": 1}))["state_id"]
+        await post(f"/services/{sid}/tasks/start", {"task_type": 1, "state_id": first})
+        await post(f"/services/{sid}/states/{first}/end", {})
+        current = (await post(f"/services/{sid}/states/start", {"state_type": 2}))["state_id"]
+        common = {"customer_id": cid, "status": 3, "type": "Inbound", "creator_app_id": 175}
+        await post("/interactions", {**common, "entity_type": 2, "media_type": "chat", "service_id": sid,
+                                     "interaction_id": "chat-1", "start_date": "2026-01-05T09:33:10.000Z",
+                                     "text": EVIL})
+        await post("/interactions", {**common, "entity_type": 3, "media_type": "voice", "service_id": old,
+                                     "interaction_id": "call-1", "start_date": "2026-01-04T09:00:00.000Z",
+                                     "phone_number": "+33314592653"})
+        return {"cid": cid, "sid": sid, "old": old, "state": current}
+
+
+def _wait_text(driver: WebDriver, css: str, *texts: str) -> str:
+    def shown(d: WebDriver) -> str | None:
+        found = d.find_elements(By.CSS_SELECTOR, css)
+        got = " ".join(str(e.text) for e in found)
+        return got if found and all(t in got for t in texts) else None
+    return str(WebDriverWait(driver, WAIT).until(shown))
+
+
+def _live(driver: WebDriver) -> None:
+    WebDriverWait(driver, WAIT).until(lambda d: d.execute_script("return document.body.dataset.live") == "on")
+
+
+async def test_screen_pop_by_phone_shows_the_live_journey_and_interactions(page, open_console, request):
+    driver = page
+    base = open_console["http"]
+    seeded = await seed(base)
+
+    def pop() -> None:
+        driver.set_window_size(1280, 900)
+        driver.get(base + "/console/identify?PhoneNumber=" + quote("+33 3 14 59 26 53"))
+        _wait_text(driver, "#customer-name", "Ada Quill")
+        assert driver.current_url.endswith(f"/console/customers/{seeded['cid']}")
+        active = f"details.service[data-service-id='{seeded['sid']}']"
+        got = _wait_text(driver, active + " > summary", "Support", "active", "now: ")
+        assert "completed" not in got
+        _wait_text(driver, "#profile", "ada@example.com", "+33314592653")
+        first = driver.find_element(By.CSS_SELECTOR, "ol.timeline > li details.service")
+        assert first.get_attribute("data-service-id") == str(seeded["sid"])  # active first
+        assert driver.execute_script("return Number(document.body.dataset.timelineRendered)") > 0
+        _live(driver)
+        _shot(driver, request, "customer")
+
+    await _in_browser(pop)
+    async with httpx.AsyncClient(base_url=base) as http:
+        task = await http.post(f"/services/{seeded['sid']}/tasks/start", json={"task_type": 2})
+        assert task.status_code == 201
+    key = f"t{seeded['sid']}.{task.json()['task_id']}"
+
+    def task_appears() -> None:
+        WebDriverWait(driver, WAIT).until(lambda d: d.find_elements(By.CSS_SELECTOR, f"details[data-key='{key}']"))
+        assert driver.execute_script("return performance.getEntriesByType('navigation').length") == 1
+        _shot(driver, request, "live-task")
+
+    await _in_browser(task_appears)
+
+    def open_content() -> None:
+        items = driver.find_elements(By.CSS_SELECTOR, "#interactions details.interaction")
+        assert [i.get_attribute("data-interaction-id") for i in items] == ["chat-1", "call-1"]  # newest first
+        items[0].find_element(By.TAG_NAME, "summary").click()
+        shown = _wait_text(driver, "details[data-interaction-id='chat-1'] pre.text", "my order")
+        assert "<img src=x" in shown and "<b>42</b>" in shown  # shown as text, never as HTML
+        assert driver.execute_script("return document.body.dataset.pwned") is None
+        assert not driver.find_elements(By.CSS_SELECTOR, "#interactions img, #interactions b")
+        _shot(driver, request, "interaction")
+        driver.set_window_size(420, 900)
+        width = driver.execute_script("return document.documentElement.scrollWidth")
+        assert width <= driver.execute_script("return window.innerWidth") + 1, width
+        _shot(driver, request, "side-panel")
+        driver.set_window_size(1400, 900)
+
+    await _in_browser(open_content)
+    assert await _in_browser(lambda: _problems(driver)) == []
+
+
+async def test_search_lists_matches_and_identify_offers_anonymous_services(page, open_console, request):
+    driver = page
+    base = open_console["http"]
+    seeded = await seed(base)
+    async with httpx.AsyncClient(base_url=base) as http:
+        twin = await http.post("/profiles", json={"FirstName": "Bo", "LastName": "Quill",
+                                                  "Phone": [{"PhoneNumber": "0033 3 14 59 26 53"}]})
+        assert twin.status_code == 201
+        anon = await http.post("/services/start", json={"service_type": 1, "contact_key": "+15550100"})
+        assert anon.status_code == 201
+
+    def search() -> None:
+        driver.get(base + "/console")
+        box = WebDriverWait(driver, WAIT).until(lambda d: d.find_element(By.ID, "search-value"))
+        box.send_keys("ADA@example.com\n")
+        _wait_text(driver, "#matches", "Ada Quill")
+        driver.find_element(By.LINK_TEXT, "Ada Quill").click()
+        _wait_text(driver, "#customer-name", "Ada Quill")
+        driver.get(base + "/console/identify?PhoneNumber=" + quote("+33314592653"))
+        got = _wait_text(driver, "#matches", "Ada Quill", "Bo Quill")
+        assert seeded["cid"] in got
+        _shot(driver, request, "matches")
+        driver.get(base + "/console/identify?PhoneNumber=" + quote("+15550100"))
+        _wait_text(driver, "#anonymous", "No customer found", "General inquiry")
+        _shot(driver, request, "anonymous")
+
+    await _in_browser(search)
+    assert await _in_browser(lambda: _problems(driver)) == []
+
+
+async def test_sign_in_and_out_and_a_role_without_interactions(page, guarded_console, request):
+    driver = page
+    base = guarded_console["http"]
+    seeded = await seed(base, basic("agent", PASSWORD))
+
+    def sign_in(user: str) -> None:
+        WebDriverWait(driver, WAIT).until(lambda d: d.find_element(By.ID, "signin-user")).send_keys(user)
+        driver.find_element(By.ID, "signin-password").send_keys(PASSWORD)
+        driver.find_element(By.ID, "signin-button").click()
+        _wait_text(driver, "#who", f"signed in as {user}")
+
+    def as_agent() -> None:
+        driver.get(base + f"/console/customers/{seeded['cid']}")
+        _wait_text(driver, "#signin", "Sign in")
+        _shot(driver, request, "signin")
+        sign_in("agent")
+        _wait_text(driver, "#customer-name", "Ada Quill")
+        _wait_text(driver, "#interactions", "Interactions (2)")
+        _live(driver)
+        driver.find_element(By.ID, "signout").click()
+        _wait_text(driver, "#signin", "Sign in")
+        assert driver.find_element(By.ID, "who").text == "not signed in"
+        assert not driver.find_elements(By.ID, "customer-name")
+        assert driver.execute_script("return sessionStorage.length") == 0
+        assert driver.execute_script("return localStorage.length") == 0
+
+    await _in_browser(as_agent)
+
+    def as_clerk() -> None:
+        sign_in("clerk")
+        _wait_text(driver, "#customer-name", "Ada Quill")
+        _wait_text(driver, "#journey", "Support", "active")
+        assert not driver.find_elements(By.ID, "interactions")
+        assert "Basic" not in driver.current_url and "Bearer" not in driver.current_url
+        _shot(driver, request, "no-interactions")
+
+    await _in_browser(as_clerk)
+    # Before signing in, the page's own request for data was refused (401, no password prompt): nothing else.
+    assert all("status of 401" in p for p in await _in_browser(lambda: _problems(driver)))

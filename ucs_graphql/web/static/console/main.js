@@ -151,13 +151,14 @@ async function route() {
   const url = new URL(window.location.href);
   const path = url.pathname.slice(root.length).replace(/\/+$/, "");
   try {
-    await loadMetadata();
     if (path.startsWith("/console/customers/")) {
       await customerView(decodeURIComponent(path.slice("/console/customers/".length)));
     } else if (path === "/console/identify") {
+      await loadMetadata();
       const [attribute, value] = [...url.searchParams.entries()][0] || [];
       await identifyView(attribute, value);
     } else if (path === "/console/search") {
+      await loadMetadata();
       await searchView(url.searchParams.get("q") || "");
     } else {
       homeView();
@@ -264,26 +265,24 @@ async function allInteractions(id) {
   }
 }
 
+// The three parts load at once and each is drawn when its answer comes: the timeline first does not wait for
+// the profile or the interactions. A part the role may not read is removed from the page.
 async function customerView(id) {
-  const names = metadata.extensions.map((e) => e.name);
-  const [profile, services, interactions] = await Promise.all([
-    gql(PROFILE, { id, extensions: names.length ? names : null }), gql(SERVICES, { id }), allInteractions(id)]);
-  if (profile.errors.length) {
-    const code = codeOf(profile.errors);
-    clear(view).append(el("section", { class: "card" }, el("h1", {}, code === "NOT_FOUND" ? "No such customer" : "Customer"),
-      el("p", { role: "alert", class: "error" }, profile.errors[0].message)));
-    return;
-  }
-  const p = profile.data.profile;
-  document.title = `${profileName(p)} · ucs console`;
-  const page = el("div", { class: "customer" });
-  page.append(el("h1", { id: "customer-name" }, profileName(p)), profileSection(p));
+  const servicesAnswer = gql(SERVICES, { id });
+  const interactionsAnswer = allInteractions(id);
+  const meta = await loadMetadata();
+  const names = meta.extensions.map((e) => e.name);
+  const profileAnswer = gql(PROFILE, { id, extensions: names.length ? names : null });
+  const heading = el("h1", { id: "customer-name" }, id);
+  const profileCard = el("section", { class: "card", id: "profile" }, el("h2", {}, "Profile"), el("p", { class: "muted" }, "Loading…"));
   const timeline = el("section", { class: "card", id: "journey", "aria-labelledby": "journey-title" },
     el("h2", { id: "journey-title" }, "Journey"));
-  if (!services.errors.length) page.append(timeline);
-  if (interactions.items) page.append(interactionSection(interactions.items, services.data ? services.data.customerServices : []));
-  clear(view).append(page);
-  if (!services.errors.length) {
+  const interactionsCard = el("section", { class: "card", id: "interactions" }, el("h2", {}, "Interactions"));
+  clear(view).append(el("div", { class: "customer" }, heading, profileCard, timeline, interactionsCard));
+
+  const services = await servicesAnswer;
+  if (services.errors.length) timeline.remove();
+  else {
     const draw = (list) => {
       const old = timeline.querySelector(".timeline");
       const opened = new Set([...timeline.querySelectorAll("details[open]")].map((d) => d.dataset.key));
@@ -294,6 +293,25 @@ async function customerView(id) {
     };
     draw(services.data.customerServices);
     live(id, draw);
+  }
+
+  const profile = await profileAnswer;
+  if (profile.errors.length) {
+    const code = codeOf(profile.errors);
+    heading.textContent = code === "NOT_FOUND" ? "No such customer" : id;
+    profileCard.replaceWith(el("p", { role: "alert", class: "error" }, profile.errors[0].message));
+  } else {
+    const p = profile.data.profile;
+    heading.textContent = profileName(p);
+    document.title = `${profileName(p)} · ucs console`;
+    profileCard.replaceWith(profileSection(p));
+  }
+
+  const interactions = await interactionsAnswer;
+  if (interactions.items) {
+    interactionsCard.replaceWith(interactionSection(interactions.items, services.data ? services.data.customerServices : []));
+  } else {
+    interactionsCard.remove();
   }
 }
 

@@ -145,6 +145,10 @@ async def test_screen_pop_by_phone_shows_the_live_journey_and_interactions(page,
     def task_appears() -> None:
         WebDriverWait(driver, WAIT).until(lambda d: d.find_elements(By.CSS_SELECTOR, f"details[data-key='{key}']"))
         assert driver.execute_script("return performance.getEntriesByType('navigation').length") == 1
+        state = driver.find_element(By.CSS_SELECTOR, f"details[data-key='s{seeded['sid']}.{seeded['state']}']")
+        state.find_element(By.TAG_NAME, "summary").click()  # its details and extension values open on click
+        WebDriverWait(driver, WAIT).until(lambda d: state.get_attribute("data-extensions") == "loaded")
+        assert "Started" in state.text
         _shot(driver, request, "live-task")
 
     await _in_browser(task_appears)

@@ -238,7 +238,7 @@ async function identifyView(attribute, value) {
     el("h1", {}, "No customer found"), el("p", {}, `No customer has ${attribute} ${value}.`));
   if (anon.data) {
     section.append(el("h2", {}, `Anonymous services with contact key ${value}`),
-      renderTimeline(anon.data.anonymousServices, nameOf));
+      renderTimeline(anon.data.anonymousServices, nameOf, extensionsOf));
   }
   clear(view).append(section);
 }
@@ -286,7 +286,7 @@ async function customerView(id) {
     const draw = (list) => {
       const old = timeline.querySelector(".timeline");
       const opened = new Set([...timeline.querySelectorAll("details[open]")].map((d) => d.dataset.key));
-      const fresh = renderTimeline(list, nameOf);
+      const fresh = renderTimeline(list, nameOf, extensionsOf);
       for (const d of fresh.querySelectorAll("details")) if (opened.has(d.dataset.key)) d.open = true;
       if (old) old.replaceWith(fresh); else timeline.append(fresh);
       document.body.dataset.timelineRendered = String(performance.now());
@@ -313,6 +313,17 @@ async function customerView(id) {
   } else {
     interactionsCard.remove();
   }
+}
+
+const EXTENSIONS = {
+  service: "query($s: Long!) { item: service(serviceId: $s) { extensions } }",
+  state: "query($s: Long!, $i: Int!) { item: state(serviceId: $s, stateId: $i) { extensions } }",
+  task: "query($s: Long!, $i: Int!) { item: task(serviceId: $s, taskId: $i) { extensions } }",
+};
+
+async function extensionsOf(kind, serviceId, id) {
+  const { data } = await gql(EXTENSIONS[kind], { s: serviceId, i: id });
+  return data ? data.item.extensions : {};
 }
 
 function live(id, draw) {

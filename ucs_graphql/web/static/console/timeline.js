@@ -4,7 +4,8 @@
 
 import { el, formatDuration, formatTime } from "./dom.js";
 
-const ITEM = "duration estDuration disposition dispositionDesc started { timestamp } completed { timestamp } extensions";
+// Extension values are read when an item is opened (they cost a query per item), not with the timeline.
+const ITEM = "duration estDuration disposition dispositionDesc started { timestamp } completed { timestamp }";
 export const TIMELINE_FIELDS = `serviceId serviceType contactKey ${ITEM}
   states { stateId stateType previousStateId ${ITEM} }
   tasks { taskId taskType stateId ${ITEM} }`;
@@ -17,6 +18,18 @@ function span(item, now) {
   return { start, end, duration: item.duration !== null && item.duration !== undefined ? item.duration : end - start };
 }
 
+function extensionFacts(list, extensions) {
+  const add = (term, value) => list.append(el("dt", {}, term), el("dd", {}, String(value)));
+  for (const [name, value] of Object.entries(extensions || {})) {
+    const records = Array.isArray(value) ? value : [value];
+    for (const record of records) {
+      for (const [attr, v] of Object.entries(record && typeof record === "object" ? record : { value: record })) {
+        add(`${name}.${attr}`, typeof v === "object" && v !== null ? JSON.stringify(v) : v);
+      }
+    }
+  }
+}
+
 function facts(item, level, nameOf) {
   const list = el("dl", { class: "facts" });
   const add = (term, value) => { if (value !== "" && value !== null && value !== undefined) list.append(el("dt", {}, term), el("dd", {}, String(value))); };
@@ -26,18 +39,10 @@ function facts(item, level, nameOf) {
   add("Disposition", item.disposition !== null && item.disposition !== undefined ? nameOf(`${level}.disposition`, item.disposition) : "");
   add("Disposition description", item.dispositionDesc);
   if (item.contactKey) add("Contact key", item.contactKey);
-  for (const [name, value] of Object.entries(item.extensions || {})) {
-    const records = Array.isArray(value) ? value : [value];
-    for (const record of records) {
-      for (const [attr, v] of Object.entries(record && typeof record === "object" ? record : { value: record })) {
-        add(`${name}.${attr}`, typeof v === "object" && v !== null ? JSON.stringify(v) : v);
-      }
-    }
-  }
   return list;
 }
 
-function entry(kind, key, title, item, level, nameOf, now, axis, children) {
+function entry(kind, key, title, item, level, nameOf, now, axis, children, loadExtensions) {
   const active = !item.completed;
   const { start, end, duration } = span(item, now);
   const bar = el("span", { class: "bar", "aria-hidden": "true" });
@@ -54,13 +59,25 @@ function entry(kind, key, title, item, level, nameOf, now, axis, children) {
     item.disposition !== null && item.disposition !== undefined
       ? el("span", { class: "disposition" }, nameOf(`${level}.disposition`, item.disposition)) : "");
   const details = el("details", { class: `${kind} ${active ? "is-active" : "is-completed"}`, "data-key": key,
-    "data-status": active ? "active" : "completed" }, summary, facts(item, level, nameOf));
+    "data-status": active ? "active" : "completed" }, summary);
+  const list = facts(item, level, nameOf);
+  details.append(list);
+  if (loadExtensions) {
+    details.addEventListener("toggle", async () => {
+      if (!details.open || details.dataset.extensions) return;
+      details.dataset.extensions = "loading";
+      try { extensionFacts(list, await loadExtensions()); details.dataset.extensions = "loaded"; }
+      catch (err) { delete details.dataset.extensions; }
+    });
+  }
   if (axis) details.append(el("div", { class: "axis" }, bar));
   if (children && children.childElementCount) details.append(children);
   return details;
 }
 
-export function renderTimeline(services, nameOf) {
+// `extensionsOf(kind, serviceId, id)` reads an item's extension values when it is opened (null: none shown).
+export function renderTimeline(services, nameOf, extensionsOf = null) {
+  const loader = (kind, serviceId, id) => (extensionsOf ? () => extensionsOf(kind, serviceId, id) : null);
   const now = Date.now();
   const sorted = [...services].sort((a, b) => (!a.completed - !b.completed) * -1
     || ms(b.started.timestamp) - ms(a.started.timestamp));
@@ -77,16 +94,17 @@ export function renderTimeline(services, nameOf) {
       const tasks = el("ol", { class: "nested" });
       for (const t of s.tasks.filter((t) => t.stateId === st.stateId)) {
         tasks.append(el("li", {}, entry("task", `t${s.serviceId}.${t.taskId}`, `Task ${nameOf("Task.type", t.taskType)}`,
-          t, "Task", nameOf, now, null, null)));
+          t, "Task", nameOf, now, null, null, loader("task", s.serviceId, t.taskId))));
       }
       nested.append(el("li", {}, entry("state", `s${s.serviceId}.${st.stateId}`, `State ${nameOf("State.type", st.stateType)}`,
-        st, "State", nameOf, now, null, tasks)));
+        st, "State", nameOf, now, null, tasks, loader("state", s.serviceId, st.stateId))));
     }
     for (const t of s.tasks.filter((t) => t.stateId === null || t.stateId === undefined)) {
       nested.append(el("li", {}, entry("task", `t${s.serviceId}.${t.taskId}`, `Task ${nameOf("Task.type", t.taskType)}`,
-        t, "Task", nameOf, now, null, null)));
+        t, "Task", nameOf, now, null, null, loader("task", s.serviceId, t.taskId))));
     }
-    const service = entry("service", `v${s.serviceId}`, nameOf("Service.type", s.serviceType), s, "Service", nameOf, now, axis, nested);
+    const service = entry("service", `v${s.serviceId}`, nameOf("Service.type", s.serviceType), s, "Service", nameOf, now, axis, nested,
+      loader("service", s.serviceId, null));
     service.dataset.serviceId = String(s.serviceId);
     if (!s.completed) service.open = true;
     if (current) {

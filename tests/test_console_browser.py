@@ -1,6 +1,6 @@
 """The customer console in a real headless Chromium (the driver of tests/test_graphiql_browser.py): a screen-pop
 by phone number in another format opens the customer, whose name, active service and current state show; a task
-started through REST appears without reload; an interaction's content opens as text; sign-in and sign-out with
+started through REST appears without reload, and after the socket drops the page reconnects and reloads; an interaction's content opens as text; sign-in and sign-out with
 access control on; a role that may not read interactions sees no interactions section. Screenshots of each view
 go to tests/artifacts/ (git-ignored)."""
 
@@ -20,6 +20,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.helpers import basic
 from tests.profile_fixtures import PHONE, define
+from tests.tcp_proxy import TcpProxy
 from tests.test_graphiql_browser import WAIT, _in_browser, _network, _problems, _shot, browser  # noqa: F401
 from tests.test_subscriptions import served_app
 from ucs_graphql.access.hashing import hash_secret
@@ -241,3 +242,37 @@ async def test_sign_in_and_out_and_a_role_without_interactions(page, guarded_con
     await _in_browser(as_clerk)
     # Before signing in, the page's own request for data was refused (401, no password prompt): nothing else.
     assert all("status of 401" in p for p in await _in_browser(lambda: _problems(driver)))
+
+
+async def test_the_live_timeline_reconnects_and_reloads_after_the_socket_drops(page, open_console, request):
+    driver = page
+    base = open_console["http"]
+    seeded = await seed(base)
+    proxy = TcpProxy("127.0.0.1", int(base.rsplit(":", 1)[1]))
+    await proxy.start()
+    try:
+        def open_live() -> None:
+            driver.get(proxy.url_for(base) + f"/console/customers/{seeded['cid']}")
+            _wait_text(driver, "#customer-name", "Ada Quill")
+            _live(driver)
+
+        await _in_browser(open_live)
+        proxy.cut("reset")
+        await _in_browser(lambda: WebDriverWait(driver, WAIT).until(
+            lambda d: d.execute_script("return document.body.dataset.live") == "off"))
+        async with httpx.AsyncClient(base_url=base) as http:  # the change the page misses while it is cut off
+            task = await http.post(f"/services/{seeded['sid']}/tasks/start", json={"task_type": 2})
+            assert task.status_code == 201
+        proxy.restore()
+        key = f"t{seeded['sid']}.{task.json()['task_id']}"
+
+        def reloaded() -> None:
+            _live(driver)
+            WebDriverWait(driver, WAIT).until(lambda d: d.find_elements(By.CSS_SELECTOR, f"details[data-key='{key}']"))
+            assert driver.execute_script("return performance.getEntriesByType('navigation').length") == 1
+            _shot(driver, request, "reconnected")
+
+        await _in_browser(reloaded)
+        await _in_browser(lambda: driver.get("about:blank"))
+    finally:
+        await proxy.close()

@@ -3,6 +3,7 @@ interactions, and back; cursor connections; constant SQL statements whatever the
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import httpx
@@ -138,3 +139,40 @@ async def test_the_cost_limit_counts_a_connection_by_its_page(client):
     assert error_code(refused) == "LIMIT_EXCEEDED", refused
     got = await gql(client, query, {"ids": ids, "n": 1})
     assert "errors" not in got and got["data"]["profiles"] == [None] * 1000, got
+
+
+async def test_durations_beyond_an_int_are_answered_as_longs(client):
+    long_ms = 45 * 24 * 3600 * 1000  # 45 days: more than 2**31 - 1 milliseconds
+    got = await gql(client, """mutation($ms: Long!) { startService(input: {serviceType: 1, customerId: "C1",
+        estDurationMs: $ms, timestamp: "2020-01-01T00:00:00Z"}) { serviceId estDurationMs } }""", {"ms": long_ms})
+    assert got["data"]["startService"]["estDurationMs"] == long_ms, got
+    sid = got["data"]["startService"]["serviceId"]
+    got = await gql(client, """mutation($sid: Long!) { completeService(serviceId: $sid,
+        input: {timestamp: "2020-02-15T00:00:00Z"}) { durationMs } }""", {"sid": sid})
+    assert got["data"]["completeService"] == {"durationMs": long_ms}, got
+    got = await gql(client, "query($sid: Long!) { service(serviceId: $sid) { duration } }", {"sid": sid})
+    assert got["errors"][0]["path"] == ["service", "duration"], got  # the deprecated Int cannot hold it
+    got = await gql(client, """mutation { startService(input: {serviceType: 1, estDuration: 5, estDurationMs: 5})
+        { serviceId } }""")
+    assert error_code(got) == "BAD_PARAMETER", got
+    got = await gql(client, """query { __type(name: "Service") { fields(includeDeprecated: true) {
+        name isDeprecated } } }""")
+    deprecated = {f["name"] for f in got["data"]["__type"]["fields"] if f["isDeprecated"]}
+    assert deprecated == {"duration", "estDuration"}, got
+
+
+async def test_every_entity_has_a_global_id_unique_across_types(client):
+    c = await customer_with_journey(client, "Id")
+    got = await gql(client, """query($cid: String!) { profile(customerId: $cid) { id
+        services { edges { node { id states { id } tasks { id } } } }
+        interactions { edges { node { id } } } } }""", {"cid": c["cid"]})
+    assert "errors" not in got, got
+    profile = got["data"]["profile"]
+    service = profile["services"]["edges"][0]["node"]
+    ids = [profile["id"], service["id"], service["states"][0]["id"], service["tasks"][0]["id"],
+           profile["interactions"]["edges"][0]["node"]["id"]]
+    assert len(set(ids)) == len(ids)
+    assert base64.b64decode(ids[0]).decode() == f"Profile:{c['cid']}"
+    assert base64.b64decode(ids[2]).decode() == f"State:{c['active']}:{c['state']}"
+    again = await gql(client, "query($sid: Long!) { service(serviceId: $sid) { id } }", {"sid": c["active"]})
+    assert again["data"]["service"]["id"] == service["id"]

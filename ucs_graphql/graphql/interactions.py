@@ -14,6 +14,7 @@ from ucs_graphql.access import tasks as t
 from ucs_graphql.context import Ctx
 from ucs_graphql.graphql.connections import Connection, connection
 from ucs_graphql.graphql.context import Info, Loader
+from ucs_graphql.graphql.nodes import GlobalId
 from ucs_graphql.graphql.permissions import needs
 from ucs_graphql.interactions import service
 from ucs_graphql.interactions import store as ixn_store
@@ -70,7 +71,7 @@ def _addresses(docs: Any) -> list[EmailAddress] | None:
 
 
 @strawberry.interface(description="An interaction: the common fields of the reference's Interaction Resources.")
-class Interaction:
+class Interaction(GlobalId):
     record: strawberry.Private[ixn_store.Interaction]
     interaction_id: str
     customer_id: str
@@ -97,6 +98,9 @@ class Interaction:
     structured_text_mime: str | None
     binary_content_mime: str | None
     binary_content_size: int | None
+
+    def node_key(self) -> tuple[object, ...]:
+        return ("Interaction", self.interaction_id)
 
     @strawberry.field(description="URL of the plain text (as the REST resource gives it).")
     def text_url(self, info: Info) -> str | None:

@@ -21,6 +21,7 @@ from ucs_graphql.events.bus import Event
 from ucs_graphql.graphql import interactions as interaction_types
 from ucs_graphql.graphql.connections import Connection, connection
 from ucs_graphql.graphql.context import Info, Loader
+from ucs_graphql.graphql.nodes import GlobalId
 from ucs_graphql.graphql.permissions import needs
 from ucs_graphql.interactions import service as interaction_service
 from ucs_graphql.journeys import batch, extensions, service, states, tasks
@@ -153,15 +154,29 @@ async def _extensions(info: Info, level: str, owner: int, names: list[str] | Non
     return JSON(await _loader(info, f"{level}_extensions", _extensions_loader(level)).load(key))
 
 
+_INT_DURATION = "An Int holds at most 24.8 days of milliseconds: use {} (a Long)."
+
+
 @strawberry.type(description="Common fields of services, states and tasks.")
 class JourneyItem:
     service_id: Long  # type: ignore[valid-type]
-    est_duration: int | None
-    duration: int | None = strawberry.field(description="Milliseconds, on completed items.")
+    est_duration: int | None = strawberry.field(
+        description="Estimated milliseconds (a 32-bit Int).", deprecation_reason=_INT_DURATION.format("estDurationMs"))
+    duration: int | None = strawberry.field(
+        description="Milliseconds, on completed items (a 32-bit Int).",
+        deprecation_reason=_INT_DURATION.format("durationMs"))
     disposition: IdOrName | None  # type: ignore[valid-type]
     disposition_desc: str | None
     started: LifecycleEvent
     completed: LifecycleEvent | None
+
+    @strawberry.field(description="Estimated milliseconds, as given at start or association.")
+    def est_duration_ms(self) -> Long | None:  # type: ignore[valid-type]
+        return self.est_duration
+
+    @strawberry.field(description="Milliseconds from start to completion, on completed items.")
+    def duration_ms(self) -> Long | None:  # type: ignore[valid-type]
+        return self.duration
 
 
 def _common(doc: dict[str, Any]) -> dict[str, Any]:
@@ -172,10 +187,13 @@ def _common(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 @strawberry.type(description="A task of a service, possibly within one of its states.")
-class Task(JourneyItem):
+class Task(JourneyItem, GlobalId):
     task_id: int
     task_type: IdOrName  # type: ignore[valid-type]
     state_id: int | None
+
+    def node_key(self) -> tuple[object, ...]:
+        return ("Task", self.service_id, self.task_id)
 
     @classmethod
     def of(cls, doc: dict[str, Any]) -> Task:
@@ -194,9 +212,12 @@ class Task(JourneyItem):
 
 
 @strawberry.type(description="A state of a service.")
-class State(JourneyItem):
+class State(JourneyItem, GlobalId):
     state_id: int
     state_type: IdOrName  # type: ignore[valid-type]
+
+    def node_key(self) -> tuple[object, ...]:
+        return ("State", self.service_id, self.state_id)
 
     @classmethod
     def of(cls, doc: dict[str, Any]) -> State:
@@ -219,10 +240,13 @@ class State(JourneyItem):
 
 
 @strawberry.type(description="A service: a customer commitment spanning interactions, with states and tasks.")
-class Service(JourneyItem):
+class Service(JourneyItem, GlobalId):
     service_type: IdOrName  # type: ignore[valid-type]
     customer_id: str | None = strawberry.field(description="Absent on anonymous services.")
     contact_key: str | None
+
+    def node_key(self) -> tuple[object, ...]:
+        return ("Service", self.service_id)
 
     @classmethod
     def of(cls, doc: dict[str, Any]) -> Service:
@@ -317,14 +341,18 @@ class ServiceStartInput(EventInput):
     service_type: IdOrName  # type: ignore[valid-type]
     customer_id: str | None = None
     contact_key: str | None = None
-    est_duration: int | None = None
+    est_duration: int | None = strawberry.field(default=None, description="Estimated milliseconds (a 32-bit "
+                                                                         "Int; estDurationMs takes any).")
+    est_duration_ms: Long | None = strawberry.field(default=None, description="Estimated milliseconds.")  # type: ignore[valid-type]
 
 
 @strawberry.input
 class ServiceAssociateInput(EventInput):
     service_type: IdOrName | None = None  # type: ignore[valid-type]
     contact_key: str | None = None
-    est_duration: int | None = None
+    est_duration: int | None = strawberry.field(default=None, description="Estimated milliseconds (a 32-bit "
+                                                                         "Int; estDurationMs takes any).")
+    est_duration_ms: Long | None = strawberry.field(default=None, description="Estimated milliseconds.")  # type: ignore[valid-type]
 
 
 @strawberry.input
@@ -337,7 +365,9 @@ class EndInput(EventInput):
 class StateStartInput(EventInput):
     state_type: IdOrName  # type: ignore[valid-type]
     previous_state_id: int | None = None
-    est_duration: int | None = None
+    est_duration: int | None = strawberry.field(default=None, description="Estimated milliseconds (a 32-bit "
+                                                                         "Int; estDurationMs takes any).")
+    est_duration_ms: Long | None = strawberry.field(default=None, description="Estimated milliseconds.")  # type: ignore[valid-type]
 
 
 @strawberry.input
@@ -351,7 +381,9 @@ class TransitionFromInput:
 @strawberry.input
 class TransitionToInput:
     state_type: IdOrName  # type: ignore[valid-type]
-    est_duration: int | None = None
+    est_duration: int | None = strawberry.field(default=None, description="Estimated milliseconds (a 32-bit "
+                                                                         "Int; estDurationMs takes any).")
+    est_duration_ms: Long | None = strawberry.field(default=None, description="Estimated milliseconds.")  # type: ignore[valid-type]
     extensions: JSON | None = None
 
 
@@ -365,7 +397,12 @@ class TransitionInput(EventInput):
 class TaskStartInput(EventInput):
     task_type: IdOrName  # type: ignore[valid-type]
     state_id: int | None = None
-    est_duration: int | None = None
+    est_duration: int | None = strawberry.field(default=None, description="Estimated milliseconds (a 32-bit "
+                                                                         "Int; estDurationMs takes any).")
+    est_duration_ms: Long | None = strawberry.field(default=None, description="Estimated milliseconds.")  # type: ignore[valid-type]
+
+
+_BODY_NAMES = {"from_": "from", "est_duration_ms": "est_duration"}
 
 
 def body(value: Any) -> dict[str, Any]:
@@ -377,7 +414,10 @@ def body(value: Any) -> dict[str, Any]:
         v = getattr(value, f.name)
         if v is None or f.name == "extensions":
             continue
-        out["from" if f.name == "from_" else f.name] = body(v) if dataclasses.is_dataclass(v) else v
+        name = _BODY_NAMES.get(f.name, f.name)
+        if name in out:
+            raise BadParameter(name, f"give {name} once (estDuration or estDurationMs)")
+        out[name] = body(v) if dataclasses.is_dataclass(v) else v
     exts = getattr(value, "extensions", None)
     if exts is not None:
         if not isinstance(exts, dict):

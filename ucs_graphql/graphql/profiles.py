@@ -17,6 +17,7 @@ from ucs_graphql.graphql import interactions as interaction_types
 from ucs_graphql.graphql import journeys
 from ucs_graphql.graphql.connections import Connection
 from ucs_graphql.graphql.context import Info, Loader
+from ucs_graphql.graphql.nodes import GlobalId
 from ucs_graphql.graphql.permissions import needs
 from ucs_graphql.identification import service as identification
 from ucs_graphql.interactions import service as interaction_service
@@ -100,10 +101,13 @@ class IncludeExtensions(Enum):
 
 
 @strawberry.type(description="A customer profile; attributes and extensions are loaded in batches.")
-class Profile:
+class Profile(GlobalId):
     customer_id: str
     default_extensions: strawberry.Private[tuple[str, ...]] = ()
     extensions_allowed: strawberry.Private[bool] = True
+
+    def node_key(self) -> tuple[object, ...]:
+        return ("Profile", self.customer_id)
 
     @strawberry.field(description="Attribute name -> value (an array when there are several, primary first).")
     async def attributes(self, info: Info) -> JSON:

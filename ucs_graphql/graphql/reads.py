@@ -58,12 +58,12 @@ def _all(names: str, read: Read) -> dict[str, Read]:
     return dict.fromkeys(names.split(), read)
 
 
-_ITEM = "estDuration duration disposition dispositionDesc started completed"
+_ITEM = "estDuration duration estDurationMs durationMs disposition dispositionDesc started completed"
 _INTERACTION = ("customerId serviceId entityType status type subType mediaType parentId threadId externalId "
                 "ownerId creatorAppId startDate endDate timeshift categoryId allowChildren subject stoppedReason "
                 "udata structuredTextMime binaryContentMime binaryContentSize textUrl structuredTextUrl "
                 "binaryContentUrl text structuredText binaryContent")
-_INTERACTION_READS = {"interactionId": FREE, **_all(_INTERACTION, INTERACTION), "customer": PROFILE,
+_INTERACTION_READS = {"id": FREE, "interactionId": FREE, **_all(_INTERACTION, INTERACTION), "customer": PROFILE,
                       "service": SERVICE}
 _EMAIL = "from replyTo to cc sentDate"
 
@@ -74,25 +74,25 @@ ROOT_GRANTS: Mapping[tuple[str, str], Read] = {
 """What a root field's own task returns below it beyond the reads of its fields (REST route of that task)."""
 
 FIELDS: Mapping[str, Mapping[str, Read]] = {
-    "Profile": {"customerId": FREE, "attributes": PROFILE, "extensions": PROFILE,
+    "Profile": {"id": FREE, "customerId": FREE, "attributes": PROFILE, "extensions": PROFILE,
                 "services": needs(t.READ_SERVICE, rest=("GET /customers/{customer_id}/services",)),
                 "activeServices": needs(t.READ_SERVICE, rest=("GET /customers/{customer_id}/services/active",)),
                 "interactions": needs(t.READ_INTERACTION, rest=("GET /customers/{id}/interactions",))},
     "Service": {
         "customer": PROFILE, "interactions": needs(t.READ_INTERACTION, rest=("GET /services/{id:int}/interactions",)),
-        "serviceId": FREE, **_all(f"{_ITEM} serviceType customerId contactKey extensions", SERVICE),
+        "id": FREE, "serviceId": FREE, **_all(f"{_ITEM} serviceType customerId contactKey extensions", SERVICE),
         # GET /services/{id}?active_states=yes nests states (and their tasks) without their extensions.
         "states": needs(t.READ_SERVICE, t.READ_STATE, rest=(f"GET {_S}", f"GET {_S}/states")),
         "tasks": needs(t.READ_SERVICE, t.READ_TASK, rest=(f"GET {_S}", f"GET {_S}/tasks")),
     },
     "State": {
-        "stateId": FREE, "serviceId": FREE, **_all(f"{_ITEM} stateType previousStateId", STATE),
+        "id": FREE, "stateId": FREE, "serviceId": FREE, **_all(f"{_ITEM} stateType previousStateId", STATE),
         "tasks": needs(t.READ_SERVICE, t.READ_STATE, t.READ_TASK,
                        rest=(f"GET {_S}", f"GET {_S}/states", f"GET {_S}/tasks"), grants=(TASKS_OF_A_STATE,)),
         "extensions": needs(t.READ_STATE, rest=(f"GET {_S}/states",)),
     },
     "Task": {
-        "taskId": FREE, "serviceId": FREE, **_all(f"{_ITEM} taskType stateId", TASK), "state": STATE,
+        "id": FREE, "taskId": FREE, "serviceId": FREE, **_all(f"{_ITEM} taskType stateId", TASK), "state": STATE,
         "extensions": needs(t.READ_TASK, rest=(f"GET {_S}/tasks",)),
     },
     "LifecycleEvent": _all("timestamp sessionId interactionId applicationType applicationId resourceType "

@@ -1,8 +1,8 @@
 """The customer console in a real headless Chromium (the driver of tests/test_graphiql_browser.py): a screen-pop
 by phone number in another format opens the customer, whose name, active service and current state show; a task
-started through REST appears without reload, and after the socket drops the page reconnects and reloads; an interaction's content opens as text; sign-in and sign-out with
-access control on; a role that may not read interactions sees no interactions section. Screenshots of each view
-go to tests/artifacts/ (git-ignored)."""
+started through REST appears without reload, and after the socket drops the page reconnects and reloads; an
+interaction's content opens as text; sign-in and sign-out with access control on; a role that may not read
+interactions sees no interactions section. Screenshots of each view go to tests/artifacts/ (git-ignored)."""
 
 from __future__ import annotations
 

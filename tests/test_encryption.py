@@ -395,3 +395,15 @@ async def test_reencrypt_command(make_client, database_url, monkeypatch, capsys)
     assert await asyncio.to_thread(cli.main, ["reencrypt", "--database", database_url]) == 1
     assert "0 encrypted values sealed again in 0 rows; 1 cannot be decrypted" in capsys.readouterr().out
     assert_error(await client.get(f"/profiles/{cid}"), 500, 5001, "'SSN'")
+
+
+@pytest.mark.parametrize("level", ["services", "states", "tasks"])
+async def test_encryption_is_refused_where_values_would_be_stored_in_clear(make_client, level):
+    client = await make_client(encryption_key=KEY)
+    schema = {"name": "Feedback", "type": "single-valued",
+              "attributes": [{"name": "note", "type": "string", "encrypt": True}]}
+    assert_error(await client.post(f"/metadata/{level}/extensions", json=schema), 400, 4020, "note.encrypt")
+    body = await gql(client, "mutation($s: JSON!) { createExtensionSchemas(level: SERVICE, schemas: $s) }",
+                     {"s": schema})
+    assert body["errors"][0]["extensions"]["code"] == "BAD_PARAMETER" and "note.encrypt" in body["errors"][0]["message"]
+    assert (await client.get(f"/metadata/{level}/extensions")).json() == []

@@ -115,6 +115,10 @@ async def create_extension_schemas(ctx: Ctx, level: str, body: Any) -> list[str]
     seen: set[str] = set()
     for doc in docs:
         schema = parse_extension_schema(doc, level)
+        clear = next((a for a in schema.attributes if a.encrypt), None) if level != "profile" else None
+        if clear is not None:  # nothing at these levels is sealed: refuse rather than store it in clear
+            raise BadParameter(f"{clear.name}.encrypt", f"encryption is offered for profile attributes and profile "
+                                                        f"extensions only, not for {level} extensions")
         if schema.key in seen:
             raise AlreadyExists(f"extension '{schema.name}' is given twice")
         seen.add(schema.key)

@@ -142,7 +142,7 @@ async def seed_services(url: str, customers: int) -> None:
 
     from ucs_graphql.db.engine import throwaway_engine
     from ucs_graphql.db.migrate import upgrade
-    from ucs_graphql.db.tables.journeys import service
+    from ucs_graphql.db.tables.journeys import new_id, service
 
     await upgrade(url)
     engine = throwaway_engine(url)
@@ -156,7 +156,7 @@ async def seed_services(url: str, customers: int) -> None:
                      "started_at": 1577836800000, "completed_at": 1577837100000, "started": started,
                      "completed": completed} for n in range(lo, min(lo + 10_000, customers))]
             async with engine.begin() as conn:
-                await conn.execute(insert(service), rows)
+                await conn.execute(insert(service).values(new_id(conn.dialect.name, service)), rows)
     finally:
         await engine.dispose()
 

@@ -112,7 +112,7 @@ async def test_upgrading_a_database_of_an_earlier_release_drops_the_index_of_rec
         assert "ix_extension_record_ext" in await indexes()
         await upgrade(url)
         assert "ix_extension_record_ext" not in await indexes()
-        assert await current_revision(url) == head_revision() == "0005"
+        assert await current_revision(url) == head_revision()
     finally:
         await engine.dispose()
 

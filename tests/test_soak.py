@@ -10,7 +10,7 @@ from bench.soak import drive
 from tests.conftest import wipe
 from tests.server_process import serve
 from ucs_graphql.db.engine import throwaway_engine
-from ucs_graphql.db.tables.journeys import task
+from ucs_graphql.db.tables.journeys import new_id, task
 from ucs_graphql.db.tables.profiles import ident_entry, profile
 
 CLIENTS = 20
@@ -43,7 +43,8 @@ async def breaks_are_found(url: str, ledger: Ledger) -> None:
             await conn.execute(delete(ident_entry).where(ident_entry.c.customer_id == entry.customer_id,
                                                          ident_entry.c.value == entry.value))
             await conn.execute(insert(task).values(tenant_id=1, service_id=987654321, task_type="1",
-                                                   started_at=0, started='{"timestamp": "x"}'))
+                                                   started_at=0, started='{"timestamp": "x"}',
+                                                   **new_id(conn.dialect.name, task)))
             victim = next(c for c in ledger.customers if c != entry.customer_id)
             await conn.execute(delete(profile).where(profile.c.customer_id == victim))
     finally:

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ucs_graphql.db.chunks import IN_CHUNK, chunks
 from ucs_graphql.db.fast import FastShapes
-from ucs_graphql.db.tables.journeys import service, state, task
+from ucs_graphql.db.tables.journeys import new_id, service, state, task
 
 
 @dataclass(frozen=True)
@@ -75,9 +75,10 @@ def _conditions(level: Level, f: Filters) -> list[Any]:
 # Start, complete and read-by-id are the journey's hot paths: their statements are built once per shape
 # (level, columns given, lock) and run on the driver (ucs_graphql.db.fast).
 
-def _build_insert(shape: tuple[str, frozenset[str]]) -> Any:
+def _build_insert(shape: tuple[str, frozenset[str], str]) -> Any:
     level = LEVELS[shape[0]]
-    cols: dict[str, Any] = {"tenant_id": bindparam("v_tenant_id"), **{c: bindparam(f"v_{c}") for c in sorted(shape[1])}}
+    cols: dict[str, Any] = {"tenant_id": bindparam("v_tenant_id"), **new_id(shape[2], level.table),
+                            **{c: bindparam(f"v_{c}") for c in sorted(shape[1])}}
     return insert(level.table).values(cols).returning(level.id)
 
 
@@ -116,7 +117,7 @@ def _prefixed(values: dict[str, Any]) -> dict[str, Any]:
 
 async def insert_item(conn: AsyncConnection, level: Level, tenant: int, values: dict[str, Any]) -> int:
     """Insert a service, state or task; returns its new id."""
-    stmt = _INSERT[(level.name, frozenset(values))]
+    stmt = _INSERT[(level.name, frozenset(values), conn.dialect.name)]
     rows = await stmt.fetch(conn, {"v_tenant_id": tenant, **_prefixed(values)})
     return int(rows[0][0])
 

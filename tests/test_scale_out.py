@@ -1,0 +1,145 @@
+"""Scale-out readiness: every tenant table is keyed by tenant first, and databases of earlier releases
+are migrated to those keys with their data and ids."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import Index, PrimaryKeyConstraint, UniqueConstraint, text
+
+from tests.conftest import PG_ADMIN_URL
+from ucs_graphql.config import load_settings
+from ucs_graphql.db.engine import throwaway_engine
+from ucs_graphql.db.migrate import current_revision, head_revision, upgrade
+from ucs_graphql.db.tables import metadata
+from ucs_graphql.web.app import create_app, create_runtime, start_runtime, stop_runtime
+
+# Tables every tenant shares, with why they have no tenant_id. Every other table is a tenant table.
+SERVER_WIDE = {
+    "server_state": "the server's mode and cache generations, one row per setting for every tenant",
+    "server_worker": "the serving processes of the whole server, which acknowledge mode switches",
+    "id_high_water": "SQLite's stand-in for the id sequences, which PostgreSQL shares among tenants too",
+    "alembic_version": "Alembic's record of the schema revision (not in the models' metadata)",
+}
+
+
+def _keys(table_name: str) -> list[tuple[str, list[str]]]:
+    """(what, leading columns) of the primary key, every unique constraint and every index of a table."""
+    table = metadata.tables[table_name]
+    out: list[tuple[str, list[str]]] = []
+    for const in table.constraints:
+        if isinstance(const, (PrimaryKeyConstraint, UniqueConstraint)):
+            out.append((f"{type(const).__name__} {const.name}", [c.name for c in const.columns]))
+    for index in table.indexes:
+        out.append((f"index {index.name}", [getattr(e, "name", str(e)) for e in index.expressions]))
+    return out
+
+
+def test_every_key_of_a_tenant_table_leads_with_tenant_id():
+    assert SERVER_WIDE.keys() - metadata.tables.keys() == {"alembic_version"}
+    broken = [f"{name}: {what} ({', '.join(cols)})" for name in sorted(metadata.tables)
+              if name not in SERVER_WIDE for what, cols in _keys(name) if not cols or cols[0] != "tenant_id"]
+    assert broken == [], "keys of tenant tables must lead with tenant_id:\n" + "\n".join(broken)
+    # Every tenant table has a primary key, and tenant_id is in it (Citus needs the distribution column there).
+    for name, table in metadata.tables.items():
+        if name not in SERVER_WIDE:
+            assert "tenant_id" in table.primary_key.columns, name
+
+
+def test_the_rule_catches_a_key_without_tenant_id():
+    from sqlalchemy import Column, Integer, String, Table
+
+    probe = Table("probe_rule", metadata, Column("tenant_id", Integer, primary_key=True),
+                  Column("name", String(8), primary_key=True), Column("seq", Integer), UniqueConstraint("seq"))
+    Index("ix_probe_rule_name", probe.c.name)
+    try:
+        keys = dict(_keys("probe_rule"))
+        assert keys["UniqueConstraint uq_probe_rule_seq"] == ["seq"]
+        assert keys["index ix_probe_rule_name"] == ["name"]
+    finally:
+        metadata.remove(probe)
+
+
+@pytest.fixture
+async def earlier_url(backend: str, tmp_path: Path) -> AsyncIterator[str]:
+    """An empty database of the backend under test, migrated by nothing yet."""
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path}/earlier.db"
+        return
+    name = f"ucs_earlier_{uuid.uuid4().hex[:8]}"
+    admin = throwaway_engine(PG_ADMIN_URL)
+    try:
+        async with admin.connect() as conn:
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await conn.execute(text(f"CREATE DATABASE {name}"))
+        yield f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
+    finally:
+        async with admin.connect() as conn:
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        await admin.dispose()
+
+
+ITEM = "started_at, started, completed_at, completed"
+ITEM_VALUES = "1242129912145, '{\"timestamp\": \"2009-05-12T12:05:12.145Z\"}', NULL, NULL"
+
+
+async def test_upgrading_a_database_of_the_previous_release_keeps_services_and_never_reuses_an_id(earlier_url, backend):
+    await upgrade(earlier_url, "0005")
+    engine = throwaway_engine(earlier_url)
+    try:
+        async with engine.begin() as conn:  # as the previous release wrote them: ids from one counter
+            for tenant in (1, 2, 1, 1):
+                await conn.execute(text(f"INSERT INTO service (tenant_id, customer_id, service_type, {ITEM}) "
+                                        f"VALUES ({tenant}, 'c{tenant}', '1', {ITEM_VALUES})"))
+            await conn.execute(text(f"INSERT INTO service_state (tenant_id, service_id, state_type, {ITEM}) "
+                                    f"VALUES (1, 1, '2', {ITEM_VALUES})"))
+            await conn.execute(text(f"INSERT INTO service_task (tenant_id, service_id, state_id, task_type, {ITEM}) "
+                                    f"VALUES (1, 1, 1, '3', {ITEM_VALUES})"))
+            # The newest service is deleted: its id (4) must not come back.
+            await conn.execute(text("DELETE FROM service WHERE service_id = 4"))
+    finally:
+        await engine.dispose()
+
+    await upgrade(earlier_url)
+    assert await current_revision(earlier_url) == head_revision()
+    if backend == "postgres":  # service ids stay exact in JavaScript
+        engine = throwaway_engine(earlier_url)
+        try:
+            async with engine.connect() as conn:
+                assert await conn.scalar(text("SELECT max_value FROM pg_sequences WHERE sequencename = "
+                                              "'service_service_id_seq'")) == 2**53 - 1
+        finally:
+            await engine.dispose()
+
+    settings = load_settings({"database_url": earlier_url, "access_log": False, "allowed_hosts": ["testserver"]},
+                             environ={})
+    rt = create_runtime(settings)
+    watcher = await start_runtime(rt)
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(settings, rt)),
+                                     base_url="http://testserver") as client:
+            old = (await client.get("/services/1")).json()
+            assert old["service_id"] == 1 and old["customer_id"] == "c1"
+            states = (await client.get("/services/1/states/active?active_tasks=true")).json()
+            assert [s["state_id"] for s in states] == [1]
+            assert [t["task_id"] for t in states[0]["active_tasks"]] == [1]
+            assert (await client.get("/services/2")).status_code == 404  # tenant 2's
+            started = await client.post("/services/start", json={
+                "timestamp": "2009-05-12T12:05:12.145Z", "service_type": 1, "customer_id": "c1"})
+            assert started.status_code == 201, started.text
+            assert started.json()["service_id"] == 5
+            state = await client.post("/services/5/states/start", json={
+                "timestamp": "2009-05-12T12:05:12.145Z", "state_type": 1})
+            assert state.status_code == 201, state.text
+            assert state.json()["state_id"] == 2
+            task = await client.post("/services/5/tasks/start", json={
+                "timestamp": "2009-05-12T12:05:12.145Z", "task_type": 1})
+            assert task.status_code == 201, task.text
+            assert task.json()["task_id"] == 2
+    finally:
+        await stop_runtime(rt, watcher)

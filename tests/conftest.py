@@ -16,6 +16,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
+from tests import tenant_queries
 from ucs_graphql.config import Settings, load_settings
 from ucs_graphql.db.engine import throwaway_engine
 from ucs_graphql.db.migrate import upgrade
@@ -23,6 +24,7 @@ from ucs_graphql.db.tables import metadata
 from ucs_graphql.web.app import create_app, create_runtime, start_runtime, stop_runtime
 
 PG_ADMIN_URL = os.environ.get("UCS_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+tenant_queries.install()
 BACKENDS = [b for b in os.environ.get("UCS_TEST_BACKENDS", "sqlite,postgres").split(",") if b]
 
 _postgres_passed: list[str] = []
@@ -49,6 +51,11 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if tenant_queries.violations:
+        print("\nFAILED: statements on tenant tables without tenant_id (tests/tenant_queries.py):")
+        for sender, statement in sorted(set(tenant_queries.violations)):
+            print(f"  {sender}: {statement}")
+        session.exitstatus = 1
     if "postgres" in BACKENDS and _postgres_expected and not _postgres_passed:
         print("\nFAILED: no PostgreSQL test passed; is PostgreSQL listening on 127.0.0.1:5432?")
         session.exitstatus = 1

@@ -11,20 +11,14 @@ import httpx
 import pytest
 from sqlalchemy import Index, PrimaryKeyConstraint, UniqueConstraint, text
 
+from tests import tenant_queries
 from tests.conftest import PG_ADMIN_URL
+from tests.tenant_queries import SERVER_WIDE
 from ucs_graphql.config import load_settings
 from ucs_graphql.db.engine import throwaway_engine
 from ucs_graphql.db.migrate import current_revision, head_revision, upgrade
 from ucs_graphql.db.tables import metadata
 from ucs_graphql.web.app import create_app, create_runtime, start_runtime, stop_runtime
-
-# Tables every tenant shares, with why they have no tenant_id. Every other table is a tenant table.
-SERVER_WIDE = {
-    "server_state": "the server's mode and cache generations, one row per setting for every tenant",
-    "server_worker": "the serving processes of the whole server, which acknowledge mode switches",
-    "id_high_water": "SQLite's stand-in for the id sequences, which PostgreSQL shares among tenants too",
-    "alembic_version": "Alembic's record of the schema revision (not in the models' metadata)",
-}
 
 
 def _keys(table_name: str) -> list[tuple[str, list[str]]]:
@@ -143,3 +137,37 @@ async def test_upgrading_a_database_of_the_previous_release_keeps_services_and_n
             assert task.json()["task_id"] == 2
     finally:
         await stop_runtime(rt, watcher)
+
+
+async def test_the_code_names_tenant_id_in_every_statement_on_a_tenant_table(client):
+    before, found = tenant_queries.seen[0], len(tenant_queries.violations)
+    customer = (await client.post("/profiles", json={"FirstName": "Ada"})).json()["customer_id"]
+    other = (await client.post("/profiles", json={"FirstName": "Bob"})).json()["customer_id"]
+    service_id = (await client.post("/services/start", json={
+        "timestamp": "2009-05-12T12:05:12.145Z", "service_type": 1, "customer_id": other})).json()["service_id"]
+    state = await client.post(f"/services/{service_id}/states/start", json={
+        "timestamp": "2009-05-12T12:05:12.145Z", "state_type": 1})
+    task = await client.post(f"/services/{service_id}/tasks/start", json={
+        "timestamp": "2009-05-12T12:05:12.145Z", "task_type": 1, "state_id": state.json()["state_id"]})
+    assert task.status_code == 201, task.text
+    assert (await client.get(f"/customers/{other}/services/active?active_states=true")).status_code == 200
+    assert (await client.put(f"/profiles/{customer}/merge/{other}", json={})).status_code == 204
+    assert (await client.get(f"/services/{service_id}")).json()["customer_id"] == customer
+    assert (await client.delete(f"/profiles/{customer}")).status_code in (200, 204)
+    # The hook saw the code's statements (the fast path's too), and none of them left tenant_id out.
+    assert tenant_queries.seen[0] - before >= 10
+    assert tenant_queries.violations[found:] == []
+
+
+def test_the_check_flags_a_statement_without_tenant_id():
+    assert tenant_queries.unscoped_tables('SELECT service.service_id FROM service WHERE service.customer_id = $1') \
+        == ["service"]
+    assert tenant_queries.unscoped_tables("DELETE FROM service_task WHERE service_task.tenant_id = ?") == []
+    assert tenant_queries.unscoped_tables("SELECT value FROM server_state WHERE name = ?") == []
+    assert tenant_queries.unscoped_tables("CREATE INDEX ix ON profile (customer_id)") == []
+    assert tenant_queries.unscoped_tables(
+        "SELECT service.tenant_id, service.service_id FROM service WHERE service.service_id = $1") == ["service"]
+    assert tenant_queries.unscoped_tables(
+        "SELECT s.service_id FROM service AS s JOIN service_state ON service_state.tenant_id = s.tenant_id "
+        "WHERE s.tenant_id = ?") == []
+    assert tenant_queries.unscoped_tables("UPDATE profile SET data=? WHERE tenant_id = ? AND customer_id = ?") == []

@@ -32,7 +32,10 @@ SERVER_WIDE = {
 }
 
 # Deliberate cross-tenant statements: "path:function" of the code that sends them -> why.
-ALLOWED: dict[str, str] = {}
+ALLOWED: dict[str, str] = {
+    "ucs_graphql/crypto/reencrypt.py:_tenants": "re-encryption (maintenance mode) first finds which tenants hold "
+    "values sealed the old way; it then works tenant by tenant",
+}
 
 TENANT_TABLES = frozenset(name for name in metadata.tables if name not in SERVER_WIDE)
 _TABLE_REF = re.compile(r'\b(?:FROM|JOIN|UPDATE|INTO)\s+"?(\w+)"?(?:\s+AS\s+"?(\w+)"?)?', re.IGNORECASE)

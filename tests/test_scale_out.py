@@ -3,6 +3,7 @@ are migrated to those keys with their data and ids."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -171,3 +172,35 @@ def test_the_check_flags_a_statement_without_tenant_id():
         "SELECT s.service_id FROM service AS s JOIN service_state ON service_state.tenant_id = s.tenant_id "
         "WHERE s.tenant_id = ?") == []
     assert tenant_queries.unscoped_tables("UPDATE profile SET data=? WHERE tenant_id = ? AND customer_id = ?") == []
+
+
+def test_the_citus_ddl_of_the_docs_distributes_every_table_with_its_keys():
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "scale-out.md").read_text()
+    block = doc.split("```sql\n", 1)[1].split("```", 1)[0]
+    statements = [s.strip() for s in block.split(";") if s.strip()]
+    call = re.compile(r"SELECT (create_distributed_table|create_reference_table)\('(\w+)'"
+                      r"(?:, '(\w+)')?(?:, colocate_with => '(\w+)')?\)$")
+    seen: list[str] = []
+    distributed: set[str] = set()
+    for statement in statements:
+        m = call.match(statement)
+        assert m, f"not a statement this test knows: {statement}"
+        kind, table_name, column, colocate = m.groups()
+        assert table_name in metadata.tables, table_name
+        table = metadata.tables[table_name]
+        seen.append(table_name)
+        if kind == "create_reference_table":
+            assert column is None and table_name in SERVER_WIDE, table_name
+            continue
+        assert column == "tenant_id" and table_name not in SERVER_WIDE, table_name
+        # Citus refuses a distributed table whose primary key or a unique constraint lacks the column.
+        for const in table.constraints:
+            if isinstance(const, (PrimaryKeyConstraint, UniqueConstraint)):
+                assert column in const.columns, f"{table_name}: {const.name}"
+        for index in table.indexes:
+            if index.unique:
+                assert column in index.columns, f"{table_name}: {index.name}"
+        assert colocate is None or colocate in distributed, f"{table_name} colocated with a later table"
+        assert table.c[column].type.python_type is metadata.tables[colocate or table_name].c[column].type.python_type
+        distributed.add(table_name)
+    assert sorted(seen) == sorted(metadata.tables), "every table exactly once"

@@ -28,7 +28,7 @@ import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -299,13 +299,16 @@ async def prepare(http: httpx.AsyncClient) -> None:
 
 
 async def drive(base_url: str, clients: int, seconds: float, ledger: Ledger, seed: int = 1,
-                stats: Stats | None = None) -> Stats:
-    """Run `clients` clients against the server for `seconds`; the ledger records acknowledged writes."""
+                stats: Stats | None = None,
+                transport: Callable[[], httpx.AsyncBaseTransport] | None = None) -> Stats:
+    """Run `clients` clients against the server for `seconds`; the ledger records acknowledged writes.
+    `transport` makes each client's transport (e.g. one spreading requests over several servers)."""
     stats = stats if stats is not None else Stats()
     async with contextlib.AsyncExitStack() as stack:
         # One connection per client: a shared pool of hundreds of connections costs the driver O(n) per request.
         https = [await stack.enter_async_context(httpx.AsyncClient(
-            base_url=base_url, timeout=60, limits=httpx.Limits(max_connections=1))) for _ in range(clients)]
+            base_url=base_url, timeout=60, limits=httpx.Limits(max_connections=1),
+            **({"transport": transport()} if transport is not None else {}))) for _ in range(clients)]
         await prepare(https[0])
         t0 = time.monotonic()
         await asyncio.gather(*(Client(https[n], n, ledger, stats, seed).run(t0 + seconds) for n in range(clients)))

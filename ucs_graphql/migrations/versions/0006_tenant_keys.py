@@ -67,6 +67,7 @@ def downgrade() -> None:
                 with op.batch_alter_table(table, recreate="always", table_kwargs={"sqlite_autoincrement": True}) as b:
                     b.drop_constraint(f"pk_{table}", type_="primary")
                     b.create_primary_key(f"pk_{table}", [id_col])
+            op.execute(f"DELETE FROM sqlite_sequence WHERE name = '{table}'")
             op.execute(f"INSERT INTO sqlite_sequence (name, seq) SELECT name, last FROM id_high_water "
                        f"WHERE name = '{table}'")
     else:

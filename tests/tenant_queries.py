@@ -82,7 +82,12 @@ def unscoped_tables(statement: str) -> list[str]:
     if not low.lower().startswith(_DML):
         return []
     refs = {(t, alias or t) for t, alias in _TABLE_REF.findall(low) if t in TENANT_TABLES}
-    if not refs or (low.lower().startswith("insert") and "tenant_id" in low.lower()):
+    # Rows inserted (also inside WITH clauses) are scoped when the INSERT's column list names tenant_id.
+    inserted = {t for t, cols in re.findall(r'\bINTO\s+"?(\w+)"?\s*\(([^)]*)\)', low, re.IGNORECASE)
+                if "tenant_id" in cols}
+    refs = {(t, name) for t, name in refs if t not in inserted or re.search(
+        rf'\b(?:FROM|JOIN|UPDATE)\s+"?{t}"?\b', low, re.IGNORECASE)}
+    if not refs:
         return []
     bare = len(refs) == 1 and re.search(r'(?<![.\w"])"?tenant_id"?\s*(?:=|IN\b|IS\b)', low, re.IGNORECASE)
     out = set()

@@ -172,6 +172,10 @@ def test_the_check_flags_a_statement_without_tenant_id():
         "SELECT s.service_id FROM service AS s JOIN service_state ON service_state.tenant_id = s.tenant_id "
         "WHERE s.tenant_id = ?") == []
     assert tenant_queries.unscoped_tables("UPDATE profile SET data=? WHERE tenant_id = ? AND customer_id = ?") == []
+    assert tenant_queries.unscoped_tables(
+        "WITH w0 AS (INSERT INTO profile (tenant_id, customer_id) SELECT r->>0, r->>1 FROM "
+        "jsonb_array_elements(CAST($1 AS jsonb)) AS r) SELECT 1") == []
+    assert tenant_queries.unscoped_tables("INSERT INTO profile (customer_id, data) VALUES (?, ?)") == ["profile"]
 
 
 def test_the_citus_ddl_of_the_docs_distributes_every_table_with_its_keys():

@@ -37,7 +37,7 @@ COMPONENTS: dict[str, Any] = {
             "http_method": {"type": "string"},
             "title": {"type": "string"},
             "description": {"type": "string"},
-            "code": {"type": "integer", "enum": sorted({r.code for r in ERROR_TABLE.values()})},
+            "code": {"type": "integer", "enum": sorted({r.code for r in ERROR_TABLE.values() if r.status >= 400})},
             "uri": {"type": "string"},
         },
     },
@@ -116,7 +116,8 @@ def _handler_components() -> dict[str, Any]:
     return out
 
 
-_ERROR_STATUSES = sorted({r.status for r in ERROR_TABLE.values()})
+# REST errors only: a GraphQL-only row answered with 200 (an unknown persisted query) is not a REST answer.
+_ERROR_STATUSES = sorted({r.status for r in ERROR_TABLE.values() if r.status >= 400})
 _PARAM = re.compile(r"{([^}:]+)(?::([a-z]+))?}")
 
 

@@ -71,6 +71,10 @@ class Settings:
     # Plain query documents run from a plan compiled once (ucs_graphql.graphql.compiled); false = always the
     # full Strawberry path.
     graphql_compiled_plans: bool = True
+    # Most operations in one JSON array (a batch) on /graphql.
+    graphql_max_batch: int = 10
+    # Memory kept for automatic persisted queries (documents by their SHA-256), in bytes.
+    graphql_persisted_queries_bytes: int = 8 * 1024 * 1024
     # Tenants whose schemas are kept in memory per process (least recently used dropped first).
     schema_cache_tenants: int = 1024
     # Largest document text (bytes); comments and string literals count, unlike tokens.
@@ -319,6 +323,8 @@ def validate(settings: Settings) -> None:
         if not isinstance(host, str) or not host.strip() or "/" in host:
             raise ConfigError(f"allowed_hosts: {host!r} is not a host name or address (for example "
                               "ucs.example.com, .example.com for a domain and its subdomains, or *)")
+    if settings.graphql_max_batch < 1:
+        raise ConfigError("graphql_max_batch must be at least 1")
     if settings.schema_cache_tenants < 1:
         raise ConfigError("schema_cache_tenants must be at least 1")
     for proxy in settings.trusted_proxies:

@@ -1,11 +1,12 @@
 """The Strawberry ASGI app at /graphql, with a context carrying the use-case Ctx.
 
-A JSON POST (the front-ends' and tooling's usual request) takes a lean path: the body is decoded with
-orjson; a plain query document runs from its compiled plan (`ucs_graphql.graphql.compiled`) when the caller
-may read all it selects (`ucs_graphql.graphql.reach`) and the plan succeeds; otherwise the request is handed
-to the same Strawberry schema (`schema.execute`, with its extensions, permissions and error processing). The
-result is written back as JSON. Everything else — GET, GraphiQL, multipart, batches, subscriptions over HTTP
-or WebSocket — goes through Strawberry's own view.
+HTTP is served here (`ucs_graphql.graphql.http` reads the request and chooses the media type): GraphiQL for a
+browser asking for HTML, queries by GET, one operation or a batch (a JSON array) by POST, automatic persisted
+queries on both. A plain query document runs from its compiled plan (`ucs_graphql.graphql.compiled`) when the
+caller may read all it selects (`ucs_graphql.graphql.reach`) and the plan succeeds; otherwise the operation is
+handed to the same Strawberry schema (`schema.execute`, with its extensions, permissions and error
+processing). Every refusal is a GraphQL response with a code. Subscriptions over WebSocket go through
+Strawberry's own view.
 
 JSON is decoded with orjson everywhere (bodies, GET variables, WebSocket messages): invalid UTF-8, lone
 surrogates and nesting deeper than 1,024 are the client's 400, before anything reaches a resolver. Only the
@@ -17,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -35,6 +37,16 @@ from strawberry.types.unset import UNSET, UnsetType
 from ucs_graphql.context import Ctx
 from ucs_graphql.graphql.compiled import Fallback, Plans
 from ucs_graphql.graphql.context import GqlContext
+from ucs_graphql.graphql.http import (
+    JSON,
+    Params,
+    PersistedQueries,
+    Refusal,
+    answer_type,
+    bad_request,
+    params_of,
+    params_of_query_string,
+)
 from ucs_graphql.graphql.reach import plan_allowed
 from ucs_graphql.graphql.schema import build_schema
 from ucs_graphql.graphql.websocket import TransportWSHandler
@@ -49,7 +61,7 @@ from ucs_graphql.web.middleware import parse_tenant
 log = logging.getLogger("ucs")
 
 _LEAN_TYPES = {OperationType.QUERY, OperationType.MUTATION}
-_JSON_HEADERS = [(b"content-type", b"application/json")]
+_GET_TYPES = {OperationType.QUERY}
 # The close code and reason of a WebSocket that does not speak graphql-transport-ws (4406, as Strawberry's
 # refusal of a subprotocol it does not know; a reason has at most 123 bytes).
 _WS_UNSUPPORTED = 4406
@@ -83,6 +95,7 @@ class UcsGraphQL(GraphQL[GqlContext, None]):
         self.runtime = runtime
         self.plans = Plans(self.schema, enabled=runtime.settings.graphql_compiled_plans)
         self._logged_unexpected = False
+        self.persisted = PersistedQueries(runtime.settings.graphql_persisted_queries_bytes)
 
     async def get_context(self, request: Any, response: Any) -> GqlContext:
         return self._context(request, response)
@@ -142,32 +155,76 @@ class UcsGraphQL(GraphQL[GqlContext, None]):
         return UNSET
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "POST" and _is_json(scope):
-            body = await _read_body(receive)
-            try:
-                parsed = jsonio.loads_request(body)
-            except MalformedRequest as err:
-                await _answer(send, 400, _refusal(err.description))
-                return
-            doc = _lean_document(parsed)
-            if doc is not None:
-                await self._lean(scope, doc, send)
-                return
-            receive = _replay(body, receive)
-        elif scope["type"] == "websocket" and GRAPHQL_TRANSPORT_WS_PROTOCOL not in scope.get("subprotocols", ()):
+        if scope["type"] == "http":
+            await self._http(scope, receive, send)
+            return
+        if scope["type"] == "websocket" and GRAPHQL_TRANSPORT_WS_PROTOCOL not in scope.get("subprotocols", ()):
             await _refuse_websocket(scope, receive, send)
             return
         await super().__call__(scope, receive, send)
 
-    async def _lean(self, scope: Scope, doc: dict[str, Any], send: Send) -> None:
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """GraphQL over HTTP: GraphiQL for a browser, GET for queries, POST for one operation or a batch."""
+        headers = _headers(scope)
+        media = answer_type(headers.get(b"accept", b"").decode("latin-1"))
+        method = scope["method"]
+        payload: Any
+        try:
+            if method == "GET":
+                query_string = scope.get("query_string", b"")
+                if graphiql.wants_graphiql(method, headers.get(b"accept", b"").decode("latin-1"),
+                                           graphiql.has_query_parameter(query_string)):
+                    page = await self.render_graphql_ide(Request(scope))
+                    await page(scope, receive, send)
+                    return
+                params = params_of_query_string(query_string)
+                if params.query is None and params.extensions is None:
+                    raise bad_request("a GET request to /graphql needs a 'query' parameter (GraphiQL is served "
+                                      "to browsers asking for text/html)")
+                status, payload = await self._one(scope, params, media, get=True)
+            elif method == "POST":
+                parsed = _post_body(headers, await _read_body(receive))
+                if isinstance(parsed, list):
+                    status, payload = 200, await self._batch(scope, parsed, media)
+                else:
+                    status, payload = await self._one(scope, params_of(parsed), media, get=False)
+            else:
+                raise Refusal("method_not_allowed", f"method {method} is not allowed on /graphql (GET or POST)",
+                              headers=((b"allow", b"GET, POST"),))
+        except Refusal as refusal:
+            await _answer(send, refusal.status, refusal.payload(), media, refusal.headers)
+            return
+        await _answer(send, status, payload, media)
+
+    async def _batch(self, scope: Scope, operations: list[Any], media: str) -> list[Any]:
+        """The results of a JSON array of operations, run one after the other (mutations in their order)."""
+        limit = self.runtime.settings.graphql_max_batch
+        if not operations:
+            raise bad_request("an empty batch: send a JSON array of one or more operations")
+        if len(operations) > limit:
+            raise bad_request(f"a batch holds at most {limit} operations (graphql_max_batch), not {len(operations)}")
+        results: list[Any] = []
+        for raw in operations:
+            try:
+                _, payload = await self._one(scope, params_of(raw), media, get=False)
+            except Refusal as refusal:
+                payload = refusal.payload()
+            results.append(payload)
+        return results
+
+    async def _one(self, scope: Scope, params: Params, media: str, *, get: bool) -> tuple[int, dict[str, Any]]:
+        """Run one operation: the status and the GraphQL response of its answer."""
+        self.persisted.resolve(params)
+        if not params.query:
+            raise bad_request("the request has no GraphQL document: send it in 'query'")
         request = Request(scope)
         context = self._context(request, None)
-        plan = self.plans.get(doc["query"], doc.get("operationName"))
-        if plan is not None and plan_allowed(plan, context, doc.get("variables")):
+        plan = self.plans.get(params.query, params.operation_name)
+        if plan is not None and plan_allowed(plan, context, params.variables):
             # A plan that never runs two resolvers at once gets the same batches from prompt loaders.
             context.prompt_loaders = plan.shares_context
             try:
-                data = await plan.run(context, doc.get("variables"))
+                data = await plan.run(context, params.variables)
             except Fallback as fallback:
                 self._fell_back(fallback)
                 # The full path answers; queries only read, so running again is safe. With the same context
@@ -176,27 +233,28 @@ class UcsGraphQL(GraphQL[GqlContext, None]):
                 if not plan.shares_context:
                     context = self._context(request, None)
             else:
-                out = jsonio.dumps({"data": data})
-                await send({"type": "http.response.start", "status": 200,
-                            "headers": [*_JSON_HEADERS, (b"content-length", str(len(out)).encode())]})
-                await send({"type": "http.response.body", "body": out})
-                return
-        status = 200
+                return 200, {"data": data}
         try:
             result = await self.schema.execute(
-                doc["query"], variable_values=doc.get("variables"), context_value=context,
-                operation_name=doc.get("operationName"), allowed_operation_types=_LEAN_TYPES)
-        except InvalidOperationTypeError:
-            status, payload = 400, _refusal("subscriptions are served over WebSocket (graphql-transport-ws)")
+                params.query, variable_values=params.variables, context_value=context,
+                operation_name=params.operation_name, allowed_operation_types=_GET_TYPES if get else _LEAN_TYPES)
+        except InvalidOperationTypeError as err:
+            if err.operation_type == OperationType.SUBSCRIPTION:
+                raise bad_request("subscriptions are served over WebSocket (graphql-transport-ws)") from err
+            raise Refusal("method_not_allowed", "a GET request runs queries only; send mutations by POST",
+                          headers=((b"allow", b"POST"),)) from err
         except CannotGetOperationTypeError as err:
-            status, payload = 400, _refusal(f"no operation to run: {err}")
-        else:
-            payload = {"data": result.data}
-            if result.errors:
-                payload["errors"] = [err.formatted for err in result.errors]
-            if result.extensions:
-                payload["extensions"] = result.extensions
-        await _answer(send, status, payload)
+            raise bad_request(f"no operation to run: {err}") from err
+        if result.errors and result.data is None and all(err.path is None for err in result.errors):
+            # A request error: nothing ran, so no data key (4xx under graphql-response+json).
+            errors: list[Any] = [err.formatted for err in result.errors]
+            return _request_error_status(errors, media), {"errors": errors}
+        payload: dict[str, Any] = {"data": result.data}
+        if result.errors:
+            payload["errors"] = [err.formatted for err in result.errors]
+        if result.extensions:
+            payload["extensions"] = result.extensions
+        return 200, payload
 
     def _fell_back(self, fallback: Fallback) -> None:
         """Count a plan that gave way; log the first unexpected one of the process with its cause."""
@@ -207,11 +265,47 @@ class UcsGraphQL(GraphQL[GqlContext, None]):
                       "(graphql_compiled_plans = false turns plans off)", exc_info=fallback.__cause__)
 
 
-async def _answer(send: Send, status: int, payload: dict[str, Any]) -> None:
+async def _answer(send: Send, status: int, payload: Any, media: str = JSON,
+                  extra: tuple[tuple[bytes, bytes], ...] = ()) -> None:
     out = jsonio.dumps(payload)
     await send({"type": "http.response.start", "status": status,
-                "headers": [*_JSON_HEADERS, (b"content-length", str(len(out)).encode())]})
+                "headers": [(b"content-type", media.encode()), (b"content-length", str(len(out)).encode()),
+                            *extra]})
     await send({"type": "http.response.body", "body": out})
+
+
+def _request_error_status(errors: list[Any], media: str) -> int:
+    """200 under application/json; under graphql-response+json the first error's own 4xx status, else 400."""
+    if media == JSON:
+        return 200
+    status = (errors[0].get("extensions") or {}).get("status")
+    return status if isinstance(status, int) and 400 <= status < 500 else 400
+
+
+def _headers(scope: Scope) -> dict[bytes, bytes]:
+    """The request's headers by lower-case name (the first of repeated ones)."""
+    out: dict[bytes, bytes] = {}
+    for name, value in scope.get("headers", ()):
+        out.setdefault(name.lower(), value)
+    return out
+
+
+def _post_body(headers: dict[bytes, bytes], body: bytes) -> Any:
+    """A POST's JSON body (an object or an array); any other media type is a 415."""
+    ctype = headers.get(b"content-type")
+    if ctype is None:
+        raise Refusal("unsupported_media_type", "a GraphQL POST needs Content-Type: application/json")
+    media, _, rest = ctype.decode("latin-1").partition(";")
+    charset = re.search(r"charset\s*=\s*\"?([^\s;\"]+)", rest, re.IGNORECASE)
+    if media.strip().lower() != JSON or (charset is not None and charset.group(1).lower() not in ("utf-8", "utf8")):
+        raise Refusal("unsupported_media_type", f"a GraphQL POST is sent as application/json in UTF-8, not "
+                      f"'{ctype.decode('latin-1')}'")
+    if not body.strip():
+        raise bad_request("the request body is empty: send a JSON object with a 'query'")
+    try:
+        return jsonio.loads_request(body)
+    except MalformedRequest as err:
+        raise bad_request(err.description) from err
 
 
 def _param(params: dict[str, Any], name: str) -> Any:
@@ -240,12 +334,6 @@ def _payload_tenant(raw: object, header: int | None) -> int:
     return tenant
 
 
-def _refusal(message: str) -> dict[str, Any]:
-    row = row_for("malformed_request")
-    return {"data": None, "errors": [{"message": message, "extensions": {
-        "code": row.graphql_code, "status": row.status, "ucs_code": row.code}}]}
-
-
 async def _refuse_websocket(scope: Scope, receive: Receive, send: Send) -> None:
     """Complete the handshake (with the legacy subprotocol when asked for, so that the client reads the
     reason), then close with 4406 and the reason: no message of another protocol is ever read."""
@@ -258,13 +346,6 @@ async def _refuse_websocket(scope: Scope, receive: Receive, send: Send) -> None:
     await send({"type": "websocket.close", "code": _WS_UNSUPPORTED, "reason": _WS_REASON})
 
 
-def _is_json(scope: Scope) -> bool:
-    for name, value in scope.get("headers", ()):
-        if name == b"content-type":
-            return value.split(b";", 1)[0].strip().lower() == b"application/json"
-    return False
-
-
 async def _read_body(receive: Receive) -> bytes:
     chunks = []
     while True:
@@ -272,30 +353,3 @@ async def _read_body(receive: Receive) -> bytes:
         chunks.append(message.get("body", b""))
         if not message.get("more_body", False):
             return b"".join(chunks)
-
-
-def _lean_document(doc: Any) -> dict[str, Any] | None:
-    """The request when it is one well-formed operation the lean path serves; None leaves it to Strawberry."""
-    if not isinstance(doc, dict) or not isinstance(doc.get("query"), str):
-        return None
-    variables = doc.get("variables")
-    if variables is not None and not isinstance(variables, dict):
-        return None
-    name = doc.get("operationName")
-    if name is not None and not isinstance(name, str):
-        return None
-    return doc
-
-
-def _replay(body: bytes, receive: Receive) -> Receive:
-    """A receive callable that yields the already-read body once, then defers to the original."""
-    sent = False
-
-    async def again() -> Any:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return again

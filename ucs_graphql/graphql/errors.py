@@ -7,7 +7,7 @@ import logging
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
+from graphql import GraphQLError, GraphQLSyntaxError
 from graphql.validation import ValidationContext, ValidationRule
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
@@ -21,6 +21,8 @@ log = logging.getLogger("ucs.graphql")
 # argument's value coerced when its field runs (e.g. a null variable for an argument that takes no null).
 _VARIABLE = "Variable '$"
 _ARGUMENT = "Argument '"
+# How graphql-core words the refusal of a document past graphql_max_tokens: a limit, not a syntax error.
+_TOKEN_LIMIT = "Parsing aborted"
 
 
 class HideSuggestionsRule(ValidationRule):
@@ -52,6 +54,8 @@ class UcsSchema(strawberry.Schema):
                 row = row_for(original.kind)
                 error.message = original.description
                 error.extensions = {"code": row.graphql_code, "status": row.status, "ucs_code": row.code}
+            elif isinstance(error, GraphQLSyntaxError) and _TOKEN_LIMIT not in error.message:
+                error.extensions = {**(error.extensions or {}), "code": "GRAPHQL_PARSE_FAILED"}
             elif error.original_error is None:
                 error.extensions = {**(error.extensions or {}), "code": "GRAPHQL_VALIDATION_FAILED"}
             elif _bad_input(error):

@@ -26,6 +26,8 @@ ERROR_TABLE: dict[str, ErrorRow] = {
     "mode_forbidden": ErrorRow(403, 4031, "forbidden by server mode", "MODE_FORBIDDEN"),
     "not_found": ErrorRow(404, 4040, "not found", "NOT_FOUND"),
     "unknown_path": ErrorRow(404, 4041, "not found", "NOT_FOUND"),
+    # Automatic persisted queries: a hash the server does not know; the client sends the text with it.
+    "persisted_query_not_found": ErrorRow(200, 4042, "persisted query not found", "PERSISTED_QUERY_NOT_FOUND"),
     "method_not_allowed": ErrorRow(405, 4050, "method not allowed", "METHOD_NOT_ALLOWED"),
     "request_timeout": ErrorRow(408, 4080, "request timeout", "REQUEST_TIMEOUT"),
     "already_exists": ErrorRow(409, 4090, "already exists", "ALREADY_EXISTS"),

@@ -116,7 +116,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
     routes: list[BaseRoute] = [*build_routes(rt, rt.parts.get("authorize_route"))]
     for prefix in ["", settings.base_path] if settings.base_path else [""]:
         for path in (prefix + "/graphql", prefix + "/graphql/"):
-            routes.append(Route(path, gql, methods=["GET", "POST"]))
+            routes.append(Route(path, gql))
             routes.append(WebSocketRoute(path, gql))
     routes += [*openapi_routes(rt), *health_routes(rt), *metrics_routes(rt)]
     routes += graphiql.asset_routes(["", settings.base_path] if settings.base_path else [""])

@@ -379,7 +379,7 @@ class FrontDoor:
         """Answer a refusal: the reference's error object, or a GraphQL response on the GraphQL path."""
         row = row_for(err.kind)
         if graphql:
-            payload: dict[str, Any] = {"data": None, "errors": [{"message": err.description, "extensions": {
+            payload: dict[str, Any] = {"errors": [{"message": err.description, "extensions": {
                 "code": row.graphql_code, "status": row.status, "ucs_code": row.code}}]}
         else:
             host = dict(scope.get("headers", [])).get(b"host", b"localhost").decode("latin-1")

@@ -55,6 +55,12 @@ class Settings:
     # Browser origins (scheme://host[:port]) besides the server's own whose requests are served; a request
     # with any other Origin is refused on both doors.
     cors_origins: tuple[str, ...] = ()
+    # What a page of one of cors_origins may send (answered to its preflight OPTIONS), and for how many
+    # seconds the browser may keep that answer.
+    cors_methods: tuple[str, ...] = ("GET", "POST", "PUT", "DELETE")
+    cors_headers: tuple[str, ...] = ("content-type", "accept", "authorization", "x-genesys-tenantid",
+                                     "x-requested-with", "x-request-id")
+    cors_max_age: int = 600
     # Field-level encryption key (base64, 32 bytes); also UCS_ENCRYPTION_KEY.
     encryption_key: str | None = None
     # Bulk import: the only directory the server reads `profiles` paths from, one subdirectory per tenant
@@ -146,7 +152,7 @@ _ENV = {
 }
 
 _TUPLE_FIELDS = {"media_types", "profile_attributes", "business_attributes", "roles", "users", "tokens",
-                 "allowed_hosts", "cors_origins", "trusted_proxies"}
+                 "allowed_hosts", "cors_origins", "trusted_proxies", "cors_methods", "cors_headers"}
 
 
 def _coerce(name: str, value: Any) -> Any:
@@ -323,6 +329,12 @@ def validate(settings: Settings) -> None:
         if not isinstance(host, str) or not host.strip() or "/" in host:
             raise ConfigError(f"allowed_hosts: {host!r} is not a host name or address (for example "
                               "ucs.example.com, .example.com for a domain and its subdomains, or *)")
+    for method in settings.cors_methods:
+        if not isinstance(method, str) or not re.fullmatch(r"[A-Za-z]+", method):
+            raise ConfigError(f"cors_methods: {method!r} is not an HTTP method (for example GET or POST)")
+    for header in settings.cors_headers:
+        if not isinstance(header, str) or not re.fullmatch(r"[A-Za-z0-9-]+", header):
+            raise ConfigError(f"cors_headers: {header!r} is not a header name (for example content-type)")
     if settings.graphql_max_batch < 1:
         raise ConfigError("graphql_max_batch must be at least 1")
     if settings.schema_cache_tenants < 1:

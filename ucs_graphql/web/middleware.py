@@ -36,6 +36,7 @@ from ucs_graphql.kit.timefmt import now_utc
 from ucs_graphql.runtime import Runtime
 from ucs_graphql.web import console, graphiql
 from ucs_graphql.web.accesslog import log_request
+from ucs_graphql.web.cors import Cors
 from ucs_graphql.web.logging import accepted_request_id, request_id_var
 from ucs_graphql.web.metrics import GRAPHQL_OP, OTHER_OP, Metrics
 from ucs_graphql.web.responses import error_body
@@ -123,6 +124,7 @@ class FrontDoor:
         self.metrics = metrics
         self.base = runtime.settings.base_path
         self.site = Site(runtime.settings)
+        self.cors = Cors(runtime.settings, self.site)
         self.error_handler = error_handler
         exception_handlers: dict[Any, ExceptionHandler] = {}
         status_handlers: dict[int, ExceptionHandler] = {}
@@ -223,13 +225,16 @@ class FrontDoor:
         served = 500
         response_started = False
         rid = request_id.encode("latin-1", "replace")
+        origin = headers.get("origin")
+        extra = [(b"x-request-id", rid), *self.cors.headers_for(origin)] if origin is not None else [
+            (b"x-request-id", rid)]
 
         async def send_raw(message: Message) -> None:
             nonlocal status, response_started
             if message["type"] == "http.response.start":
                 status = int(message["status"])
                 response_started = True
-                message["headers"] = [*message.get("headers", ()), (b"x-request-id", rid)]
+                message["headers"] = [*message.get("headers", ()), *extra]
             await send(message)
 
         async def send_served(message: Message) -> None:
@@ -237,7 +242,7 @@ class FrontDoor:
             if message["type"] == "http.response.start":
                 status = served = int(message["status"])
                 response_started = True
-                message["headers"] = [*message.get("headers", ()), (b"x-request-id", rid)]
+                message["headers"] = [*message.get("headers", ()), *extra]
             await send(message)
 
         if "x-genesys-segment" in headers:
@@ -260,6 +265,13 @@ class FrontDoor:
                     try:
                         self.site.check(headers, scope.get("scheme", "http"), (scope.get("server") or ("",))[0],
                                         probe=bare in PROBES)
+                        if (scope["method"] == "OPTIONS" and origin is not None
+                                and "access-control-request-method" in headers):
+                            allowed = self.cors.preflight(origin, headers["access-control-request-method"],
+                                                          headers.get("access-control-request-headers", ""))
+                            await send_served({"type": "http.response.start", "status": 204, "headers": allowed})
+                            await send_served({"type": "http.response.body", "body": b""})
+                            return
                         if tenant is None:
                             raise BadParameter("X-Genesys-TenantId", "the tenant id must be a positive integer, "
                                                f"not '{headers.get('x-genesys-tenantid')}'")

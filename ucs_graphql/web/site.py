@@ -96,6 +96,11 @@ class Site:
             return True
         return self.local_address and local is not None and host_name(host) == host_name(local)
 
+    def cors_origin(self, origin: str) -> bool:
+        """Whether an Origin value is one of `cors_origins`."""
+        match = _ORIGIN.fullmatch(origin.strip().lower())
+        return match is not None and _origin_key(match.group(1), match.group(2)) in self.origins
+
     def origin_allowed(self, origin: str, scheme: str, host: str | None) -> bool:
         """Whether an Origin value is the request's own (its scheme and Host) or an allowed CORS origin."""
         match = _ORIGIN.fullmatch(origin.strip().lower())

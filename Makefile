@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install -q -c constraints.txt -e '.[test]'
 	touch $(STAMP)
 
-.PHONY: install run test lint schema graphiql system-packages lock
+.PHONY: install run test lint schema graphiql system-packages lock audit
 install: $(STAMP)
 
 run: $(STAMP)
@@ -30,6 +30,12 @@ lint: $(STAMP)
 
 schema: $(STAMP)
 	$(BIN)/ucs-graphql export-schema > schema.graphql
+
+# The GraphQL-over-HTTP audit (graphql-http's auditServer, pinned in tests/js) against a running server; fails
+# on a failed MUST or a SHOULD warning. HEADERS: extra "name: value" arguments (credentials, tenant).
+URL ?= http://localhost:8080/graphql
+audit: system-packages
+	cd tests/js && npm ci --no-audit --no-fund --loglevel=error && node graphql-http-audit.mjs "$(URL)" $(HEADERS)
 
 # GraphiQL's vendored scripts and styles, refreshed from npm at the versions pinned in the script.
 graphiql:

@@ -257,7 +257,7 @@ class Plan:
             out_name = arg_def.out_name or name
             if arg_node is not None and isinstance(arg_node.value, VariableNode):
                 per_request.append((name, out_name, arg_def, arg_node, arg_node.value.name.value))
-            elif arg_node is not None and _has_variable(arg_node.value):
+            elif arg_node is not None and has_variable(arg_node.value):
                 f.per_request_args = None  # variables inside a literal: all arguments per request
                 break
             else:
@@ -535,13 +535,14 @@ def _one_at_a_time(fields: list[_Field]) -> bool:
 _IMMUTABLE = (str, int, float, bool, Enum, type(None))
 
 
-def _has_variable(node: ValueNode) -> bool:
+def has_variable(node: ValueNode) -> bool:
+    """Whether a literal argument value holds a variable anywhere inside it."""
     if isinstance(node, VariableNode):
         return True
     if isinstance(node, ListValueNode):
-        return any(_has_variable(v) for v in node.values)
+        return any(has_variable(v) for v in node.values)
     if isinstance(node, ObjectValueNode):
-        return any(_has_variable(f.value) for f in node.fields)
+        return any(has_variable(f.value) for f in node.fields)
     return False
 
 

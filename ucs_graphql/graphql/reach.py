@@ -31,11 +31,11 @@ from graphql import (
     get_operation_ast,
 )
 from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
-from graphql.language import ListValueNode, ObjectValueNode, ValueNode, VariableNode
 from strawberry.extensions import SchemaExtension
 from strawberry.permission import PermissionExtension
 
 from ucs_graphql.access.gate import principal_of
+from ucs_graphql.graphql.compiled import has_variable
 from ucs_graphql.graphql.permissions import HasTask
 from ucs_graphql.graphql.reads import FIELDS, FREE, ROOT_GRANTS, Read
 from ucs_graphql.kit.errors import Forbidden, Unauthenticated
@@ -154,7 +154,7 @@ class _Walk:
         """The task a root field's argument value selects; None when the value does not coerce (the field
         then fails before it runs, and its HasTask still checks whatever would run)."""
         given = next((a for a in node.arguments or () if a.name.value == permission.arg), None)
-        if given is not None and _has_variable(given.value):
+        if given is not None and has_variable(given.value):
             self.by_variables = True
         variables = self.variable_values()
         if variables is None:
@@ -174,16 +174,6 @@ class _Walk:
 
 _UNDECLARED = Read(frozenset({"(a field with no declared read rule)"}))
 """Refused to everyone: a field missing from the read rules is never served (a test lists such fields)."""
-
-
-def _has_variable(node: ValueNode) -> bool:
-    if isinstance(node, VariableNode):
-        return True
-    if isinstance(node, ListValueNode):
-        return any(_has_variable(v) for v in node.values)
-    if isinstance(node, ObjectValueNode):
-        return any(_has_variable(f.value) for f in node.fields)
-    return False
 
 
 def needs_of(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode,

@@ -13,16 +13,14 @@ The page's requests carry `X-Requested-With`, so a 401 opens no browser password
 from __future__ import annotations
 
 import html
-import os
 from pathlib import Path
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse
 from starlette.routing import BaseRoute, Mount, Route
-from starlette.staticfiles import PathLike, StaticFiles
-from starlette.types import Scope
 
-from ucs_graphql.web.pageheaders import CONSOLE_CSP, NOSNIFF, page_headers
+from ucs_graphql.web.assets import PageAssets
+from ucs_graphql.web.pageheaders import CONSOLE_CSP, page_headers
 
 STATIC = Path(__file__).parent / "static" / "console"
 PAGE = "/console"
@@ -70,21 +68,9 @@ async def shell(request: Request) -> HTMLResponse:
     return HTMLResponse(body, headers={**page_headers(CONSOLE_CSP), "Cache-Control": "no-cache"})
 
 
-class _Assets(StaticFiles):
-    """The page's modules and styles, revalidated on every load (they are small, and a new server may bring
-    new ones)."""
-
-    def file_response(self, full_path: PathLike, stat_result: os.stat_result, scope: Scope,
-                      status_code: int = 200) -> Response:
-        response = super().file_response(full_path, stat_result, scope, status_code)
-        response.headers["Cache-Control"] = "no-cache"
-        response.headers["X-Content-Type-Options"] = NOSNIFF
-        return response
-
-
 def routes(prefixes: list[str]) -> list[BaseRoute]:
     """The console's files and its shell under each prefix."""
-    files = _Assets(directory=STATIC)
+    files = PageAssets(STATIC, cache_control="no-cache")  # small, and a new server may bring new ones
     out: list[BaseRoute] = []
     for prefix in prefixes:
         out += [Mount(prefix + ASSETS, app=files), Route(prefix + PAGE, shell, methods=["GET", "HEAD"]),

@@ -14,17 +14,15 @@ challenge (`ucs_graphql.access.gate.challenge`).
 from __future__ import annotations
 
 import html
-import os
 from pathlib import Path
 from urllib.parse import parse_qs
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse
 from starlette.routing import BaseRoute, Mount
-from starlette.staticfiles import PathLike, StaticFiles
-from starlette.types import Scope
 
-from ucs_graphql.web.pageheaders import GRAPHIQL_CSP, NOSNIFF, page_headers
+from ucs_graphql.web.assets import PageAssets
+from ucs_graphql.web.pageheaders import GRAPHIQL_CSP, page_headers
 
 STATIC = Path(__file__).parent / "static" / "graphiql"
 # Where the page's files are served, below the root path (and below the base path when one is set).
@@ -87,18 +85,7 @@ def page(request: Request, access_control: bool) -> HTMLResponse:
     return HTMLResponse(body, headers={**page_headers(GRAPHIQL_CSP), "Cache-Control": "no-cache"})
 
 
-class _Assets(StaticFiles):
-    """The page's files, with a day of browser caching (a new version comes with a new server)."""
-
-    def file_response(self, full_path: PathLike, stat_result: os.stat_result, scope: Scope,
-                      status_code: int = 200) -> Response:
-        response = super().file_response(full_path, stat_result, scope, status_code)
-        response.headers["Cache-Control"] = "public, max-age=86400"
-        response.headers["X-Content-Type-Options"] = NOSNIFF
-        return response
-
-
 def asset_routes(prefixes: list[str]) -> list[BaseRoute]:
     """The page's scripts and styles under each prefix's /graphiql/."""
-    files = _Assets(directory=STATIC)
+    files = PageAssets(STATIC, cache_control="public, max-age=86400")  # pinned: a new version, a new server
     return [Mount(prefix + ASSETS, app=files) for prefix in prefixes]

@@ -9,7 +9,7 @@ write that carries it over (a merge) stores it unchanged.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -101,27 +101,27 @@ def seal_profile(
     attrs: Mapping[str, AttributeSchema], cipher: FieldCipher, tenant: int, data: Mapping[str, list[Any]]
 ) -> dict[str, list[Any]]:
     """Profile attribute values with the encrypted attributes sealed (random nonces)."""
-    out: dict[str, list[Any]] = {}
-    for name, values in data.items():
-        attr = attrs.get(name.lower())
-        if attr is not None and attr.encrypt:
-            binding = profile_binding(tenant, attr)
-            out[name] = [seal_value(cipher, binding, v) for v in values]
-        else:
-            out[name] = list(values)
-    return out
+    return _map_encrypted(attrs, tenant, data, lambda binding, v: seal_value(cipher, binding, v))
 
 
 def open_profile(
     attrs: Mapping[str, AttributeSchema], cipher: FieldCipher | None, tenant: int, data: Mapping[str, list[Any]]
 ) -> dict[str, list[Any]]:
     """Stored profile attribute values with the encrypted attributes opened (Unreadable where that fails)."""
+    return _map_encrypted(attrs, tenant, data, lambda binding, v: open_value(cipher, binding, v))
+
+
+def _map_encrypted(
+    attrs: Mapping[str, AttributeSchema], tenant: int, data: Mapping[str, list[Any]],
+    change: Callable[[Any, Any], Any],
+) -> dict[str, list[Any]]:
+    """Profile attribute values with `change(binding, value)` applied to those of encrypted attributes."""
     out: dict[str, list[Any]] = {}
     for name, values in data.items():
         attr = attrs.get(name.lower())
         if attr is not None and attr.encrypt:
             binding = profile_binding(tenant, attr)
-            out[name] = [open_value(cipher, binding, v) for v in values]
+            out[name] = [change(binding, v) for v in values]
         else:
             out[name] = list(values)
     return out

@@ -28,14 +28,13 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import websockets
 
-from bench.net import free_port
+from bench.launch import launched
 from ucs_graphql.access.hashing import hash_secret
 
 PASSWORD = "ivr-s3cret"
@@ -63,31 +62,6 @@ name = "ivr"
 password_hash = "{hash_secret(PASSWORD)}"
 roles = ["ivr"]
 """
-
-
-@contextlib.asynccontextmanager
-async def server(folder: Path, database: str, no_limits: bool) -> AsyncIterator[str]:
-    """`ucs-graphql serve` on a free port until the block ends; yields its base URL."""
-    port = free_port()
-    cfg = folder / "ucs.toml"
-    cfg.write_text(config_text(no_limits))
-    log = (folder / "server.log").open("w")
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "ucs_graphql.cli", "serve", "--port", str(port), "--database", database,
-        "--config", str(cfg), stdout=log, stderr=log)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        async with httpx.AsyncClient(base_url=url) as client, asyncio.timeout(60):
-            while True:
-                with contextlib.suppress(httpx.TransportError):
-                    if (await client.get("/readyz")).status_code == 200:
-                        break
-                await asyncio.sleep(0.1)
-        yield url
-    finally:
-        proc.terminate()
-        await proc.wait()
-        log.close()
 
 
 def figures(latencies: list[float]) -> str:
@@ -265,7 +239,8 @@ async def main() -> None:
         folder = Path(tmp)
         database = args.database or f"sqlite:///{folder / 'bench.db'}"
         print(f"database {database.split('@')[-1]}, limits {'raised out of reach' if args.no_limits else 'default'}")
-        async with server(folder, database, args.no_limits) as url:
+        async with launched(database, folder, config=config_text(args.no_limits)) as server:
+            url = server.url
             print("password guessing:")
             await guessing(url, args.seconds, args.attackers)
             print("subscriptions:")

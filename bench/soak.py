@@ -28,7 +28,7 @@ import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,7 +36,7 @@ from typing import Any
 import httpx
 
 from bench.invariants import Ledger, check
-from bench.net import free_port
+from bench.launch import launched
 
 PHONE_EXT = {"name": "Phone", "type": "multi-valued", "unique": ["PhoneNumber"], "attributes": [
     {"name": "PhoneNumber", "type": "string", "length": 32, "mandatory": True},
@@ -316,38 +316,15 @@ async def drive(base_url: str, clients: int, seconds: float, ledger: Ledger, see
     return stats
 
 
-
-@contextlib.asynccontextmanager
-async def own_server(database: str, workers: int) -> AsyncIterator[str]:
-    """`ucs-graphql serve` on the database and a free port; yields its URL once /readyz answers 200."""
-    port = free_port()
-    log = Path(tempfile.mkdtemp(prefix="soak-")) / "server.log"
-    with log.open("w") as out:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "ucs_graphql.cli", "serve", "--port", str(port), "--database", database,
-            "--workers", str(workers), stdout=out, stderr=out)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        async with httpx.AsyncClient(base_url=url) as http, asyncio.timeout(60):
-            while True:
-                with contextlib.suppress(httpx.TransportError):
-                    if (await http.get("/readyz")).status_code == 200:
-                        break
-                if proc.returncode is not None:
-                    raise RuntimeError(f"the server stopped: see {log}")
-                await asyncio.sleep(0.1)
-        yield url
-    finally:
-        if proc.returncode is None:
-            proc.terminate()
-            await proc.wait()
-
-
 async def soak(args: argparse.Namespace) -> int:
     """Run the soak as the arguments say, print the figures; 0 when nothing went wrong."""
     ledger = Ledger()
     async with contextlib.AsyncExitStack() as stack:
-        url = args.url or await stack.enter_async_context(own_server(args.database, args.workers))
+        if args.url:
+            url = args.url
+        else:
+            folder = Path(tempfile.mkdtemp(prefix="soak-"))
+            url = (await stack.enter_async_context(launched(args.database, folder, workers=args.workers))).url
         print(f"soak: {args.clients} clients for {args.minutes} min against {url}", flush=True)
         stats = await drive(url, args.clients, args.minutes * 60, ledger, args.seed)
     print(stats.report())

@@ -5,17 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-
-from bench.net import free_port
-
-START_GUARD_SECONDS = 60
-
+from bench.launch import launched
 
 
 @dataclass
@@ -44,25 +38,6 @@ class ServerProcess:
 @contextlib.asynccontextmanager
 async def serve(tmp_path: Path, database_url: str, config: str = "") -> AsyncIterator[ServerProcess]:
     """Start the server with JSON logs and the access log on, wait until /readyz answers 200, kill it after."""
-    port = free_port()
-    config_path = tmp_path / "ucs.toml"
-    config_path.write_text(f'log_format = "json"\naccess_log = true\n{config}')
-    log_path = tmp_path / "server.log"
-    with log_path.open("w") as log:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "ucs_graphql.cli", "serve", "--port", str(port), "--database", database_url,
-            "--config", str(config_path), stdout=log, stderr=log)
-    server = ServerProcess(proc, f"http://127.0.0.1:{port}", log_path)
-    try:
-        async with httpx.AsyncClient(base_url=server.base_url) as client, asyncio.timeout(START_GUARD_SECONDS):
-            while True:
-                with contextlib.suppress(httpx.TransportError):
-                    if (await client.get("/readyz")).status_code == 200:
-                        break
-                assert proc.returncode is None, log_path.read_text()
-                await asyncio.sleep(0.1)
-        yield server
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
+    settings = f'log_format = "json"\naccess_log = true\n{config}'
+    async with launched(database_url, tmp_path, config=settings, kill=True) as server:
+        yield ServerProcess(server.proc, server.url, server.log_path)

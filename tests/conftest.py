@@ -23,6 +23,8 @@ from ucs_graphql.db.migrate import upgrade
 from ucs_graphql.db.tables import metadata
 from ucs_graphql.web.app import create_app, create_runtime, start_runtime, stop_runtime
 
+pytest_plugins = ("tests.chromium",)  # the headless Chromium of the browser tests: `browser`, `page`
+
 PG_ADMIN_URL = os.environ.get("UCS_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 tenant_queries.install()
 BACKENDS = [b for b in os.environ.get("UCS_TEST_BACKENDS", "sqlite,postgres").split(",") if b]

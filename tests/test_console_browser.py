@@ -1,4 +1,4 @@
-"""The customer console in a real headless Chromium (the driver of tests/test_graphiql_browser.py): a screen-pop
+"""The customer console in a real headless Chromium (tests/chromium.py): a screen-pop
 by phone number in another format opens the customer, whose name, active service and current state show; a task
 started through REST appears without reload, and after the socket drops the page reconnects and reloads; an
 interaction's content opens as text; sign-in and sign-out with access control on; a role that may not read
@@ -18,10 +18,10 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
+from tests.chromium import WAIT, in_browser, problems, shot
 from tests.helpers import basic
 from tests.profile_fixtures import PHONE, define
 from tests.tcp_proxy import TcpProxy
-from tests.test_graphiql_browser import WAIT, _in_browser, _network, _problems, _shot, browser  # noqa: F401
 from tests.test_subscriptions import served_app
 from ucs_graphql.access.hashing import hash_secret
 from ucs_graphql.access.tasks import ALL_TASKS, READ_INTERACTION
@@ -52,13 +52,6 @@ roles = ["clerks"]
 KEYS = [{"name": "idPhone", "source": "Phone", "attributes": ["PhoneNumber"], "normalize": "phone"},
         {"name": "idEmail", "attributes": ["EmailAddress"], "unique": True, "normalize": "email"}]
 EVIL = '<img src=x onerror="document.body.dataset.pwned=1">Hello, my order <b>42</b> is late'
-
-
-@pytest.fixture
-async def page(browser: WebDriver) -> AsyncIterator[WebDriver]:  # noqa: F811
-    await _in_browser(lambda: (_network(browser), _problems(browser)))
-    yield browser
-    await _in_browser(lambda: browser.get("about:blank"))
 
 
 @pytest.fixture
@@ -135,9 +128,9 @@ async def test_screen_pop_by_phone_shows_the_live_journey_and_interactions(page,
         assert first.get_attribute("data-service-id") == str(seeded["sid"])  # active first
         assert driver.execute_script("return Number(document.body.dataset.timelineRendered)") > 0
         _live(driver)
-        _shot(driver, request, "customer")
+        shot(driver, request, "customer")
 
-    await _in_browser(pop)
+    await in_browser(pop)
     async with httpx.AsyncClient(base_url=base) as http:
         task = await http.post(f"/services/{seeded['sid']}/tasks/start", json={"task_type": 2})
         assert task.status_code == 201
@@ -150,9 +143,9 @@ async def test_screen_pop_by_phone_shows_the_live_journey_and_interactions(page,
         state.find_element(By.TAG_NAME, "summary").click()  # its details and extension values open on click
         WebDriverWait(driver, WAIT).until(lambda d: state.get_attribute("data-extensions") == "loaded")
         assert "Started" in state.text
-        _shot(driver, request, "live-task")
+        shot(driver, request, "live-task")
 
-    await _in_browser(task_appears)
+    await in_browser(task_appears)
 
     def open_content() -> None:
         items = driver.find_elements(By.CSS_SELECTOR, "#interactions details.interaction")
@@ -162,15 +155,15 @@ async def test_screen_pop_by_phone_shows_the_live_journey_and_interactions(page,
         assert "<img src=x" in shown and "<b>42</b>" in shown  # shown as text, never as HTML
         assert driver.execute_script("return document.body.dataset.pwned") is None
         assert not driver.find_elements(By.CSS_SELECTOR, "#interactions img, #interactions b")
-        _shot(driver, request, "interaction")
+        shot(driver, request, "interaction")
         driver.set_window_size(420, 900)
         width = driver.execute_script("return document.documentElement.scrollWidth")
         assert width <= driver.execute_script("return window.innerWidth") + 1, width
-        _shot(driver, request, "side-panel")
+        shot(driver, request, "side-panel")
         driver.set_window_size(1400, 900)
 
-    await _in_browser(open_content)
-    assert await _in_browser(lambda: _problems(driver)) == []
+    await in_browser(open_content)
+    assert await in_browser(lambda: problems(driver)) == []
 
 
 async def test_search_lists_matches_and_identify_offers_anonymous_services(page, open_console, request):
@@ -194,13 +187,13 @@ async def test_search_lists_matches_and_identify_offers_anonymous_services(page,
         driver.get(base + "/console/identify?PhoneNumber=" + quote("+33314592653"))
         got = _wait_text(driver, "#matches", "Ada Quill", "Bo Quill")
         assert seeded["cid"] in got
-        _shot(driver, request, "matches")
+        shot(driver, request, "matches")
         driver.get(base + "/console/identify?PhoneNumber=" + quote("+15550100"))
         _wait_text(driver, "#anonymous", "No customer found", "General inquiry")
-        _shot(driver, request, "anonymous")
+        shot(driver, request, "anonymous")
 
-    await _in_browser(search)
-    assert await _in_browser(lambda: _problems(driver)) == []
+    await in_browser(search)
+    assert await in_browser(lambda: problems(driver)) == []
 
 
 async def test_sign_in_and_out_and_a_role_without_interactions(page, guarded_console, request):
@@ -217,7 +210,7 @@ async def test_sign_in_and_out_and_a_role_without_interactions(page, guarded_con
     def as_agent() -> None:
         driver.get(base + f"/console/customers/{seeded['cid']}")
         _wait_text(driver, "#signin", "Sign in")
-        _shot(driver, request, "signin")
+        shot(driver, request, "signin")
         sign_in("agent")
         _wait_text(driver, "#customer-name", "Ada Quill")
         _wait_text(driver, "#interactions", "Interactions (2)")
@@ -229,7 +222,7 @@ async def test_sign_in_and_out_and_a_role_without_interactions(page, guarded_con
         assert driver.execute_script("return sessionStorage.length") == 0
         assert driver.execute_script("return localStorage.length") == 0
 
-    await _in_browser(as_agent)
+    await in_browser(as_agent)
 
     def as_clerk() -> None:
         sign_in("clerk")
@@ -237,11 +230,11 @@ async def test_sign_in_and_out_and_a_role_without_interactions(page, guarded_con
         _wait_text(driver, "#journey", "Support", "active")
         assert not driver.find_elements(By.ID, "interactions")
         assert "Basic" not in driver.current_url and "Bearer" not in driver.current_url
-        _shot(driver, request, "no-interactions")
+        shot(driver, request, "no-interactions")
 
-    await _in_browser(as_clerk)
+    await in_browser(as_clerk)
     # Before signing in, the page's own request for data was refused (401, no password prompt): nothing else.
-    assert all("status of 401" in p for p in await _in_browser(lambda: _problems(driver)))
+    assert all("status of 401" in p for p in await in_browser(lambda: problems(driver)))
 
 
 async def test_the_live_timeline_reconnects_and_reloads_after_the_socket_drops(page, open_console, request):
@@ -256,9 +249,9 @@ async def test_the_live_timeline_reconnects_and_reloads_after_the_socket_drops(p
             _wait_text(driver, "#customer-name", "Ada Quill")
             _live(driver)
 
-        await _in_browser(open_live)
+        await in_browser(open_live)
         proxy.cut("reset")
-        await _in_browser(lambda: WebDriverWait(driver, WAIT).until(
+        await in_browser(lambda: WebDriverWait(driver, WAIT).until(
             lambda d: d.execute_script("return document.body.dataset.live") == "off"))
         async with httpx.AsyncClient(base_url=base) as http:  # the change the page misses while it is cut off
             task = await http.post(f"/services/{seeded['sid']}/tasks/start", json={"task_type": 2})
@@ -270,9 +263,9 @@ async def test_the_live_timeline_reconnects_and_reloads_after_the_socket_drops(p
             _live(driver)
             WebDriverWait(driver, WAIT).until(lambda d: d.find_elements(By.CSS_SELECTOR, f"details[data-key='{key}']"))
             assert driver.execute_script("return performance.getEntriesByType('navigation').length") == 1
-            _shot(driver, request, "reconnected")
+            shot(driver, request, "reconnected")
 
-        await _in_browser(reloaded)
-        await _in_browser(lambda: driver.get("about:blank"))
+        await in_browser(reloaded)
+        await in_browser(lambda: driver.get("about:blank"))
     finally:
         await proxy.close()

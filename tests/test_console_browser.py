@@ -215,12 +215,25 @@ async def test_sign_in_and_out_and_a_role_without_interactions(page, guarded_con
         _wait_text(driver, "#customer-name", "Ada Quill")
         _wait_text(driver, "#interactions", "Interactions (2)")
         _live(driver)
+        # The sign-in is held in the page's memory only: no web storage, no cookie, nothing in the URL.
+        assert driver.execute_script("return [sessionStorage.length, localStorage.length, document.cookie]") == [
+            0, 0, ""]
+        assert "agent" not in driver.current_url and "Basic" not in driver.current_url
+        # Moving between the console's views keeps it; a reload asks again.
+        driver.find_element(By.CSS_SELECTOR, "a.brand").click()
+        _wait_text(driver, "main", "Find a customer")
+        driver.back()
+        _wait_text(driver, "#customer-name", "Ada Quill")
+        assert driver.execute_script("return performance.getEntriesByType('navigation').length") == 1
+        driver.refresh()
+        _wait_text(driver, "#signin", "Sign in")
+        sign_in("agent")
+        _wait_text(driver, "#customer-name", "Ada Quill")
         driver.find_element(By.ID, "signout").click()
         _wait_text(driver, "#signin", "Sign in")
         assert driver.find_element(By.ID, "who").text == "not signed in"
         assert not driver.find_elements(By.ID, "customer-name")
-        assert driver.execute_script("return sessionStorage.length") == 0
-        assert driver.execute_script("return localStorage.length") == 0
+        assert driver.execute_script("return [sessionStorage.length, localStorage.length]") == [0, 0]
 
     await in_browser(as_agent)
 

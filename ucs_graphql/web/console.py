@@ -39,7 +39,7 @@ _SHELL = """<!doctype html>
 </head>
 <body data-root="{root}" data-access="{access}">
 <header class="bar">
-  <a class="brand" href="{root}/console">ucs console</a>
+  <a class="brand" href="{root}/console" data-nav="">ucs console</a>
   <form id="search" role="search">
     <label for="search-value">Find a customer</label>
     <input id="search-value" name="q" type="search" placeholder="phone, e-mail or account" autocomplete="off"/>

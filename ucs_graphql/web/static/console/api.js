@@ -1,23 +1,23 @@
 // The console's only way to the server: GraphQL over HTTP (fetch) and graphql-transport-ws (WebSocket),
 // both to the page's own origin, with the tab's sign-in.
 //
-// The sign-in (an Authorization value and a tenant) is kept in sessionStorage: it lasts for this browser tab
-// only, is never put in a URL and never in local storage. Every request carries X-Requested-With, so a 401
-// comes without the Basic challenge that would open the browser's own password prompt.
+// The sign-in (an Authorization value and a tenant) is held in this module's memory only: never in a URL, in
+// localStorage or in sessionStorage, so it lasts while the page does (moving between views keeps it; a reload
+// or a new tab asks again). Every request carries X-Requested-With, so a 401 comes without the Basic challenge
+// that would open the browser's own password prompt.
 
-const STORE = "ucs-console-signin";
+let held = null;
 const root = document.body.dataset.root || "";
 export const endpoint = new URL(root + "/graphql", window.location.href);
 
 export class Unauthenticated extends Error {}
 
 export function currentSignin() {
-  try { return JSON.parse(window.sessionStorage.getItem(STORE) || "null"); } catch (err) { return null; }
+  return held;
 }
 
 export function saveSignin(signin) {
-  if (signin) window.sessionStorage.setItem(STORE, JSON.stringify(signin));
-  else window.sessionStorage.removeItem(STORE);
+  held = signin || null;
 }
 
 function base64(text) {

@@ -7,9 +7,13 @@ Rules the data must keep whatever happened to the server:
 - extension records: the unique rows equal what the records give, no two records of one owner share unique
   values, a single-valued extension has at most one record, every record has its owner and its schema;
 - no state or task without its service (a task's state and a state's previous state in the same service);
-- a completed item carries its end event (with its timestamp) and so its duration; an active one has none.
-With a Ledger (the acknowledged writes a driver recorded) also: every acknowledged write is there, and
-every acknowledged delete or merge-away is gone with its services.
+- a completed item carries its end event (with its timestamp) and so its duration; an active one has none;
+- interactions: every content part belongs to an interaction and holds the bytes its size says, and an
+  interaction's flags name exactly the parts it has.
+With a Ledger (the acknowledged writes a driver recorded) also: every acknowledged write is there (profiles,
+records, services and their items, interactions with the customer a merge gave them), every acknowledged
+delete or merge-away is gone with its records, services and interactions, and a refused create (an
+import's refused row) left no profile.
 
     python -m bench.invariants --database sqlite:///./var/soak.db
 """
@@ -31,6 +35,7 @@ from ucs_graphql.crypto.cipher import FieldCipher
 from ucs_graphql.crypto.fields import open_profile, open_record
 from ucs_graphql.db.engine import throwaway_engine
 from ucs_graphql.db.tables.extensions import extension_record, extension_unique
+from ucs_graphql.db.tables.interactions import interaction, interaction_content
 from ucs_graphql.db.tables.journeys import service, state, task
 from ucs_graphql.db.tables.profiles import ident_entry, profile
 from ucs_graphql.extensions.store import unique_keys
@@ -72,6 +77,8 @@ class Ledger:
     gone: set[str] = field(default_factory=set)  # acknowledged delete or merge-away
     unsure: set[str] = field(default_factory=set)  # a delete or merge without an answer: existence unknown
     services: dict[int, Journey] = field(default_factory=dict)
+    interactions: dict[str, str] = field(default_factory=dict)  # acknowledged interaction id -> its customer
+    refused: set[str] = field(default_factory=set)  # customer ids whose create was refused: never stored
 
     def created(self, cid: str, attrs: Data, phones: dict[str, str | None]) -> None:
         """A profile create was acknowledged."""
@@ -94,6 +101,7 @@ class Ledger:
         """A profile delete was acknowledged: the profile and its services are gone."""
         self.customers.pop(cid, None)
         self.gone.add(cid)
+        self.interactions = {iid: owner for iid, owner in self.interactions.items() if owner != cid}
 
     def merged(self, dst: str, src: str) -> None:
         """A merge (no options) was acknowledged: attributes and records as the merge rules say, services moved."""
@@ -112,11 +120,22 @@ class Ledger:
         for journey in self.services.values():
             if journey.customer_id == src:
                 journey.customer_id = dst
+        for iid, owner in self.interactions.items():
+            if owner == src:
+                self.interactions[iid] = dst
 
     def service_started(self, service_id: int, cid: str) -> Journey:
         """A service start was acknowledged; the returned Journey records its items."""
         journey = self.services[service_id] = Journey(cid)
         return journey
+
+    def interaction_created(self, interaction_id: str, cid: str) -> None:
+        """An interaction ingest for this customer was acknowledged."""
+        self.interactions[interaction_id] = cid
+
+    def create_refused(self, cid: str) -> None:
+        """A create with this customer id was refused (an import's refused row): no profile may have it."""
+        self.refused.add(cid)
 
     def unanswered(self, cids: list[str], *, existence: bool = False) -> None:
         """A write on these customers got no answer: their values (and, for a delete or merge, existence) are
@@ -142,6 +161,8 @@ class Snapshot:
     services: dict[int, Any]
     states: dict[int, Any]
     tasks: dict[int, Any]
+    interactions: dict[str, Any]
+    contents: list[Any]
 
 
 async def snapshot(conn: AsyncConnection, tenant: int, settings: Settings) -> Snapshot:
@@ -156,7 +177,8 @@ async def snapshot(conn: AsyncConnection, tenant: int, settings: Settings) -> Sn
         profiles={r.customer_id: jsonio.loads(r.data) for r in await rows(profile)},
         entries=await rows(ident_entry), records=await rows(extension_record), uniques=await rows(extension_unique),
         services={r.service_id: r for r in await rows(service)}, states={r.state_id: r for r in await rows(state)},
-        tasks={r.task_id: r for r in await rows(task)})
+        tasks={r.task_id: r for r in await rows(task)},
+        interactions={r.interaction_id: r for r in await rows(interaction)}, contents=await rows(interaction_content))
 
 
 def profile_records(snap: Snapshot) -> dict[str, Records]:
@@ -280,6 +302,25 @@ def check_journeys(snap: Snapshot) -> list[str]:
     return out
 
 
+def check_interactions(snap: Snapshot) -> list[str]:
+    """Every content part has its interaction and the size it holds; the flags name the parts there are."""
+    out: list[str] = []
+    parts: dict[str, set[str]] = defaultdict(set)
+    for c in snap.contents:
+        parts[c.interaction_id].add(c.part)
+        if c.interaction_id not in snap.interactions:
+            out.append(f"interaction {c.interaction_id}: content part {c.part} without its interaction")
+        if c.size != len(c.data):
+            out.append(f"interaction {c.interaction_id}: content part {c.part} holds {len(c.data)} bytes, "
+                       f"its size says {c.size}")
+    for iid, row in snap.interactions.items():
+        flagged = {p for p, has in (("plain_text", row.has_text), ("structured_text", row.has_structured_text),
+                                    ("binary_content", row.has_binary_content)) if has}
+        if flagged != parts.get(iid, set()):
+            out.append(f"interaction {iid}: flags name parts {sorted(flagged)}, stored {sorted(parts.get(iid, ()))}")
+    return out
+
+
 def _phones(snap: Snapshot, records: dict[str, Records], cid: str) -> dict[str, Any]:
     schema = snap.schemas.extension("profile", LEDGER_EXTENSION)
     recs = records.get(cid, {}).get(LEDGER_EXTENSION.lower(), [])
@@ -308,6 +349,9 @@ def check_ledger(snap: Snapshot, ledger: Ledger) -> list[str]:
     for sid, row in snap.services.items():
         if row.customer_id is not None:
             by_customer[row.customer_id].append(sid)
+    by_interaction_customer: dict[str, list[str]] = defaultdict(list)
+    for iid, row in snap.interactions.items():
+        by_interaction_customer[row.customer_id].append(iid)
     for cid in sorted(ledger.gone - ledger.unsure):
         if cid in snap.profiles:
             out.append(f"customer {cid}: deleted or merged away (acknowledged), but the profile is there")
@@ -316,6 +360,22 @@ def check_ledger(snap: Snapshot, ledger: Ledger) -> list[str]:
                        f"{sorted(by_customer[cid])}")
         if any(r.owner == cid for r in snap.records if r.level == "profile"):
             out.append(f"customer {cid}: deleted or merged away (acknowledged), but has extension records")
+        if by_interaction_customer.get(cid):
+            out.append(f"customer {cid}: deleted or merged away (acknowledged), but has interactions "
+                       f"{sorted(by_interaction_customer[cid])}")
+    for cid in sorted(ledger.refused):
+        if cid in snap.profiles:
+            out.append(f"customer {cid}: its create was refused, but the profile is there")
+        if any(r.owner == cid for r in snap.records if r.level == "profile"):
+            out.append(f"customer {cid}: its create was refused, but it has extension records")
+    for iid, cid in sorted(ledger.interactions.items()):
+        row = snap.interactions.get(iid)
+        if cid in ledger.unsure:
+            continue
+        if row is None:
+            out.append(f"interaction {iid}: acknowledged, but it is not there")
+        elif row.customer_id != cid:
+            out.append(f"interaction {iid}: customer {row.customer_id}, acknowledged {cid}")
     for sid, journey in ledger.services.items():
         out += _check_journey(snap, ledger, sid, journey)
     return out
@@ -353,7 +413,7 @@ async def check(url: str, ledger: Ledger | None = None, *, tenant: int = 1, sett
             snap = await snapshot(conn, tenant, settings)
     finally:
         await engine.dispose()
-    out = check_index(snap, cipher) + check_extensions(snap) + check_journeys(snap)
+    out = check_index(snap, cipher) + check_extensions(snap) + check_journeys(snap) + check_interactions(snap)
     if ledger is not None:
         out += check_ledger(snap, ledger)
     return out

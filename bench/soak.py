@@ -2,12 +2,13 @@
 
 Each client owns a few customers (no two clients write one customer) and loops over: a call flow
 (identify → start service → start state → transition → start task → service extension → complete task →
-complete state and service, or leave it active), profile creates and updates whose e-mail addresses and
-phone numbers sometimes come from a small shared pool (deliberate unique-key collisions: 409 is expected
-then, and only then), Phone record inserts and updates by unique, merges of two of its customers, and
-deletes. Every acknowledged write goes into a Ledger; afterwards bench.invariants checks the database
-against it and on its own. Prints requests/s, p50/p99 per operation, answers by status; exits 1 on any
-5xx, unexpected status or invariant violation.
+complete state and service, or leave it active), profile creates and updates (each read back) whose e-mail
+addresses and phone numbers sometimes come from a small shared pool (deliberate unique-key collisions: 409 is
+expected then, and only then), Phone record inserts and updates by unique, interactions ingested (on the
+customer's last service) and read back with their text, merges of two of its customers, and deletes.
+Every acknowledged write goes into a Ledger; afterwards bench.invariants checks the database against it and
+on its own. Prints requests/s, p50/p99 per operation, answers by status; exits 1 on any 5xx, unexpected
+status or invariant violation.
 
     python -m bench.soak --url http://127.0.0.1:8080 --database sqlite:///./var/ucs.db --clients 200 --minutes 10
     python -m bench.soak --database postgresql://postgres@127.0.0.1:5432/soak --clients 200 --minutes 10
@@ -46,7 +47,8 @@ OFFERS_EXT = {"name": "relatedOffers", "type": "multi-valued", "unique": ["offer
 KEYS = [{"name": "idEmail", "attributes": ["EmailAddress"], "unique": True, "normalize": "email"},
         {"name": "idPhone", "source": "Phone", "attributes": ["PhoneNumber"], "unique": True, "normalize": "phone"}]
 SHARED_POOL = 40
-MIX = {"flow": 40, "update": 14, "insert_phone": 12, "update_phone": 10, "create": 12, "merge": 6, "delete": 6}
+MIX = {"flow": 40, "update": 14, "insert_phone": 12, "update_phone": 10, "interaction": 8, "create": 12, "merge": 6,
+       "delete": 6}
 
 
 @dataclass
@@ -91,6 +93,11 @@ class Stats:
         return "\n".join(lines)
 
 
+def _values(wire: Any) -> list[Any]:
+    """An attribute's values as a list (the wire gives a single value alone)."""
+    return wire if isinstance(wire, list) else [] if wire is None else [wire]
+
+
 class NoAnswer(Exception):
     """The request got no answer (the outcome of a write is unknown)."""
 
@@ -102,6 +109,7 @@ class Client:
         self.http, self.n, self.ledger, self.stats = http, n, ledger, stats
         self.rng = random.Random(seed * 100_003 + n)
         self.owned: list[str] = []
+        self.last_service: dict[str, int] = {}  # customer -> the last service the client started for it
         self.seq = itertools.count()
 
     async def call(self, op: str, method: str, url: str, ok: set[int], **kw: Any) -> httpx.Response:
@@ -177,6 +185,9 @@ class Client:
                                 json=body)
         if resp.status_code == 200:
             self.ledger.updated(cid, attrs, phones)
+            got = await self.call("read_profile", "GET", f"/profiles/{cid}", {200})
+            if got.status_code == 200 and {k: _values(got.json().get(k)) for k in attrs} != attrs:
+                self.stats.unexpected.append(f"read_profile {cid}: {got.text[:200]}, acknowledged {attrs}")
 
     async def insert_phone(self, cid: str) -> None:
         """Insert a Phone record: a new number, or one the customer has (the insert replaces that record)."""
@@ -217,6 +228,7 @@ class Client:
             return
         sid = resp.json()["service_id"]
         journey = self.ledger.service_started(sid, cid)
+        self.last_service[cid] = sid
         srv = f"/services/{sid}"
         resp = await self.call("start_state", "POST", f"{srv}/states/start", {201}, json={"state_type": 8})
         if resp.status_code != 201:
@@ -246,10 +258,30 @@ class Client:
         if (await self.call("complete_svc", "POST", f"{srv}/end", {204}, json={"disposition": 2})).status_code == 204:
             journey.completed = True
 
+    async def interaction(self, cid: str) -> None:
+        """Ingest a chat interaction of the customer (on its last service, if any), then read it and its text."""
+        iid, text = f"soak-{self.n}-{next(self.seq)}", f"hello {self.rng.random()}"
+        body: dict[str, Any] = {"interaction_id": iid, "customer_id": cid, "entity_type": 2, "status": 3,
+                                "type": "Inbound", "media_type": "chat", "creator_app_id": 1,
+                                "start_date": "2026-01-02T03:04:05.000Z", "text": text}
+        if cid in self.last_service:
+            body["service_id"] = self.last_service[cid]
+        if (await self.call("interaction", "POST", "/interactions", {201}, json=body)).status_code != 201:
+            return
+        self.ledger.interaction_created(iid, cid)
+        got = await self.call("read_interaction", "GET", f"/interactions/{iid}", {200})
+        if got.status_code == 200 and (got.json().get("customer_id"), got.json().get("service_id")) != (
+                cid, body.get("service_id")):
+            self.stats.unexpected.append(f"read_interaction {iid}: {got.text[:200]}, acknowledged {body}")
+        got = await self.call("read_text", "GET", f"/interactions/{iid}/plain_text", {200})
+        if got.status_code == 200 and got.text != text:
+            self.stats.unexpected.append(f"read_text {iid}: {got.text[:100]!r}, acknowledged {text!r}")
+
     async def merge(self) -> None:
         """Merge one of the client's customers into another."""
         src, dst = self.rng.sample(self.owned, 2)
         self.owned.remove(src)
+        self.last_service.pop(src, None)
         resp = await self.write("merge", "PUT", f"/profiles/{dst}/merge/{src}", {204}, [dst, src], existence=True)
         if resp.status_code == 204:
             self.ledger.merged(dst, src)

@@ -129,6 +129,23 @@ async def test_fifty_profiles_cost_the_statements_of_five(client):
     assert counts[50] <= 12, counts
 
 
+async def test_lists_of_ids_and_types_of_any_length_answer_each_item_once(client):
+    """Batched reads pad their lists of ids and types (to reuse one statement per size): the repeats never show."""
+    cids = [await create(client, {"FirstName": f"P{n}"}) for n in range(3)]
+    sids = {cid: [await start_service(client, customer_id=cid, service_type=t) for t in (1, 2, 3, 4, 5)]
+            for cid in cids}
+    for sid in sids[cids[0]][:2]:
+        assert (await client.post(f"/services/{sid}/end", json={})).status_code == 204
+    got = await gql(client, """query($ids: [String!]!) { profiles(customerIds: $ids) { customerId
+        services(status: ACTIVE, serviceTypes: [1, 2, 3]) { edges { node { serviceId serviceType } } }
+        all: services { edges { node { serviceId } } } } }""", {"ids": cids})
+    assert "errors" not in got, got
+    profiles = got["data"]["profiles"]
+    assert [[e["node"]["serviceId"] for e in p["services"]["edges"]] for p in profiles] == [
+        [sids[cids[0]][2]], sids[cids[1]][:3], sids[cids[2]][:3]]
+    assert [[e["node"]["serviceId"] for e in p["all"]["edges"]] for p in profiles] == [sids[c] for c in cids]
+
+
 async def test_the_cost_limit_counts_a_connection_by_its_page(client):
     """A connection costs its `first` times its node's cost (its edges once): 1,000 profiles with pages of 100
     services are refused before anything runs; pages of 1 are not."""

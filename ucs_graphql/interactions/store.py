@@ -6,10 +6,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, union_all
+from sqlalchemy import and_, bindparam, func, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ucs_graphql.db.chunks import chunks
+from ucs_graphql.db.chunks import chunks, padded
+from ucs_graphql.db.fast import FastShapes
 from ucs_graphql.db.tables import journeys
 from ucs_graphql.db.tables.interactions import interaction as ixn
 from ucs_graphql.db.tables.interactions import interaction_content as content
@@ -137,6 +138,25 @@ def _newest_first(rows: list[Interaction]) -> list[Interaction]:
     return sorted(rows, key=lambda r: (r.start_ms, r.interaction_id), reverse=True)
 
 
+def _build_of_customers(shape: tuple[int, bool]) -> Any:
+    customers, after = shape
+    conds = [ixn.c.tenant_id == bindparam("tenant"),
+             ixn.c.customer_id.in_([bindparam(f"id_{i}") for i in range(customers)])]
+    if after:
+        start: Any = bindparam("after_start")
+        iid: Any = bindparam("after_id")
+        conds.append(or_(ixn.c.start_ms < start, and_(ixn.c.start_ms == start, ixn.c.interaction_id < iid)))
+    rank = func.row_number().over(partition_by=ixn.c.customer_id,
+                                  order_by=(ixn.c.start_ms.desc(), ixn.c.interaction_id.desc())).label("rank")
+    ranked = select(*_COLUMNS, rank).where(*conds).subquery()
+    return select(*(ranked.c[c.name] for c in _COLUMNS)).where(ranked.c.rank <= bindparam("limit"))
+
+
+# A page of many customers' interactions (GraphQL's loader) runs on the driver: one statement per shape
+# (whether a cursor is given, and the number of customers padded to a power of two).
+_OF_CUSTOMERS = FastShapes(_build_of_customers)
+
+
 async def interactions_of_customers(
     conn: AsyncConnection, tenant: int, customer_ids: Sequence[str], limit: int, after: tuple[int, str] | None
 ) -> dict[str, list[Interaction]]:
@@ -145,16 +165,12 @@ async def interactions_of_customers(
     if not customer_ids or limit <= 0:
         return {}
     out: dict[str, list[Interaction]] = {}
+    values = {"tenant": tenant, "limit": limit, "after_start": after[0] if after else None,
+              "after_id": after[1] if after else None}
     for ids in chunks(sorted(set(customer_ids))):
-        conds = [ixn.c.tenant_id == tenant, ixn.c.customer_id.in_(ids)]
-        if after is not None:
-            conds.append(or_(ixn.c.start_ms < after[0], and_(ixn.c.start_ms == after[0],
-                                                             ixn.c.interaction_id < after[1])))
-        rank = func.row_number().over(partition_by=ixn.c.customer_id,
-                                      order_by=(ixn.c.start_ms.desc(), ixn.c.interaction_id.desc())).label("rank")
-        ranked = select(*_COLUMNS, rank).where(*conds).subquery()
-        stmt = select(*(ranked.c[c.name] for c in _COLUMNS)).where(ranked.c.rank <= limit)
-        for row in await conn.execute(stmt):
+        wanted = padded(ids)
+        stmt = _OF_CUSTOMERS[(len(wanted), after is not None)]
+        for row in await stmt.rows(conn, {**values, **{f"id_{i}": v for i, v in enumerate(wanted)}}):
             out.setdefault(row.customer_id, []).append(_row(row))
     return {k: _newest_first(v) for k, v in out.items()}
 

@@ -35,7 +35,7 @@ async def children_of(
     async with ctx.db.read() as conn:
         rows = await store.children(conn, store.LEVELS[level], ctx.tenant, owner_ids, f, by=by)
     for row in rows:
-        out[row._mapping[by]].append(render.item(biz, level, row, top=True))
+        out[getattr(row, by)].append(render.item(biz, level, row, top=True))
     return out
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Column, Row, Table, and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ucs_graphql.db.chunks import IN_CHUNK, chunks
+from ucs_graphql.db.chunks import IN_CHUNK, chunks, padded
 from ucs_graphql.db.fast import FastShapes
 from ucs_graphql.db.tables.journeys import new_id, service, state, task
 
@@ -50,25 +50,50 @@ class Filters:
 
 
 def _conditions(level: Level, f: Filters) -> list[Any]:
+    return _filtered(level, _filter_shape(f), _filter_values(f).__getitem__)
+
+
+_TIMES = ("started_from", "started_to", "completed_from", "completed_to")
+
+
+def _filter_shape(f: Filters) -> tuple[Any, ...]:
+    """What the conditions of `f` look like: its status, how many type parameters (padded), which times and
+    whether a state is given."""
+    return (f.status, len(padded(f.types)) if f.types else (0 if f.types is not None else None),
+            tuple(getattr(f, name) is not None for name in _TIMES), f.state_id is not None)
+
+
+def _filter_values(f: Filters) -> dict[str, Any]:
+    """The parameters of `_filtered` for `f` (named as its bindparams)."""
+    out: dict[str, Any] = {name: getattr(f, name) for name in (*_TIMES, "state_id")}
+    if f.types:
+        out.update((f"type_{i}", v) for i, v in enumerate(padded(f.types)))
+    return out
+
+
+def _filtered(level: Level, shape: tuple[Any, ...], value: Any) -> list[Any]:
+    """The conditions of a filter shape, their values given by `value(name)` (a literal, or a bindparam)."""
+    status, types, times, state_id = shape
     t = level.table
     out: list[Any] = []
-    if f.status == "active":
+    if status == "active":
         out.append(t.c.completed_at.is_(None))
-    elif f.status == "completed":
+    elif status == "completed":
         out.append(t.c.completed_at.is_not(None))
-    if f.types is not None:
-        out.append(t.c[f"{level.name}_type"].in_(list(f.types)))
-    if f.started_from is not None:
-        out.append(t.c.started_at >= f.started_from)
-    if f.started_to is not None:
-        out.append(t.c.started_at < f.started_to)
-    if f.status != "active":
-        if f.completed_from is not None:
-            out.append(t.c.completed_at >= f.completed_from)
-        if f.completed_to is not None:
-            out.append(t.c.completed_at < f.completed_to)
-    if f.state_id is not None and level is TASK:
-        out.append(t.c.state_id == f.state_id)
+    if types is not None:
+        out.append(t.c[f"{level.name}_type"].in_([value(f"type_{i}") for i in range(types)]))
+    started_from, started_to, completed_from, completed_to = times
+    if started_from:
+        out.append(t.c.started_at >= value("started_from"))
+    if started_to:
+        out.append(t.c.started_at < value("started_to"))
+    if status != "active":
+        if completed_from:
+            out.append(t.c.completed_at >= value("completed_from"))
+        if completed_to:
+            out.append(t.c.completed_at < value("completed_to"))
+    if state_id and level is TASK:
+        out.append(t.c.state_id == value("state_id"))
     return out
 
 
@@ -178,42 +203,71 @@ async def find_services(
     return list(await conn.execute(stmt))
 
 
+def _build_services_of_customers(shape: tuple[int, tuple[Any, ...], bool]) -> Any:
+    customers, filters, after = shape
+    conds = [service.c.tenant_id == bindparam("tenant"),
+             service.c.customer_id.in_([bindparam(f"id_{i}") for i in range(customers)]),
+             *_filtered(SERVICE, filters, bindparam)]
+    if after:
+        conds.append(service.c.service_id > bindparam("after"))
+    rank = func.row_number().over(partition_by=service.c.customer_id, order_by=service.c.service_id).label("rank")
+    ranked = select(service, rank).where(*conds).subquery()
+    cols = [ranked.c[c.name] for c in service.c]
+    return (select(*cols).where(ranked.c.rank <= bindparam("limit"))
+            .order_by(ranked.c.customer_id, ranked.c.service_id))
+
+
+def _build_children(shape: tuple[str, str, int, tuple[Any, ...]]) -> Any:
+    level, by, owners, filters = LEVELS[shape[0]], shape[1], shape[2], shape[3]
+    t = level.table
+    conds = [t.c.tenant_id == bindparam("tenant"), t.c[by].in_([bindparam(f"id_{i}") for i in range(owners)]),
+             *_filtered(level, filters, bindparam)]
+    return select(t).where(*conds).order_by(level.id)
+
+
+# The graph's batched reads (GraphQL DataLoaders) run on the driver too: one statement per shape (filters,
+# and the number of ids padded to a power of two).
+_SERVICES_OF_CUSTOMERS = FastShapes(_build_services_of_customers)
+_CHILDREN = FastShapes(_build_children)
+
+
+def _ids(ids: Sequence[Any]) -> dict[str, Any]:
+    return {f"id_{i}": v for i, v in enumerate(padded(ids))}
+
+
 async def services_of_customers(
     conn: AsyncConnection, tenant: int, customer_ids: Sequence[str], f: Filters, limit: int, after: int | None
-) -> list[Row[Any]]:
+) -> list[Any]:
     """Up to `limit` services of each customer (service id order, after service `after`), one statement per
     1,000 customers."""
     if limit <= 0:
         return []
-    out: list[Row[Any]] = []
+    shape = _filter_shape(f)
+    values = {"tenant": tenant, "limit": limit, "after": after, **_filter_values(f)}
+    out: list[Any] = []
     for ids in chunks(sorted(set(customer_ids))):
-        conds = [service.c.tenant_id == tenant, service.c.customer_id.in_(ids), *_conditions(SERVICE, f)]
-        if after is not None:
-            conds.append(service.c.service_id > after)
-        rank = func.row_number().over(partition_by=service.c.customer_id,
-                                      order_by=service.c.service_id).label("rank")
-        ranked = select(service, rank).where(*conds).subquery()
-        cols = [ranked.c[c.name] for c in service.c]
-        stmt = select(*cols).where(ranked.c.rank <= limit).order_by(ranked.c.customer_id, ranked.c.service_id)
-        out.extend(await conn.execute(stmt))
+        stmt = _SERVICES_OF_CUSTOMERS[(len(padded(ids)), shape, after is not None)]
+        out.extend(await stmt.rows(conn, {**values, **_ids(ids)}))
     return out
 
 
 async def children(
     conn: AsyncConnection, level: Level, tenant: int, owner_ids: Sequence[int], f: Filters | None = None,
     *, by: str = "service_id",
-) -> list[Row[Any]]:
+) -> list[Any]:
     """States or tasks of many services (or tasks of many states, `by` "state_id") in one statement, in
     start order."""
     if not owner_ids:
         return []
-    t = level.table
-    out: list[Row[Any]] = []
+    f = f or Filters()
+    shape = _filter_shape(f)
+    values = {"tenant": tenant, **_filter_values(f)}
+    out: list[Any] = []
     for part in chunks(owner_ids):
-        conds = [t.c.tenant_id == tenant, t.c[by].in_(part), *_conditions(level, f or Filters())]
-        out.extend(await conn.execute(select(t).where(*conds).order_by(level.id)))
+        stmt = _CHILDREN[(level.name, by, len(padded(part)), shape)]
+        out.extend(await stmt.rows(conn, {**values, **_ids(part)}))
     if len(owner_ids) > IN_CHUNK:
-        out.sort(key=lambda row: row._mapping[level.id])
+        out.sort(key=lambda row: getattr(row, f"{level.name}_id"))
     return out
 
 

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import httpx
 
+from bench.cpu import tree_cpu_seconds
 from ucs_graphql.config import load_settings
 from ucs_graphql.context import Ctx
 from ucs_graphql.db.migrate import upgrade
@@ -65,20 +66,6 @@ async def load(url: str, rows: int) -> None:
             await rt.db.write(work)
     finally:
         await stop_runtime(rt, watcher)
-
-
-def tree_cpu_seconds(pid: int) -> float:
-    """User plus system CPU seconds of a process and its live children (the server's workers)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if stat.parent.name == str(pid) or fields[1] == str(pid):
-            total += (int(fields[11]) + int(fields[12])) / tick
-    return total
 
 
 def wrk(script: Path, url: str, rows: int, seconds: int, server: int) -> tuple[float, str, str, str, float]:

@@ -1,18 +1,32 @@
-"""Call-flow load test against a running server, and the raw database's rate for the same statements.
+"""IVR call flows against the server, driven by wrk, beside the HTTP ceiling and the database's own rate.
 
 One call flow: identify → start service → start state → transition → start task → complete task →
-complete service → query the customer's active services. `--concurrency` flows run at once; the script prints
-call flows per second and p50/p99 per request. Identification runs only when the server serves /profiles
-(`GET /profiles?PhoneNumber=...`, profiles seeded with `--seed-profiles`); otherwise the customer id is drawn
-directly.
+complete service → the customer's active services (8 requests). wrk runs as many threads as connections,
+so each connection has a Lua state of its own and walks whole flows, reading the service, state and task
+ids from the answers (bench/callflow.lua); any answer with another status than the step's is counted and
+fails the run. The script starts `ucs-graphql serve` on the database itself and prints flows/s, p50/p99
+per request, and the CPU the server (from /proc) and wrk (its rusage) used, so a reader can see who was the
+limit. In the same run it measures:
 
-    python -m bench.callflow --url http://127.0.0.1:8080 --flows 3000 --concurrency 32 \
-        --seed sqlite:///./var/bench.db --ceiling sqlite:///./var/bench.db
+- the HTTP ceiling: ../shared/anchors/ceiling_app.py (Starlette + uvicorn + asyncpg, one SELECT per request,
+  as ../shared/anchors/anchors.sh runs it) driven by wrk with the same number of connections; flows/s is
+  printed beside its req/s ÷ 8 and the flow's p99 beside its p99;
+- the database's own rate for the same flow: the statements and transactions the server sends for one
+  flow, run straight through the bare driver from this process (asyncpg, a pool of as many connections as
+  wrk has; sqlite3, one connection), with nothing between.
 
-`--seed DB` gives each of `--customers` customers one completed past service (directly in the database, so
-the service table holds --customers rows before the run). `--ceiling DB` runs the same statements the server
-runs for one flow, through the bare driver (sqlite3, or asyncpg with a pool of --concurrency connections) in
-this process, and prints that rate as the ceiling to compare with.
+    python -m bench.callflow --database sqlite:///./var/bench-flow.db --seed --customers 100000
+    python -m bench.callflow --database postgresql://postgres@127.0.0.1:5432/bench_flow --seed
+
+`--each` drives one request type at a time instead (the flow's eight, plus `GET /profiles/{id}` and
+`GET /server/status` to compare with), on random customers or on items prepared directly in the database,
+and prints the server's CPU per request of each: load-independent enough to compare on a busy machine.
+
+    python -m bench.callflow --database DB_URL --each [--steps start_service,profile_by_id] --seconds 5
+
+`--seed` gives each of `--customers` customers a profile with a phone number under an `idPhone` key and one
+completed past service, directly in the database (resumable). The HTTP ceiling needs PostgreSQL at
+127.0.0.1:5432 (it uses a database of its own, dropped afterwards), whatever database the server runs on.
 """
 
 from __future__ import annotations
@@ -20,17 +34,33 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
+import re
+import resource
 import sqlite3
-import statistics
+import subprocess
+import sys
+import tempfile
 import time
-from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
 
+from bench.cpu import tree_cpu_seconds
+from bench.net import free_port
+
+HERE = Path(__file__).resolve().parent
+# The shared anchors: UCS_ANCHORS_DIR, else ../shared/anchors beside the checkout or one folder further up.
+ANCHORS = Path(os.environ.get("UCS_ANCHORS_DIR") or next(
+    (d for d in (HERE.parents[1] / "shared" / "anchors", HERE.parents[2] / "shared" / "anchors") if d.is_dir()),
+    HERE.parents[1] / "shared" / "anchors"))
+ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/test"
 STEPS = ("identify", "start_service", "start_state", "transition", "start_task", "complete_task",
          "complete_service", "active_services")
+EACH = (*STEPS, "profile_by_id", "server_status")
 TENANT = 1
 
 
@@ -44,70 +74,17 @@ def phone(n: int) -> str:
     return f"+1555{n:07d}"
 
 
-class Recorder:
-    """Latencies per step, in milliseconds."""
+# --- seeding ---
 
-    def __init__(self) -> None:
-        self.ms: dict[str, list[float]] = defaultdict(list)
-        self.errors: dict[str, int] = defaultdict(int)
-
-    async def call(self, step: str, request: Any, expect: int) -> httpx.Response:
-        t0 = time.perf_counter()
-        resp: httpx.Response = await request
-        self.ms[step].append((time.perf_counter() - t0) * 1000)
-        if resp.status_code != expect:
-            self.errors[step] += 1
-            raise RuntimeError(f"{step}: {resp.status_code} {resp.text[:200]}")
-        return resp
-
-
-async def one_flow(http: httpx.AsyncClient, rec: Recorder, n: int, identify: bool) -> None:
-    """Run one call flow for customer n."""
-    cid = customer(n)
-    if identify:
-        resp = await rec.call("identify", http.get("/profiles", params={"PhoneNumber": phone(n)}), 200)
-        found = resp.json()
-        if isinstance(found, dict) and found.get("customer_id"):
-            cid = found["customer_id"]
-    sid = (await rec.call("start_service", http.post("/services/start", json={
-        "service_type": 1, "customer_id": cid, "interaction_id": f"ixn{n}", "media_type": 1}), 201)).json()[
-        "service_id"]
-    st = (await rec.call("start_state", http.post(f"/services/{sid}/states/start", json={
-        "state_type": 1, "interaction_id": f"ixn{n}"}), 201)).json()["state_id"]
-    st2 = (await rec.call("transition", http.post(f"/services/{sid}/states/transition", json={
-        "from": {"state_id": st, "disposition": 1}, "to": {"state_type": 8}}), 201)).json()["state_id"]
-    tk = (await rec.call("start_task", http.post(f"/services/{sid}/tasks/start", json={
-        "task_type": 1, "state_id": st2}), 201)).json()["task_id"]
-    await rec.call("complete_task", http.post(f"/services/{sid}/tasks/{tk}/end", json={"disposition": 1}), 204)
-    await rec.call("complete_service", http.post(f"/services/{sid}/end", json={"disposition": 1}), 204)
-    await rec.call("active_services", http.get(f"/customers/{cid}/services/active"), 200)
-
-
-async def has_profiles(http: httpx.AsyncClient) -> bool:
-    """Whether the server serves the profile operations (unknown paths answer code 4041)."""
-    resp = await http.get("/profiles/bench-probe")
-    return not (resp.status_code == 404 and resp.json().get("code") == 4041)
-
-
-async def seed_profiles(http: httpx.AsyncClient, customers: int, concurrency: int) -> None:
-    """Create the customers' profiles through REST (skips ones that exist)."""
-    queue = iter(range(customers))
-
-    async def worker() -> None:
-        for n in queue:
-            resp = await http.post("/profiles", json={"customer_id": customer(n), "PhoneNumber": phone(n)})
-            if resp.status_code not in (200, 201, 409):
-                raise RuntimeError(f"seeding profile {n}: {resp.status_code} {resp.text[:200]}")
-
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-
-
-async def seed_profiles_direct(url: str, customers: int) -> None:
+async def seed_profiles(url: str, customers: int) -> None:
     """Create the customers' profiles and an `idPhone` key on PhoneNumber directly in the database with the
-    bulk writer (identification entries included), for seeding 100,000 customers in seconds."""
+    bulk writer (identification entries included); resumes after the profiles already there."""
+    from sqlalchemy import func, select
+
     from ucs_graphql.config import load_settings
     from ucs_graphql.context import Ctx
     from ucs_graphql.db.migrate import upgrade
+    from ucs_graphql.db.tables.profiles import profile
     from ucs_graphql.metadata import service as metadata
     from ucs_graphql.profiles import bulk
     from ucs_graphql.profiles.model import parse_profile
@@ -124,7 +101,10 @@ async def seed_profiles_direct(url: str, customers: int) -> None:
             await metadata.create_identification_key(ctx, {"name": "idPhone", "attributes": ["PhoneNumber"]})
             await server.set_mode(ctx, {"mode": "production"})
         schemas = await ctx.schemas()
-        for lo in range(0, customers, 5000):
+        async with rt.db.read() as conn:
+            have = int(await conn.scalar(select(func.count()).select_from(profile)
+                                         .where(profile.c.tenant_id == ctx.tenant)) or 0)
+        for lo in range(have, customers, 5000):
             docs = [parse_profile(schemas, {"customer_id": customer(n), "PhoneNumber": phone(n)}, check_values=False)
                     for n in range(lo, min(lo + 5000, customers))]
 
@@ -137,18 +117,17 @@ async def seed_profiles_direct(url: str, customers: int) -> None:
 
 
 async def seed_services(url: str, customers: int) -> None:
-    """Give each customer one completed past service, directly in the database (idempotent)."""
+    """Give each customer one completed past service, directly in the database (resumable)."""
     from sqlalchemy import func, insert, select
 
     from ucs_graphql.db.engine import throwaway_engine
-    from ucs_graphql.db.migrate import upgrade
     from ucs_graphql.db.tables.journeys import new_id, service
 
-    await upgrade(url)
     engine = throwaway_engine(url)
     try:
         async with engine.begin() as conn:
-            have = await conn.scalar(select(func.count()).select_from(service).where(service.c.tenant_id == TENANT))
+            have = await conn.scalar(select(func.count()).select_from(service).where(
+                service.c.tenant_id == TENANT, service.c.customer_id.like("B%")))
         started = json.dumps({"timestamp": "2020-01-01T00:00:00.000Z"})
         completed = json.dumps({"timestamp": "2020-01-01T00:05:00.000Z"})
         for lo in range(int(have or 0), customers, 10_000):
@@ -161,186 +140,441 @@ async def seed_services(url: str, customers: int) -> None:
         await engine.dispose()
 
 
-def percentile(values: list[float], p: float) -> float:
-    """The p-th percentile (nearest rank)."""
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
+async def prepare(url: str, step: str, count: int, connections: int) -> list[str]:
+    """Items for one request type of `--each`, made directly in the database: lines "service_id [item_id]".
+
+    start_state, transition, start_task: one active service per connection with one active state;
+    complete_task: `count` active tasks in those; complete_service: `count` active services."""
+    from sqlalchemy import insert, select
+
+    from ucs_graphql.db.engine import throwaway_engine
+    from ucs_graphql.db.tables.journeys import new_id, service, state, task
+
+    tag = f"Q{random.randrange(10**6):06d}"  # the prepared services' customer, found again by it
+    now = int(time.time() * 1000)
+    started = json.dumps({"timestamp": "2024-01-01T00:00:00.000Z"})
+    engine = throwaway_engine(url)
+    try:
+        async with engine.begin() as conn:
+            dialect = conn.dialect.name
+            services = count if step == "complete_service" else connections
+            await conn.execute(insert(service).values(new_id(dialect, service)), [
+                {"tenant_id": TENANT, "customer_id": tag, "service_type": "1", "started_at": now,
+                 "started": started} for _ in range(services)])
+            sids = list(await conn.scalars(select(service.c.service_id).where(
+                service.c.tenant_id == TENANT, service.c.customer_id == tag).order_by(service.c.service_id)))
+            if step == "complete_service":
+                return [str(s) for s in sids]
+            await conn.execute(insert(state).values(new_id(dialect, state)), [
+                {"tenant_id": TENANT, "service_id": s, "state_type": "1", "started_at": now, "started": started}
+                for s in sids])
+            states = {s: st for s, st in await conn.execute(select(state.c.service_id, state.c.state_id).where(
+                state.c.tenant_id == TENANT, state.c.service_id.in_(sids)))}
+            if step != "complete_task":
+                return [f"{s} {states[s]}" for s in sids]
+            await conn.execute(insert(task).values(new_id(dialect, task)), [
+                {"tenant_id": TENANT, "service_id": sids[i % len(sids)], "state_id": states[sids[i % len(sids)]],
+                 "task_type": "1", "started_at": now, "started": started} for i in range(count)])
+            rows = await conn.execute(select(task.c.service_id, task.c.task_id).where(
+                task.c.tenant_id == TENANT, task.c.service_id.in_(sids)).order_by(task.c.task_id))
+            return [f"{s} {t}" for s, t in rows]
+    finally:
+        await engine.dispose()
 
 
-async def run_server(args: argparse.Namespace) -> None:
-    limits = httpx.Limits(max_connections=args.concurrency, max_keepalive_connections=args.concurrency)
-    async with httpx.AsyncClient(base_url=args.url, limits=limits, timeout=30) as http:
-        identify = await has_profiles(http)
-        if identify and args.seed_profiles and not args.seed:
-            await seed_profiles(http, args.customers, args.concurrency)
-        rec = Recorder()
-        picks = iter(random.Random(7).randrange(args.customers) for _ in range(args.flows))
-        failed = 0
+# --- running things ---
 
-        async def worker() -> None:
-            nonlocal failed
-            for n in picks:
-                try:
-                    await one_flow(http, rec, n, identify)
-                except RuntimeError as err:
-                    failed += 1
-                    if failed <= 3:
-                        print("flow failed:", err)
+@dataclass
+class Run:
+    """One wrk run: what it counted and the CPU each side used."""
 
-        t0 = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(args.concurrency)))
-        elapsed = time.perf_counter() - t0
-    done = args.flows - failed
-    requests = sum(len(v) for v in rec.ms.values())
-    print(f"server {args.url}: {done} call flows in {elapsed:.1f}s with {args.concurrency} concurrent -> "
-          f"{done / elapsed:.0f} flows/s, {requests / elapsed:.0f} requests/s ({failed} failed; identify "
-          f"{'on' if identify else 'skipped: no /profiles on this server'})")
-    print(f"{'request':<18}{'p50 ms':>9}{'p99 ms':>9}{'mean ms':>9}")
-    for step in STEPS:
-        ms = rec.ms.get(step)
-        if ms:
-            print(f"{step:<18}{percentile(ms, 50):>9.2f}{percentile(ms, 99):>9.2f}{statistics.fmean(ms):>9.2f}")
+    requests: int
+    seconds: float
+    completed: int  # flows, or requests of the one type
+    p50_ms: float
+    p99_ms: float
+    server_cpu: float  # seconds
+    wrk_cpu: float  # seconds
+    errors: str  # empty when none
+
+    @property
+    def rate(self) -> float:
+        return self.completed / self.seconds
+
+    @property
+    def req_rate(self) -> float:
+        return self.requests / self.seconds
 
 
-# --- the ceiling: the server's statements through the bare driver ---
+def children_cpu() -> float:
+    """User plus system CPU seconds of this process's finished children."""
+    got = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return got.ru_utime + got.ru_stime
 
-_STARTED = json.dumps({"timestamp": "2024-01-01T00:00:00.000Z", "interaction_id": "ixn"})
+
+def run_wrk(url: str, server_pid: int, connections: int, seconds: int, env: dict[str, str]) -> Run:
+    """wrk with bench/callflow.lua, one thread per connection; the server's and wrk's CPU around it."""
+    cpu0, wrk0 = tree_cpu_seconds(server_pid), children_cpu()
+    proc = subprocess.run(
+        ["wrk", f"-t{connections}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
+         "-s", str(HERE / "callflow.lua"), url],
+        env={**os.environ, "THREADS": str(connections), **env}, capture_output=True, text=True, check=False)
+    server_cpu, wrk_cpu = tree_cpu_seconds(server_pid) - cpu0, children_cpu() - wrk0
+    found = re.search(r"^CALLFLOW (.*)$", proc.stdout, re.M)
+    if proc.returncode != 0 or found is None:
+        raise SystemExit(f"wrk failed ({proc.returncode}): {proc.stdout}\n{proc.stderr}")
+    got = {k: int(v) for k, v in (pair.split("=") for pair in found.group(1).split())}
+    errors = ", ".join(f"{k} {got[k]}" for k in ("failures", "exhausted", "connect", "read", "write", "timeout",
+                                                   "status") if got[k])
+    if errors and proc.stderr.strip():
+        errors += "\n" + proc.stderr.strip()
+    return Run(got["requests"], got["duration_us"] / 1e6, got["completed"], got["p50_us"] / 1000,
+               got["p99_us"] / 1000, server_cpu, wrk_cpu, errors)
 
 
-def sqlite_flows(path: str, flows: int, customers: int) -> float:
-    """Flows per second through sqlite3, one connection, one BEGIN IMMEDIATE transaction per request."""
+class Server:
+    """`ucs-graphql serve` on the database, in a process of its own."""
+
+    def __init__(self, url: str, workers: int, access_log: bool, tmp: Path) -> None:
+        cfg = tmp / "bench.toml"
+        cfg.write_text(f"access_log = {'true' if access_log else 'false'}\n")
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "ucs_graphql.cli", "serve", "--database", url, "--port", str(self.port),
+             "--workers", str(workers), "--config", str(cfg)],
+            stdout=subprocess.DEVNULL, stderr=open(tmp / "server.log", "wb"))
+        wait_up(self.base + "/server/status", self.proc)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def wait_up(url: str, proc: subprocess.Popen[Any]) -> None:
+    for _ in range(240):
+        if proc.poll() is not None:
+            raise SystemExit(f"the server at {url} exited with {proc.returncode}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.25)
+    raise SystemExit(f"no answer at {url}")
+
+
+def psql(sql: str) -> None:
+    subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "test", "-qAtc", sql], check=True,
+                   capture_output=True)
+
+
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0, "m": 60000.0}
+
+
+def _ms(text: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)([a-z]+)", text).groups()  # type: ignore[union-attr]
+    return float(number) * _UNITS[unit]
+
+
+@dataclass
+class Ceiling:
+    """The HTTP ceiling's run."""
+
+    rate: float
+    p50_ms: float
+    p99_ms: float
+    cpu_us: float  # its server's CPU per request
+    errors: str
+
+
+def http_ceiling(rows: int, connections: int, seconds: int) -> Ceiling:
+    """ceiling_app.py of the shared anchors on a customer table of `rows` rows, driven as anchors.sh drives it
+    (wrk, random ids) with `connections` connections."""
+    db = "ucs_callflow_ceiling"
+    dsn = ADMIN_DSN.rsplit("/", 1)[0] + "/" + db
+    psql(f"drop database if exists {db} with (force)")
+    psql(f"create database {db}")
+    subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", db, "-qAt", "-c",
+                    "create table customer (customer_id text primary key, first_name text not null, "
+                    "last_name text not null, email text, phone text)", "-c",
+                    "insert into customer select lpad(i::text, 16, '0'), 'First' || i, 'Last' || i, "
+                    f"'c' || i || '@example.com', '+1555' || lpad(i::text, 7, '0') from generate_series(1, {rows}) i",
+                    "-c", "create index customer_phone on customer (phone)", "-c", "analyze customer"],
+                   check=True, capture_output=True)
+    port = free_port()
+    app = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "--app-dir", str(ANCHORS), "ceiling_app:app", "--host", "127.0.0.1",
+         "--port", str(port), "--no-access-log", "--log-level", "warning"],
+        env={**os.environ, "CEILING_DSN": dsn}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_up(f"http://127.0.0.1:{port}/profiles/0000000000000001", app)
+        cpu0 = tree_cpu_seconds(app.pid)
+        out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s",
+                              str(ANCHORS / "rest_by_id.lua"), f"http://127.0.0.1:{port}"],
+                             env={**os.environ, "ROWS": str(rows)}, capture_output=True, text=True, check=True).stdout
+        cpu = tree_cpu_seconds(app.pid) - cpu0
+    finally:
+        app.terminate()
+        app.wait(30)
+        psql(f"drop database if exists {db} with (force)")
+    count = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    bad = " ".join(line.strip() for line in out.splitlines() if "Non-2xx" in line or "Socket errors" in line)
+    return Ceiling(float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
+                   _ms(re.search(r"^\s*50%\s+(\S+)", out, re.M).group(1)),  # type: ignore[union-attr]
+                   _ms(re.search(r"^\s*99%\s+(\S+)", out, re.M).group(1)),  # type: ignore[union-attr]
+                   cpu / max(count, 1) * 1e6, bad)
+
+
+# --- the database's own rate: the server's statements for one flow through the bare driver ---
+
+_STARTED = json.dumps({"timestamp": "2024-01-01T00:00:00.000Z", "interaction_id": "ixn", "media_type": 1})
+_DONE = json.dumps({"timestamp": "2024-01-01T00:00:01.000Z"})
+
+
+def _event(kind: str, sid: int, cid: str, **ids: int) -> str:
+    return json.dumps({"kind": kind, "tenant": TENANT, "service_id": sid, "customer_id": cid,
+                       "timestamp": "2024-01-01T00:00:00.000Z", **ids})
+
+
+def _next_id(table: str) -> str:
+    return f"coalesce((SELECT last FROM id_high_water WHERE name = '{table}'), 0) + 1"
+
+
+def sqlite_flows(path: str, seconds: float, customers: int) -> tuple[int, float]:
+    """Flows through sqlite3 on one connection for about `seconds`: each write one BEGIN IMMEDIATE
+    transaction, each read one deferred transaction, as the server does. Returns (flows, elapsed)."""
     db = sqlite3.connect(path, isolation_level=None)
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=NORMAL")
     rnd = random.Random(11)
 
-    def tx(*stmts: tuple[str, tuple[Any, ...]]) -> list[Any]:
-        db.execute("BEGIN IMMEDIATE")
+    def tx(begin: str, *stmts: tuple[str, tuple[Any, ...]]) -> list[Any]:
+        db.execute(begin)
         out = [db.execute(sql, params).fetchall() for sql, params in stmts]
         db.execute("COMMIT")
         return out
 
-    svc = "SELECT * FROM service WHERE tenant_id=? AND service_id=?"
-    t0 = time.perf_counter()
-    for _ in range(flows):
-        cid, now = customer(rnd.randrange(customers)), int(time.time() * 1000)
-        sid = tx(("INSERT INTO service (tenant_id, customer_id, service_type, started_at, started) VALUES "
-                  "(?,?,?,?,?) RETURNING service_id", (TENANT, cid, "1", now, _STARTED)))[0][0][0]
-        ins_state = ("INSERT INTO service_state (tenant_id, service_id, state_type, previous_state_id, started_at, "
-                     "started) VALUES (?,?,?,?,?,?) RETURNING state_id")
-        st = tx((svc, (TENANT, sid)), (ins_state, (TENANT, sid, "1", None, now, _STARTED)))[1][0][0]
-        st2 = tx((svc, (TENANT, sid)),
-                 ("UPDATE service_state SET completed_at=?, completed=?, disposition=? WHERE tenant_id=? AND "
-                  "state_id=? AND completed_at IS NULL AND service_id=? RETURNING *",
-                  (now, _STARTED, "1", TENANT, st, sid)),
+    svc = "SELECT * FROM service WHERE tenant_id = ? AND service_id = ?"
+    ins_state = ("INSERT INTO service_state (tenant_id, state_id, service_id, state_type, previous_state_id, "
+                 f"started_at, started) VALUES (?, {_next_id('service_state')}, ?, ?, ?, ?, ?) RETURNING state_id")
+    w = "BEGIN IMMEDIATE"
+    flows, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        n, now = rnd.randrange(customers), int(time.time() * 1000)
+        cid = tx("BEGIN", ("SELECT customer_id FROM ident_entry WHERE tenant_id = ? AND key = ? AND value = ?",
+                           (TENANT, "idphone", "=" + phone(n))))[0][0][0]
+        sid = tx(w, ("INSERT INTO service (tenant_id, service_id, customer_id, service_type, started_at, started) "
+                     f"VALUES (?, {_next_id('service')}, ?, ?, ?, ?) RETURNING service_id",
+                     (TENANT, cid, "1", now, _STARTED)))[0][0][0]
+        st = tx(w, (svc, (TENANT, sid)), (ins_state, (TENANT, sid, "1", None, now, _STARTED)))[1][0][0]
+        st2 = tx(w, (svc, (TENANT, sid)),
+                 ("UPDATE service_state SET completed_at = ?, completed = ?, disposition = ? WHERE tenant_id = ? AND "
+                  "state_id = ? AND completed_at IS NULL AND service_id = ? RETURNING *",
+                  (now, _DONE, "1", TENANT, st, sid)),
                  (ins_state, (TENANT, sid, "8", st, now, _STARTED)))[2][0][0]
-        tk = tx((svc, (TENANT, sid)),
-                ("INSERT INTO service_task (tenant_id, service_id, state_id, task_type, started_at, started) "
-                 "VALUES (?,?,?,?,?,?) RETURNING task_id", (TENANT, sid, st2, "1", now, _STARTED)))[1][0][0]
-        tx((svc, (TENANT, sid)),
-           ("UPDATE service_task SET completed_at=?, completed=?, disposition=? WHERE tenant_id=? AND task_id=? "
-            "AND completed_at IS NULL AND service_id=? RETURNING *", (now, _STARTED, "1", TENANT, tk, sid)))
-        tx(("UPDATE service SET completed_at=?, completed=?, disposition=? WHERE tenant_id=? AND service_id=? "
-            "AND completed_at IS NULL RETURNING *", (now, _STARTED, "1", TENANT, sid)))
-        db.execute("BEGIN")
-        db.execute("SELECT * FROM service WHERE tenant_id=? AND customer_id=? AND completed_at IS NULL "
-                   "ORDER BY service_id", (TENANT, cid)).fetchall()
-        db.execute("COMMIT")
+        tk = tx(w, (svc, (TENANT, sid)),
+                ("SELECT * FROM service_state WHERE tenant_id = ? AND service_id = ? AND state_id = ?",
+                 (TENANT, sid, st2)),
+                ("INSERT INTO service_task (tenant_id, task_id, service_id, state_id, task_type, started_at, started) "
+                 f"VALUES (?, {_next_id('service_task')}, ?, ?, ?, ?, ?) RETURNING task_id",
+                 (TENANT, sid, st2, "1", now, _STARTED)))[2][0][0]
+        tx(w, (svc, (TENANT, sid)),
+           ("UPDATE service_task SET completed_at = ?, completed = ?, disposition = ? WHERE tenant_id = ? AND "
+            "task_id = ? AND completed_at IS NULL AND service_id = ? RETURNING *", (now, _DONE, "1", TENANT, tk, sid)))
+        tx(w, ("UPDATE service SET completed_at = ?, completed = ?, disposition = ? WHERE tenant_id = ? AND "
+               "service_id = ? AND completed_at IS NULL RETURNING *", (now, _DONE, "1", TENANT, sid)))
+        tx("BEGIN", ("SELECT * FROM service WHERE tenant_id = ? AND customer_id = ? AND completed_at IS NULL "
+                     "ORDER BY service_id", (TENANT, cid)))
+        flows += 1
     elapsed = time.perf_counter() - t0
     db.close()
-    return flows / elapsed
+    return flows, elapsed
 
 
-async def pg_flows(dsn: str, flows: int, customers: int, concurrency: int) -> float:
-    """Flows per second through an asyncpg pool of `concurrency` connections, one transaction per request."""
+async def pg_flows(dsn: str, seconds: float, customers: int, concurrency: int) -> tuple[int, float]:
+    """Flows through an asyncpg pool of `concurrency` connections for about `seconds`, with the server's
+    statements and transactions: reads in autocommit, each write one transaction with its NOTIFY."""
     import asyncpg
 
     pool = await asyncpg.create_pool(dsn, min_size=concurrency, max_size=concurrency)
     rnd = random.Random(11)
-    picks = iter(customer(rnd.randrange(customers)) for _ in range(flows))
-    svc = "SELECT * FROM service WHERE tenant_id=$1 AND service_id=$2 FOR SHARE"
+    svc = "SELECT * FROM service WHERE service.tenant_id = $1 AND service.service_id = $2 FOR SHARE"
     ins_state = ("INSERT INTO service_state (tenant_id, service_id, state_type, previous_state_id, started_at, "
-                 "started) VALUES ($1,$2,$3,$4,$5,$6) RETURNING state_id")
+                 "started) VALUES ($1, $2, $3, $4, $5, $6) RETURNING service_state.state_id")
+    notify = "SELECT pg_notify($1, $2)"
+    ch = "ucs_events"
 
-    async def flow(conn: Any, cid: str) -> None:
+    async def flow(conn: Any, n: int) -> None:
         now = int(time.time() * 1000)
+        cid = await conn.fetchval("SELECT customer_id FROM ident_entry WHERE tenant_id = $1 AND key = $2 AND "
+                                  "value = $3", TENANT, "idphone", "=" + phone(n))
         async with conn.transaction():
             sid = await conn.fetchval("INSERT INTO service (tenant_id, customer_id, service_type, started_at, "
-                                      "started) VALUES ($1,$2,$3,$4,$5) RETURNING service_id",
+                                      "started) VALUES ($1, $2, $3, $4, $5) RETURNING service.service_id",
                                       TENANT, cid, "1", now, _STARTED)
+            await conn.fetch(notify, ch, _event("service_started", sid, cid))
         async with conn.transaction():
             await conn.fetch(svc, TENANT, sid)
             st = await conn.fetchval(ins_state, TENANT, sid, "1", None, now, _STARTED)
+            await conn.fetch(notify, ch, _event("state_started", sid, cid, state_id=st))
         async with conn.transaction():
             await conn.fetch(svc, TENANT, sid)
-            await conn.fetch("UPDATE service_state SET completed_at=$1, completed=$2, disposition=$3 WHERE "
-                             "tenant_id=$4 AND state_id=$5 AND completed_at IS NULL AND service_id=$6 RETURNING *",
-                             now, _STARTED, "1", TENANT, st, sid)
+            await conn.fetch("UPDATE service_state SET completed_at = $1, completed = $2, disposition = $3 WHERE "
+                             "service_state.tenant_id = $4 AND service_state.state_id = $5 AND "
+                             "service_state.completed_at IS NULL AND service_state.service_id = $6 RETURNING *",
+                             now, _DONE, "1", TENANT, st, sid)
             st2 = await conn.fetchval(ins_state, TENANT, sid, "8", st, now, _STARTED)
+            await conn.fetch(notify, ch, _event("state_transition", sid, cid, state_id=st2, from_state_id=st))
         async with conn.transaction():
             await conn.fetch(svc, TENANT, sid)
+            await conn.fetch("SELECT * FROM service_state WHERE service_state.tenant_id = $1 AND "
+                             "service_state.service_id = $2 AND service_state.state_id = $3 FOR SHARE",
+                             TENANT, sid, st2)
             tk = await conn.fetchval("INSERT INTO service_task (tenant_id, service_id, state_id, task_type, "
-                                     "started_at, started) VALUES ($1,$2,$3,$4,$5,$6) RETURNING task_id",
-                                     TENANT, sid, st2, "1", now, _STARTED)
+                                     "started_at, started) VALUES ($1, $2, $3, $4, $5, $6) "
+                                     "RETURNING service_task.task_id", TENANT, sid, st2, "1", now, _STARTED)
+            await conn.fetch(notify, ch, _event("task_started", sid, cid, state_id=st2, task_id=tk))
         async with conn.transaction():
             await conn.fetch(svc, TENANT, sid)
-            await conn.fetch("UPDATE service_task SET completed_at=$1, completed=$2, disposition=$3 WHERE "
-                             "tenant_id=$4 AND task_id=$5 AND completed_at IS NULL AND service_id=$6 RETURNING *",
-                             now, _STARTED, "1", TENANT, tk, sid)
+            await conn.fetch("UPDATE service_task SET completed_at = $1, completed = $2, disposition = $3 WHERE "
+                             "service_task.tenant_id = $4 AND service_task.task_id = $5 AND "
+                             "service_task.completed_at IS NULL AND service_task.service_id = $6 RETURNING *",
+                             now, _DONE, "1", TENANT, tk, sid)
+            await conn.fetch(notify, ch, _event("task_completed", sid, cid, state_id=st2, task_id=tk))
         async with conn.transaction():
-            await conn.fetch("UPDATE service SET completed_at=$1, completed=$2, disposition=$3 WHERE tenant_id=$4 "
-                             "AND service_id=$5 AND completed_at IS NULL RETURNING *", now, _STARTED, "1", TENANT,
-                             sid)
-        async with conn.transaction():
-            await conn.fetch("SELECT * FROM service WHERE tenant_id=$1 AND customer_id=$2 AND completed_at IS NULL "
-                             "ORDER BY service_id", TENANT, cid)
+            await conn.fetch("UPDATE service SET completed_at = $1, completed = $2, disposition = $3 WHERE "
+                             "service.tenant_id = $4 AND service.service_id = $5 AND service.completed_at IS NULL "
+                             "RETURNING *", now, _DONE, "1", TENANT, sid)
+            await conn.fetch(notify, ch, _event("service_completed", sid, cid))
+        await conn.fetch("SELECT * FROM service WHERE service.tenant_id = $1 AND service.customer_id = $2 AND "
+                         "service.completed_at IS NULL ORDER BY service.service_id", TENANT, cid)
+
+    flows = 0
+    t0 = time.perf_counter()
+    end = t0 + seconds
 
     async def worker() -> None:
+        nonlocal flows
         async with pool.acquire() as conn:
-            for cid in picks:
-                await flow(conn, cid)
+            while time.perf_counter() < end:
+                await flow(conn, rnd.randrange(customers))
+                flows += 1
 
-    t0 = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     elapsed = time.perf_counter() - t0
     await pool.close()
-    return flows / elapsed
+    return flows, elapsed
 
 
-async def run_ceiling(args: argparse.Namespace) -> None:
-    url: str = args.ceiling
+def database_rate(url: str, seconds: int, customers: int, concurrency: int) -> tuple[float, str]:
+    """Flows/s of the flow's statements through the bare driver, and how they were run."""
     if url.startswith("sqlite:///"):
-        rate = await asyncio.to_thread(sqlite_flows, url[len("sqlite:///"):], args.flows, args.customers)
-        how = "sqlite3, one connection"
-    else:
-        dsn = url.replace("postgresql+asyncpg://", "postgresql://")
-        rate = await pg_flows(dsn, args.flows, args.customers, args.concurrency)
-        how = f"asyncpg, pool of {args.concurrency}"
-    print(f"ceiling ({how}, same statements and transactions, no HTTP): {rate:.0f} flows/s")
+        flows, elapsed = sqlite_flows(url[len("sqlite:///"):], seconds, customers)
+        return flows / elapsed, "sqlite3, one connection"
+    dsn = url.replace("postgresql+asyncpg://", "postgresql://")
+    flows, elapsed = asyncio.run(pg_flows(dsn, seconds, customers, concurrency))
+    return flows / elapsed, f"asyncpg, pool of {concurrency}"
 
 
-async def main() -> None:
+# --- the runs ---
+
+def _cpu_line(run: Run) -> str:
+    return (f"server CPU {run.server_cpu / run.seconds * 100:.0f}% of a core "
+            f"({run.server_cpu / max(run.requests, 1) * 1e6:.0f} us/request), wrk CPU "
+            f"{run.wrk_cpu / run.seconds * 100:.0f}% of a core ({run.wrk_cpu / max(run.requests, 1) * 1e6:.0f} "
+            f"us/request)")
+
+
+def flow_run(args: argparse.Namespace, server: Server) -> Run:
+    run = run_wrk(server.base, server.proc.pid, args.connections, args.seconds, {"CUSTOMERS": str(args.customers)})
+    print(f"call flows: {run.rate:.0f} flows/s ({run.req_rate:.0f} req/s, {run.completed} flows in "
+          f"{run.seconds:.1f} s, {args.connections} connections), per request p50 {run.p50_ms:.2f} ms "
+          f"p99 {run.p99_ms:.2f} ms", flush=True)
+    print(f"  {_cpu_line(run)}", flush=True)
+    return run
+
+
+def each_run(args: argparse.Namespace, server: Server, tmp: Path) -> list[str]:
+    """One request type at a time; returns the failures."""
+    steps = args.steps.split(",") if args.steps else list(EACH)
+    failed: list[str] = []
+    cpu: dict[str, float] = {}
+    print(f"{'request':<18}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}{'server us/req':>15}{'wrk us/req':>12}", flush=True)
+    for step in steps:
+        if step not in EACH:
+            raise SystemExit(f"unknown step {step}: one of {', '.join(EACH)}")
+        env = {"CUSTOMERS": str(args.customers), "STEP": step}
+        if step in ("start_state", "transition", "start_task", "complete_task", "complete_service"):
+            lines = asyncio.run(prepare(args.database, step, args.prepare or args.seconds * 5000, args.connections))
+            ids = tmp / f"{step}.ids"
+            ids.write_text("\n".join(lines) + "\n")
+            env["IDS"] = str(ids)
+        run = run_wrk(server.base, server.proc.pid, args.connections, args.seconds, env)
+        cpu[step] = run.server_cpu / max(run.requests, 1) * 1e6
+        print(f"{step:<18}{run.req_rate:>8.0f}{run.p50_ms:>9.2f}{run.p99_ms:>9.2f}{cpu[step]:>15.0f}"
+              f"{run.wrk_cpu / max(run.requests, 1) * 1e6:>12.0f}", flush=True)
+        if run.errors:
+            failed.append(f"{step}: {run.errors}")
+    if "profile_by_id" in cpu:
+        base = cpu["profile_by_id"]
+        print("server CPU per request / GET /profiles/{id}: " + ", ".join(
+            f"{s} {c / base:.2f}" for s, c in cpu.items() if s != "profile_by_id"))
+    return failed
+
+
+def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--url", default="http://127.0.0.1:8080")
-    p.add_argument("--flows", type=int, default=2000)
-    p.add_argument("--concurrency", type=int, default=32)
+    p.add_argument("--database", required=True, help="sqlite:///FILE or postgresql://...")
+    p.add_argument("--seed", action="store_true", help="seed profiles and past services first (resumable)")
     p.add_argument("--customers", type=int, default=100_000)
-    p.add_argument("--seed", metavar="DB_URL", help="seed one past service per customer in this database first")
-    p.add_argument("--seed-profiles", action="store_true",
-                   help="create the customers' profiles and a PhoneNumber key "
-                        "(directly with --seed, else through REST)")
-    p.add_argument("--ceiling", metavar="DB_URL", help="also run the statements through the bare driver")
-    p.add_argument("--no-server", action="store_true", help="only seed and/or measure the ceiling")
+    p.add_argument("--connections", type=int, default=16, help="wrk connections, one thread each")
+    p.add_argument("--seconds", type=int, default=10, help="of each measurement")
+    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--access-log", action="store_true", help="run the server with its access log on")
+    p.add_argument("--each", action="store_true", help="one request type at a time instead of flows")
+    p.add_argument("--steps", help=f"with --each, a comma-separated subset of: {', '.join(EACH)}")
+    p.add_argument("--prepare", type=int, help="with --each, items prepared for each completing type")
+    p.add_argument("--no-http-ceiling", action="store_true")
+    p.add_argument("--no-db-ceiling", action="store_true")
     args = p.parse_args()
     if args.seed:
-        if args.seed_profiles:
-            await seed_profiles_direct(args.seed, args.customers)
-        await seed_services(args.seed, args.customers)
-    if not args.no_server:
-        await run_server(args)
-    if args.ceiling:
-        await run_ceiling(args)
+        asyncio.run(seed_profiles(args.database, args.customers))
+        asyncio.run(seed_services(args.database, args.customers))
+    failed: list[str] = []
+    with tempfile.TemporaryDirectory() as tmpdir:
+        tmp = Path(tmpdir)
+        server = Server(args.database, args.workers, args.access_log, tmp)
+        try:
+            if args.each:
+                failed = each_run(args, server, tmp)
+            else:
+                flow = flow_run(args, server)
+                if flow.errors:
+                    failed.append(f"call flow: {flow.errors}")
+        finally:
+            server.stop()
+    if not args.each and not failed:
+        if not args.no_http_ceiling:
+            ceiling = http_ceiling(args.customers, args.connections, args.seconds)
+            print(f"HTTP ceiling (anchors' ceiling_app.py, {args.connections} connections): {ceiling.rate:.0f} req/s "
+                  f"p50 {ceiling.p50_ms:.2f} ms p99 {ceiling.p99_ms:.2f} ms ({ceiling.cpu_us:.0f} us CPU/request) "
+                  f"{ceiling.errors}", flush=True)
+            print(f"  flows/s {flow.rate:.0f} vs ceiling req/s / 8 = {ceiling.rate / 8:.0f}: "
+                  f"{flow.rate / (ceiling.rate / 8) * 100:.0f}%; flow p99 / ceiling p99 = "
+                  f"{flow.p99_ms / ceiling.p99_ms:.2f}", flush=True)
+        if not args.no_db_ceiling:
+            rate, how = database_rate(args.database, args.seconds, args.customers, args.connections)
+            print(f"database's own rate ({how}, the flow's statements and transactions, no HTTP): "
+                  f"{rate:.0f} flows/s; server flows/s = {flow.rate / rate * 100:.0f}% of it", flush=True)
+    for line in failed:
+        print("FAILED", line, file=sys.stderr)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    raise SystemExit(main())

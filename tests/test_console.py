@@ -47,6 +47,10 @@ async def test_the_modules_import_only_their_own_files_and_never_write_html():
             assert imported.startswith("./") and (STATIC / imported.removeprefix("./")).is_file(), imported
         assert "innerHTML" not in text and "outerHTML" not in text and "insertAdjacentHTML" not in text
         assert "document.write" not in text and "eval(" not in text
+        # Markup from the data only enters a frame with every sandbox restriction (an HTML e-mail body).
+        for line in text.splitlines():
+            if "srcdoc" in line and not line.lstrip().startswith("//"):
+                assert 'el("iframe", { sandbox: "", srcdoc: ' in line, line
         # The sign-in is held in memory only (api.js): no web storage and no cookie is used at all.
         assert not re.search(r"(localStorage|sessionStorage|indexedDB)\s*[.\[]|document\.cookie", text), module
 

@@ -52,6 +52,12 @@ roles = ["clerks"]
 KEYS = [{"name": "idPhone", "source": "Phone", "attributes": ["PhoneNumber"], "normalize": "phone"},
         {"name": "idEmail", "attributes": ["EmailAddress"], "unique": True, "normalize": "email"}]
 EVIL = '<img src=x onerror="document.body.dataset.pwned=1">Hello, my order <b>42</b> is late'
+# An e-mail's HTML body whose every way to run script would set a marker, in the frame or in the page.
+MARK = "document.documentElement.dataset.pwned='{0}';try{{parent.document.body.dataset.pwned='{0}'}}catch(e){{}}"
+EVIL_HTML = (f'<p>Dear support,</p><script>{MARK.format("script")}</script>'
+             f'<img src="x" onerror="{MARK.format("img")}"><svg onload="{MARK.format("svg")}"></svg>'
+             f'<a href="javascript:{MARK.format("href")}" id="evil">click</a>'
+             '<p>my parcel <b>42</b> never came</p>')
 
 
 @pytest.fixture
@@ -95,6 +101,10 @@ async def seed(base: str, headers: dict[str, str] | None = None) -> dict[str, An
         await post("/interactions", {**common, "entity_type": 3, "media_type": "voice", "service_id": old,
                                      "interaction_id": "call-1", "start_date": "2026-01-04T09:00:00.000Z",
                                      "phone_number": "+33314592653"})
+        await post("/interactions", {**common, "entity_type": 0, "media_type": "email", "service_id": old,
+                                     "interaction_id": "mail-1", "start_date": "2026-01-03T08:00:00.000Z",
+                                     "subject": "Parcel 42", "text": "my parcel 42 never came",
+                                     "structured_text": EVIL_HTML, "structured_text_mime": "text/html"})
         return {"cid": cid, "sid": sid, "old": old, "state": current}
 
 
@@ -104,6 +114,25 @@ def _wait_text(driver: WebDriver, css: str, *texts: str) -> str:
         got = " ".join(str(e.text) for e in found)
         return got if found and all(t in got for t in texts) else None
     return str(WebDriverWait(driver, WAIT).until(shown))
+
+
+def _open_html_mail(driver: WebDriver) -> None:
+    """Open the HTML e-mail: its body shows in a frame sandboxed of everything, and none of its scripts runs."""
+    mail = driver.find_element(By.CSS_SELECTOR, "details[data-interaction-id='mail-1']")
+    mail.find_element(By.TAG_NAME, "summary").click()
+    frame = WebDriverWait(driver, WAIT).until(lambda d: mail.find_element(By.CSS_SELECTOR, "iframe.html-body"))
+    assert frame.get_attribute("sandbox") == "" and frame.get_attribute("title") == "E-mail body"
+    assert frame.get_attribute("srcdoc") == EVIL_HTML
+    driver.switch_to.frame(frame)
+    try:
+        WebDriverWait(driver, WAIT).until(lambda d: "never came" in d.find_element(By.TAG_NAME, "body").text)
+        driver.find_element(By.ID, "evil").click()  # a javascript: link does nothing either
+        assert driver.execute_script("return document.documentElement.dataset.pwned || null") is None
+        assert driver.execute_script("return window.origin") == "null"  # an opaque origin: not the server's
+    finally:
+        driver.switch_to.default_content()
+    assert driver.execute_script("return document.body.dataset.pwned || null") is None
+    assert driver.find_elements(By.CSS_SELECTOR, "details[data-interaction-id='mail-1'] iframe.html-body")
 
 
 def _live(driver: WebDriver) -> None:
@@ -149,13 +178,15 @@ async def test_screen_pop_by_phone_shows_the_live_journey_and_interactions(page,
 
     def open_content() -> None:
         items = driver.find_elements(By.CSS_SELECTOR, "#interactions details.interaction")
-        assert [i.get_attribute("data-interaction-id") for i in items] == ["chat-1", "call-1"]  # newest first
+        assert [i.get_attribute("data-interaction-id") for i in items] == ["chat-1", "call-1", "mail-1"]  # newest first
         items[0].find_element(By.TAG_NAME, "summary").click()
         shown = _wait_text(driver, "details[data-interaction-id='chat-1'] pre.text", "my order")
         assert "<img src=x" in shown and "<b>42</b>" in shown  # shown as text, never as HTML
         assert driver.execute_script("return document.body.dataset.pwned") is None
         assert not driver.find_elements(By.CSS_SELECTOR, "#interactions img, #interactions b")
         shot(driver, request, "interaction")
+        _open_html_mail(driver)
+        shot(driver, request, "html-mail")
         driver.set_window_size(420, 900)
         width = driver.execute_script("return document.documentElement.scrollWidth")
         assert width <= driver.execute_script("return window.innerWidth") + 1, width
@@ -213,7 +244,7 @@ async def test_sign_in_and_out_and_a_role_without_interactions(page, guarded_con
         shot(driver, request, "signin")
         sign_in("agent")
         _wait_text(driver, "#customer-name", "Ada Quill")
-        _wait_text(driver, "#interactions", "Interactions (2)")
+        _wait_text(driver, "#interactions", "Interactions (3)")
         _live(driver)
         # The sign-in is held in the page's memory only: no web storage, no cookie, nothing in the URL.
         assert driver.execute_script("return [sessionStorage.length, localStorage.length, document.cookie]") == [

@@ -421,13 +421,23 @@ function interactionItem(i) {
     const x = data.interaction;
     clear(body);
     if (x.subject) body.append(el("p", {}, el("strong", {}, "Subject: "), x.subject));
-    // Content written by customers is shown as text, so it can never run as script.
-    if (x.text) body.append(el("pre", { class: "text" }, x.text));
-    if (x.structuredText) body.append(el("p", { class: "muted" }, x.structuredTextMime || "structured text"), el("pre", { class: "text" }, x.structuredText));
+    // Content written by customers can never run as script: text goes in as text, and an HTML body (an
+    // e-mail's) into a frame sandboxed of everything (no script, an opaque origin, no forms, no navigation of
+    // the page) that also keeps the page's policy (nothing loaded from elsewhere: no tracking images).
+    const html = x.structuredText && /html/i.test(x.structuredTextMime || "");
+    if (html) body.append(htmlFrame(x.structuredText));
+    if (x.text && html) body.append(el("details", {}, el("summary", {}, "Plain text"), el("pre", { class: "text" }, x.text)));
+    else if (x.text) body.append(el("pre", { class: "text" }, x.text));
+    if (x.structuredText && !html) body.append(el("p", { class: "muted" }, x.structuredTextMime || "structured text"), el("pre", { class: "text" }, x.structuredText));
     if (x.binaryContentMime) body.append(el("p", { class: "muted" }, `attachment: ${x.binaryContentMime}, ${x.binaryContentSize} bytes`));
     if (!x.text && !x.structuredText && !x.binaryContentMime) body.append(el("p", { class: "muted" }, "no content"));
   });
   return el("li", {}, details);
+}
+
+// The only place markup from the data enters the page: a frame with every sandbox restriction (`sandbox=""`).
+function htmlFrame(markup) {
+  return el("iframe", { sandbox: "", srcdoc: markup, class: "html-body", title: "E-mail body", referrerpolicy: "no-referrer" });
 }
 
 route();

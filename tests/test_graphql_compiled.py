@@ -15,6 +15,7 @@ from strawberry.extensions import FieldExtension
 from tests.helpers import set_mode
 from tests.journeys import define_extensions, start_service, start_state
 from tests.profile_fixtures import ADDRESS, BRUCE, PHONE, count_statements, create, data_statements, define
+from tests.test_interactions import body as interaction_body
 from ucs_graphql.access.hashing import hash_secret
 from ucs_graphql.access.tasks import ALL_TASKS, READ_SERVER_INFO
 from ucs_graphql.config import Settings
@@ -166,9 +167,25 @@ async def test_service_queries_answer_alike(client, recorder):
     assert got == "plan"
 
 
-async def test_interaction_queries_keep_the_full_path(client, recorder):
-    _, got = await recorder.both(client, {"query": '{ customerInteractions(customerId: "C1") { interactionId } }'})
-    assert got == "full"
+async def test_interaction_queries_answer_alike(client, recorder):
+    """Interactions are an interface: a plan picks each one's object type as the full path does."""
+    cid = await create(client, {"FirstName": "Ixn"})
+    for n, kind in enumerate((0, 2, 3, 7)):
+        resp = await client.post("/interactions", json=interaction_body(
+            kind, customer_id=cid, interaction_id=f"k{kind}", start_date=f"2021-01-0{n + 1}T00:00:00Z"))
+        assert resp.status_code == 201, resp.text
+    queries = [
+        "query($id: String!) { customerInteractions(customerId: $id) { __typename interactionId entityType } }",
+        """query($id: String!) { profile(customerId: $id) { interactions(first: 3) { edges { cursor node {
+            __typename id interactionId startDate subject udata customer { customerId } } } } } }""",
+        '{ interaction(interactionId: "k3") { __typename interactionId service { serviceId } } }',
+    ]
+    for query in queries:
+        resp, got = await recorder.both(client, {"query": query, "variables": {"id": cid}})
+        assert got == "plan" and "errors" not in resp.json(), resp.text
+    resp, _ = await recorder.both(client, {"query": queries[1], "variables": {"id": cid}})
+    types = [e["node"]["__typename"] for e in resp.json()["data"]["profile"]["interactions"]["edges"]]
+    assert types == ["OpenMediaInteraction", "PhoneCallInteraction", "ChatInteraction"]
 
 
 HASH = hash_secret("pw", ln=4)

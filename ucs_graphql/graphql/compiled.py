@@ -7,9 +7,9 @@ variables and runs the plan, without Strawberry's per-request extension runner, 
 execution context, graphql-core's field collection, or Strawberry's per-call argument name conversion.
 
 Only what such a plan can answer exactly as the full path would is compiled: one query operation (never
-a mutation or subscription) made of fields on object types (lists and non-null allowed), arguments,
-variables and `__typename`, without fragments, directives, aliases repeating a response key, abstract
-types, introspection or validation errors. Anything else keeps the full path (None from `Plans.get`).
+a mutation or subscription) made of fields on object types and interfaces (lists and non-null allowed),
+arguments, variables and `__typename`, without fragments, directives, aliases repeating a response key,
+unions, introspection or validation errors. Anything else keeps the full path (None from `Plans.get`).
 
 A compiled run answers only complete successes. Whatever else happens — a variable that does not
 coerce, a resolver or permission error, a null for a non-null field, a refused permission — raises
@@ -34,6 +34,7 @@ from graphql import (
     GraphQLError,
     GraphQLField,
     GraphQLID,
+    GraphQLInterfaceType,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
@@ -63,7 +64,8 @@ from strawberry.relay.types import GlobalID
 from strawberry.scalars import is_scalar
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema import _OperationContextAwareGraphQLResolveInfo as ResolveInfo
-from strawberry.types.base import StrawberryList, StrawberryMaybe, StrawberryOptional
+from strawberry.types.base import StrawberryList, StrawberryMaybe, StrawberryObjectDefinition, StrawberryOptional
+from strawberry.types.cast import get_strawberry_type_cast
 from strawberry.types.enum import StrawberryEnumDefinition, has_enum_definition
 from strawberry.types.field import StrawberryField
 from strawberry.types.fields.resolver import StrawberryResolver
@@ -324,9 +326,11 @@ class Plan:
                 return out
 
             return leaf
+        if isinstance(type_, GraphQLInterfaceType):
+            return self._abstract(type_, node, f)
         if not isinstance(type_, GraphQLObjectType):
             raise _NotCompilable
-        if type_.is_type_of is not None:  # types behind interfaces: the full path checks them
+        if type_.is_type_of is not None:  # types behind interfaces: only as an interface's (below)
             raise _NotCompilable
         fields = f.children = self._selection(type_, node.selection_set)
 
@@ -338,6 +342,39 @@ class Plan:
             return self._execute(fields, value, path, run)
 
         return obj
+
+    def _abstract(self, type_: GraphQLInterfaceType, node: FieldNode, f: _Field) -> Completer:
+        """An interface: the selection compiled on each object type implementing it, chosen by the class of
+        the value as Strawberry's resolve_type chooses it (the object type of the value's own definition, when
+        that class implements the interface), which that type's is_type_of then accepts. Anything else (a
+        cast, another class, an interface resolving types its own way, generics) takes the full path."""
+        interface = type_.extensions.get(STRAWBERRY)
+        if (not isinstance(interface, StrawberryObjectDefinition) or interface.resolve_type is not None
+                or interface.is_graphql_generic):
+            raise _NotCompilable
+        by_class: dict[type, list[_Field]] = {}
+        f.children = []
+        for object_type in self.schema.get_possible_types(type_):
+            definition = object_type.extensions.get(STRAWBERRY)
+            if (not isinstance(definition, StrawberryObjectDefinition) or definition.is_graphql_generic
+                    or definition.concrete_of is not None or definition.is_type_of is not None
+                    or definition.name != object_type.name or not issubclass(definition.origin, interface.origin)
+                    or definition.origin in by_class):
+                raise _NotCompilable
+            fields = by_class[definition.origin] = self._selection(object_type, node.selection_set)
+            f.children.extend(fields)
+
+        def abstract(value: Any, path: Path, run: _Run) -> Any:
+            if isinstance(value, Exception):
+                raise Fallback
+            if value is None or value is Undefined:
+                return None
+            fields = by_class.get(type(value))
+            if fields is None or get_strawberry_type_cast(value) is not None:
+                raise Fallback
+            return self._execute(fields, value, path, run)
+
+        return abstract
 
     # -- running -------------------------------------------------------------------------------------------
 

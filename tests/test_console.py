@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 from tests.test_access import CONFIG
-from ucs_graphql.web.console import STATIC
+from ucs_graphql.web.console import MODULES, STATIC, VERSION
 
 
 async def test_every_console_path_serves_the_shell_and_its_modules_anonymously(make_client):
@@ -28,14 +28,19 @@ async def test_every_console_path_serves_the_shell_and_its_modules_anonymously(m
     assert "://" not in page and "<script>" not in page and "style=" not in page  # nothing inline, no other origin
     assert 'data-access="on"' in page
     assets = re.findall(r'(?:src|href)="(/console/assets/[^"]+)"', page)
-    assert sorted(assets) == ["/console/assets/console.css", "/console/assets/main.js"]
-    for name in ("main.js", "api.js", "dom.js", "timeline.js", "console.css"):
-        got = await client.get("/console/assets/" + name)
+    folder = f"/console/assets/{VERSION}/"
+    assert sorted(assets) == sorted(folder + name for name in ("console.css", *MODULES))  # every module preloaded
+    assert set(MODULES) >= {"main.js", "api.js", "dom.js", "timeline.js"}
+    for name in (*MODULES, "console.css"):
+        got = await client.get(folder + name)
         assert got.status_code == 200, name
         assert got.content == (STATIC / name).read_bytes()
         assert got.headers["x-content-type-options"] == "nosniff"
-    assert (await client.get("/console/assets/main.js")).headers["content-type"].startswith("text/javascript")
-    assert (await client.get("/console/assets/nope.js")).status_code == 404
+        assert got.headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert (await client.get(folder + "main.js")).headers["content-type"].startswith("text/javascript")
+    assert (await client.get(folder + "nope.js")).status_code == 404
+    assert (await client.get("/console/assets/main.js")).status_code == 200  # the shell: not a file of another version
+    assert "text/javascript" not in (await client.get("/console/assets/main.js")).headers["content-type"]
     # The shell and files hold no data; the API they use still asks for credentials.
     assert (await client.post("/graphql", json={"query": "{ __typename }"})).status_code == 401
 
@@ -60,6 +65,6 @@ async def test_the_shell_says_when_access_control_is_off_and_honours_the_base_pa
     assert 'data-access="off"' in (await client.get("/console")).text
     based = await make_client(base_path="/ucs")
     page = await based.get("/ucs/console/customers/x")
-    assert page.status_code == 200 and 'src="/ucs/console/assets/main.js"' in page.text
+    assert page.status_code == 200 and f'src="/ucs/console/assets/{VERSION}/main.js"' in page.text
     assert 'data-root="/ucs"' in page.text
-    assert (await based.get("/ucs/console/assets/main.js")).status_code == 200
+    assert (await based.get(f"/ucs/console/assets/{VERSION}/main.js")).status_code == 200

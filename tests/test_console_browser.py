@@ -16,7 +16,7 @@ import httpx
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from tests.chromium import WAIT, in_browser, problems, shot
 from tests.helpers import basic
@@ -197,6 +197,49 @@ async def test_screen_pop_by_phone_shows_the_live_journey_and_interactions(page,
     assert await in_browser(lambda: problems(driver)) == []
 
 
+async def test_interactions_come_newest_first_a_page_at_a_time_and_by_service(page, open_console, request):
+    driver = page
+    base = open_console["http"]
+    seeded = await seed(base)
+    async with httpx.AsyncClient(base_url=base) as http:
+        for n in range(40):  # 40 more, newer than the seeded three: 30 of the active service, 10 of the old one
+            got = await http.post("/interactions", json={
+                "customer_id": seeded["cid"], "status": 3, "type": "Inbound", "creator_app_id": 175,
+                "entity_type": 2, "media_type": "chat", "interaction_id": f"more-{n:02d}", "text": f"message {n}",
+                "service_id": seeded["sid"] if n % 4 else seeded["old"], "start_date": f"2026-02-01T10:{n:02d}:00Z"})
+            assert got.status_code == 201, got.text
+    newest = [f"more-{n:02d}" for n in range(39, -1, -1)] + ["chat-1", "call-1", "mail-1"]
+
+    def shown() -> list[str]:
+        return list(driver.execute_script(
+            "return [...document.querySelectorAll('#interactions details.interaction')].map(e => e.dataset.interactionId)"))
+
+    def until(count: int) -> list[str]:
+        WebDriverWait(driver, WAIT).until(lambda d: len(shown()) == count)
+        return shown()
+
+    def page_through() -> None:
+        driver.get(base + f"/console/customers/{seeded['cid']}")
+        assert until(20) == newest[:20]
+        more = driver.find_element(By.ID, "interactions-more")
+        more.click()
+        assert until(40) == newest[:40]
+        more.click()
+        assert until(43) == newest
+        assert not more.is_displayed()
+        Select(driver.find_element(By.ID, "interaction-service")).select_by_value(str(seeded["old"]))
+        of_old = [i for i in newest if i in ("call-1", "mail-1") or (i.startswith("more-") and int(i[5:]) % 4 == 0)]
+        assert until(len(of_old)) == of_old
+        assert not more.is_displayed()
+        Select(driver.find_element(By.ID, "interaction-service")).select_by_value(str(seeded["sid"]))
+        assert until(20) == [i for i in newest if i == "chat-1" or (i.startswith("more-") and int(i[5:]) % 4)][:20]
+        assert more.is_displayed()
+        shot(driver, request, "by-service")
+
+    await in_browser(page_through)
+    assert await in_browser(lambda: problems(driver)) == []
+
+
 async def test_search_lists_matches_and_identify_offers_anonymous_services(page, open_console, request):
     driver = page
     base = open_console["http"]
@@ -244,7 +287,8 @@ async def test_sign_in_and_out_and_a_role_without_interactions(page, guarded_con
         shot(driver, request, "signin")
         sign_in("agent")
         _wait_text(driver, "#customer-name", "Ada Quill")
-        _wait_text(driver, "#interactions", "Interactions (3)")
+        WebDriverWait(driver, WAIT).until(
+            lambda d: len(d.find_elements(By.CSS_SELECTOR, "#interactions details.interaction")) == 3)
         _live(driver)
         # The sign-in is held in the page's memory only: no web storage, no cookie, nothing in the URL.
         assert driver.execute_script("return [sessionStorage.length, localStorage.length, document.cookie]") == [

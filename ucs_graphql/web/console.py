@@ -6,12 +6,18 @@ vendored) read the location and draw the view. The shell and its modules are ser
 no data; the page signs in before it asks for any) under a Content-Security-Policy naming the server's own
 origin only (`ucs_graphql.web.pageheaders.CONSOLE_CSP`): no inline script or style.
 
+The modules and the stylesheet are served below `/console/assets/{VERSION}/`, VERSION a digest of every file
+of the folder, and cached for good (`immutable`): a browser that opened the console once asks only for the
+shell (revalidated each time) and the data; a server bringing other files names another folder. The shell
+preloads every module (`modulepreload`), so they load side by side rather than one import after another.
+
 The page's requests carry `X-Requested-With`, so a 401 opens no browser password prompt
 (`ucs_graphql.access.gate.challenge`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import html
 from pathlib import Path
 
@@ -26,6 +32,17 @@ STATIC = Path(__file__).parent / "static" / "console"
 PAGE = "/console"
 # Where the page's modules and styles are served, below the root path (and below the base path when set).
 ASSETS = "/console/assets"
+MODULES = tuple(sorted(p.name for p in STATIC.glob("*.js")))
+
+
+def _version() -> str:
+    digest = hashlib.sha256()
+    for path in sorted(STATIC.iterdir()):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+VERSION = _version()
 
 _SHELL = """<!doctype html>
 <html lang="en">
@@ -35,6 +52,7 @@ _SHELL = """<!doctype html>
 <title>ucs-graphql · console</title>
 <link rel="icon" href="data:,"/>
 <link rel="stylesheet" href="{assets}/console.css"/>
+{preloads}
 <script type="module" src="{assets}/main.js"></script>
 </head>
 <body data-root="{root}" data-access="{access}">
@@ -64,15 +82,17 @@ async def shell(request: Request) -> HTMLResponse:
     path = request.url.path
     root = path[: path.index(PAGE)] if PAGE in path else ""
     access = "off" if request.app.state.runtime.parts["gate"].open else "on"
-    body = _SHELL.format(assets=html.escape(root + ASSETS), root=html.escape(root), access=access)
+    assets = html.escape(f"{root}{ASSETS}/{VERSION}")
+    preloads = "\n".join(f'<link rel="modulepreload" href="{assets}/{name}"/>' for name in MODULES if name != "main.js")
+    body = _SHELL.format(assets=assets, preloads=preloads, root=html.escape(root), access=access)
     return HTMLResponse(body, headers={**page_headers(CONSOLE_CSP), "Cache-Control": "no-cache"})
 
 
 def routes(prefixes: list[str]) -> list[BaseRoute]:
     """The console's files and its shell under each prefix."""
-    files = PageAssets(STATIC, cache_control="no-cache")  # small, and a new server may bring new ones
+    files = PageAssets(STATIC, cache_control="public, max-age=31536000, immutable")  # other files: another VERSION
     out: list[BaseRoute] = []
     for prefix in prefixes:
-        out += [Mount(prefix + ASSETS, app=files), Route(prefix + PAGE, shell, methods=["GET", "HEAD"]),
+        out += [Mount(f"{prefix}{ASSETS}/{VERSION}", app=files), Route(prefix + PAGE, shell, methods=["GET", "HEAD"]),
                 Route(prefix + PAGE + "/{rest:path}", shell, methods=["GET", "HEAD"])]
     return out

@@ -15,7 +15,16 @@ const root = document.body.dataset.root || "";
 const guarded = document.body.dataset.access === "on";
 const view = document.getElementById("view");
 let stopLive = null;
-let metadata = null;  // what the tab learnt of the schema: keys, attributes, business attribute names
+// What the page learnt of the schema for this sign-in, each part asked once: the business attributes' names
+// (the timeline needs only these) and the identification keys, profile attributes and extension schemas.
+let metadata = { keys: [], attributes: [], extensions: [], names: {} };
+let namesAsked = null;
+let schemaAsked = null;
+
+function forget() {
+  metadata = { keys: [], attributes: [], extensions: [], names: {} };
+  namesAsked = schemaAsked = null;
+}
 
 // ---- navigation ----
 
@@ -57,7 +66,7 @@ function showWho() {
 
 document.getElementById("signout").addEventListener("click", () => {
   saveSignin(null);
-  metadata = null;
+  forget();
   route();
 });
 
@@ -102,37 +111,53 @@ function signinView(message) {
 
 // ---- metadata (once per sign-in) ----
 
-async function loadMetadata() {
-  if (metadata) return metadata;
-  const [keys, attrs, exts, business] = await Promise.all([
-    gql("{ identificationKeys { name source attributes unique normalize } }"),
-    gql("{ profileAttributes { name type encrypt } }"),
-    gql("{ extensionSchemas(level: PROFILE) { name type attributes { name type encrypt } } }"),
-    gql("{ businessAttributes }"),
-  ]);
-  const names = {};
-  for (const attr of (business.data && business.data.businessAttributes) || []) {
-    for (const cv of attr.cv_attributes || []) {
-      const byValue = names[cv.toLowerCase()] = {};
-      for (const value of attr.values || []) {
-        byValue[String(value.dbid)] = value.display_name || value.name;
-        byValue[String(value.name).toLowerCase()] = value.display_name || value.name;
+function once(ask) {
+  const asked = ask();
+  asked.catch(() => forget());  // asked again next time (signed out, or the server was away)
+  return asked;
+}
+
+function loadNames() {
+  namesAsked = namesAsked || once(async () => {
+    const { data } = await gql("{ businessAttributes }");
+    const names = {};
+    for (const attr of (data && data.businessAttributes) || []) {
+      for (const cv of attr.cv_attributes || []) {
+        const byValue = names[cv.toLowerCase()] = {};
+        for (const value of attr.values || []) {
+          byValue[String(value.dbid)] = value.display_name || value.name;
+          byValue[String(value.name).toLowerCase()] = value.display_name || value.name;
+        }
       }
     }
-  }
-  metadata = {
-    keys: (keys.data && keys.data.identificationKeys) || [],
-    attributes: (attrs.data && attrs.data.profileAttributes) || [],
-    extensions: (exts.data && exts.data.extensionSchemas) || [],
-    names,
-  };
+    metadata.names = names;
+  });
+  return namesAsked;
+}
+
+function loadSchema() {
+  schemaAsked = schemaAsked || once(async () => {
+    const [keys, attrs, exts] = await Promise.all([
+      gql("{ identificationKeys { name source attributes unique normalize } }"),
+      gql("{ profileAttributes { name type encrypt } }"),
+      gql("{ extensionSchemas(level: PROFILE) { name type attributes { name type encrypt } } }"),
+    ]);
+    metadata.keys = (keys.data && keys.data.identificationKeys) || [];
+    metadata.attributes = (attrs.data && attrs.data.profileAttributes) || [];
+    metadata.extensions = (exts.data && exts.data.extensionSchemas) || [];
+  });
+  return schemaAsked;
+}
+
+async function loadMetadata() {
+  await Promise.all([loadNames(), loadSchema()]);
   return metadata;
 }
 
 // The display name of a business-attribute value (`cv` such as "Service.type"), else the value itself.
 function nameOf(cv, value) {
   if (value === null || value === undefined) return "";
-  const byValue = metadata && metadata.names[cv.toLowerCase()];
+  const byValue = metadata.names[cv.toLowerCase()];
   const key = typeof value === "string" ? value.toLowerCase() : String(value);
   return (byValue && byValue[key]) || String(value);
 }
@@ -164,7 +189,7 @@ async function route() {
       homeView();
     }
   } catch (err) {
-    if (err instanceof Unauthenticated && guarded) { saveSignin(null); metadata = null; signinView("Sign in again."); return; }
+    if (err instanceof Unauthenticated && guarded) { saveSignin(null); forget(); signinView("Sign in again."); return; }
     clear(view).append(el("p", { role: "alert", class: "error" }, String(err.message || err)));
   }
 }
@@ -247,32 +272,57 @@ async function identifyView(attribute, value) {
 
 const PROFILE = `query($id: String!, $extensions: [String!]) {
   profile(customerId: $id, extensions: $extensions) { customerId attributes extensions } }`;
-const SERVICES = `query($id: String!) { customerServices(customerId: $id) { ${TIMELINE_FIELDS} } }`;
-const INTERACTIONS = `query($id: String!, $offset: Int!) { customerInteractions(customerId: $id, limit: 100, offset: $offset) {
-  interactionId serviceId entityType status type subType mediaType startDate endDate subject } }`;
+// The timeline through the profile's services (every page); a role that may read services but not profiles
+// reads them with customerServices.
+const SERVICES = `query($id: String!, $after: String) { profile(customerId: $id) {
+  services(first: 100, after: $after) { edges { node { ${TIMELINE_FIELDS} } } pageInfo { hasNextPage endCursor } } } }`;
+const CUSTOMER_SERVICES = `query($id: String!) { customerServices(customerId: $id) { ${TIMELINE_FIELDS} } }`;
+// Interactions newest first, a page at a time: the customer's, or one service's.
+const PAGE = 20;
+const IXN = `edges { node { interactionId serviceId entityType status type subType mediaType startDate endDate subject } }
+  pageInfo { hasNextPage endCursor }`;
+const CUSTOMER_INTERACTIONS = `query($id: String!, $after: String) { profile(customerId: $id) {
+  interactions(first: ${PAGE}, after: $after) { ${IXN} } } }`;
+const SERVICE_INTERACTIONS = `query($s: Long!, $after: String) { service(serviceId: $s) {
+  interactions(first: ${PAGE}, after: $after) { ${IXN} } } }`;
 const INTERACTION = `query($id: String!) { interaction(interactionId: $id) {
   interactionId subject text structuredText structuredTextMime binaryContentMime binaryContentSize } }`;
 const KINDS = { 0: "e-mail in", 1: "e-mail out", 2: "chat", 3: "phone call", 5: "callback", 6: "cobrowse", 7: "open media" };
-const SHOWN = 20;
 
-async function allInteractions(id) {
-  const all = [];
-  for (let offset = 0; ; offset += 100) {
-    const { data, errors } = await gql(INTERACTIONS, { id, offset });
+async function allServices(id) {
+  const items = [];
+  for (let after = null; ;) {
+    const { data, errors } = await gql(SERVICES, { id, after });
+    if (errors.length && after === null && codeOf(errors) === "FORBIDDEN") {
+      const other = await gql(CUSTOMER_SERVICES, { id });
+      return other.errors.length ? { errors: other.errors } : { items: other.data.customerServices };
+    }
     if (errors.length) return { errors };
-    all.push(...data.customerInteractions);
-    if (data.customerInteractions.length < 100) return { items: all.reverse() };  // newest first
+    const page = data.profile.services;
+    items.push(...page.edges.map((e) => e.node));
+    if (!page.pageInfo.hasNextPage) return { items };
+    after = page.pageInfo.endCursor;
   }
 }
 
-// The three parts load at once and each is drawn when its answer comes: the timeline first does not wait for
-// the profile or the interactions. A part the role may not read is removed from the page.
+// One page of interactions (of one service when `serviceId` is given) and the cursor of the next (null: none).
+async function interactionPage(id, serviceId, after) {
+  const { data, errors } = serviceId ? await gql(SERVICE_INTERACTIONS, { s: Number(serviceId), after })
+    : await gql(CUSTOMER_INTERACTIONS, { id, after });
+  if (errors.length) return { errors };
+  const page = serviceId ? data.service.interactions : data.profile.interactions;
+  return { items: page.edges.map((e) => e.node), next: page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null };
+}
+
+// The parts load side by side and each is drawn when its answer comes: the timeline waits only for the services
+// and the names of their types, not for the profile's schema or the interactions. A part the role may not read is
+// removed from the page.
 async function customerView(id) {
-  const servicesAnswer = gql(SERVICES, { id });
-  const interactionsAnswer = allInteractions(id);
-  const meta = await loadMetadata();
-  const names = meta.extensions.map((e) => e.name);
-  const profileAnswer = gql(PROFILE, { id, extensions: names.length ? names : null });
+  const servicesAnswer = allServices(id);
+  const namesAnswer = loadNames();
+  const schemaAnswer = loadSchema();
+  // Asked once the services are answered, so the server reads the timeline first.
+  const interactionsAnswer = servicesAnswer.then(() => interactionPage(id, null, null));
   const heading = el("h1", { id: "customer-name" }, id);
   const profileCard = el("section", { class: "card", id: "profile" }, el("h2", {}, "Profile"), el("p", { class: "muted" }, "Loading…"));
   const timeline = el("section", { class: "card", id: "journey", "aria-labelledby": "journey-title" },
@@ -280,22 +330,29 @@ async function customerView(id) {
   const interactionsCard = el("section", { class: "card", id: "interactions" }, el("h2", {}, "Interactions"));
   clear(view).append(el("div", { class: "customer" }, heading, profileCard, timeline, interactionsCard));
 
-  const services = await servicesAnswer;
-  if (services.errors.length) timeline.remove();
+  const [services] = await Promise.all([servicesAnswer, namesAnswer]);
+  if (services.errors) timeline.remove();
   else {
     const draw = (list) => {
       const old = timeline.querySelector(".timeline");
       const opened = new Set([...timeline.querySelectorAll("details[open]")].map((d) => d.dataset.key));
+      const focused = document.activeElement && document.activeElement.closest("#journey details");
       const fresh = renderTimeline(list, nameOf, extensionsOf);
       for (const d of fresh.querySelectorAll("details")) if (opened.has(d.dataset.key)) d.open = true;
       if (old) old.replaceWith(fresh); else timeline.append(fresh);
+      if (focused) {  // keep the keyboard where it was across a live redraw
+        const again = fresh.querySelector(`details[data-key="${focused.dataset.key}"] > summary`);
+        if (again) again.focus();
+      }
       document.body.dataset.timelineRendered = String(performance.now());
     };
-    draw(services.data.customerServices);
+    draw(services.items);
     live(id, draw);
   }
 
-  const profile = await profileAnswer;
+  await schemaAnswer;
+  const names = metadata.extensions.map((e) => e.name);
+  const profile = await gql(PROFILE, { id, extensions: names.length ? names : null });
   if (profile.errors.length) {
     const code = codeOf(profile.errors);
     heading.textContent = code === "NOT_FOUND" ? "No such customer" : id;
@@ -308,11 +365,8 @@ async function customerView(id) {
   }
 
   const interactions = await interactionsAnswer;
-  if (interactions.items) {
-    interactionsCard.replaceWith(interactionSection(interactions.items, services.data ? services.data.customerServices : []));
-  } else {
-    interactionsCard.remove();
-  }
+  if (interactions.errors) interactionsCard.remove();
+  else interactionsCard.replaceWith(interactionSection(id, interactions, services.items || []));
 }
 
 const EXTENSIONS = {
@@ -333,8 +387,8 @@ function live(id, draw) {
     window.clearTimeout(pending);
     pending = window.setTimeout(async () => {
       try {
-        const { data } = await gql(SERVICES, { id });
-        if (data) draw(data.customerServices);
+        const services = await allServices(id);
+        if (services.items) draw(services.items);
       } catch (err) { /* the next event or reconnection reloads */ }
     }, 50);
   };
@@ -384,25 +438,39 @@ function profileSection(p) {
   return section;
 }
 
-function interactionSection(items, services) {
+function interactionSection(id, first, services) {
   const section = el("section", { class: "card", id: "interactions", "aria-labelledby": "interactions-title" },
-    el("h2", { id: "interactions-title" }, `Interactions (${items.length})`));
+    el("h2", { id: "interactions-title" }, "Interactions"));
   const filter = el("select", { id: "interaction-service" },
     el("option", { value: "" }, "every service"),
     ...services.map((s) => el("option", { value: String(s.serviceId) }, `service ${s.serviceId} · ${nameOf("Service.type", s.serviceType)}`)));
-  section.append(el("label", { for: "interaction-service" }, "Service "), filter);
-  const list = el("ol", { class: "interactions" });
+  const list = el("ol", { class: "interactions", "aria-label": "interactions, newest first" });
   const more = el("button", { type: "button", id: "interactions-more" }, "Show more");
-  let shown = SHOWN;
-  const draw = () => {
-    const chosen = filter.value ? items.filter((i) => String(i.serviceId) === filter.value) : items;
-    clear(list).append(...chosen.slice(0, shown).map(interactionItem));
-    more.hidden = chosen.length <= shown;
+  const status = el("p", { class: "muted", role: "status" });
+  let next = null;
+  let asked = 0;  // a later choice wins over an answer still on its way
+  const show = (page, append) => {
+    if (page.errors) { status.textContent = page.errors[0].message; return; }
+    if (!append) clear(list);
+    const items = page.items.map(interactionItem);
+    list.append(...items);
+    next = page.next;
+    more.hidden = !next;
+    status.textContent = list.childElementCount ? "" : "No interactions.";
+    if (append && items.length) items[0].querySelector("summary").focus();
   };
-  filter.addEventListener("change", () => { shown = SHOWN; draw(); });
-  more.addEventListener("click", () => { shown += SHOWN; draw(); });
-  section.append(list, more);
-  draw();
+  filter.addEventListener("change", async () => {
+    const mine = ++asked;
+    const page = await interactionPage(id, filter.value, null);
+    if (mine === asked) show(page, false);
+  });
+  more.addEventListener("click", async () => {
+    const mine = ++asked;
+    const page = await interactionPage(id, filter.value, next);
+    if (mine === asked) show(page, true);
+  });
+  section.append(el("label", { for: "interaction-service" }, "Service "), filter, list, status, more);
+  show(first, false);
   return section;
 }
 

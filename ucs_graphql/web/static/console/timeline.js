@@ -5,7 +5,7 @@
 import { el, formatDuration, formatTime } from "./dom.js";
 
 // Extension values are read when an item is opened (they cost a query per item), not with the timeline.
-const ITEM = "duration estDuration disposition dispositionDesc started { timestamp } completed { timestamp }";
+const ITEM = "durationMs estDurationMs disposition dispositionDesc started { timestamp } completed { timestamp }";
 export const TIMELINE_FIELDS = `serviceId serviceType contactKey ${ITEM}
   states { stateId stateType previousStateId ${ITEM} }
   tasks { taskId taskType stateId ${ITEM} }`;
@@ -15,7 +15,7 @@ function ms(iso) { return iso ? new Date(iso).getTime() : null; }
 function span(item, now) {
   const start = ms(item.started.timestamp);
   const end = item.completed ? ms(item.completed.timestamp) : now;
-  return { start, end, duration: item.duration !== null && item.duration !== undefined ? item.duration : end - start };
+  return { start, end, duration: item.durationMs !== null && item.durationMs !== undefined ? item.durationMs : end - start };
 }
 
 function extensionFacts(list, extensions) {
@@ -35,7 +35,7 @@ function facts(item, level, nameOf) {
   const add = (term, value) => { if (value !== "" && value !== null && value !== undefined) list.append(el("dt", {}, term), el("dd", {}, String(value))); };
   add("Started", formatTime(item.started.timestamp));
   add("Completed", item.completed ? formatTime(item.completed.timestamp) : "");
-  add("Estimated duration", item.estDuration ? formatDuration(item.estDuration * 1000) : "");
+  add("Estimated duration", item.estDurationMs ? formatDuration(item.estDurationMs) : "");
   add("Disposition", item.disposition !== null && item.disposition !== undefined ? nameOf(`${level}.disposition`, item.disposition) : "");
   add("Disposition description", item.dispositionDesc);
   if (item.contactKey) add("Contact key", item.contactKey);

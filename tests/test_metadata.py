@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 import pytest
+from sqlalchemy import func, select
 
 from tests.helpers import assert_error, error_code, gql, set_mode
+from ucs_graphql.config import load_settings
+from ucs_graphql.db.engine import throwaway_engine
+from ucs_graphql.db.tables.server import server_worker
+from ucs_graphql.metadata import cache
+from ucs_graphql.web.app import create_runtime
 
 ADDRESS = {
     "name": "Address", "type": "single-valued",
@@ -204,6 +213,60 @@ async def test_cache_reload_is_seen_by_another_worker(make_client):
     resp = await b.put("/metadata/cache", json={"reload": True})
     assert resp.status_code == 200 and resp.content == b""
     assert [s["name"] for s in (await b.get("/metadata/tasks/extensions")).json()] == ["Phone"]
+
+
+async def registered(url: str, workers: int) -> None:
+    """Wait until `workers` workers heartbeat in server_worker."""
+    engine = throwaway_engine(url)
+    try:
+        async with asyncio.timeout(10):
+            while True:
+                async with engine.connect() as conn:
+                    live = await conn.scalar(select(func.count()).select_from(server_worker).where(
+                        server_worker.c.heartbeat_ms > int(time.time() * 1000) - 3000))
+                if live >= workers:
+                    return
+                await asyncio.sleep(0.02)
+    finally:
+        await engine.dispose()
+
+
+async def test_a_schema_created_through_one_worker_is_used_at_once_through_another(make_client, database_url):
+    a = await make_client()
+    b = await make_client()
+    await registered(database_url, 2)
+    for n, (writer, reader) in enumerate([(a, b), (b, a)] * 3):
+        assert len((await reader.get("/metadata/services/extensions")).json()) == n  # cached by the reader
+        resp = await writer.post("/metadata/services/extensions", json={**PHONE, "name": f"Phone{n}"})
+        assert resp.status_code == 201, resp.text
+        got = await reader.get(f"/metadata/services/extensions/Phone{n}")
+        assert got.status_code == 200, got.text
+        service = await reader.post("/services/start", json={"service_type": 1, "contact_key": "ck",
+                                                             f"Phone{n}": [{"PhoneType": 1, "PhoneNumber": "1"}]})
+        assert service.status_code == 201, service.text
+
+
+async def test_schemas_loaded_while_they_were_invalidated_are_not_kept(database_url, monkeypatch):
+    rt = create_runtime(load_settings({"database_url": database_url}, environ={}))
+    loads = []
+    load = cache.store.load_documents
+
+    async def load_meanwhile_invalidated(conn, tenant):
+        docs = await load(conn, tenant)
+        loads.append(tenant)
+        if len(loads) == 1:  # a change committed meanwhile: the watcher applies its generation
+            rt.schemas.generation += 1
+            rt.schemas.invalidate()
+        return docs
+
+    monkeypatch.setattr(cache.store, "load_documents", load_meanwhile_invalidated)
+    try:
+        await rt.schemas.get(rt.db, 1)
+        await rt.schemas.get(rt.db, 1)
+        await rt.schemas.get(rt.db, 1)
+    finally:
+        await rt.db.dispose()
+    assert loads == [1, 1]  # the first load served its request only; the second is kept
 
 
 async def test_graphql_metadata_mirrors_rest(client):

@@ -98,7 +98,11 @@ class SchemaCache:
         return len({id(ts) for ts in self._tenants.values()})
 
     async def get(self, db: Database, tenant: int) -> TenantSchemas:
-        """The tenant's schemas, loading them on first use."""
+        """The tenant's schemas, loading them on first use.
+
+        Schemas loaded while the generation moved (a change committed meanwhile, whose invalidation came
+        during the load) serve the request that loaded them but are not kept: kept, they would outlive the
+        invalidation that was meant to drop them."""
         got = self._tenants.get(tenant)
         if got is not None:
             self._tenants.move_to_end(tenant)
@@ -106,6 +110,7 @@ class SchemaCache:
         async with self._lock:
             got = self._tenants.get(tenant)
             if got is None:
+                generation = self.generation
                 async with db.read() as conn:
                     docs = await store.load_documents(conn, tenant)
                 if _empty(docs):
@@ -114,7 +119,8 @@ class SchemaCache:
                     got = self._builtin
                 else:
                     got = build_tenant(self.settings, docs)
-                self._tenants[tenant] = got
+                if generation == self.generation:
+                    self._tenants[tenant] = got
                 while len(self._tenants) > self.capacity:
                     self._tenants.popitem(last=False)
         return got

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import time
 from typing import Any
 
 from sqlalchemy import exc as sa_exc
@@ -24,8 +27,15 @@ from ucs_graphql.metadata.model import (
     parse_extension_schema,
     parse_identification_key_doc,
 )
+from ucs_graphql.runtime import Runtime
+from ucs_graphql.server.service import GENERATION, LIVE_MS
+
+log = logging.getLogger("ucs.metadata")
 
 SCHEMA_GENERATION = "schema_generation"
+# The longest a schema change waits for the other workers to drop the schemas they cached before it (at
+# least three of their polls of the server state).
+APPLIED_SECONDS = 5.0
 
 
 def _as_list(body: Any, what: str) -> list[Any]:
@@ -39,9 +49,11 @@ def _as_list(body: Any, what: str) -> list[Any]:
 
 
 async def _write_schema(ctx: Ctx, work: Any) -> Any:
-    """Run a schema change in one transaction, bump the schema generation, refresh this process's cache."""
+    """Run a schema change in one transaction, bump the schema generation, refresh this process's cache, and
+    answer once every other live worker has dropped the schemas it cached before (so a request to any node
+    after the answer sees the change)."""
 
-    async def run(conn: AsyncConnection) -> Any:
+    async def run(conn: AsyncConnection) -> tuple[Any, int]:
         # Bump first: its row lock serialises concurrent schema changes, so creation sequence numbers
         # never collide and the name's unique constraint alone decides between two creates.
         generation = await store.bump(conn, SCHEMA_GENERATION)
@@ -53,12 +65,36 @@ async def _write_schema(ctx: Ctx, work: Any) -> Any:
                 raise
             raise AlreadyExists("a schema or key with this name already exists (names are case-insensitive)") from err
         ctx.rt.schemas.generation = generation
-        return result
+        return result, await _bump_state(conn)
 
     try:
-        return await ctx.db.write(run)
+        result, state = await ctx.db.write(run)
     finally:
         ctx.rt.schemas.invalidate(ctx.tenant)
+    await _applied_everywhere(ctx.rt, state)
+    return result
+
+
+async def _bump_state(conn: AsyncConnection) -> int:
+    """Bump the server state's generation, which each worker acknowledges once it has applied the state read
+    with it, the schema generation included. Last in the transaction: its row lock is held briefly."""
+    return await store.bump(conn, GENERATION)
+
+
+async def _applied_everywhere(rt: Runtime, state: int) -> None:
+    """Wait until every other live worker has acknowledged generation `state` of the server state; one that
+    has not within APPLIED_SECONDS (or three of its polls) is logged and not waited for."""
+    deadline = time.monotonic() + max(APPLIED_SECONDS, 3 * rt.settings.mode_poll_seconds)
+    while True:
+        async with rt.db.read() as conn:
+            behind = await store.workers_behind(conn, state, int(time.time() * 1000) - LIVE_MS, rt.server.worker_id)
+        if not behind:
+            return
+        if time.monotonic() > deadline:
+            log.warning("workers %s did not apply a schema change in time; they see it once they poll the server "
+                        "state", ", ".join(behind))
+            return
+        await asyncio.sleep(min(rt.settings.mode_poll_seconds, 0.05))
 
 
 # --- profile attributes (CV.WS.PROF.META.1, and POST /metadata/profiles) ---
@@ -313,10 +349,13 @@ def metadata_index(base_url: str) -> dict[str, str]:
 
 
 async def reload_cache(ctx: Ctx) -> None:
-    """Reload schema caches from the database, in this process and (via the generation) in every worker."""
+    """Reload schema caches from the database, in this process and (via the generation) in every worker; answers
+    once every live worker has dropped its cache."""
 
-    async def work(conn: AsyncConnection) -> None:
+    async def work(conn: AsyncConnection) -> int:
         ctx.rt.schemas.generation = await store.bump(conn, SCHEMA_GENERATION)
+        return await _bump_state(conn)
 
-    await ctx.db.write(work)
+    state = await ctx.db.write(work)
     ctx.rt.schemas.invalidate()
+    await _applied_everywhere(ctx.rt, state)

@@ -8,8 +8,11 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
+from graphql import get_nullable_type, is_list_type
+
 from rest_compat.routes import ROUTES
 from ucs_graphql.access.tasks import ALL_TASKS
+from ucs_graphql.graphql.permissions import PerNode
 from ucs_graphql.graphql.reads import FIELDS, ROOT_GRANTS, Read
 
 from .test_access_walk import permission_of, root_fields
@@ -28,6 +31,12 @@ def render() -> str:
         perm = permission_of(field)
         if perm.task is not None:
             lines.append(f"| {kind} | `{name}` | `{perm.task}` |")
+        elif isinstance(perm, PerNode):
+            assert perm.arg is not None
+            listed = is_list_type(get_nullable_type(field.args[perm.arg].type))
+            for type_name, task in perm.task_of.items():
+                ids = f"[<{type_name} id>, …]" if listed else f"<{type_name} id>"
+                lines.append(f"| {kind} | `{name}({perm.arg}: {ids})` | `{task}` |")
         else:
             for value, task in perm.by_value.items():
                 lines.append(f"| {kind} | `{name}({perm.arg}: {value.upper()})` | `{task}` |")

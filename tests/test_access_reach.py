@@ -20,7 +20,9 @@ from graphql import (
     GraphQLNamedType,
     GraphQLObjectType,
     get_named_type,
+    get_nullable_type,
     is_composite_type,
+    is_list_type,
     is_non_null_type,
     parse,
 )
@@ -34,9 +36,12 @@ from tests.test_subscriptions import served_app
 from ucs_graphql.access import tasks as t
 from ucs_graphql.access.hashing import hash_secret
 from ucs_graphql.graphql import reach
+from ucs_graphql.graphql.nodes import KINDS
+from ucs_graphql.graphql.permissions import PerNode
 from ucs_graphql.graphql.reach import root_read
 from ucs_graphql.graphql.reads import FIELDS, FREE, ROOT_GRANTS, TASKS_OF_A_STATE, Read
 from ucs_graphql.graphql.schema import build_schema
+from ucs_graphql.kit.pages import encode
 
 PASSWORD = "reach-the-rule"
 _HASH = hash_secret(PASSWORD, ln=4)
@@ -186,26 +191,58 @@ def paths() -> dict[str, list[list[Step]]]:
     return found
 
 
-def rule_of(parent: GraphQLNamedType, name: str) -> Read:
+def node_id(target: GraphQLNamedType) -> str:
+    """A global id of an object of `target` (of a profile for the Node interface itself)."""
+    if target.name in KINDS:
+        kind = target.name
+    else:
+        interfaces = {i.name for i in getattr(target, "interfaces", ())}
+        kind = "Interaction" if "Interaction" in interfaces else "Profile"
+    return encode(kind, *(1 if highest else "sample" for highest in KINDS[kind].key))
+
+
+def node_argument(parent: GraphQLNamedType, name: str, target: GraphQLNamedType) -> tuple[str, Any] | None:
+    """(GraphQL literal, value) of the ids argument of `node` or `nodes` naming an object of `target`; None for
+    other fields."""
+    permission = root_read(parent.fields[name]) if parent in ROOTS else None  # type: ignore[attr-defined]
+    if not isinstance(permission, PerNode):
+        return None
+    assert permission.arg is not None
+    listed = is_list_type(get_nullable_type(parent.fields[name].args[permission.arg].type))  # type: ignore[attr-defined]
+    value: Any = [node_id(target)] if listed else node_id(target)
+    return json.dumps(value), value
+
+
+def rule_of(parent: GraphQLNamedType, name: str, target: GraphQLNamedType) -> Read:
+    """What reading `name` of `parent` needs when it leads to an object of `target`."""
     if parent in ROOTS:
         permission = root_read(parent.fields[name])  # type: ignore[attr-defined]
         assert permission is not None
         grants = ROOT_GRANTS.get((parent.name, name), FREE).grants
-        kwargs = {}
-        if permission.arg is not None:  # the documents give the enum's first value (see `literal`)
+        kwargs: dict[str, Any] = {}
+        ids = node_argument(parent, name, target)
+        if ids is not None:
+            kwargs = {permission.arg: ids[1]}  # type: ignore[dict-item]
+        elif permission.arg is not None:  # the documents give the enum's first value (see `literal`)
             enum = get_named_type(parent.fields[name].args[permission.arg].type)  # type: ignore[attr-defined]
             kwargs = {permission.arg: next(iter(enum.values.values())).value}  # type: ignore[attr-defined]
-        return Read(frozenset({permission.task_for(kwargs)}), grants=grants)
+        return Read(frozenset(permission.tasks_for(kwargs)), grants=grants)
     return FIELDS[parent.name][name]
 
 
-def holding_path(path: list[Step], avoid: frozenset[str]) -> tuple[set[str], frozenset[str]] | None:
-    """Tasks that let a caller through every field of `path` while holding none of `avoid`, and the grants
-    below it; None when there are none."""
+def targets(path: list[Step], named: GraphQLNamedType) -> list[GraphQLNamedType]:
+    """The type of object each step of `path` leads to (an implementation where the next step names one)."""
+    return [path[i + 1][0] if i + 1 < len(path) else named for i in range(len(path))]
+
+
+def holding_path(path: list[Step], avoid: frozenset[str], named: GraphQLNamedType
+                 ) -> tuple[set[str], frozenset[str]] | None:
+    """Tasks that let a caller through every field of `path` (to `named`) while holding none of `avoid`, and
+    the grants below it; None when there are none."""
     held: set[str] = set()
     grants: frozenset[str] = frozenset()
-    for parent, name in path:
-        read = rule_of(parent, name)
+    for (parent, name), target in zip(path, targets(path, named), strict=True):
+        read = rule_of(parent, name, target)
         if read.tasks and not read.tasks & (held | grants):
             usable = sorted(read.tasks - avoid - {TASKS_OF_A_STATE})
             if not usable:
@@ -217,9 +254,11 @@ def holding_path(path: list[Step], avoid: frozenset[str]) -> tuple[set[str], fro
     return held, grants
 
 
-def call(parent: GraphQLNamedType, name: str, inner: str) -> str:
+def call(parent: GraphQLNamedType, name: str, inner: str, target: GraphQLNamedType) -> str:
     field: GraphQLField = parent.fields[name]  # type: ignore[attr-defined]
-    args = [f"{n}: {literal(a.type)}" for n, a in field.args.items() if is_non_null_type(a.type)]
+    ids = node_argument(parent, name, target)
+    args = [f"{n}: {ids[0] if ids is not None else literal(a.type)}" for n, a in field.args.items()
+            if is_non_null_type(a.type)]
     return f"{name}({', '.join(args)}) {{ {inner} }}" if args else f"{name} {{ {inner} }}"
 
 
@@ -232,11 +271,11 @@ def document(path: list[Step], named: GraphQLNamedType) -> str:
         selected.append(text + (" { __typename }" if is_composite_type(get_named_type(field.type)) else ""))
     inner = " ".join(selected)
     below = named
-    for parent, name in reversed(path):
+    for (parent, name), target in reversed(list(zip(path, targets(path, named), strict=True))):
         returned = get_named_type(parent.fields[name].type)  # type: ignore[attr-defined]
         if returned is not below:  # an implementation of the interface the field returns
             inner = f"... on {below.name} {{ {inner} }}"
-        inner = call(parent, name, inner)
+        inner = call(parent, name, inner, target)
         below = parent
     kind = {GRAPHQL_SCHEMA.query_type: "query", GRAPHQL_SCHEMA.mutation_type: "mutation"}.get(path[0][0],
                                                                                                "subscription")
@@ -251,7 +290,8 @@ def implementations(named: GraphQLNamedType) -> list[GraphQLNamedType]:
 
 def cases() -> list[tuple[str, str, set[str], set[str]]]:
     """(type, document, tasks held, coordinates refused) for every type: with only the tasks of its path,
-    then with each task one of its fields needs added."""
+    then with each task one of its fields needs added. Below `node` and `nodes`, which need the read task
+    of the type their ids name, the path holds that task and the other tasks its fields need are added."""
     out = []
     reached = paths()
     for type_name, type_paths in reached.items():
@@ -264,12 +304,14 @@ def cases() -> list[tuple[str, str, set[str], set[str]]]:
             for path in type_paths:
                 if path[0][0] is GRAPHQL_SCHEMA.subscription_type:
                     continue
-                through = holding_path(path, needed)
+                through = holding_path(path, needed, named)
+                if through is None and node_argument(*path[0], targets(path, named)[0]) is not None:
+                    through = holding_path(path, needed - rule_of(*path[0], targets(path, named)[0]).tasks, named)
                 if through is None:
                     continue
                 held, grants = through
                 doc = document(path, named)
-                for extra in [None, *sorted(needed)]:
+                for extra in [None, *sorted(needed - held)]:
                     holds = held | ({extra} if extra else set())
                     refused = {f"{named.name}.{name}" for name, read in reads.items()
                                if read.tasks and not read.tasks & (holds | grants)}

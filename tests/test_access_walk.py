@@ -15,6 +15,7 @@ from graphql import (
     GraphQLInputType,
     GraphQLNamedType,
     get_named_type,
+    get_nullable_type,
     is_composite_type,
     is_enum_type,
     is_input_object_type,
@@ -30,9 +31,11 @@ from ucs_graphql.access.gate import Gate
 from ucs_graphql.access.hashing import hash_secret
 from ucs_graphql.access.tasks import ALL_TASKS
 from ucs_graphql.config import Settings
-from ucs_graphql.graphql.permissions import HasTask
+from ucs_graphql.graphql.nodes import KINDS
+from ucs_graphql.graphql.permissions import HasTask, PerNode
 from ucs_graphql.graphql.schema import build_schema
 from ucs_graphql.kit.errors import Forbidden, Unauthenticated
+from ucs_graphql.kit.pages import encode
 
 PASSWORD = "walk-the-table"
 TASKS = sorted(ALL_TASKS)
@@ -135,7 +138,15 @@ def documents(kind: str, name: str, field: GraphQLField) -> list[tuple[str, dict
     """One document per call shape, with the arguments a task may depend on: (document, python kwargs)."""
     perm = permission_of(field)
     variants: list[dict[str, tuple[str, Any]]] = [{}]
-    if perm.arg is not None:
+    if isinstance(perm, PerNode):  # an id of each type of object
+        assert perm.arg is not None
+        listed = is_list_type(get_nullable_type(field.args[perm.arg].type))
+        for type_name, kind_of in KINDS.items():
+            global_id = encode(type_name, *(1 if highest else "sample" for highest in kind_of.key))
+            value = [global_id] if listed else global_id
+            variants.append({perm.arg: (json.dumps(value), value)})
+        variants.pop(0)
+    elif perm.arg is not None:
         graphql_arg = next(n for n, a in field.args.items() if a.out_name == perm.arg or n == perm.arg)
         enum: GraphQLNamedType = get_named_type(field.args[graphql_arg].type)
         variants = [{graphql_arg: (value_name, value.value)}
@@ -151,12 +162,19 @@ def documents(kind: str, name: str, field: GraphQLField) -> list[tuple[str, dict
     return out
 
 
+def task_of(perm: HasTask, kwargs: dict[str, Any]) -> str:
+    """The one task a call needs."""
+    tasks = perm.tasks_for(kwargs)
+    assert len(tasks) == 1, (perm, kwargs, tasks)
+    return tasks[0]
+
+
 def cases() -> list[tuple[str, str, str, str]]:
     """(kind, field, document, task) for every root field and every task-selecting argument value."""
     out = []
     for kind, name, field in root_fields():
         for doc, kwargs in documents(kind, name, field):
-            out.append((kind, name, doc, permission_of(field).task_for(kwargs)))
+            out.append((kind, name, doc, task_of(permission_of(field), kwargs)))
     return out
 
 
@@ -194,7 +212,7 @@ async def test_every_root_field_permission_checks_its_task(holds):
     for kind, name, field in root_fields():
         perm = permission_of(field)
         for _, kwargs in documents(kind, name, field):
-            task = perm.task_for(kwargs)
+            task = task_of(perm, kwargs)
             tasks = [task] if holds else [t for t in TASKS if t != task]
             directory = build_directory([{"name": "r", "tasks": tasks}], users, [])
             gate = Gate(Settings(), directory)

@@ -22,6 +22,7 @@ from ucs_graphql.config import Settings
 from ucs_graphql.graphql import compiled
 from ucs_graphql.graphql.errors import UcsSchema
 from ucs_graphql.graphql.schema import build_schema, entry_weight, protection
+from ucs_graphql.kit.pages import encode
 
 ID_PHONE = {"name": "idPhone", "source": "Phone", "attributes": ["PhoneNumber"], "normalize": "phone"}
 BY_ID = "query($id: String!) { profile(customerId: $id) { customerId attributes } }"
@@ -186,6 +187,29 @@ async def test_interaction_queries_answer_alike(client, recorder):
     resp, _ = await recorder.both(client, {"query": queries[1], "variables": {"id": cid}})
     types = [e["node"]["__typename"] for e in resp.json()["data"]["profile"]["interactions"]["edges"]]
     assert types == ["OpenMediaInteraction", "PhoneCallInteraction", "ChatInteraction"]
+
+
+async def test_node_and_the_types_implementing_node_keep_their_plans(client, recorder):
+    """`node` returns an interface, which a plan answers without fragments; the types implementing Node keep
+    their plans where fields return them."""
+    cid = await create(client, {"FirstName": "Ann"})
+    sid = await start_service(client, customer_id=cid)
+    got = (await client.post("/graphql", json={"query": "query($id: String!) { profile(customerId: $id) { id } "
+                                                        "}", "variables": {"id": cid}})).json()
+    cases = [
+        ("query($id: ID!) { node(id: $id) { id ... on Profile { customerId } } }",
+         {"id": got["data"]["profile"]["id"]}, "full"),
+        ("query($ids: [ID!]!) { nodes(ids: $ids) { id __typename } }",
+         {"ids": [got["data"]["profile"]["id"], encode("Service", sid), encode("Profile", "nobody")]}, "plan"),
+        ("query($id: ID!) { node(id: $id) { id } }", {"id": "nope"}, "fallback"),
+        ("query($id: String!) { profile(customerId: $id) { id customerId activeServices { edges { node { id "
+         "serviceId customer { id } } } } } }", {"id": cid}, "plan"),
+        ("query($sid: Long!) { service(serviceId: $sid) { id states { id } tasks { id state { id } } } }",
+         {"sid": sid}, "plan"),
+    ]
+    for query, variables, path in cases:
+        resp, taken = await recorder.both(client, {"query": query, "variables": variables})
+        assert taken == path and ("errors" in resp.json()) == (path == "fallback"), (query, resp.json())
 
 
 HASH = hash_secret("pw", ln=4)
@@ -396,6 +420,60 @@ async def test_failed_plans_leave_nothing_unawaited(query, recwarn):
     gc.collect()
     assert not [w for w in recwarn if "never awaited" in str(w.message)]
     assert (await schema.execute(query)).errors
+
+
+@strawberry.interface
+class Named:
+    name: str
+
+
+@strawberry.type
+class Cat(Named):
+    lives: int = 9
+
+
+@strawberry.type
+class Dog(Named):
+    pass
+
+
+class Stray:
+    name = "Rex"
+    lives = 1
+
+
+@strawberry.type
+class Owned(Named):
+    @classmethod
+    def is_type_of(cls, obj: Any, info: Any) -> bool:
+        return isinstance(obj, Owned)
+
+
+@strawberry.type
+class PetQuery:
+    @strawberry.field
+    def cat(self, real: bool = True) -> Cat:
+        return Cat(name="Tom") if real else Stray()  # type: ignore[return-value]
+
+    @strawberry.field
+    def owned(self) -> Owned:
+        return Owned(name="Kit")
+
+
+async def test_types_behind_an_interface_are_compiled_and_checked_as_graphql_core_does():
+    schema = UcsSchema(query=PetQuery, types=[Dog], extensions=[protection(Settings())])
+    plans = compiled.Plans(schema)
+    plan = plans.get("{ cat { name lives __typename } }", None)
+    assert plan is not None
+    assert await plan.run(None, None) == {"cat": {"name": "Tom", "lives": 9, "__typename": "Cat"}}
+    # An object of another type: the plan gives way and the full path reports it.
+    wrong = plans.get("{ cat(real: false) { name } }", None)
+    assert wrong is not None
+    with pytest.raises(compiled.Fallback):
+        await wrong.run(None, None)
+    assert (await schema.execute("{ cat(real: false) { name } }")).errors
+    # A type's own is_type_of may read the resolve info, which a plan does not build: not compiled.
+    assert plans.get("{ owned { name } }", None) is None
 
 
 async def test_bad_variables_and_arguments_are_client_errors(client, recorder, caplog):

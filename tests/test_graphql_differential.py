@@ -21,17 +21,18 @@ from tests.journeys import define_extensions, start_service, start_state, start_
 from tests.profile_fixtures import ADDRESS, PHONE, create, define
 from tests.test_graphql_compiled import Recorder
 from ucs_graphql.graphql.schema import sdl
+from ucs_graphql.kit.pages import encode
 
 # Root fields whose answers change between two runs of the same document (memory, clocks).
 VOLATILE = {"serverStatus"}
 EXAMPLES = int(os.environ.get("UCS_DIFFERENTIAL_EXAMPLES", "150"))
 
 
-def _documents(strings: list[str], ints: list[int], longs: list[int], count: int) -> list[str]:
+def _documents(strings: list[str], ints: list[int], longs: list[int], ids: list[str], count: int) -> list[str]:
     """`count` generated query documents (the same ones on every run: derandomized)."""
     scalars = {
         "String": st.sampled_from([*strings, "Nope", "", "x"]).map(nodes.String),
-        "ID": st.sampled_from(strings).map(nodes.String),
+        "ID": st.sampled_from([*ids, *strings]).map(nodes.String),
         "Int": st.sampled_from([*ints, 0, -1, 2**31 - 1]).map(nodes.Int),
         "Long": st.sampled_from([*longs, 0, 2**53]).map(nodes.Int),
         "JSON": st.sampled_from([
@@ -72,7 +73,10 @@ async def test_generated_documents_answer_alike_with_plans_on_and_off(make_clien
             state = await start_state(client, sid, Feedback={"rating": 3})
             states.append(state)
             tasks.append(await start_task(client, sid, state_id=state))
-    documents = _documents([ann, bob, "Phone", "Address", "Feedback", "Survey"], states + tasks, services,
+    # Global ids of each type (for node and nodes), read as a client would.
+    ids = [encode("Profile", ann), encode("Service", services[0]), encode("State", services[0], states[0]),
+           encode("Task", services[0], tasks[0]), encode("Service", 10**9)]
+    documents = _documents([ann, bob, "Phone", "Address", "Feedback", "Survey"], states + tasks, services, ids,
                            EXAMPLES)
     assert len(documents) >= min(EXAMPLES, 50)
     paths: dict[str, int] = {}

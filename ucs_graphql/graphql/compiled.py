@@ -10,6 +10,8 @@ Only what such a plan can answer exactly as the full path would is compiled: one
 a mutation or subscription) made of fields on object types and interfaces (lists and non-null allowed),
 arguments, variables and `__typename`, without fragments, directives, aliases repeating a response key,
 unions, introspection or validation errors. Anything else keeps the full path (None from `Plans.get`).
+An object type implementing an interface (`Node`) is compiled where a field returns it too: the plan checks
+each of its objects as graphql-core does (Strawberry's own `is_type_of`).
 
 A compiled run answers only complete successes. Whatever else happens — a variable that does not
 coerce, a resolver or permission error, a null for a non-null field, a refused permission — raises
@@ -330,8 +332,13 @@ class Plan:
             return self._abstract(type_, node, f)
         if not isinstance(type_, GraphQLObjectType):
             raise _NotCompilable
-        if type_.is_type_of is not None:  # types behind interfaces: only as an interface's (below)
-            raise _NotCompilable
+        is_type_of = type_.is_type_of
+        if is_type_of is not None:
+            # A type behind an interface: graphql-core checks each object is of it. Strawberry's own check
+            # (a type without an `is_type_of` of its own) reads only the object, so the plan makes it too.
+            definition = type_.extensions.get(STRAWBERRY)
+            if getattr(definition, "is_type_of", True) is not None:
+                raise _NotCompilable
         fields = f.children = self._selection(type_, node.selection_set)
 
         def obj(value: Any, path: Path, run: _Run) -> Any:
@@ -339,6 +346,8 @@ class Plan:
                 raise Fallback
             if value is None or value is Undefined:
                 return None
+            if is_type_of is not None and not is_type_of(value, None):  # type: ignore[arg-type]
+                raise Fallback  # the full path reports the object of another type
             return self._execute(fields, value, path, run)
 
         return obj

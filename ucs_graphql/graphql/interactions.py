@@ -14,7 +14,7 @@ from ucs_graphql.access import tasks as t
 from ucs_graphql.context import Ctx
 from ucs_graphql.graphql.connections import Connection, connection
 from ucs_graphql.graphql.context import Info, Loader
-from ucs_graphql.graphql.nodes import GlobalId
+from ucs_graphql.graphql.nodes import Node
 from ucs_graphql.graphql.permissions import needs
 from ucs_graphql.interactions import service
 from ucs_graphql.interactions import store as ixn_store
@@ -71,7 +71,7 @@ def _addresses(docs: Any) -> list[EmailAddress] | None:
 
 
 @strawberry.interface(description="An interaction: the common fields of the reference's Interaction Resources.")
-class Interaction(GlobalId):
+class Interaction(Node):
     record: strawberry.Private[ixn_store.Interaction]
     interaction_id: str
     customer_id: str
@@ -228,6 +228,19 @@ def to_graphql(record: ixn_store.Interaction) -> Interaction:
         value = doc.get(wire)
         values[definition.python_name] = convert(value) if convert else value
     return cls(**values)
+
+
+def _by_id(ctx: Ctx) -> DataLoader[str, ixn_store.Interaction | None]:
+    async def load(ids: list[str]) -> list[ixn_store.Interaction | None]:
+        return await service.interactions_by_ids(ctx, ids)
+
+    return Loader(load_fn=load)
+
+
+async def interaction_node(info: Info, interaction_id: str) -> Interaction | None:
+    """An interaction by id through the request's loader (None when the tenant has none with this id)."""
+    record = await info.context.loader("interactions_by_id", _by_id).load(interaction_id)
+    return None if record is None else to_graphql(record)
 
 
 def interaction_connection(rows: Sequence[ixn_store.Interaction], page: pages.Page) -> Connection[Interaction]:

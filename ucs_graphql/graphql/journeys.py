@@ -21,7 +21,7 @@ from ucs_graphql.events.bus import Event
 from ucs_graphql.graphql import interactions as interaction_types
 from ucs_graphql.graphql.connections import Connection, connection
 from ucs_graphql.graphql.context import Info, Loader
-from ucs_graphql.graphql.nodes import GlobalId
+from ucs_graphql.graphql.nodes import Node
 from ucs_graphql.graphql.permissions import needs
 from ucs_graphql.interactions import service as interaction_service
 from ucs_graphql.journeys import batch, extensions, service, states, tasks
@@ -187,7 +187,7 @@ def _common(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 @strawberry.type(description="A task of a service, possibly within one of its states.")
-class Task(JourneyItem, GlobalId):
+class Task(JourneyItem, Node):
     task_id: int
     task_type: IdOrName  # type: ignore[valid-type]
     state_id: int | None
@@ -205,14 +205,11 @@ class Task(JourneyItem, GlobalId):
 
     @strawberry.field(description="The state the task was started within (null for a task of the service).")
     async def state(self, info: Info) -> State | None:
-        if self.state_id is None:
-            return None
-        docs = await _loader(info, "states_by_id", _grouped("state", "state_id")).load((self.state_id, Filters()))
-        return State.of(docs[0]) if docs else None
+        return None if self.state_id is None else await state_node(info, self.service_id, self.state_id)
 
 
 @strawberry.type(description="A state of a service.")
-class State(JourneyItem, GlobalId):
+class State(JourneyItem, Node):
     state_id: int
     state_type: IdOrName  # type: ignore[valid-type]
 
@@ -240,7 +237,7 @@ class State(JourneyItem, GlobalId):
 
 
 @strawberry.type(description="A service: a customer commitment spanning interactions, with states and tasks.")
-class Service(JourneyItem, GlobalId):
+class Service(JourneyItem, Node):
     service_type: IdOrName  # type: ignore[valid-type]
     customer_id: str | None = strawberry.field(description="Absent on anonymous services.")
     contact_key: str | None
@@ -286,6 +283,24 @@ class Service(JourneyItem, GlobalId):
         rows = await _loader(info, "interactions_by_service", _interactions_of_services).load(
             (self.service_id, page))
         return interaction_types.interaction_connection(rows, page)
+
+
+async def state_node(info: Info, service_id: int, state_id: int) -> State | None:
+    """A state of a service through the request's loader (None when the service has no such state)."""
+    docs = await _loader(info, "states_by_id", _grouped("state", "state_id")).load((state_id, Filters()))
+    return State.of(docs[0]) if docs and docs[0]["service_id"] == service_id else None
+
+
+async def task_node(info: Info, service_id: int, task_id: int) -> Task | None:
+    """A task of a service through the request's loader (None when the service has no such task)."""
+    docs = await _loader(info, "tasks_by_id", _grouped("task", "task_id")).load((task_id, Filters()))
+    return Task.of(docs[0]) if docs and docs[0]["service_id"] == service_id else None
+
+
+async def service_node(info: Info, service_id: int) -> Service | None:
+    """A service through the request's loader (None when the tenant has none with this id)."""
+    doc = await service_loader(info).load(service_id)
+    return None if doc is None else Service.of(doc)
 
 
 @strawberry.enum

@@ -13,9 +13,9 @@ Per operation (and per fragment):
 - selections: fields, fragment spreads and inline fragments of the expanded selection;
 - cost: the values the answer may hold: a field costs 1 plus, for an object, its selection's cost, times the
   list's size for a list. A list's size is its `first`, `last` or `limit` argument, else the length of a
-  list argument named `…Ids` (`profiles(customerIds: […])`), else that argument's default in the schema,
-  else `default_list_size`. A cursor connection (`services(first: 10) { edges { node } }`) is sized by its
-  `first` like a list, and its `edges` count once.
+  list argument named `ids` or `…Ids` (`profiles(customerIds: […])`, `nodes(ids: […])`), else that
+  argument's default in the schema, else `default_list_size`. A cursor connection
+  (`services(first: 10) { edges { node } }`) is sized by its `first` like a list, and its `edges` count once.
 
 Sizes given by variables are known only with a request's variables: measured without them (`variables`
 None) they count 0 and the measure says `sized_by_variables`, so a request's own figures must be measured
@@ -273,7 +273,7 @@ class _Measurer:
             if name in field.args:
                 return self._value_size(given.get(name), field, name, count=False)
         for name in field.args:
-            if name.endswith("Ids"):
+            if name == "ids" or name.endswith("Ids"):
                 return self._value_size(given.get(name), field, name, count=True)
         return self.default_list_size, False
 

@@ -17,7 +17,7 @@ from ucs_graphql.graphql import interactions as interaction_types
 from ucs_graphql.graphql import journeys
 from ucs_graphql.graphql.connections import Connection
 from ucs_graphql.graphql.context import Info, Loader
-from ucs_graphql.graphql.nodes import GlobalId
+from ucs_graphql.graphql.nodes import Node
 from ucs_graphql.graphql.permissions import needs
 from ucs_graphql.identification import service as identification
 from ucs_graphql.interactions import service as interaction_service
@@ -101,7 +101,7 @@ class IncludeExtensions(Enum):
 
 
 @strawberry.type(description="A customer profile; attributes and extensions are loaded in batches.")
-class Profile(GlobalId):
+class Profile(Node):
     customer_id: str
     default_extensions: strawberry.Private[tuple[str, ...]] = ()
     extensions_allowed: strawberry.Private[bool] = True

@@ -2,7 +2,9 @@
 
 One walk of the operation's selection set (each named fragment walked once and memoised) collects what
 reading each selected field needs (ucs_graphql.graphql.reads; root fields their `HasTask`): a set of
-requirements (field coordinate, tasks of which one is needed, tasks granted above it). A caller who lacks
+requirements (field coordinate, tasks of which one is needed, tasks granted above it). Below `node` and
+`nodes` the walk reads the global ids (literal, or from the variables): the field needs the read task of
+each type they name, and only the fragments that can apply to those types are walked. A caller who lacks
 one gets the whole document refused with Forbidden, naming every refused field: no mutation runs, so none
 commits and then answers null. The Strawberry path (HTTP and WebSocket, queries, mutations and
 subscriptions) checks in `Reach.on_execute`; a compiled plan checks before it runs (`plan_allowed`) and
@@ -29,6 +31,7 @@ from graphql import (
     SelectionSetNode,
     get_named_type,
     get_operation_ast,
+    is_abstract_type,
 )
 from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
 from strawberry.extensions import SchemaExtension
@@ -36,9 +39,9 @@ from strawberry.permission import PermissionExtension
 
 from ucs_graphql.access.gate import principal_of
 from ucs_graphql.graphql.compiled import has_variable
-from ucs_graphql.graphql.permissions import HasTask
+from ucs_graphql.graphql.permissions import HasTask, PerNode
 from ucs_graphql.graphql.reads import FIELDS, FREE, ROOT_GRANTS, Read
-from ucs_graphql.kit.errors import Forbidden, Unauthenticated
+from ucs_graphql.kit.errors import Forbidden, UcsError, Unauthenticated
 
 Requirement = tuple[str, frozenset[str], frozenset[str]]
 """(field coordinate "Type.field", tasks of which the caller needs one, tasks granted above the field)."""
@@ -105,12 +108,27 @@ class _Walk:
             if isinstance(node, FieldNode):
                 out |= self.field(parent, node)
             elif isinstance(node, InlineFragmentNode):
-                cond = node.type_condition
-                out |= self.selection(self.schema.get_type(cond.name.value) if cond else parent,
-                                      node.selection_set)
+                cond = self.schema.get_type(node.type_condition.name.value) if node.type_condition else parent
+                if self.overlaps(cond, parent):
+                    out |= self.selection(cond, node.selection_set)
             elif isinstance(node, FragmentSpreadNode):
-                out |= self.fragment(node.name.value)
+                definition = self.fragments.get(node.name.value)
+                if definition is not None and self.overlaps(
+                        self.schema.get_type(definition.type_condition.name.value), parent):
+                    out |= self.fragment(node.name.value)
         return out
+
+    def overlaps(self, condition: GraphQLNamedType | None, parent: GraphQLNamedType) -> bool:
+        """Whether a fragment on `condition` can apply to an object of `parent` (validation refuses those
+        that cannot below a field's own type; below `node` the parent is the type its id names)."""
+        if condition is None or condition is parent:
+            return condition is not None
+        return bool(self._possible(condition) & self._possible(parent))
+
+    def _possible(self, named: GraphQLNamedType) -> set[str]:
+        if is_abstract_type(named):
+            return {t.name for t in self.schema.get_possible_types(named)}
+        return {named.name}
 
     def fragment(self, name: str) -> frozenset[Requirement]:
         got = self.memo.get(name)
@@ -129,30 +147,49 @@ class _Walk:
         if name.startswith("__") or not fields or name not in fields:
             return set()  # introspection (its own setting), or a field validation refuses
         field_def: GraphQLField = fields[name]
-        read = self.read(parent, name, field_def, node)
-        out: set[Requirement] = {(f"{parent.name}.{name}", read.tasks, _NOTHING)} if read.tasks else set()
+        below_types: tuple[GraphQLNamedType | None, ...] = (get_named_type(field_def.type),)
+        if parent in self.roots:
+            reads, named = self.root_reads(parent.name, name, field_def, node)
+            below_types = below_types if named is None else tuple(self.schema.get_type(n) for n in named)
+        else:
+            reads = (FIELDS.get(parent.name, {}).get(name, _UNDECLARED),)
+        where = f"{parent.name}.{name}"
+        out: set[Requirement] = {(where, read.tasks, _NOTHING) for read in reads if read.tasks}
         if node.selection_set is not None:
-            below = self.selection(get_named_type(field_def.type), node.selection_set)
-            if read.grants:
-                below = {(where, tasks, granted | read.grants) for where, tasks, granted in below}
+            below: set[Requirement] = set()
+            for below_type in below_types:
+                below |= self.selection(below_type, node.selection_set)
+            grants = frozenset().union(*(read.grants for read in reads))
+            if grants:
+                below = {(where, tasks, granted | grants) for where, tasks, granted in below}
             out |= below
         return out
 
-    def read(self, parent: GraphQLNamedType, name: str, field_def: GraphQLField, node: FieldNode) -> Read:
-        if parent not in self.roots:
-            return FIELDS.get(parent.name, {}).get(name, _UNDECLARED)
-        grants = ROOT_GRANTS.get((parent.name, name), FREE).grants
+    def root_reads(self, root: str, name: str, field_def: GraphQLField, node: FieldNode
+                   ) -> tuple[tuple[Read, ...], tuple[str, ...] | None]:
+        """What a root field needs (each of the reads), and the types of object it returns when its
+        arguments name them (the global ids of `node` and `nodes`; None: its declared type)."""
+        grants = ROOT_GRANTS.get((root, name), FREE).grants
         permission = root_read(field_def)
         if permission is None:
-            return _UNDECLARED
+            return (_UNDECLARED,), None
         if permission.task is not None:
-            return Read(frozenset({permission.task}), grants=grants)
-        task = self.argument_task(permission, field_def, node)
-        return Read(frozenset({task}) if task else _NOTHING, grants=grants)
+            return (Read(frozenset({permission.task}), grants=grants),), None
+        args = self.arguments(permission, field_def, node)
+        try:
+            if args is None:
+                raise LookupError
+            tasks = permission.tasks_for(args)
+            named = permission.types_for(args) if isinstance(permission, PerNode) else None
+        except (GraphQLError, UcsError, LookupError, TypeError):
+            # The value does not coerce or names nothing: the field fails before it runs anything below
+            # (and its HasTask still checks whatever would run). A node id that names no type reaches nothing.
+            return (Read(grants=grants),), (() if isinstance(permission, PerNode) else None)
+        return tuple(Read(frozenset({task}), grants=grants) for task in tasks) or (Read(grants=grants),), named
 
-    def argument_task(self, permission: HasTask, field_def: GraphQLField, node: FieldNode) -> str | None:
-        """The task a root field's argument value selects; None when the value does not coerce (the field
-        then fails before it runs, and its HasTask still checks whatever would run)."""
+    def arguments(self, permission: HasTask, field_def: GraphQLField, node: FieldNode) -> dict[str, Any] | None:
+        """The argument a root field's task depends on, as its resolver gets it; None when the values do
+        not coerce."""
         given = next((a for a in node.arguments or () if a.name.value == permission.arg), None)
         if given is not None and has_variable(given.value):
             self.by_variables = True
@@ -161,9 +198,10 @@ class _Walk:
             return None
         try:
             args = get_argument_values(field_def, node, variables)
-            return permission.task_for({permission.arg: args[permission.arg]} if permission.arg else {})
-        except (GraphQLError, KeyError, TypeError):
+        except GraphQLError:
             return None
+        assert permission.arg is not None
+        return {permission.arg: args[permission.arg]} if permission.arg in args else None
 
     def variable_values(self) -> VariableValues | None:
         if self._variables is False:

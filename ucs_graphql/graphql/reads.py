@@ -95,6 +95,7 @@ FIELDS: Mapping[str, Mapping[str, Read]] = {
         "id": FREE, "taskId": FREE, "serviceId": FREE, **_all(f"{_ITEM} taskType stateId", TASK), "state": STATE,
         "extensions": needs(t.READ_TASK, rest=(f"GET {_S}/tasks",)),
     },
+    "Node": {"id": FREE},
     "LifecycleEvent": _all("timestamp sessionId interactionId applicationType applicationId resourceType "
                            "resourceId mediaType previousStateId", FREE),
     # The subscription's own task (readService) covers what an event says of a service and its items.

@@ -20,13 +20,14 @@ from ucs_graphql.graphql.interactions import InteractionMutation, InteractionQue
 from ucs_graphql.graphql.journeys import JourneyMutation, JourneyQuery, JourneySubscription
 from ucs_graphql.graphql.limits import DocumentMeasure, Limits, document_refusals, measure, request_refusals
 from ucs_graphql.graphql.metadata import MetadataMutation, MetadataQuery
+from ucs_graphql.graphql.node_query import NodeQuery
 from ucs_graphql.graphql.profiles import ProfileMutation, ProfileQuery
 from ucs_graphql.graphql.reach import Reach
 from ucs_graphql.graphql.server import ServerMutation, ServerQuery
 from ucs_graphql.kit.errors import OverLimit
 from ucs_graphql.kit.sized_cache import SizedCache
 
-QUERIES: tuple[type, ...] = (ServerQuery, MetadataQuery, ProfileQuery, JourneyQuery, InteractionQuery)
+QUERIES: tuple[type, ...] = (ServerQuery, MetadataQuery, ProfileQuery, JourneyQuery, InteractionQuery, NodeQuery)
 MUTATIONS: tuple[type, ...] = (ServerMutation, MetadataMutation, ProfileMutation, JourneyMutation, InteractionMutation)
 SUBSCRIPTIONS: tuple[type, ...] = (JourneySubscription,)
 # Types reached only through an interface (each context's concrete implementations).

@@ -48,6 +48,15 @@ async def get_interaction(ctx: Ctx, interaction_id: str) -> Interaction:
     return found
 
 
+async def interactions_by_ids(ctx: Ctx, interaction_ids: Sequence[str]) -> list[Interaction | None]:
+    """Interactions by id, in order (None where the tenant has none with the id): the batch behind
+    `node(id:)`."""
+    ctx.require_production("querying interactions")
+    async with ctx.db.read() as conn:
+        found = await store.interactions_by_ids(conn, ctx.tenant, interaction_ids)
+    return [found.get(i) for i in interaction_ids]
+
+
 def _check_page(limit: int | None, offset: int) -> None:
     if limit is not None and not 0 <= limit <= MAX_PAGE:
         raise BadParameter("limit", f"'{limit}' is not between 0 and {MAX_PAGE}")

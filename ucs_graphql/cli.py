@@ -186,7 +186,7 @@ def app_factory() -> Any:
     overrides = json.loads(os.environ.get(SETTINGS_ENV, "{}"))
     settings = load_settings(overrides)
     _configure_logging(settings.log_format)
-    return create_app(settings)
+    return create_app(settings, settle_heap=True)
 
 
 def _drained(_signum: int, _frame: Any) -> None:

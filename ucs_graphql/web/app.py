@@ -27,7 +27,7 @@ from ucs_graphql.graphql.app import UcsGraphQL
 from ucs_graphql.kit.errors import UcsError
 from ucs_graphql.runtime import Runtime
 from ucs_graphql.server import service as server_service
-from ucs_graphql.web import console, graphiql
+from ucs_graphql.web import console, graphiql, heap
 from ucs_graphql.web.health import health_routes
 from ucs_graphql.web.metrics import metrics_for, metrics_routes
 from ucs_graphql.web.middleware import FrontDoor
@@ -108,8 +108,9 @@ class UcsApp(Starlette):
                          handlers=handlers, error_handler=error_handler)
 
 
-def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
-    """The ASGI app of ucs-graphql for these settings."""
+def create_app(settings: Settings, runtime: Runtime | None = None, *, settle_heap: bool = False) -> Starlette:
+    """The ASGI app of ucs-graphql for these settings. `settle_heap` (a served process): once started, the
+    heap of startup is frozen out of garbage collection (ucs_graphql.web.heap)."""
     rt = runtime or create_runtime(settings)
     gql = UcsGraphQL(rt)
     # The REST table first: it turns away other paths at the cost of a dictionary lookup.
@@ -125,6 +126,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         watcher = await start_runtime(rt)
+        if settle_heap:
+            heap.settle()
         try:
             yield
         finally:

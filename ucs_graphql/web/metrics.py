@@ -8,6 +8,7 @@ count_import); each takes the Runtime, whose metrics live in their own registry 
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,6 +23,7 @@ from ucs_graphql.access.tasks import READ_SERVER_INFO
 from ucs_graphql.kit.errors import Forbidden
 from ucs_graphql.runtime import Runtime
 from ucs_graphql.server.state import MODES
+from ucs_graphql.web.heap import GENERATIONS, GcWatch, walked_objects
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 # The operation label of requests that no route-table row names.
@@ -56,6 +58,28 @@ class _RuntimeCollector:
                                       value=authenticator.slow_checks)
             yield CounterMetricFamily("ucs_auth_throttled", "Credentials answered 429 unchecked (too many wrong ones)",
                                       value=authenticator.throttled)
+        yield from _gc_metrics()
+
+
+def _gc_metrics() -> Iterator[Metric]:
+    """The garbage collector's pauses (each stops the event loop) and the objects a full collection walks."""
+    watch = GcWatch.installed()
+    collections = CounterMetricFamily("ucs_gc_collections", "Garbage collections by generation (2: full)",
+                                      labels=["generation"])
+    pauses = CounterMetricFamily("ucs_gc_pause_seconds", "Time spent in garbage collections by generation, "
+                                 "the event loop standing still", labels=["generation"])
+    longest = GaugeMetricFamily("ucs_gc_longest_pause_seconds", "The longest garbage-collection pause of the "
+                                "process by generation", labels=["generation"])
+    for generation in GENERATIONS:
+        label = [str(generation)]
+        collections.add_metric(label, watch.collections[generation])
+        pauses.add_metric(label, watch.seconds[generation])
+        longest.add_metric(label, watch.longest[generation])
+    yield from (collections, pauses, longest)
+    yield GaugeMetricFamily("ucs_gc_frozen_objects", "Objects of startup frozen out of garbage collection",
+                            value=gc.get_freeze_count())
+    yield GaugeMetricFamily("ucs_gc_tracked_objects", "Objects a full garbage collection walks",
+                            value=walked_objects())
 
 
 class Metrics:
@@ -77,6 +101,7 @@ class Metrics:
                                       "'error' when a resolver or variable refused, 'unexpected' when the plan "
                                       "itself failed", ["reason"], registry=self.registry)
         self.registry.register(_RuntimeCollector(rt))
+        GcWatch.installed()
         # The labelled children by (operation, method, status): looking them up through labels() each time
         # costs more than counting.
         self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}

@@ -1,13 +1,19 @@
-"""By-id lookups through our two front doors beside the shared anchors, in one run.
+"""By-id lookups and identification through our front doors beside the shared anchors, in one run.
 
-Loads ROWS customer profiles (ids 0000000000000001…, first/last name, e-mail, phone: the anchors' table)
-into a fresh PostgreSQL database with the bulk writer, serves it with `ucs-graphql serve`, and drives
-with wrk (2 threads, 32 connections, random ids) the same two requests the anchors time:
-`GET /profiles/{id}` (REST, against the Starlette+asyncpg ceiling) and a by-id GraphQL query (against
-PostGraphile 5). Then runs ../shared/anchors/anchors.sh with the same ROWS and SECONDS and prints the
-ratios of the run.
+For each database (PostgreSQL, and SQLite), loads ROWS customer profiles (ids 0000000000000001…, first/last
+name, e-mail, phone: the anchors' table) with an identification key on PhoneNumber into a fresh database with
+the bulk writer, serves it with `ucs-graphql serve` (access log on, written to a file, as operators run it),
+and drives with wrk (2 threads, 32 connections, random ids) `GET /profiles/{id}`, identification
+`GET /profiles?PhoneNumber=…`, and a by-id GraphQL query. Then runs ../shared/anchors/anchors.sh with the
+same ROWS and SECONDS (the Starlette+asyncpg ceiling, PostGraphile 5) and prints every line side by side:
+req/s, p50/p99, p99 over the ceiling's p99, the server's CPU per request and in cores, and wrk's own CPU in
+cores (so a reader sees whether the load generator was the limit). `--rounds N` repeats the whole run.
 
-    python -m bench.anchors_compare --rows 100000 --seconds 10 [--workers 1] [--skip-anchors]
+    python -m bench.anchors_compare --rows 20000 --seconds 10 [--rounds 3] [--databases postgresql,sqlite]
+        [--workers 1] [--no-access-log] [--skip-anchors] [--before DIR]
+
+`--before DIR` serves the same databases with the code of another checkout too (before this one, in each
+round), for before/after figures in one run.
 
 The anchors are read from ../shared/anchors beside the repository, or from UCS_ANCHORS_DIR.
 """
@@ -22,16 +28,20 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
 from bench.cpu import tree_cpu_seconds
+from bench.net import free_port
 from ucs_graphql.config import load_settings
 from ucs_graphql.context import Ctx
 from ucs_graphql.db.migrate import upgrade
+from ucs_graphql.metadata import service as metadata
 from ucs_graphql.profiles import bulk
 from ucs_graphql.profiles.model import parse_profile
+from ucs_graphql.server import service as server_service
 from ucs_graphql.web.app import create_runtime, start_runtime, stop_runtime
 
 HERE = Path(__file__).resolve().parent
@@ -41,18 +51,47 @@ ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 BATCH = 5000
 
 
+@dataclass
+class Run:
+    """One wrk run: what it measured and what it cost."""
+
+    name: str
+    rps: float
+    p50: str
+    p99: str
+    bad: str
+    server_us: float  # server CPU per request, microseconds
+    server_cores: float  # server CPU seconds per wall second
+    wrk_cores: float  # wrk's own CPU seconds per wall second
+
+    def p99_ms(self) -> float:
+        return ms(self.p99)
+
+
+def ms(text: str) -> float:
+    """Milliseconds of one of wrk's latency figures (`812.00us`, `4.40ms`, `1.02s`)."""
+    match = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text)
+    if match is None:
+        raise ValueError(f"not a wrk latency: {text}")
+    return float(match.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[match.group(2)]
+
+
 def psql(sql: str) -> None:
     subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "test", "-qAtc", sql], check=True,
                    capture_output=True)
 
 
 async def load(url: str, rows: int) -> None:
-    """A fresh migrated database holding `rows` profiles shaped like the anchors' customer table."""
+    """A fresh migrated database holding `rows` profiles shaped like the anchors' customer table, and an
+    identification key on PhoneNumber (as an IVR identifies callers)."""
     await upgrade(url)
     rt = create_runtime(load_settings({"database_url": url, "access_log": False}, environ={}))
     watcher = await start_runtime(rt)
     ctx = Ctx(rt)
     try:
+        await server_service.set_mode(ctx, {"mode": "maintenance"})
+        await metadata.create_identification_key(ctx, {"name": "idPhone", "attributes": ["PhoneNumber"]})
+        await server_service.set_mode(ctx, {"mode": "production"})
         schemas = await ctx.schemas()
         for first in range(1, rows + 1, BATCH):
             docs = [parse_profile(schemas, {"customer_id": f"{i:016d}", "FirstName": f"First{i}",
@@ -68,75 +107,141 @@ async def load(url: str, rows: int) -> None:
         await stop_runtime(rt, watcher)
 
 
-def wrk(script: Path, url: str, rows: int, seconds: int, server: int) -> tuple[float, str, str, str, float]:
-    """Requests/s, p50, p99, non-2xx/error notes and the server's CPU microseconds per request of one wrk run."""
+def wrk(name: str, script: Path, url: str, rows: int, seconds: int, server: int) -> Run:
+    """One wrk run (2 threads, 32 connections) against the server process `server`."""
     before = tree_cpu_seconds(server)
-    out = subprocess.run(["wrk", "-t2", "-c32", f"-d{seconds}s", "--latency", "-s", str(script), url],
-                         env={**os.environ, "ROWS": str(rows)}, capture_output=True, text=True, check=True).stdout
+    started = time.perf_counter()
+    proc = subprocess.Popen(["wrk", "-t2", "-c32", f"-d{seconds}s", "--latency", "-s", str(script), url],
+                            env={**os.environ, "ROWS": str(rows)}, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.perf_counter() - started
     cpu = tree_cpu_seconds(server) - before
+    if proc.returncode != 0:
+        raise RuntimeError(f"wrk failed ({proc.returncode}): {out}")
     count = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     p50 = re.search(r"^\s*50%\s+(\S+)", out, re.M).group(1)  # type: ignore[union-attr]
     p99 = re.search(r"^\s*99%\s+(\S+)", out, re.M).group(1)  # type: ignore[union-attr]
     bad = " ".join(line.strip() for line in out.splitlines() if "Non-2xx" in line or "Socket errors" in line)
-    return rps, p50, p99, bad, cpu / max(count, 1) * 1e6
+    return Run(name, rps, p50, p99, bad, cpu / max(count, 1) * 1e6, cpu / wall,
+               (usage.ru_utime + usage.ru_stime) / wall)
+
+
+def wait_up(base: str, server: subprocess.Popen[bytes], log: Path) -> None:
+    for _ in range(240):
+        if server.poll() is not None:
+            raise RuntimeError(f"the server stopped: {log.read_text()[-2000:]}")
+        try:
+            if httpx.get(base + "/profiles/0000000000000001").status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError("the server did not answer within 2 minutes")
+
+
+def measure(url: str, args: argparse.Namespace, tmp: Path, code: Path | None = None) -> tuple[list[Run], int]:
+    """Serve `url` (with the code of the checkout `code`, this one by default) and time the three requests;
+    the runs and the bytes of access log written."""
+    cfg = tmp / "bench.toml"
+    cfg.write_text(f"access_log = {'true' if args.access_log else 'false'}\n")
+    log = tmp / "server.log"
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(code or HERE.parent)}
+    with log.open("wb") as out:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "ucs_graphql.cli", "serve", "--database", url, "--port", str(port),
+             "--workers", str(args.workers), "--config", str(cfg)], stdout=out, stderr=subprocess.STDOUT,
+            cwd=code or HERE.parent, env=env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_up(base, server, log)
+        size = log.stat().st_size
+        runs = [
+            wrk("REST GET /profiles/{id}", ANCHORS / "rest_by_id.lua", base, args.rows, args.seconds, server.pid),
+            wrk("REST identify ?PhoneNumber=", HERE / "rest_identify.lua", base, args.rows, args.seconds, server.pid),
+            wrk("GraphQL profile(customerId)", HERE / "gql_profile_by_id.lua", base + "/graphql", args.rows,
+                args.seconds, server.pid),
+        ]
+        return runs, log.stat().st_size - size
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
+def anchors(rows: int, seconds: int) -> tuple[dict[str, tuple[float, str, str]], str]:
+    """The anchors' figures (name -> req/s, p50, p99) and their lines."""
+    # anchors.sh may exit non-zero from its clean-up after printing its lines: the lines are the result.
+    out = subprocess.run([str(ANCHORS / "anchors.sh"), str(rows), str(seconds)], capture_output=True, text=True,
+                         check=False).stdout.strip()
+    found = {m.group(1): (float(m.group(2)), m.group(3), m.group(4))
+             for m in re.finditer(r"^(\w+): ([\d.]+) req/s p50 (\S+) p99 (\S+)", out, re.M)}
+    return found, out
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=100000)
     parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--workers", type=int, default=1)
-    parser.add_argument("--port", type=int, default=28080)
+    parser.add_argument("--databases", default="postgresql,sqlite", help="comma-separated: postgresql, sqlite")
+    parser.add_argument("--no-access-log", dest="access_log", action="store_false")
     parser.add_argument("--skip-anchors", action="store_true")
+    parser.add_argument("--before", type=Path, help="another checkout to serve the same databases with, first")
     args = parser.parse_args()
     if not (ANCHORS / "rest_by_id.lua").is_file():
         parser.error(f"no anchors at {ANCHORS}: set UCS_ANCHORS_DIR to the shared anchors directory")
+    engines = [e.strip() for e in args.databases.split(",") if e.strip()]
+    if not set(engines) <= {"postgresql", "sqlite"}:
+        parser.error("--databases takes postgresql and/or sqlite")
     db = "ucs_anchor_cmp"
-    url = ADMIN.rsplit("/", 1)[0] + "/" + db
-    psql(f"drop database if exists {db} with (force)")
-    psql(f"create database {db}")
-    started = time.perf_counter()
-    asyncio.run(load(url, args.rows))
-    print(f"loaded {args.rows} profiles in {time.perf_counter() - started:.0f} s", flush=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        cfg = Path(tmp) / "bench.toml"
-        cfg.write_text("access_log = false\n")
-        server = subprocess.Popen(
-            [sys.executable, "-m", "ucs_graphql.cli", "serve", "--database", url, "--port", str(args.port),
-             "--workers", str(args.workers), "--config", str(cfg)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        base = f"http://127.0.0.1:{args.port}"
+    with tempfile.TemporaryDirectory() as tmpdir:
+        tmp = Path(tmpdir)
+        urls = {"postgresql": ADMIN.rsplit("/", 1)[0] + "/" + db, "sqlite": f"sqlite:///{tmp}/anchors.db"}
+        started = time.perf_counter()
+        if "postgresql" in engines:
+            psql(f"drop database if exists {db} with (force)")
+            psql(f"create database {db}")
+        for engine in engines:
+            asyncio.run(load(urls[engine], args.rows))
+        print(f"loaded {args.rows} profiles into {', '.join(engines)} in {time.perf_counter() - started:.0f} s",
+              flush=True)
+        w = f"{args.workers} worker{'s' if args.workers > 1 else ''}"
         try:
-            for _ in range(120):
-                try:
-                    if httpx.get(base + "/profiles/0000000000000001").status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                time.sleep(0.5)
-            rest = wrk(ANCHORS / "rest_by_id.lua", base, args.rows, args.seconds, server.pid)
-            gql = wrk(HERE / "gql_profile_by_id.lua", base + "/graphql", args.rows, args.seconds, server.pid)
+            for round_no in range(1, args.rounds + 1):
+                ours: dict[str, tuple[list[Run], int]] = {}
+                for engine in engines:
+                    if args.before is not None:
+                        ours[f"{engine} (before: {args.before})"] = measure(urls[engine], args, tmp, args.before)
+                    ours[engine] = measure(urls[engine], args, tmp)
+                found, lines = ({}, "") if args.skip_anchors else anchors(args.rows, args.seconds)
+                print(f"-- round {round_no}: {args.rows} rows, wrk 2 threads 32 connections {args.seconds} s, {w}, "
+                      f"access log {'on (to a file)' if args.access_log else 'off'}")
+                if lines:
+                    print(lines)
+                ceiling = found.get("ceiling")
+                for engine, (runs, logged) in ours.items():
+                    for run in runs:
+                        ratio = f" p99/ceiling {run.p99_ms() / ms(ceiling[2]):.2f}" if ceiling else ""
+                        print(f"{engine} {run.name}: {run.rps:.0f} req/s p50 {run.p50} p99 {run.p99}{ratio} "
+                              f"(server CPU {run.server_us:.0f} us/request, {run.server_cores:.2f} cores; wrk "
+                              f"{run.wrk_cores:.2f} cores) {run.bad}".rstrip())
+                    if args.access_log:
+                        print(f"{engine} access log: {logged / 1e6:.1f} MB written")
+                if ceiling:
+                    for engine, (runs, _) in ours.items():
+                        print(f"{engine} REST by-id req/s / ceiling: {runs[0].rps / ceiling[0]:.2f}")
+                if "postgraphile" in found:
+                    for engine, (runs, _) in ours.items():
+                        print(f"{engine} GraphQL req/s / PostGraphile: {runs[2].rps / found['postgraphile'][0]:.2f}")
+                sys.stdout.flush()
         finally:
-            server.terminate()
-            server.wait(30)
-    psql(f"drop database if exists {db} with (force)")
-    w = f"{args.workers} worker{'s' if args.workers > 1 else ''}"
-    print(f"ucs-graphql REST GET /profiles/{{id}}: {rest[0]:.0f} req/s p50 {rest[1]} p99 {rest[2]} ({w}; server CPU "
-          f"{rest[4]:.0f} us/request) {rest[3]}")
-    print(f"ucs-graphql GraphQL profile(customerId): {gql[0]:.0f} req/s p50 {gql[1]} p99 {gql[2]} ({w}; server CPU "
-          f"{gql[4]:.0f} us/request) {gql[3]}")
-    if args.skip_anchors:
-        return 0
-    # anchors.sh may exit non-zero from its clean-up after printing its lines: the lines are the result.
-    out = subprocess.run([str(ANCHORS / "anchors.sh"), str(args.rows), str(args.seconds)], capture_output=True,
-                         text=True, check=False).stdout
-    print(out.strip())
-    anchor = {m.group(1): float(m.group(2)) for m in re.finditer(r"^(\w+): ([\d.]+) req/s", out, re.M)}
-    if "ceiling" in anchor:
-        print(f"REST / ceiling: {rest[0] / anchor['ceiling']:.2f}")
-    if "postgraphile" in anchor:
-        print(f"GraphQL / PostGraphile: {gql[0] / anchor['postgraphile']:.2f}")
+            if "postgresql" in engines:
+                psql(f"drop database if exists {db} with (force)")
     return 0
 
 

@@ -60,9 +60,9 @@ class FastStatement:
         self._compiled: dict[str, tuple[str, tuple[str, ...]]] = {}
         self._row: type | None = None
 
-    async def rows(self, conn: AsyncConnection, params: Mapping[str, Any]) -> list[Any]:
+    async def rows(self, conn: AsyncConnection, params: Mapping[str, Any], *, last: bool = False) -> list[Any]:
         """Every row, with attribute access by column key (the statement's selected or RETURNING columns)."""
-        raw = await self.fetch(conn, params)
+        raw = await self.fetch(conn, params, last=last)
         if self._row is None:
             self._row = _row_type(list(self.stmt.exported_columns.keys()))  # type: ignore[attr-defined]
         make = self._row
@@ -77,8 +77,17 @@ class FastStatement:
             got = self._compiled[dialect.name] = (str(compiled), tuple(compiled.positiontup))
         return got
 
-    async def fetch(self, conn: AsyncConnection, params: Mapping[str, Any]) -> Sequence[Sequence[Any]]:
-        """Every row, as tuples of driver values."""
+    async def fetch(
+        self, conn: AsyncConnection, params: Mapping[str, Any], *, last: bool = False
+    ) -> Sequence[Sequence[Any]]:
+        """Every row, as tuples of driver values.
+
+        `last=True` tells that nothing runs after this statement in the caller's transaction. On PostgreSQL,
+        when nothing ran in it before either, the statement is then the whole transaction: it is sent without
+        BEGIN and COMMIT (PostgreSQL commits a statement outside a transaction block by itself, all or
+        nothing, and delivers its NOTIFYs then), which saves two round trips; the caller's commit has nothing
+        left to send.
+        """
         sql, names = self._sql(conn.dialect)
         args = [params[n] for n in names]
         sync, pooled, driver = _checked_out(conn)
@@ -89,16 +98,13 @@ class FastStatement:
         try:
             if conn.dialect.name == "postgresql":
                 adapted = pooled.dbapi_connection
-                if sync.in_transaction() and adapted._transaction is None:
+                if sync.in_transaction() and adapted._transaction is None and not last:
                     # SQLAlchemy's asyncpg adapter sends BEGIN lazily, before its first statement: do the
                     # same, so a write run here belongs to the caller's transaction.
                     await adapted._start_transaction()
                 return cast(Sequence[Sequence[Any]], await driver.fetch(sql, *args))
-            cursor = await driver.execute(sql, args)
-            try:
-                return cast(Sequence[Sequence[Any]], await cursor.fetchall())
-            finally:
-                await cursor.close()
+            # aiosqlite runs each call in its thread: executing and fetching in one call is one hop there.
+            return cast(Sequence[Sequence[Any]], await driver.execute_fetchall(sql, args))
         except Exception as err:
             wrapped = _wrap(conn, pooled, sql, args, err)
             if wrapped.connection_invalidated:

@@ -11,9 +11,10 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ucs_graphql.context import Ctx
-from ucs_graphql.events.bus import Event, EventBus, write_and_publish
+from ucs_graphql.events.bus import CHANNEL, Event, EventBus, PgBus, write_and_publish
 from ucs_graphql.extensions import store as ext_store
 from ucs_graphql.journeys import store
+from ucs_graphql.journeys.writes import Outcome
 from ucs_graphql.kit.errors import BadParameter, NotFound, StateConflict
 from ucs_graphql.metadata.cache import TenantSchemas
 from ucs_graphql.metadata.model import ExtensionSchema
@@ -31,6 +32,25 @@ def bus(ctx: Ctx) -> EventBus | None:
 async def write(ctx: Ctx, work: Callable[[AsyncConnection], Awaitable[tuple[T, list[Event]]]]) -> T:
     """One write transaction whose events are published once it commits."""
     return await write_and_publish(bus(ctx), ctx.db.write, work)
+
+
+def notify_channel(ctx: Ctx) -> str | None:
+    """The channel on which a write sends its event itself, inside its transaction (PostgreSQL's bus listens
+    on it); None when the bus publishes events another way."""
+    return CHANNEL if isinstance(bus(ctx), PgBus) else None
+
+
+def to_publish(got: Outcome, event: Event) -> list[Event]:
+    """The events the bus still has to publish for a write: none when the write sent its event itself."""
+    return [] if got.notified else [event]
+
+
+def check_service(got: Outcome, service_id: int, *, active: bool) -> None:
+    """404 when the write found no service; 409 when it must be active and is completed."""
+    if not got.found:
+        raise NotFound(f"service {service_id} does not exist")
+    if active and not got.active:
+        raise StateConflict(f"service {service_id} is completed: no state or task can start in it")
 
 
 async def replace_extensions(conn: AsyncConnection, ctx: Ctx, level: str, owner: int, given: Records) -> None:
@@ -93,17 +113,6 @@ async def service_or_404(conn: AsyncConnection, ctx: Ctx, service_id: int) -> Ro
     row = await store.get_service(conn, ctx.tenant, service_id)
     if row is None:
         raise NotFound(f"service {service_id} does not exist")
-    return row
-
-
-async def service_for_write(conn: AsyncConnection, ctx: Ctx, service_id: int, *, active: bool) -> Row[Any]:
-    """The service, held against completion until the transaction ends; 404 when absent, 409 when it must be
-    active and is completed."""
-    row = await store.get_service(conn, ctx.tenant, service_id, lock="share")
-    if row is None:
-        raise NotFound(f"service {service_id} does not exist")
-    if active and row.completed_at is not None:
-        raise StateConflict(f"service {service_id} is completed: no state or task can start in it")
     return row
 
 

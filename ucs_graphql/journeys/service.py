@@ -4,21 +4,24 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import replace
+from typing import Any, cast
 
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ucs_graphql.context import Ctx
 from ucs_graphql.events.bus import Event
-from ucs_graphql.journeys import render, store
+from ucs_graphql.journeys import render, store, writes
 from ucs_graphql.journeys.common import (
     Include,
     explain_not_completed,
     extension_schemas,
     load_extensions,
     nest,
+    notify_channel,
     replace_extensions,
+    to_publish,
     write,
 )
 from ucs_graphql.journeys.store import SERVICE, STATE, TASK, Filters
@@ -43,10 +46,15 @@ async def start_service(ctx: Ctx, body: Any) -> int:
     values = {**b.fields, "customer_id": customer_id, "contact_key": contact_key, "started_at": b.at_ms,
               "started": jsonio.dumps_str(b.event)}
 
+    event = Event("service_started", ctx.tenant, 0, customer_id, b.event["timestamp"])
+    channel = notify_channel(ctx)
+
     async def work(conn: AsyncConnection) -> tuple[int, list[Event]]:
-        service_id = await store.insert_item(conn, SERVICE, ctx.tenant, values)
+        got = await writes.start_service(conn, ctx.tenant, values, notify=channel, event=event,
+                                         last=not b.extensions)
+        service_id = cast(int, got.item_id)
         await replace_extensions(conn, ctx, "service", service_id, b.extensions)
-        return service_id, [Event("service_started", ctx.tenant, service_id, customer_id, b.event["timestamp"])]
+        return service_id, to_publish(got, replace(event, service_id=service_id))
 
     return await write(ctx, work)
 
@@ -80,12 +88,16 @@ async def complete_service(ctx: Ctx, service_id: int, body: Any) -> None:
     b = parse_body(ctx, await ctx.schemas(), "service", body, _END_FIELDS)
     values = {**b.fields, "completed_at": b.at_ms, "completed": jsonio.dumps_str(b.event)}
 
+    event = Event("service_completed", ctx.tenant, service_id, None, b.event["timestamp"])
+    channel = notify_channel(ctx)
+
     async def work(conn: AsyncConnection) -> tuple[None, list[Event]]:
-        row = await store.complete_item(conn, SERVICE, ctx.tenant, service_id, service_id, values)
-        if row is None:
+        got = await writes.complete_service(conn, ctx.tenant, service_id, values, notify=channel, event=event,
+                                            last=not b.extensions)
+        if got.item_id is None:
             raise await explain_not_completed(conn, ctx, SERVICE, service_id, service_id)
         await replace_extensions(conn, ctx, "service", service_id, b.extensions)
-        return None, [Event("service_completed", ctx.tenant, service_id, row.customer_id, b.event["timestamp"])]
+        return None, to_publish(got, replace(event, customer_id=got.customer_id))
 
     await write(ctx, work)
 

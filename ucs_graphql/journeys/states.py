@@ -4,23 +4,26 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import replace
+from typing import Any, cast
 
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ucs_graphql.context import Ctx
 from ucs_graphql.events.bus import Event
-from ucs_graphql.journeys import render, store
+from ucs_graphql.journeys import render, store, writes
 from ucs_graphql.journeys.common import (
     Include,
+    check_service,
     explain_not_completed,
     extension_schemas,
     load_extensions,
     nest,
+    notify_channel,
     replace_extensions,
-    service_for_write,
     service_or_404,
+    to_publish,
     write,
 )
 from ucs_graphql.journeys.service import type_values
@@ -36,26 +39,25 @@ _FROM_FIELDS = ("state_id", "disposition", "disposition_desc")
 _TO_FIELDS = ("state_type", "est_duration")
 
 
-async def _check_state(conn: AsyncConnection, ctx: Ctx, service_id: int, state_id: int) -> None:
-    if await store.get_child(conn, STATE, ctx.tenant, service_id, state_id) is None:
-        raise NotFound(f"state {state_id} of service {service_id} does not exist")
-
-
 async def start_state(ctx: Ctx, service_id: int, body: Any) -> int:
     """Start a state in an active service; returns its id."""
     ctx.require_production("starting a state")
     b = parse_body(ctx, await ctx.schemas(), "state", body, _START_FIELDS, required=("state_type",),
                    ignored=("service_id",))
     values = {**b.fields, "service_id": service_id, "started_at": b.at_ms, "started": jsonio.dumps_str(b.event)}
+    previous: int | None = b.fields.get("previous_state_id")
+    event = Event("state_started", ctx.tenant, service_id, None, b.event["timestamp"])
+    channel = notify_channel(ctx)
 
     async def work(conn: AsyncConnection) -> tuple[int, list[Event]]:
-        srv = await service_for_write(conn, ctx, service_id, active=True)
-        if "previous_state_id" in b.fields:
-            await _check_state(conn, ctx, service_id, b.fields["previous_state_id"])
-        state_id = await store.insert_item(conn, STATE, ctx.tenant, values)
+        got = await writes.start_child(conn, STATE, ctx.tenant, service_id, values, named_state=previous,
+                                       notify=channel, event=event, last=not b.extensions)
+        check_service(got, service_id, active=True)
+        if not got.state_found:
+            raise NotFound(f"state {previous} of service {service_id} does not exist")
+        state_id = cast(int, got.item_id)
         await replace_extensions(conn, ctx, "state", state_id, b.extensions)
-        return state_id, [Event("state_started", ctx.tenant, service_id, srv.customer_id, b.event["timestamp"],
-                                state_id=state_id)]
+        return state_id, to_publish(got, replace(event, customer_id=got.customer_id, state_id=state_id))
 
     return await write(ctx, work)
 
@@ -66,13 +68,17 @@ async def complete_state(ctx: Ctx, service_id: int, state_id: int, body: Any) ->
     b = parse_body(ctx, await ctx.schemas(), "state", body, _END_FIELDS, ignored=("service_id", "state_id"))
     values = {**b.fields, "completed_at": b.at_ms, "completed": jsonio.dumps_str(b.event)}
 
+    event = Event("state_completed", ctx.tenant, service_id, None, b.event["timestamp"], state_id=state_id)
+    channel = notify_channel(ctx)
+
     async def work(conn: AsyncConnection) -> tuple[None, list[Event]]:
-        srv = await service_for_write(conn, ctx, service_id, active=False)
-        if await store.complete_item(conn, STATE, ctx.tenant, service_id, state_id, values) is None:
+        got = await writes.complete_child(conn, STATE, ctx.tenant, service_id, state_id, values, notify=channel,
+                                          event=event, last=not b.extensions)
+        check_service(got, service_id, active=False)
+        if got.item_id is None:
             raise await explain_not_completed(conn, ctx, STATE, service_id, state_id)
         await replace_extensions(conn, ctx, "state", state_id, b.extensions)
-        return None, [Event("state_completed", ctx.tenant, service_id, srv.customer_id, b.event["timestamp"],
-                            state_id=state_id)]
+        return None, to_publish(got, replace(event, customer_id=got.customer_id))
 
     await write(ctx, work)
 
@@ -106,15 +112,19 @@ async def transition(ctx: Ctx, service_id: int, body: Any) -> int:
     start_values = {**new.fields, "service_id": service_id, "previous_state_id": from_id, "started_at": new.at_ms,
                     "started": jsonio.dumps_str(new.event)}
 
+    event = Event("state_transition", ctx.tenant, service_id, None, new.event["timestamp"], from_state_id=from_id)
+    channel = notify_channel(ctx)
+
     async def work(conn: AsyncConnection) -> tuple[int, list[Event]]:
-        srv = await service_for_write(conn, ctx, service_id, active=True)
-        if await store.complete_item(conn, STATE, ctx.tenant, service_id, from_id, end_values) is None:
+        got = await writes.transition(conn, ctx.tenant, service_id, from_id, end_values, start_values,
+                                      notify=channel, event=event, last=not (done.extensions or new.extensions))
+        check_service(got, service_id, active=True)
+        if not got.state_found:
             raise await explain_not_completed(conn, ctx, STATE, service_id, from_id)
-        state_id = await store.insert_item(conn, STATE, ctx.tenant, start_values)
+        state_id = cast(int, got.item_id)
         await replace_extensions(conn, ctx, "state", from_id, done.extensions)
         await replace_extensions(conn, ctx, "state", state_id, new.extensions)
-        return state_id, [Event("state_transition", ctx.tenant, service_id, srv.customer_id, new.event["timestamp"],
-                                state_id=state_id, from_state_id=from_id)]
+        return state_id, to_publish(got, replace(event, customer_id=got.customer_id, state_id=state_id))
 
     return await write(ctx, work)
 

@@ -3,25 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import replace
+from typing import Any, cast
 
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ucs_graphql.context import Ctx
 from ucs_graphql.events.bus import Event
-from ucs_graphql.journeys import render, store
+from ucs_graphql.journeys import render, store, writes
 from ucs_graphql.journeys.common import (
+    check_service,
     explain_not_completed,
     extension_schemas,
     load_extensions,
+    notify_channel,
     replace_extensions,
-    service_for_write,
     service_or_404,
+    to_publish,
     write,
 )
 from ucs_graphql.journeys.service import type_values
-from ucs_graphql.journeys.store import STATE, TASK, Filters
+from ucs_graphql.journeys.store import TASK, Filters
 from ucs_graphql.journeys.values import business, parse_body
 from ucs_graphql.kit import jsonio
 from ucs_graphql.kit.errors import NotFound, StateConflict
@@ -38,18 +41,20 @@ async def start_task(ctx: Ctx, service_id: int, body: Any) -> int:
     state_id = b.fields.get("state_id")
     values = {**b.fields, "service_id": service_id, "started_at": b.at_ms, "started": jsonio.dumps_str(b.event)}
 
+    event = Event("task_started", ctx.tenant, service_id, None, b.event["timestamp"], state_id=state_id)
+    channel = notify_channel(ctx)
+
     async def work(conn: AsyncConnection) -> tuple[int, list[Event]]:
-        srv = await service_for_write(conn, ctx, service_id, active=True)
-        if state_id is not None:
-            st = await store.get_child(conn, STATE, ctx.tenant, service_id, state_id, lock=True)
-            if st is None:
-                raise NotFound(f"state {state_id} of service {service_id} does not exist")
-            if st.completed_at is not None:
-                raise StateConflict(f"state {state_id} is completed: no task can start in it")
-        task_id = await store.insert_item(conn, TASK, ctx.tenant, values)
+        got = await writes.start_child(conn, TASK, ctx.tenant, service_id, values, named_state=state_id,
+                                       notify=channel, event=event, last=not b.extensions)
+        check_service(got, service_id, active=True)
+        if not got.state_found:
+            raise NotFound(f"state {state_id} of service {service_id} does not exist")
+        if not got.state_active:
+            raise StateConflict(f"state {state_id} is completed: no task can start in it")
+        task_id = cast(int, got.item_id)
         await replace_extensions(conn, ctx, "task", task_id, b.extensions)
-        return task_id, [Event("task_started", ctx.tenant, service_id, srv.customer_id, b.event["timestamp"],
-                               state_id=state_id, task_id=task_id)]
+        return task_id, to_publish(got, replace(event, customer_id=got.customer_id, task_id=task_id))
 
     return await write(ctx, work)
 
@@ -61,14 +66,17 @@ async def complete_task(ctx: Ctx, service_id: int, task_id: int, body: Any) -> N
                    ignored=("service_id", "state_id", "task_id"))
     values = {**b.fields, "completed_at": b.at_ms, "completed": jsonio.dumps_str(b.event)}
 
+    event = Event("task_completed", ctx.tenant, service_id, None, b.event["timestamp"], task_id=task_id)
+    channel = notify_channel(ctx)
+
     async def work(conn: AsyncConnection) -> tuple[None, list[Event]]:
-        srv = await service_for_write(conn, ctx, service_id, active=False)
-        row = await store.complete_item(conn, TASK, ctx.tenant, service_id, task_id, values)
-        if row is None:
+        got = await writes.complete_child(conn, TASK, ctx.tenant, service_id, task_id, values, notify=channel,
+                                          event=event, last=not b.extensions)
+        check_service(got, service_id, active=False)
+        if got.item_id is None:
             raise await explain_not_completed(conn, ctx, TASK, service_id, task_id)
         await replace_extensions(conn, ctx, "task", task_id, b.extensions)
-        return None, [Event("task_completed", ctx.tenant, service_id, srv.customer_id, b.event["timestamp"],
-                            state_id=row.state_id, task_id=task_id)]
+        return None, to_publish(got, replace(event, customer_id=got.customer_id, state_id=got.state_id))
 
     await write(ctx, work)
 

@@ -1,0 +1,103 @@
+"""The event each journey write publishes, field by field, on both databases.
+
+On PostgreSQL a write sends its event with its own statement (NOTIFY, delivered at commit, the ids only the
+statement knows filled in by it) when nothing else is written in its transaction, and with the extension
+records otherwise; on SQLite the bus publishes it after the commit. Either way a subscriber of this process
+receives the same events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import wipe
+from tests.journeys import define_extensions
+from ucs_graphql.config import load_settings
+from ucs_graphql.events.bus import Event, EventBus, Subscription
+from ucs_graphql.web.app import create_app, create_runtime, start_runtime, stop_runtime
+
+T = "2024-05-06T07:08:09.010Z"
+
+
+@pytest.fixture
+async def served(database_url: str) -> AsyncIterator[tuple[httpx.AsyncClient, EventBus]]:
+    """A client on an app and the app's event bus."""
+    settings = load_settings({"database_url": database_url, "access_log": False, "allowed_hosts": ["testserver"]},
+                             environ={})
+    rt = create_runtime(settings)
+    watcher = await start_runtime(rt)
+    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(settings, rt)),
+                               base_url="http://testserver")
+    try:
+        yield client, rt.parts["events"]
+    finally:
+        await client.aclose()
+        await stop_runtime(rt, watcher)
+        await wipe(database_url)
+
+
+async def _post(client: httpx.AsyncClient, path: str, body: dict[str, Any], status: int) -> Any:
+    resp = await client.post(path, json={"timestamp": T, **body})
+    assert resp.status_code == status, resp.text
+    return resp.json() if resp.content else None
+
+
+async def _events(sub: Subscription, count: int) -> list[Event]:
+    return [await asyncio.wait_for(sub.next(), timeout=10) for _ in range(count)]
+
+
+async def test_every_write_publishes_its_event(served):
+    client, bus = served
+    await define_extensions(client)
+    async with bus.subscribe(1, customer_id="E1") as sub:
+        sid = (await _post(client, "/services/start", {"service_type": 1, "customer_id": "E1"}, 201))["service_id"]
+        s1 = (await _post(client, f"/services/{sid}/states/start", {"state_type": 1}, 201))["state_id"]
+        await _post(client, f"/services/{sid}/states/{s1}/end", {"disposition": 2}, 200)
+        s2 = (await _post(client, f"/services/{sid}/states/start", {"state_type": 2, "previous_state_id": s1},
+                          201))["state_id"]
+        s3 = (await _post(client, f"/services/{sid}/states/transition", {
+            "from": {"state_id": s2}, "to": {"state_type": 3, "Feedback": {"rating": 4}}}, 201))["state_id"]
+        t1 = (await _post(client, f"/services/{sid}/tasks/start", {"task_type": 1, "state_id": s3}, 201))["task_id"]
+        await _post(client, f"/services/{sid}/tasks/{t1}/end", {}, 204)
+        t2 = (await _post(client, f"/services/{sid}/tasks/start", {"task_type": 1, "Survey": {"question1": 1}},
+                          201))["task_id"]
+        await _post(client, f"/services/{sid}/tasks/{t2}/end", {"Survey": {"question1": 2}}, 204)
+        await _post(client, f"/services/{sid}/tasks/{t2}/end", {}, 409)  # refused: no event
+        await _post(client, f"/services/{sid}/end", {"Feedback": {"rating": 5}}, 204)
+        other = (await _post(client, "/services/start", {"service_type": 1, "customer_id": "E1",
+                                                         "relatedOffers": [{"offer_name": "x"}]}, 201))["service_id"]
+        await _post(client, f"/services/{other}/end", {}, 204)
+        got = await _events(sub, 12)
+
+    def ev(kind: str, service_id: int, **ids: int) -> Event:
+        return Event(kind, 1, service_id, "E1", T, **ids)
+
+    assert got == [
+        ev("service_started", sid), ev("state_started", sid, state_id=s1), ev("state_completed", sid, state_id=s1),
+        ev("state_started", sid, state_id=s2), ev("state_transition", sid, state_id=s3, from_state_id=s2),
+        ev("task_started", sid, state_id=s3, task_id=t1), ev("task_completed", sid, state_id=s3, task_id=t1),
+        ev("task_started", sid, task_id=t2), ev("task_completed", sid, task_id=t2), ev("service_completed", sid),
+        ev("service_started", other), ev("service_completed", other)]
+
+
+async def test_anonymous_service_events_and_refusals_send_nothing(served):
+    client, bus = served
+    async with bus.subscribe(1) as sub:
+        sid = (await _post(client, "/services/start", {"service_type": 1, "contact_key": "k9"}, 201))["service_id"]
+        await _post(client, f"/services/{sid}/states/start", {"state_type": 1, "previous_state_id": 999999}, 404)
+        await _post(client, f"/services/{sid}/tasks/start", {"task_type": 1, "state_id": 999999}, 404)
+        await _post(client, f"/services/{sid}/states/transition", {"from": {"state_id": 999999},
+                                                                   "to": {"state_type": 1}}, 404)
+        await _post(client, f"/services/{sid}/end", {}, 204)
+        await _post(client, f"/services/{sid}/states/start", {"state_type": 1}, 409)
+        await _post(client, f"/services/{sid}/end", {}, 409)
+        await _post(client, f"/services/{sid + 1000}/tasks/start", {"task_type": 1}, 404)
+        got = await _events(sub, 2)
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(sub.next(), timeout=0.3)
+    assert got == [Event("service_started", 1, sid, None, T), Event("service_completed", 1, sid, None, T)]

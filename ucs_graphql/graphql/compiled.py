@@ -33,9 +33,11 @@ from typing import Any
 from graphql import (
     DocumentNode,
     FieldNode,
+    GraphQLBoolean,
     GraphQLError,
     GraphQLField,
     GraphQLID,
+    GraphQLInt,
     GraphQLInterfaceType,
     GraphQLList,
     GraphQLNonNull,
@@ -104,8 +106,8 @@ class _Run:
 class _Field:
     """One selected field: how to resolve it on its parent and complete its value."""
 
-    __slots__ = ("basic", "check", "children", "complete", "convert", "field_def", "info_param", "key", "listed",
-                 "name", "nodes", "parent", "per_request_args", "python_name", "resolver", "self_param",
+    __slots__ = ("basic", "check", "children", "complete", "convert", "field_def", "info_param", "key", "leaf",
+                 "listed", "name", "nodes", "parent", "per_request_args", "python_name", "resolver", "self_param",
                  "source_params", "static_args", "strawberry", "typename")
 
     def __init__(self, key: str, node: FieldNode, parent: GraphQLObjectType) -> None:
@@ -129,6 +131,7 @@ class _Field:
         self.per_request_args: tuple[tuple[str, str, Any, ArgumentNode | None, str | None], ...] | None = ()
         self.children: list[_Field] = []  # the selection on its object type
         self.listed = False  # a list: its items are completed at once
+        self.leaf = False  # a scalar or enum (non-null or not): completed without a path, never waits
 
     @property
     def resolves(self) -> bool:
@@ -223,6 +226,8 @@ class Plan:
         else:
             self._resolver(f, sfield, field_def, node)
         f.complete = self._completer(field_def.type, node, f)
+        named = field_def.type.of_type if isinstance(field_def.type, GraphQLNonNull) else field_def.type
+        f.leaf = is_leaf_type(named)
         return f
 
     def _resolver(self, f: _Field, sfield: StrawberryField, field_def: GraphQLField, node: FieldNode) -> None:
@@ -276,8 +281,13 @@ class Plan:
             f.static_args = static
             f.per_request_args = tuple(per_request)
 
-    def _completer(self, type_: GraphQLOutputType, node: FieldNode, f: _Field) -> Completer:
+    def _completer(self, type_: GraphQLOutputType, node: FieldNode, f: _Field, required: bool = False
+                   ) -> Completer:
+        """How a value of `type_` is completed; `required` when it is the item of a non-null type (its leaves
+        and objects then check for null themselves, a call less per value)."""
         if isinstance(type_, GraphQLNonNull):
+            if is_leaf_type(type_.of_type) or isinstance(type_.of_type, GraphQLObjectType):
+                return self._completer(type_.of_type, node, f, required=True)
             inner = self._completer(type_.of_type, node, f)
 
             def non_null(value: Any, path: Path, run: _Run) -> Any:
@@ -301,9 +311,9 @@ class Plan:
                 pending: list[int] = []
                 try:
                     for i, v in enumerate(value):
-                        done = (_then(v, item, path.add_key(i, None), run) if inspect.isawaitable(v)
+                        done = (_then(v, item, path.add_key(i, None), run) if _awaitable(v)
                                 else item(v, path.add_key(i, None), run))
-                        if inspect.isawaitable(done):
+                        if _awaitable(done):
                             pending.append(i)
                         out.append(done)
                 except BaseException:
@@ -315,19 +325,7 @@ class Plan:
 
             return as_list
         if is_leaf_type(type_):
-            coerce = type_.coerce_output_value
-
-            def leaf(value: Any, path: Path, run: _Run) -> Any:
-                if isinstance(value, Exception):
-                    raise Fallback
-                if value is None or value is Undefined:
-                    return None
-                out = coerce(value)
-                if out is None or out is Undefined:
-                    raise Fallback
-                return out
-
-            return leaf
+            return _leaf(type_, required)
         if isinstance(type_, GraphQLInterfaceType):
             return self._abstract(type_, node, f)
         if not isinstance(type_, GraphQLObjectType):
@@ -345,6 +343,8 @@ class Plan:
             if isinstance(value, Exception):
                 raise Fallback
             if value is None or value is Undefined:
+                if required:
+                    raise Fallback
                 return None
             if is_type_of is not None and not is_type_of(value, None):  # type: ignore[arg-type]
                 raise Fallback  # the full path reports the object of another type
@@ -395,7 +395,7 @@ class Plan:
         try:
             run = _Run(context, self._variables(variables or {}))
             data = self._execute(self.fields, None, None, run)
-            if inspect.isawaitable(data):
+            if _awaitable(data):
                 data = await data
         except Fallback:
             raise
@@ -433,12 +433,15 @@ class Plan:
                 if f.typename:
                     out[f.key] = f.parent.name
                     continue
+                if f.basic and f.leaf:
+                    out[f.key] = f.complete(getattr(source, f.python_name), _LEAF_PATH, run)
+                    continue
                 field_path = Path(path, f.key, f.parent.name)
                 if f.basic:
                     value = f.complete(getattr(source, f.python_name), field_path, run)
                 else:
                     value = self._resolve(f, source, field_path, run)
-                if inspect.isawaitable(value):
+                if _awaitable(value):
                     if pending is None:
                         pending = []
                     pending.append((f.key, value))
@@ -490,7 +493,7 @@ class Plan:
         if f.info_param is not None:
             kwargs[f.info_param] = info
         value = f.resolver(source, **kwargs) if f.self_param else f.resolver(**kwargs)
-        if inspect.isawaitable(value):
+        if _awaitable(value):
             return _then(value, f.complete, path, run)
         return f.complete(value, path, run)
 
@@ -498,12 +501,12 @@ class Plan:
                        run: _Run) -> Any:
         for permission in f.check:
             granted = permission.has_permission(source, info, **kwargs)
-            if inspect.isawaitable(granted):
+            if _awaitable(granted):
                 granted = await granted
             if granted is not True:
                 raise Fallback
         value = self._call(f, source, info, kwargs, path, run)
-        if inspect.isawaitable(value):
+        if _awaitable(value):
             value = await value
         return value
 
@@ -515,9 +518,48 @@ class Plan:
         return schema.config.info_class(_raw_info=raw, _field=f.strawberry)
 
 
+_INT32 = (-(2**31), 2**31 - 1)
+_LEAF_PATH = Path(None, "", None)  # what leaves are completed with: they never use their path
+
+
+def _leaf(type_: Any, required: bool) -> Completer:
+    """A scalar's or enum's completion (a null refused when `required`); the common values of String, ID, Int
+    and Boolean without a call."""
+    coerce = type_.coerce_output_value
+
+    def leaf(value: Any, path: Path, run: _Run) -> Any:
+        if isinstance(value, Exception):
+            raise Fallback
+        if value is None or value is Undefined:
+            if required:
+                raise Fallback
+            return None
+        out = coerce(value)
+        if out is None or out is Undefined:
+            raise Fallback
+        return out
+
+    if type_ is GraphQLString or type_ is GraphQLID:
+        def text(value: Any, path: Path, run: _Run) -> Any:
+            return value if type(value) is str else leaf(value, path, run)
+
+        return text
+    if type_ is GraphQLInt:
+        def number(value: Any, path: Path, run: _Run) -> Any:
+            return value if type(value) is int and _INT32[0] <= value <= _INT32[1] else leaf(value, path, run)
+
+        return number
+    if type_ is GraphQLBoolean:
+        def boolean(value: Any, path: Path, run: _Run) -> Any:
+            return value if type(value) is bool else leaf(value, path, run)
+
+        return boolean
+    return leaf
+
+
 async def _then(value: Awaitable[Any], complete: Completer, path: Path, run: _Run) -> Any:
     done = complete(await value, path, run)
-    if inspect.isawaitable(done):
+    if _awaitable(done):
         done = await done
     return done
 
@@ -564,6 +606,14 @@ async def _fill_list(out: list[Any], pending: list[int]) -> list[Any]:
 
 class _NotCompilable(Exception):
     pass
+
+
+_PLAIN = frozenset({str, int, float, bool, type(None), dict, list, tuple})
+
+
+def _awaitable(value: Any) -> bool:
+    """inspect.isawaitable, answered at once for the plain values most fields complete to."""
+    return type(value) not in _PLAIN and inspect.isawaitable(value)
 
 
 def _resolvers(fields: list[_Field]) -> int:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
@@ -214,19 +214,37 @@ _TYPES: dict[int, type[Interaction]] = {
 _ADDRESS_FIELDS = {"from": _address, "reply_to": _address, "to": _addresses, "cc": _addresses, "bcc": _addresses}
 
 
+_Spec = tuple[tuple[str, str, Callable[[Any], Any] | None], ...]
+
+
+_SPECS: dict[type, _Spec] = {}
+
+
+def _spec(cls: type) -> _Spec:
+    """The fields of a type read from the stored document: (python name, document key, conversion)."""
+    got = _SPECS.get(cls)
+    if got is not None:
+        return got
+    given = {"record", "interaction_id", "customer_id", "service_id"}
+    out = []
+    for definition in cls.__strawberry_definition__.fields:  # type: ignore[attr-defined]
+        if definition.base_resolver is not None or definition.python_name in given:
+            continue
+        wire = definition.graphql_name or definition.python_name
+        out.append((definition.python_name, wire, _ADDRESS_FIELDS.get(wire)))
+    got = _SPECS[cls] = tuple(out)
+    return got
+
+
 def to_graphql(record: ixn_store.Interaction) -> Interaction:
     """The GraphQL object of a stored interaction (its concrete type follows entity_type)."""
     cls = _TYPES[record.entity_type]
     doc = record.doc
     values: dict[str, Any] = {"record": record, "interaction_id": record.interaction_id,
                               "customer_id": record.customer_id, "service_id": record.service_id}
-    for definition in cls.__strawberry_definition__.fields:  # type: ignore[attr-defined]
-        if definition.base_resolver is not None or definition.python_name in values:
-            continue
-        wire = definition.graphql_name or definition.python_name
-        convert = _ADDRESS_FIELDS.get(wire)
+    for name, wire, convert in _spec(cls):
         value = doc.get(wire)
-        values[definition.python_name] = convert(value) if convert else value
+        values[name] = convert(value) if convert is not None and value is not None else value
     return cls(**values)
 
 

@@ -12,7 +12,7 @@ from graphql import get_nullable_type, is_list_type
 
 from rest_compat.routes import ROUTES
 from ucs_graphql.access.tasks import ALL_TASKS
-from ucs_graphql.graphql.permissions import PerNode
+from ucs_graphql.graphql.permissions import PerNode, SignedIn
 from ucs_graphql.graphql.reads import FIELDS, ROOT_GRANTS, Read
 
 from .test_access_walk import permission_of, root_fields
@@ -37,6 +37,8 @@ def render() -> str:
             for type_name, task in perm.task_of.items():
                 ids = f"[<{type_name} id>, …]" if listed else f"<{type_name} id>"
                 lines.append(f"| {kind} | `{name}({perm.arg}: {ids})` | `{task}` |")
+        elif isinstance(perm, SignedIn):
+            lines.append(f"| {kind} | `{name}` | none (any signed-in caller) |")
         else:
             for value, task in perm.by_value.items():
                 lines.append(f"| {kind} | `{name}({perm.arg}: {value.upper()})` | `{task}` |")

@@ -32,7 +32,7 @@ from ucs_graphql.access.hashing import hash_secret
 from ucs_graphql.access.tasks import ALL_TASKS
 from ucs_graphql.config import Settings
 from ucs_graphql.graphql.nodes import KINDS
-from ucs_graphql.graphql.permissions import HasTask, PerNode
+from ucs_graphql.graphql.permissions import HasTask, PerNode, SignedIn
 from ucs_graphql.graphql.schema import build_schema
 from ucs_graphql.kit.errors import Forbidden, Unauthenticated
 from ucs_graphql.kit.pages import encode
@@ -42,6 +42,8 @@ TASKS = sorted(ALL_TASKS)
 INDEX = {task: i for i, task in enumerate(TASKS)}
 PARAM = re.compile(r"\{(\w+)(?::(\w+))?\}")
 ACCESS_CODES = {"UNAUTHENTICATED", "FORBIDDEN"}
+SIGNED_IN = {"viewer"}
+"""The root fields any signed-in caller may read, needing no task (each declares `SignedIn` explicitly)."""
 
 
 def _toml(value: Any) -> str:
@@ -162,15 +164,16 @@ def documents(kind: str, name: str, field: GraphQLField) -> list[tuple[str, dict
     return out
 
 
-def task_of(perm: HasTask, kwargs: dict[str, Any]) -> str:
-    """The one task a call needs."""
+def task_of(perm: HasTask, kwargs: dict[str, Any]) -> str | None:
+    """The one task a call needs; None for the fields any signed-in caller may read (`SignedIn`)."""
     tasks = perm.tasks_for(kwargs)
-    assert len(tasks) == 1, (perm, kwargs, tasks)
-    return tasks[0]
+    assert len(tasks) == 1 or (not tasks and isinstance(perm, SignedIn)), (perm, kwargs, tasks)
+    return tasks[0] if tasks else None
 
 
-def cases() -> list[tuple[str, str, str, str]]:
-    """(kind, field, document, task) for every root field and every task-selecting argument value."""
+def cases() -> list[tuple[str, str, str, str | None]]:
+    """(kind, field, document, task) for every root field and every task-selecting argument value (task
+    None: any signed-in caller)."""
     out = []
     for kind, name, field in root_fields():
         for doc, kwargs in documents(kind, name, field):
@@ -181,7 +184,8 @@ def cases() -> list[tuple[str, str, str, str]]:
 def test_every_root_field_declares_exactly_one_known_task():
     seen = cases()
     assert len({(k, n) for k, n, _, _ in seen}) == len(list(root_fields()))
-    assert all(task in ALL_TASKS for *_, task in seen)
+    assert all(task in ALL_TASKS for *_, task in seen if task is not None)
+    assert {n for _, n, _, task in seen if task is None} == SIGNED_IN
 
 
 async def test_every_graphql_field_needs_credentials_and_its_task(make_client):
@@ -190,10 +194,15 @@ async def test_every_graphql_field_needs_credentials_and_its_task(make_client):
     for kind, name, doc, task in cases():
         if kind == "subscription":
             continue  # served over WebSocket; covered by test_every_root_field_permission_checks_its_task
-        i = INDEX[task]
         anon = await client.post("/graphql", json={"query": doc})
         if anon.status_code != 401 or _code(anon.json()) != "UNAUTHENTICATED" or "www-authenticate" not in anon.headers:
             failures.append(f"{name} anonymous: {anon.status_code} {anon.text[:120]}")
+        if task is None:  # any signed-in caller: one holding a single unrelated task is served
+            allowed = await client.post("/graphql", json={"query": doc}, headers=basic("only_0"))
+            if _codes(allowed.json()) & ACCESS_CODES or "errors" in allowed.json():
+                failures.append(f"{doc} signed in: {allowed.text[:160]}")
+            continue
+        i = INDEX[task]
         denied = await client.post("/graphql", json={"query": doc}, headers=basic(f"allbut_{i}"))
         if _code(denied.json()) != "FORBIDDEN" or task not in denied.text:
             failures.append(f"{doc} without {task}: {denied.text[:160]}")
@@ -213,13 +222,13 @@ async def test_every_root_field_permission_checks_its_task(holds):
         perm = permission_of(field)
         for _, kwargs in documents(kind, name, field):
             task = task_of(perm, kwargs)
-            tasks = [task] if holds else [t for t in TASKS if t != task]
+            tasks = ([task] if task else []) if holds else [t for t in TASKS if t != task]
             directory = build_directory([{"name": "r", "tasks": tasks}], users, [])
             gate = Gate(Settings(), directory)
             ctx = SimpleNamespace(rt=SimpleNamespace(parts={"authorize_task": gate.authorize_task}))
             admitted = SimpleNamespace(scope={"state": {"principal": directory.users["u"].principal}})
             info = SimpleNamespace(context=SimpleNamespace(ctx=ctx, request=admitted))
-            if holds:
+            if holds or task is None:
                 assert await perm.has_permission(None, info, **kwargs) is True
             else:
                 with pytest.raises(Forbidden, match=re.escape(task)):

@@ -1,4 +1,5 @@
-"""The UCS access task names; every operation of both doors needs exactly one of them."""
+"""The UCS access task names; every operation of both doors needs exactly one of them (but GraphQL's `viewer`, which
+shows callers only themselves, and `node`, which needs the read task of the type its id names)."""
 
 from __future__ import annotations
 

@@ -1,8 +1,9 @@
 """One permission layer for every GraphQL root field: the same UCS task as the REST route needs.
 
 Every root field declares exactly one `HasTask`: a fixed task (`needs`), a task chosen by one argument's
-value (`needs_by`, e.g. the extension level), as its REST twins do per path, or the read task of each type
-of object its global ids name (`needs_per_node`, for `node` and `nodes`).
+value (`needs_by`, e.g. the extension level), as its REST twins do per path, the read task of each type of
+object its global ids name (`needs_per_node`, for `node` and `nodes`), or, explicitly, no task beyond being
+signed in (`signed_in`, for `viewer`).
 """
 
 from __future__ import annotations
@@ -56,6 +57,21 @@ class HasTask(BasePermission):
         return True
 
 
+class SignedIn(HasTask):
+    """Grants the field to any signed-in caller: it needs no task (it shows the caller only themself)."""
+
+    def __init__(self) -> None:
+        self.task = None
+        self.arg = None
+        self.by_value = {}
+
+    def tasks_for(self, kwargs: Mapping[str, Any]) -> tuple[str, ...]:
+        return ()
+
+    def task_for(self, kwargs: Mapping[str, Any]) -> str:
+        raise ValueError("a field open to any signed-in caller needs no task")
+
+
 class PerNode(HasTask):
     """Grants the field when the caller holds the read task of every type of object the global ids of
     argument `arg` name (`types_of` reads them: raising BadParameter for a malformed one); `task_of` maps a
@@ -101,3 +117,8 @@ def needs_per_node(arg: str, types_of: Callable[[Any], tuple[str, ...]], task_of
                    ) -> list[FieldExtension]:
     """Field extensions that enforce the read task of each type of object argument `arg`'s global ids name."""
     return _extensions(PerNode(arg, types_of, task_of))
+
+
+def signed_in() -> list[FieldExtension]:
+    """Field extensions that admit any signed-in caller (no task: the caller reads only about themself)."""
+    return _extensions(SignedIn())

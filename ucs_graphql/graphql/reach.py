@@ -175,6 +175,8 @@ class _Walk:
             return (_UNDECLARED,), None
         if permission.task is not None:
             return (Read(frozenset({permission.task}), grants=grants),), None
+        if permission.arg is None:  # SignedIn: no task (the check of credentials is `_held`'s)
+            return (Read(grants=grants),), None
         args = self.arguments(permission, field_def, node)
         try:
             if args is None:

@@ -114,6 +114,8 @@ FIELDS: Mapping[str, Mapping[str, Read]] = {
     "CobrowseInteraction": _INTERACTION_READS,
     "OpenMediaInteraction": _INTERACTION_READS,
     "EmailAddress": _all("address personal", FREE),
+    # The caller's own name, tasks and tenants: `viewer` needs no task, any signed-in caller reads them.
+    "Viewer": _all("name tasks tenants tenant anonymous", FREE),
     **_PAGE, **_CONNECTIONS,
     # Schema metadata and server status: only their root fields (each with its read task) return them.
     "AttributeSchema": _all("name type length default mandatory encrypt", FREE),

@@ -24,10 +24,12 @@ from ucs_graphql.graphql.node_query import NodeQuery
 from ucs_graphql.graphql.profiles import ProfileMutation, ProfileQuery
 from ucs_graphql.graphql.reach import Reach
 from ucs_graphql.graphql.server import ServerMutation, ServerQuery
+from ucs_graphql.graphql.viewer import ViewerQuery
 from ucs_graphql.kit.errors import OverLimit
 from ucs_graphql.kit.sized_cache import SizedCache
 
-QUERIES: tuple[type, ...] = (ServerQuery, MetadataQuery, ProfileQuery, JourneyQuery, InteractionQuery, NodeQuery)
+QUERIES: tuple[type, ...] = (ServerQuery, MetadataQuery, ProfileQuery, JourneyQuery, InteractionQuery, NodeQuery,
+                             ViewerQuery)
 MUTATIONS: tuple[type, ...] = (ServerMutation, MetadataMutation, ProfileMutation, JourneyMutation, InteractionMutation)
 SUBSCRIPTIONS: tuple[type, ...] = (JourneySubscription,)
 # Types reached only through an interface (each context's concrete implementations).

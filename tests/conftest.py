@@ -83,7 +83,11 @@ async def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.
         yield url
         return
     name = f"ucs_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    await _admin(f"CREATE DATABASE {name}")
+    try:
+        await _admin(f"CREATE DATABASE {name}")
+    except OSError as err:
+        pytest.fail(f"PostgreSQL at {PG_ADMIN_URL} is unreachable ({err}); the PostgreSQL tests need it "
+                    "(UCS_TEST_PG_URL names another, UCS_TEST_BACKENDS=sqlite leaves them out)", pytrace=False)
     base = PG_ADMIN_URL.rsplit("/", 1)[0]
     url = f"{base}/{name}"
     try:

@@ -304,9 +304,11 @@ class Client:
         if cid in self.ledger.customers and self.ledger.customers[cid].phones is not None:
             await getattr(self, op)(cid)
 
-    async def run(self, until: float) -> None:
-        """Loop over the mix until the monotonic deadline."""
-        while time.monotonic() < until:
+    async def run(self, until: float, steps: int | None = None) -> None:
+        """Loop over the mix until the monotonic deadline (or after `steps` operations)."""
+        done = 0
+        while time.monotonic() < until and (steps is None or done < steps):
+            done += 1
             try:
                 await self.step()
             except NoAnswer:
@@ -332,9 +334,10 @@ async def prepare(http: httpx.AsyncClient) -> None:
 
 async def drive(base_url: str, clients: int, seconds: float, ledger: Ledger, seed: int = 1,
                 stats: Stats | None = None,
-                transport: Callable[[], httpx.AsyncBaseTransport] | None = None) -> Stats:
+                transport: Callable[[], httpx.AsyncBaseTransport] | None = None, steps: int | None = None) -> Stats:
     """Run `clients` clients against the server for `seconds`; the ledger records acknowledged writes.
-    `transport` makes each client's transport (e.g. one spreading requests over several servers)."""
+    `transport` makes each client's transport (e.g. one spreading requests over several servers); with `steps`
+    each client stops after that many operations of the mix, if `seconds` have not run out first."""
     stats = stats if stats is not None else Stats()
     async with contextlib.AsyncExitStack() as stack:
         # One connection per client: a shared pool of hundreds of connections costs the driver O(n) per request.
@@ -343,7 +346,8 @@ async def drive(base_url: str, clients: int, seconds: float, ledger: Ledger, see
             **({"transport": transport()} if transport is not None else {}))) for _ in range(clients)]
         await prepare(https[0])
         t0 = time.monotonic()
-        await asyncio.gather(*(Client(https[n], n, ledger, stats, seed).run(t0 + seconds) for n in range(clients)))
+        await asyncio.gather(*(Client(https[n], n, ledger, stats, seed).run(t0 + seconds, steps)
+                               for n in range(clients)))
         stats.seconds = time.monotonic() - t0
     return stats
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
-from collections.abc import AsyncGenerator, Callable, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any, NewType
 
@@ -105,16 +105,24 @@ def _loader(info: Info, name: str, load: Callable[[Ctx, list[Any]], Any]) -> Dat
     return info.context.loader(name, factory)
 
 
-def _grouped(level: str, by: str) -> Callable[[Ctx, list[Any]], Any]:
-    """A loader over (owner id, Filters) keys: one statement per distinct filter."""
-    async def load(ctx: Ctx, keys: list[tuple[int, Filters]]) -> list[list[dict[str, Any]]]:
-        by_filter: dict[Filters, list[int]] = {}
-        for owner, f in keys:
-            by_filter.setdefault(f, []).append(owner)
-        found = {f: await batch.children_of(ctx, level, owners, f, by=by) for f, owners in by_filter.items()}
-        return [found[f].get(owner, []) for owner, f in keys]
+ITEMS = "journey_items"
 
-    return load
+
+async def _items(ctx: Ctx, keys: list[tuple[str, str, int, Filters]]) -> list[list[dict[str, Any]]]:
+    """The request's loader of states and tasks over (level, owner column, owner id, Filters) keys: one
+    statement for every level, owner column and filter asked in the same turn."""
+    groups: dict[tuple[str, str, Filters], list[int]] = {}
+    for level, by, owner, f in keys:
+        groups.setdefault((level, by, f), []).append(owner)
+    found = await batch.children_of_groups(ctx, [(level, by, owners, f) for (level, by, f), owners in groups.items()])
+    docs = dict(zip(groups, found, strict=True))
+    return [docs[(level, by, f)].get(owner, []) for level, by, owner, f in keys]
+
+
+def _children(info: Info, level: str, by: str, owner: int, f: Filters) -> Awaitable[list[dict[str, Any]]]:
+    """The wire states or tasks whose `by` column is `owner`, matching `f`, through the request's loader."""
+    loaded: Awaitable[list[dict[str, Any]]] = _loader(info, ITEMS, _items).load((level, by, owner, f))
+    return loaded
 
 
 async def _interactions_of_services(ctx: Ctx, keys: list[tuple[int, pages.Page]]) -> list[Any]:
@@ -228,7 +236,7 @@ class State(JourneyItem, Node):
     async def tasks(self, info: Info, status: ItemStatus = ItemStatus.ALL,
                     types: list[IdOrName] | None = None) -> list[Task]:  # type: ignore[valid-type]
         f = batch.item_filters(info.context.ctx, "task", status.value, types)
-        docs = await _loader(info, "tasks_by_state", _grouped("task", "state_id")).load((self.state_id, f))
+        docs = await _children(info, "task", "state_id", self.state_id, f)
         return [Task.of(d) for d in docs]
 
     @strawberry.field(description="State extensions by name (all of them when names is absent).")
@@ -254,7 +262,7 @@ class Service(JourneyItem, Node):
     async def states(self, info: Info, status: ItemStatus = ItemStatus.ALL,
                      types: list[IdOrName] | None = None) -> list[State]:  # type: ignore[valid-type]
         f = batch.item_filters(info.context.ctx, "state", status.value, types)
-        docs = await _loader(info, "states_by_service", _grouped("state", "service_id")).load((self.service_id, f))
+        docs = await _children(info, "state", "service_id", self.service_id, f)
         return [State.of(d) for d in docs]
 
     @strawberry.field(description="Tasks of the service, those started within a state included.")
@@ -262,7 +270,7 @@ class Service(JourneyItem, Node):
                     types: list[IdOrName] | None = None,  # type: ignore[valid-type]
                     state_id: int | None = None) -> list[Task]:
         f = batch.item_filters(info.context.ctx, "task", status.value, types, state_id)
-        docs = await _loader(info, "tasks_by_service", _grouped("task", "service_id")).load((self.service_id, f))
+        docs = await _children(info, "task", "service_id", self.service_id, f)
         return [Task.of(d) for d in docs]
 
     @strawberry.field(description="Service extensions by name (all of them when names is absent).")
@@ -287,13 +295,13 @@ class Service(JourneyItem, Node):
 
 async def state_node(info: Info, service_id: int, state_id: int) -> State | None:
     """A state of a service through the request's loader (None when the service has no such state)."""
-    docs = await _loader(info, "states_by_id", _grouped("state", "state_id")).load((state_id, Filters()))
+    docs = await _children(info, "state", "state_id", state_id, Filters())
     return State.of(docs[0]) if docs and docs[0]["service_id"] == service_id else None
 
 
 async def task_node(info: Info, service_id: int, task_id: int) -> Task | None:
     """A task of a service through the request's loader (None when the service has no such task)."""
-    docs = await _loader(info, "tasks_by_id", _grouped("task", "task_id")).load((task_id, Filters()))
+    docs = await _children(info, "task", "task_id", task_id, Filters())
     return Task.of(docs[0]) if docs and docs[0]["service_id"] == service_id else None
 
 

@@ -39,6 +39,26 @@ async def children_of(
     return out
 
 
+async def children_of_groups(
+    ctx: Ctx, groups: Sequence[tuple[str, str, Sequence[int], Filters]]
+) -> list[dict[int, list[dict[str, Any]]]]:
+    """`children_of` for several (level, owner column, owner ids, filters) groups at once, in one statement
+    (ucs_graphql.journeys.store.children_of_groups)."""
+    for level in {g[0] for g in groups}:
+        ctx.require_production(f"reading {level}s")
+    biz = business(ctx)
+    async with ctx.db.read() as conn:
+        found = await store.children_of_groups(
+            conn, ctx.tenant, [(store.LEVELS[level], by, owners, f) for level, by, owners, f in groups])
+    out: list[dict[int, list[dict[str, Any]]]] = []
+    for (level, by, _, _), items in zip(groups, found, strict=True):
+        docs: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        for m in items:
+            docs[m[by]].append(render.item_of(biz, level, m, top=True))
+        out.append(docs)
+    return out
+
+
 async def services_of_customers(
     ctx: Ctx, customer_ids: Sequence[str], f: Filters, limit: int, after: int | None
 ) -> dict[str, list[dict[str, Any]]]:

@@ -7,6 +7,7 @@ top-level items only; business-attribute values are ids, or names when their att
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import Row
@@ -25,7 +26,13 @@ def _event(biz: Business, level: str, raw: str) -> dict[str, Any]:
 
 def item(biz: Business, level: str, row: Row[Any], *, top: bool, customer_id: str | None = None) -> dict[str, Any]:
     """The wire form of a service, state or task row (no nested lists, no extensions)."""
-    m = row._mapping
+    mapping: Mapping[str, Any] = row._mapping  # type: ignore[assignment]
+    return item_of(biz, level, mapping, top=top, customer_id=customer_id)
+
+
+def item_of(biz: Business, level: str, m: Mapping[str, Any], *, top: bool, customer_id: str | None = None
+            ) -> dict[str, Any]:
+    """`item` of a row's columns by name."""
     out: dict[str, Any] = {}
     if level != "service":
         out[f"{level}_id"] = m[f"{level}_id"]

@@ -134,6 +134,33 @@ async def test_service_subscription_and_tenants(served):
             await ws.close()
 
 
+async def test_the_tenant_feed_sees_every_service_of_its_tenant_anonymous_ones_included(served, make_client, backend):
+    """With neither customerId nor serviceId: every event of the caller's tenant, also through LISTEN/NOTIFY
+    from another worker on PostgreSQL (an anonymous service's event carries no customer id)."""
+    ws = await _subscribe(served["ws"], served["rt"], {})
+    try:
+        async with httpx.AsyncClient(base_url=served["http"]) as http:
+            elsewhere = await http.post("/services/start", json={"service_type": 1, "customer_id": "C8"},
+                                        headers={"X-Genesys-TenantId": "2"})
+            assert elsewhere.status_code == 201
+            anon = await http.post("/services/start", json={"service_type": 1, "contact_key": "k9"})
+            known = await http.post("/services/start", json={"service_type": 1, "customer_id": "C9"})
+            assert anon.status_code == known.status_code == 201
+        got = [await _next(ws), await _next(ws)]
+        assert sorted((e["serviceId"], e["customerId"]) for e in got) == sorted(
+            [(anon.json()["service_id"], None), (known.json()["service_id"], "C9")])
+        other_worker = await make_client()
+        again = await other_worker.post("/services/start", json={"service_type": 1, "contact_key": "k9"})
+        assert again.status_code == 201
+        if backend == "postgres":
+            event = await _next(ws)
+            assert event["serviceId"] == again.json()["service_id"] and event["customerId"] is None
+        with pytest.raises(TimeoutError):  # tenant 2's service never came
+            await asyncio.wait_for(ws.recv(), timeout=0.3)
+    finally:
+        await ws.close()
+
+
 async def test_events_of_another_worker(served, make_client, backend):
     """PostgreSQL: delivered through LISTEN/NOTIFY. SQLite: events stay in the writing process (documented)."""
     ws = await _subscribe(served["ws"], served["rt"], {"customerId": "C5"})

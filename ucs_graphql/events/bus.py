@@ -53,8 +53,8 @@ class Event:
 
     @classmethod
     def decode(cls, payload: str) -> Event:
-        """The event of a NOTIFY payload."""
-        return cls(**jsonio.loads(payload))
+        """The event of a NOTIFY payload (`encode` leaves out every None, an anonymous service's customer too)."""
+        return cls(**{"customer_id": None, **jsonio.loads(payload)})
 
 
 class Subscription:

@@ -357,3 +357,74 @@ async def test_the_live_timeline_reconnects_and_reloads_after_the_socket_drops(p
         await in_browser(lambda: driver.get("about:blank"))
     finally:
         await proxy.close()
+
+
+async def test_the_live_feed_counts_active_services_and_lists_the_tenants_events(page, open_console, request):
+    driver = page
+    base = open_console["http"]
+    seeded = await seed(base)  # one active service: Support
+    proxy = TcpProxy("127.0.0.1", int(base.rsplit(":", 1)[1]))
+    await proxy.start()
+
+    def counts() -> dict[str, str]:
+        return dict(driver.execute_script(
+            "return Object.fromEntries([...document.querySelectorAll('#active-counts li')]"
+            ".map(li => [li.dataset.serviceType, li.querySelector('.count').textContent]))"))
+
+    def wait_counts(expected: dict[str, str]) -> None:
+        WebDriverWait(driver, WAIT).until(lambda d: counts() == expected)
+
+    try:
+        def open_feed() -> None:
+            driver.set_window_size(1280, 900)
+            driver.get(proxy.url_for(base) + "/console")
+            driver.find_element(By.ID, "nav-live").click()  # the header's link, without reload
+            _wait_text(driver, "#active-counts", "1 active service", "Support")
+            wait_counts({"3": "1"})
+            _live(driver)
+
+        await in_browser(open_feed)
+        async with httpx.AsyncClient(base_url=base) as http:
+            other = await http.post("/services/start", json={"service_type": 4, "customer_id": "someone-else"})
+            anon = await http.post("/services/start", json={"service_type": 3, "contact_key": "+15550100"})
+            task = await http.post(f"/services/{seeded['sid']}/tasks/start", json={"task_type": 2})
+            assert other.status_code == anon.status_code == task.status_code == 201
+
+        def events_appear() -> None:
+            wait_counts({"3": "2", "4": "1"})
+            _wait_text(driver, "#active-counts", "3 active services", "Billing")
+            _wait_text(driver, "#events ol.events", "task started", "service started", "someone-else", "anonymous")
+            task_event = driver.find_element(By.CSS_SELECTOR, "#events li.event[data-kind='TASK_STARTED']")
+            assert "Support" in task_event.text and seeded["cid"] in task_event.text
+            shot(driver, request, "live")
+            driver.set_window_size(420, 900)
+            assert driver.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
+            shot(driver, request, "live-side-panel")
+            driver.set_window_size(1280, 900)
+
+        await in_browser(events_appear)
+        proxy.cut("reset")
+        await in_browser(lambda: WebDriverWait(driver, WAIT).until(
+            lambda d: d.execute_script("return document.body.dataset.live") == "off"))
+        async with httpx.AsyncClient(base_url=base) as http:  # missed while cut off: the counts reload
+            done = await http.post(f"/services/{seeded['sid']}/end", json={})
+            assert done.status_code == 204
+        proxy.restore()
+
+        def reloaded() -> None:
+            _live(driver)
+            wait_counts({"3": "1", "4": "1"})
+            _wait_text(driver, "#events", "Reconnected")
+            assert driver.execute_script("return performance.getEntriesByType('navigation').length") == 1
+            # An event's customer opens in the console, still without reload.
+            driver.find_element(By.LINK_TEXT, "someone-else").click()
+            _wait_text(driver, "#customer-name", "No such customer")  # services, but no profile
+            _wait_text(driver, "#journey", "Billing", "active")
+            assert driver.current_url.endswith("/console/customers/someone-else")
+            assert driver.execute_script("return performance.getEntriesByType('navigation').length") == 1
+            driver.get("about:blank")
+
+        await in_browser(reloaded)
+    finally:
+        await proxy.close()
+    assert [p for p in await in_browser(lambda: problems(driver)) if "ERR_CONNECTION" not in p] == []

@@ -126,3 +126,16 @@ async def test_an_unknown_extension_fails_its_own_field_only(client):
     body = await gql(client, """query($s: Long!) { service(serviceId: $s) { states {
         a: extensions(names: ["Feedback"]) } } }""", {"s": sid})
     assert body["data"]["service"]["states"][0]["a"] == {"Feedback": {"rating": 4}}
+
+
+async def test_active_service_counts_by_type(client):
+    counts = "{ activeServiceCounts { serviceType count } }"
+    assert (await gql(client, counts))["data"] == {"activeServiceCounts": []}
+    for kind in (7, 7, 7, "sales", 9):
+        await start_service(client, service_type=kind, customer_id="C1")
+    await start_service(client, service_type=9)  # anonymous services count too
+    done = await start_service(client, service_type=7, customer_id="C2")
+    assert (await client.post(f"/services/{done}/end", json={})).status_code == 204
+    body = await gql(client, counts)
+    assert body["data"]["activeServiceCounts"] == [{"serviceType": 7, "count": 3}, {"serviceType": 9, "count": 2},
+                                                   {"serviceType": 2, "count": 1}]  # most first; "sales" is 2

@@ -457,8 +457,21 @@ def _status(status: ItemStatus) -> str:
     return status.value
 
 
+@strawberry.type(description="How many of the tenant's services of one type are active.")
+class ServiceTypeCount:
+    service_type: IdOrName  # type: ignore[valid-type]
+    count: int
+
+
 @strawberry.type
 class JourneyQuery:
+    @strawberry.field(extensions=needs(t.READ_SERVICE),
+                      description="How many services of the tenant are active, by service type, most first (one "
+                                  "statement over the tenant's services).")
+    async def active_service_counts(self, info: Info) -> list[ServiceTypeCount]:
+        counts = await service.active_service_counts(info.context.ctx)
+        return [ServiceTypeCount(service_type=kind, count=n) for kind, n in counts]
+
     @strawberry.field(extensions=needs(t.READ_SERVICE), description="One service (CV.WS.SRV.14).")
     async def service(self, info: Info, service_id: Long) -> Service:  # type: ignore[valid-type]
         return Service.of(await service.get_service(info.context.ctx, service_id, _inc()))

@@ -117,10 +117,11 @@ FIELDS: Mapping[str, Mapping[str, Read]] = {
     # The caller's own name, tasks and tenants: `viewer` needs no task, any signed-in caller reads them.
     "Viewer": _all("name tasks tenants tenant anonymous", FREE),
     **_PAGE, **_CONNECTIONS,
-    # Schema metadata and server status: only their root fields (each with its read task) return them.
+    # Schema metadata, server status and counts: only their root fields (each with its read task) return them.
     "AttributeSchema": _all("name type length default mandatory encrypt", FREE),
     "ExtensionSchema": _all("name type attributes unique", FREE),
     "IdentificationKey": _all("name source attributes unique normalize", FREE),
+    "ServiceTypeCount": _all("serviceType count", FREE),  # activeServiceCounts needs readService
     "ServerStatus": _all("version systemTime mode started lastRequest requestToday clientErrorsToday "
                          "serverErrorsToday maxMemory allocatedMemory usedMemory freeMemory", FREE),
 }

@@ -175,6 +175,18 @@ async def query_services(
         return await assemble(ctx, conn, rows, inc)
 
 
+async def active_service_counts(ctx: Ctx) -> list[tuple[int | str, int]]:
+    """How many services of the tenant are active, by service type (its wire form), most first."""
+    ctx.require_production("counting services")
+    async with ctx.db.read() as conn:
+        rows = await store.active_service_counts(conn, ctx.tenant)
+    biz = business(ctx)
+    counts: dict[int | str, int] = defaultdict(int)
+    for stored, count in rows:  # two stored forms may show as one type
+        counts[biz.show("service", "service_type", stored)] += count
+    return sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0])))
+
+
 async def services_by_ids(ctx: Ctx, service_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
     """Wire services (no nested lists) by id, in one statement; absent ids are left out."""
     ctx.require_production("reading services")

@@ -205,6 +205,14 @@ async def update_service(conn: AsyncConnection, tenant: int, service_id: int, va
                        .values(**values))
 
 
+async def active_service_counts(conn: AsyncConnection, tenant: int) -> list[tuple[str, int]]:
+    """(stored service type, count) of the tenant's active services, in type order."""
+    stmt = (select(service.c.service_type, func.count().label("count"))
+            .where(service.c.tenant_id == tenant, service.c.completed_at.is_(None))
+            .group_by(service.c.service_type).order_by(service.c.service_type))
+    return [(str(row[0]), int(row[1])) for row in await conn.execute(stmt)]
+
+
 async def find_services(
     conn: AsyncConnection, tenant: int, f: Filters, *, customer_id: str | None = None,
     contact_key: str | None = None,

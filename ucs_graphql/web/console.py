@@ -1,10 +1,11 @@
 """The customer console at /console: a page of the server, working offline, on the public GraphQL API only.
 
-One HTML shell answers `/console`, `/console/customers/{customer_id}`, `/console/identify?{attribute}={value}`
-and every other path below /console: the page's ES modules (`static/console/`, no build step, nothing
-vendored) read the location and draw the view. The shell and its modules are served anonymously (they hold
-no data; the page signs in before it asks for any) under a Content-Security-Policy naming the server's own
-origin only (`ucs_graphql.web.pageheaders.CONSOLE_CSP`): no inline script or style.
+One HTML shell answers `/console`, `/console/customers/{customer_id}`, `/console/identify?{attribute}={value}`,
+the supervisors' live feed `/console/live` and every other path below /console: the page's ES modules
+(`static/console/`, no build step, nothing vendored) read the location and draw the view. The shell and its
+modules are served anonymously (they hold no data; the page signs in before it asks for any) under a
+Content-Security-Policy naming the server's own origin only (`ucs_graphql.web.pageheaders.CONSOLE_CSP`): no
+inline script or style.
 
 The modules and the stylesheet are served below `/console/assets/{VERSION}/`, VERSION a digest of every file
 of the folder, and cached for good (`immutable`): a browser that opened the console once asks only for the
@@ -58,6 +59,7 @@ _SHELL = """<!doctype html>
 <body data-root="{root}" data-access="{access}">
 <header class="bar">
   <a class="brand" href="{root}/console" data-nav="">ucs console</a>
+  <nav aria-label="Console"><a id="nav-live" href="{root}/console/live" data-nav="">Live feed</a></nav>
   <form id="search" role="search">
     <label for="search-value">Find a customer</label>
     <input id="search-value" name="q" type="search" placeholder="phone, e-mail or account" autocomplete="off"/>
@@ -66,7 +68,7 @@ _SHELL = """<!doctype html>
   <span id="who" aria-live="polite"></span>
   <button id="signout" type="button" hidden>Sign out</button>
 </header>
-<main id="view" aria-live="polite"><p>Loading…</p></main>
+<main id="view"><p>Loading…</p></main>
 </body>
 </html>
 """

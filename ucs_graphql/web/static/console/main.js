@@ -4,11 +4,13 @@
 //   /console/identify?ATTRIBUTE=VALUE      screen-pop: one match opens it, several are listed, none shows the
 //                                          anonymous services whose contact key is VALUE
 //   /console/customers/CUSTOMER_ID         the customer: profile, journey timeline (live), interactions
+//   /console/live                          the tenant's live feed for supervisors (./feed.js)
 // Everything comes from the public GraphQL API (./api.js). What the signed-in role may not read is left out of
 // the page. Text written by customers is always put in the page as text (textContent), never as HTML.
 
 import { Unauthenticated, codeOf, currentSignin, gql, makeSignin, saveSignin, subscribe } from "./api.js";
 import { clear, el, formatTime } from "./dom.js";
+import { liveView } from "./feed.js";
 import { renderTimeline, TIMELINE_FIELDS } from "./timeline.js";
 
 const root = document.body.dataset.root || "";
@@ -169,8 +171,15 @@ function stop() {
   delete document.body.dataset.live;
 }
 
+// A view's live updates, ended when the page moves on (at once when it moved on while the view loaded).
+let shown = 0;
+function keepLive(asked, end) {
+  if (asked === shown) stopLive = end; else end();
+}
+
 async function route() {
   stop();
+  shown += 1;
   showWho();
   if (guarded && !currentSignin()) { signinView(); return; }
   const url = new URL(window.location.href);
@@ -185,6 +194,10 @@ async function route() {
     } else if (path === "/console/search") {
       await loadMetadata();
       await searchView(url.searchParams.get("q") || "");
+    } else if (path === "/console/live") {
+      const mine = shown;
+      await loadNames();
+      keepLive(mine, await liveView(view, nameOf, link));
     } else {
       homeView();
     }
@@ -272,8 +285,8 @@ async function identifyView(attribute, value) {
 
 const PROFILE = `query($id: String!, $extensions: [String!]) {
   profile(customerId: $id, extensions: $extensions) { customerId attributes extensions } }`;
-// The timeline through the profile's services (every page); a role that may read services but not profiles
-// reads them with customerServices.
+// The timeline through the profile's services (every page); a role that may read services but not profiles,
+// or a customer id with services but no profile, reads them with customerServices.
 const SERVICES = `query($id: String!, $after: String) { profile(customerId: $id) {
   services(first: 100, after: $after) { edges { node { ${TIMELINE_FIELDS} } } pageInfo { hasNextPage endCursor } } } }`;
 const CUSTOMER_SERVICES = `query($id: String!) { customerServices(customerId: $id) { ${TIMELINE_FIELDS} } }`;
@@ -293,7 +306,7 @@ async function allServices(id) {
   const items = [];
   for (let after = null; ;) {
     const { data, errors } = await gql(SERVICES, { id, after });
-    if (errors.length && after === null && codeOf(errors) === "FORBIDDEN") {
+    if (errors.length && after === null && ["FORBIDDEN", "NOT_FOUND"].includes(codeOf(errors))) {
       const other = await gql(CUSTOMER_SERVICES, { id });
       return other.errors.length ? { errors: other.errors } : { items: other.data.customerServices };
     }
@@ -318,6 +331,7 @@ async function interactionPage(id, serviceId, after) {
 // and the names of their types, not for the profile's schema or the interactions. A part the role may not read is
 // removed from the page.
 async function customerView(id) {
+  const mine = shown;
   const servicesAnswer = allServices(id);
   const namesAnswer = loadNames();
   const schemaAnswer = loadSchema();
@@ -347,7 +361,7 @@ async function customerView(id) {
       document.body.dataset.timelineRendered = String(performance.now());
     };
     draw(services.items);
-    live(id, draw);
+    keepLive(mine, live(id, draw));
   }
 
   await schemaAnswer;
@@ -392,7 +406,7 @@ function live(id, draw) {
       } catch (err) { /* the next event or reconnection reloads */ }
     }, 50);
   };
-  stopLive = subscribe("subscription($id: String) { journeyEvents(customerId: $id) { kind serviceId stateId taskId } }",
+  return subscribe("subscription($id: String) { journeyEvents(customerId: $id) { kind serviceId stateId taskId } }",
     { id }, {
       onEvent: reload,
       onReady: () => { document.body.dataset.live = "on"; if (ready++ > 0) reload(); },

@@ -17,7 +17,7 @@ import random
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -122,10 +122,11 @@ def _pg_engine(
 
 
 class _Readers:
-    """Reader connections, opened on first need (at most `size`), kept checked out of the reader engine's pool
-    and lent to one read at a time: a read then costs no pool checkout, no greenlet switch and no new
-    connection object. A caller finding every connection lent waits (first come, first served) up to
-    `timeout`, then gets the pool's TimeoutError, as from the engine's own pool.
+    """Connections of one engine (the readers', or the writer's), opened on first need (at most `size`), kept
+    checked out of the engine's pool and lent to one read or write at a time: each then costs no pool checkout
+    and return, no greenlet switch for them and no new connection object. A caller finding every connection
+    lent waits (first come, first served) up to `timeout`, then gets the pool's TimeoutError, as from the
+    engine's own pool.
 
     `forget_idle()` drops the idle connections after an outage; connections lent at that moment are dropped
     when they come back (their generation is past).
@@ -274,17 +275,19 @@ class Database:
         self.url = url
         self.timeout = timeout
         self.is_sqlite = url.startswith("sqlite")
+        writers = 1 if self.is_sqlite else max(4, pool_size // 2)
         if self.is_sqlite:
             self.writer = _sqlite_engine(url, writer=True, pool_size=1, timeout=timeout)
             self.reader = _sqlite_engine(url, writer=False, pool_size=pool_size, timeout=timeout)
         else:
-            self.writer = _pg_engine(url, pool_size=max(4, pool_size // 2), timeout=timeout,
+            self.writer = _pg_engine(url, pool_size=writers, timeout=timeout,
                                      statement_timeout=statement_timeout or timeout)
             # Reads use their own pool in autocommit: no BEGIN/COMMIT round trips. Under READ COMMITTED each
             # statement takes its own snapshot anyway, so a read transaction would add nothing but latency.
             self.reader = _pg_engine(url, pool_size=pool_size, timeout=timeout,
                                      statement_timeout=statement_timeout or timeout, autocommit=True)
         self.readers = _Readers(self.reader, pool_size, timeout)
+        self.writers = _Readers(self.writer, writers, timeout)
         self.retries = 0
         self.waiting = 0
 
@@ -295,49 +298,30 @@ class Database:
     async def dispose(self) -> None:
         """Close every pooled connection."""
         await self.readers.close()
+        await self.writers.close()
         await self.writer.dispose()
         await self.reader.dispose()
 
     def pool_in_use(self) -> int:
-        """Connections in use right now: checked out of the writer pool, or lent to a read."""
-        pool = self.writer.sync_engine.pool
-        return int(getattr(pool, "checkedout", lambda: 0)()) + self.readers.lent
-
-    @asynccontextmanager
-    async def _connect(self, engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-        """A pooled connection; `waiting` counts callers until they have one."""
-        async with AsyncExitStack() as stack:
-            self.waiting += 1
-            try:
-                conn = await stack.enter_async_context(engine.connect())
-            finally:
-                self.waiting -= 1
-            try:
-                yield conn
-            except BaseException as err:
-                if is_unreachable(err):
-                    # The server went away: this connection is not given back.
-                    with contextlib.suppress(Exception):
-                        if not conn.closed:
-                            await conn.invalidate()
-                    await self._forget_idle()
-                raise
+        """Connections in use right now: lent to a write or a read."""
+        return self.writers.lent + self.readers.lent
 
     async def _forget_idle(self) -> None:
         """After an outage: drop the idle connections of both pools (opened before it, dead too), so service
         resumes at once."""
         self.readers.forget_idle()
+        self.writers.forget_idle()
         with contextlib.suppress(Exception):
             await self.writer.dispose(close=False)
             await self.reader.dispose(close=False)
 
-    async def _borrow_reader(self) -> AsyncConnection:
-        readers = self.readers
-        if readers.idle:
-            return await readers.borrow()
+    async def _borrow(self, lender: _Readers) -> AsyncConnection:
+        """A connection of `lender`; `waiting` counts callers until they have one."""
+        if lender.idle:
+            return await lender.borrow()
         self.waiting += 1
         try:
-            return await readers.borrow()
+            return await lender.borrow()
         finally:
             self.waiting -= 1
 
@@ -346,7 +330,7 @@ class Database:
         """A read: a SQLite reader connection in a transaction (one snapshot for every statement), or a
         PostgreSQL connection in autocommit (READ COMMITTED gives each statement its own snapshot anyway)."""
         try:
-            conn = await self._borrow_reader()
+            conn = await self._borrow(self.readers)
             try:
                 if self.is_sqlite:
                     async with conn.begin():
@@ -370,9 +354,19 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
         """One write transaction, committed on success and rolled back on any error (no retry)."""
-        async with self._connect(self.writer) as conn:
+        conn = await self._borrow(self.writers)
+        try:
             async with conn.begin():
                 yield conn
+        except BaseException as err:
+            if is_unreachable(err):
+                # The server went away: this connection is not given back, nor are the idle ones.
+                await self.writers.discard(conn)
+                await self._forget_idle()
+            else:
+                await self.writers.give_back(conn)
+            raise
+        await self.writers.give_back(conn)
 
     async def write(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
         """Run `work` in one write transaction, retrying it on contention with bounded backoff.

@@ -13,7 +13,7 @@ import contextlib
 import logging
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import bindparam, func, select
@@ -49,7 +49,8 @@ class Event:
 
     def encode(self) -> str:
         """The NOTIFY payload."""
-        return jsonio.dumps_str({k: v for k, v in asdict(self).items() if v is not None})
+        # The fields are plain values: read them as they are (dataclasses.asdict copies each, 20 times slower).
+        return jsonio.dumps_str({k: v for k, v in vars(self).items() if v is not None})
 
     @classmethod
     def decode(cls, payload: str) -> Event:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from sqlalchemy import Row
@@ -40,9 +40,10 @@ def notify_channel(ctx: Ctx) -> str | None:
     return CHANNEL if isinstance(bus(ctx), PgBus) else None
 
 
-def to_publish(got: Outcome, event: Event) -> list[Event]:
-    """The events the bus still has to publish for a write: none when the write sent its event itself."""
-    return [] if got.notified else [event]
+def to_publish(got: Outcome, event: Event, **found: Any) -> list[Event]:
+    """The events the bus still has to publish for a write: none when the write sent its event itself, else
+    `event` with the values the write found."""
+    return [] if got.notified else [replace(event, **found)]
 
 
 def check_service(got: Outcome, service_id: int, *, active: bool) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import Any, cast
 
 from sqlalchemy import Row
@@ -54,7 +53,7 @@ async def start_service(ctx: Ctx, body: Any) -> int:
                                          last=not b.extensions)
         service_id = cast(int, got.item_id)
         await replace_extensions(conn, ctx, "service", service_id, b.extensions)
-        return service_id, to_publish(got, replace(event, service_id=service_id))
+        return service_id, to_publish(got, event, service_id=service_id)
 
     return await write(ctx, work)
 
@@ -97,7 +96,7 @@ async def complete_service(ctx: Ctx, service_id: int, body: Any) -> None:
         if got.item_id is None:
             raise await explain_not_completed(conn, ctx, SERVICE, service_id, service_id)
         await replace_extensions(conn, ctx, "service", service_id, b.extensions)
-        return None, to_publish(got, replace(event, customer_id=got.customer_id))
+        return None, to_publish(got, event, customer_id=got.customer_id)
 
     await write(ctx, work)
 

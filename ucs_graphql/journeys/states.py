@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import Any, cast
 
 from sqlalchemy import Row
@@ -57,7 +56,7 @@ async def start_state(ctx: Ctx, service_id: int, body: Any) -> int:
             raise NotFound(f"state {previous} of service {service_id} does not exist")
         state_id = cast(int, got.item_id)
         await replace_extensions(conn, ctx, "state", state_id, b.extensions)
-        return state_id, to_publish(got, replace(event, customer_id=got.customer_id, state_id=state_id))
+        return state_id, to_publish(got, event, customer_id=got.customer_id, state_id=state_id)
 
     return await write(ctx, work)
 
@@ -78,7 +77,7 @@ async def complete_state(ctx: Ctx, service_id: int, state_id: int, body: Any) ->
         if got.item_id is None:
             raise await explain_not_completed(conn, ctx, STATE, service_id, state_id)
         await replace_extensions(conn, ctx, "state", state_id, b.extensions)
-        return None, to_publish(got, replace(event, customer_id=got.customer_id))
+        return None, to_publish(got, event, customer_id=got.customer_id)
 
     await write(ctx, work)
 
@@ -124,7 +123,7 @@ async def transition(ctx: Ctx, service_id: int, body: Any) -> int:
         state_id = cast(int, got.item_id)
         await replace_extensions(conn, ctx, "state", from_id, done.extensions)
         await replace_extensions(conn, ctx, "state", state_id, new.extensions)
-        return state_id, to_publish(got, replace(event, customer_id=got.customer_id, state_id=state_id))
+        return state_id, to_publish(got, event, customer_id=got.customer_id, state_id=state_id)
 
     return await write(ctx, work)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import Any, cast
 
 from sqlalchemy import Row
@@ -54,7 +53,7 @@ async def start_task(ctx: Ctx, service_id: int, body: Any) -> int:
             raise StateConflict(f"state {state_id} is completed: no task can start in it")
         task_id = cast(int, got.item_id)
         await replace_extensions(conn, ctx, "task", task_id, b.extensions)
-        return task_id, to_publish(got, replace(event, customer_id=got.customer_id, task_id=task_id))
+        return task_id, to_publish(got, event, customer_id=got.customer_id, task_id=task_id)
 
     return await write(ctx, work)
 
@@ -76,7 +75,7 @@ async def complete_task(ctx: Ctx, service_id: int, task_id: int, body: Any) -> N
         if got.item_id is None:
             raise await explain_not_completed(conn, ctx, TASK, service_id, task_id)
         await replace_extensions(conn, ctx, "task", task_id, b.extensions)
-        return None, to_publish(got, replace(event, customer_id=got.customer_id, state_id=got.state_id))
+        return None, to_publish(got, event, customer_id=got.customer_id, state_id=got.state_id)
 
     await write(ctx, work)
 

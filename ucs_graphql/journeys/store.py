@@ -65,10 +65,6 @@ class Filters:
     state_id: int | None = None
 
 
-def _conditions(level: Level, f: Filters) -> list[Any]:
-    return _filtered(level, _filter_shape(f), _filter_values(f).__getitem__)
-
-
 _TIMES = ("started_from", "started_to", "completed_from", "completed_to")
 
 
@@ -213,18 +209,28 @@ async def active_service_counts(conn: AsyncConnection, tenant: int) -> list[tupl
     return [(str(row[0]), int(row[1])) for row in await conn.execute(stmt)]
 
 
+def _build_find_services(shape: tuple[bool, tuple[Any, ...]]) -> Any:
+    by_customer, filters = shape
+    conds = [service.c.tenant_id == bindparam("tenant"), *_filtered(SERVICE, filters, bindparam)]
+    if by_customer:
+        conds.append(service.c.customer_id == bindparam("customer_id"))
+    else:
+        conds += [service.c.customer_id.is_(None), service.c.contact_key == bindparam("contact_key")]
+    return select(service).where(*conds).order_by(service.c.service_id)
+
+
+# A customer's services (the IVR's "active services" at every call) run on the driver too.
+_FIND_SERVICES = FastShapes(_build_find_services)
+
+
 async def find_services(
     conn: AsyncConnection, tenant: int, f: Filters, *, customer_id: str | None = None,
     contact_key: str | None = None,
-) -> list[Row[Any]]:
+) -> list[Any]:
     """A customer's services, or the anonymous services of a contact key, in start order."""
-    conds = [service.c.tenant_id == tenant, *_conditions(SERVICE, f)]
-    if customer_id is not None:
-        conds.append(service.c.customer_id == customer_id)
-    else:
-        conds += [service.c.customer_id.is_(None), service.c.contact_key == contact_key]
-    stmt = select(service).where(*conds).order_by(service.c.service_id)
-    return list(await conn.execute(stmt))
+    stmt = _FIND_SERVICES[(customer_id is not None, _filter_shape(f))]
+    return await stmt.rows(conn, {"tenant": tenant, "customer_id": customer_id, "contact_key": contact_key,
+                                  **_filter_values(f)})
 
 
 def _build_services_of_customers(shape: tuple[int, tuple[Any, ...], bool]) -> Any:

@@ -146,6 +146,30 @@ async def test_lists_of_ids_and_types_of_any_length_answer_each_item_once(client
     assert [[e["node"]["serviceId"] for e in p["all"]["edges"]] for p in profiles] == [sids[c] for c in cids]
 
 
+async def test_states_and_tasks_read_along_with_their_services_answer_as_read_apart(client):
+    """`edges { node { states tasks } }` without arguments are read in the statement of the services: the
+    same answer as when arguments make them read apart, in fewer statements."""
+    customers = [await customer_with_journey(client, f"R{n}") for n in range(3)]
+    for c in customers:  # a second state holding no task, and a task of the service itself
+        await start_state(client, c["active"])
+        await start_task(client, c["active"])
+    along = """query($ids: [String!]!) { profiles(customerIds: $ids) {
+        all: services { edges { node { serviceId states { stateId tasks { taskId } } tasks { taskId stateId } } } }
+        activeServices { edges { node { states { stateId stateType started { timestamp } } } } } } }"""
+    apart = along.replace("states {", "states(status: ALL) {").replace("tasks {", "tasks(status: ALL) {")
+    answers, counts = [], []
+    for query in (along, apart):
+        seen = count_statements(client)
+        got = await gql(client, query, {"ids": [c["cid"] for c in customers]})
+        counts.append(data_statements(seen))
+        assert "errors" not in got, got
+        answers.append(got["data"])
+    assert answers[0] == answers[1]
+    first = answers[0]["profiles"][0]["all"]["edges"]
+    assert [len(e["node"]["states"]) for e in first] == [2, 0] and [len(e["node"]["tasks"]) for e in first] == [2, 0]
+    assert counts[0] < counts[1], counts
+
+
 async def test_the_cost_limit_counts_a_connection_by_its_page(client):
     """A connection costs its `first` times its node's cost (its edges once): 1,000 profiles with pages of 100
     services are refused before anything runs; pages of 1 are not."""

@@ -12,6 +12,7 @@ from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any, NewType
 
 import strawberry
+from graphql import FieldNode
 from strawberry.dataloader import DataLoader
 from strawberry.scalars import JSON
 
@@ -123,6 +124,43 @@ def _children(info: Info, level: str, by: str, owner: int, f: Filters) -> Awaita
     """The wire states or tasks whose `by` column is `owner`, matching `f`, through the request's loader."""
     loaded: Awaitable[list[dict[str, Any]]] = _loader(info, ITEMS, _items).load((level, by, owner, f))
     return loaded
+
+
+def items_selected(info: Info) -> tuple[str, ...]:
+    """Which of "state" and "task" a field returning a service connection will read for every service of its
+    page: `edges { node { states tasks } }` asked without arguments and without fragments (their loads then
+    read nothing: `prime_items`)."""
+    wanted: set[str] = set()
+    for edges in _plain_fields(info._raw_info.field_nodes, "edges"):
+        for node in _plain_fields([edges], "node"):
+            wanted.update(LEVEL_OF_LIST[f.name.value] for f in _plain_fields([node], *LEVEL_OF_LIST)
+                          if not f.arguments)
+    return tuple(level for level in ("state", "task") if level in wanted)
+
+
+LEVEL_OF_LIST = {"states": "state", "tasks": "task"}
+
+
+def _plain_fields(parents: Sequence[Any], *names: str) -> list[Any]:
+    """The fields called one of `names` selected under `parents` (none when a selection has a fragment)."""
+    out: list[Any] = []
+    for parent in parents:
+        selections = parent.selection_set.selections if parent.selection_set else ()
+        if any(not isinstance(s, FieldNode) for s in selections):
+            return []
+        out.extend(s for s in selections if s.name.value in names)
+    return out
+
+
+def prime_items(info: Info, children: dict[str, dict[int, list[dict[str, Any]]]], docs: Sequence[dict[str, Any]]
+                ) -> None:
+    """Hand the request's loader of states and tasks what was read along with these services, as the loads
+    of `Service.states` and `Service.tasks` without arguments ask for it."""
+    if not children:
+        return
+    loader = _loader(info, ITEMS, _items)
+    loader.prime_many({(level, "service_id", d["service_id"], Filters()): found.get(d["service_id"], [])
+                       for level, found in children.items() for d in docs})
 
 
 async def _interactions_of_services(ctx: Ctx, keys: list[tuple[int, pages.Page]]) -> list[Any]:

@@ -64,14 +64,25 @@ SERVICES = "services_by_customer"
 INTERACTIONS = "interactions_by_customer"
 
 
-def _services_loader(ctx: Ctx) -> DataLoader[tuple[str, Filters, pages.Page], list[dict[str, Any]]]:
-    async def load(keys: list[tuple[str, Filters, pages.Page]]) -> list[list[dict[str, Any]]]:
-        by_page: dict[tuple[Filters, pages.Page], list[str]] = {}
-        for cid, f, page in keys:
-            by_page.setdefault((f, page), []).append(cid)
-        found = {(f, page): await batch.services_of_customers(ctx, cids, f, page.first + 1, pages.int_key(page))
-                 for (f, page), cids in by_page.items()}
-        return [found[(f, page)].get(cid, []) for cid, f, page in keys]
+_ServicesKey = tuple[str, Filters, pages.Page, tuple[str, ...]]
+_Services = tuple[list[dict[str, Any]], dict[str, dict[int, list[dict[str, Any]]]]]
+
+
+def _services_loader(ctx: Ctx) -> DataLoader[_ServicesKey, _Services]:
+    """Over (customer id, filters, page, levels read along) keys: a page of the customer's services, and the
+    states and/or tasks of those services when `levels` names them (one statement per filter and page)."""
+    async def load(keys: list[_ServicesKey]) -> list[_Services]:
+        by_page: dict[tuple[Filters, pages.Page, tuple[str, ...]], list[str]] = {}
+        for cid, f, page, levels in keys:
+            by_page.setdefault((f, page, levels), []).append(cid)
+        found = {}
+        for (f, page, levels), cids in by_page.items():
+            limit, after = page.first + 1, pages.int_key(page)
+            found[(f, page, levels)] = (
+                await batch.services_and_children_of_customers(ctx, cids, f, limit, after, levels) if levels
+                else (await batch.services_of_customers(ctx, cids, f, limit, after), {}))
+        return [(found[(f, page, levels)][0].get(cid, []), found[(f, page, levels)][1])
+                for cid, f, page, levels in keys]
 
     return Loader(load_fn=load)
 
@@ -146,7 +157,10 @@ class Profile(Node):
     async def _services(self, info: Info, f: Filters, first: int | None, after: str | None
                         ) -> Connection[journeys.Service]:
         page = pages.page(journeys.SERVICE_CURSOR, first, after)
-        docs = await info.context.loader(SERVICES, _services_loader).load((self.customer_id, f, page))
+        levels = journeys.items_selected(info)
+        docs, children = await info.context.loader(SERVICES, _services_loader).load(
+            (self.customer_id, f, page, levels))
+        journeys.prime_items(info, children, docs[:page.first])
         return journeys.service_connection(docs, page)
 
     @strawberry.field(description="The customer's interactions, newest first (CV.WS.IXN.2).")

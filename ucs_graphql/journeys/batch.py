@@ -74,6 +74,29 @@ async def services_of_customers(
     return out
 
 
+async def services_and_children_of_customers(
+    ctx: Ctx, customer_ids: Sequence[str], f: Filters, limit: int, after: int | None, levels: tuple[str, ...]
+) -> tuple[dict[str, list[dict[str, Any]]], dict[str, dict[int, list[dict[str, Any]]]]]:
+    """`services_of_customers`, and for each of `levels` ("state", "task") service id → every item of the
+    level as `children_of` gives it, in one statement whatever the number of customers (up to 1,000)."""
+    ctx.require_production("querying services")
+    for level in levels:
+        ctx.require_production(f"reading {level}s")
+    biz = business(ctx)
+    async with ctx.db.read() as conn:
+        services, items = await store.services_with_children(conn, ctx.tenant, customer_ids, f, limit, after, levels)
+    out: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for m in services:
+        out[m["customer_id"]].append(render.item_of(biz, "service", m, top=True))
+    children: dict[str, dict[int, list[dict[str, Any]]]] = {}
+    for level, found in items.items():
+        docs: dict[int, list[dict[str, Any]]] = {m["service_id"]: [] for m in services}
+        for m in found:
+            docs[m["service_id"]].append(render.item_of(biz, level, m, top=True))
+        children[level] = docs
+    return out, children
+
+
 async def extensions_of(
     ctx: Ctx, level: str, owner_ids: Sequence[int], names: Sequence[str] | None
 ) -> dict[int, dict[str, Any]]:

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Column,
     Integer,
     Row,
+    String,
     Table,
     and_,
     bindparam,
@@ -299,6 +300,63 @@ async def children(
     if len(owner_ids) > IN_CHUNK:
         out.sort(key=lambda row: getattr(row, f"{level.name}_id"))
     return out
+
+
+def _build_services_with(shape: tuple[int, tuple[Any, ...], bool, tuple[str, ...]]) -> Any:
+    customers, filters, after, levels = shape
+    page = _build_services_of_customers((customers, filters, after)).cte("page")
+    none_int, none_text = cast(null(), Integer), cast(null(), String)
+    parts = [select(literal_column("0").label("grp"), page.c.service_id.label("item_id"), page.c.service_id,
+                    page.c.customer_id, page.c.contact_key, page.c.service_type.label("item_type"),
+                    none_int.label("state_id"), none_int.label("previous_state_id"),
+                    *(page.c[c] for c in _ITEM_COLUMNS))]
+    for n, name in enumerate(levels, start=1):
+        level = LEVELS[name]
+        t = level.table
+        parts.append(select(
+            literal_column(str(n)), level.id, t.c.service_id, none_text, none_text, t.c[f"{name}_type"],
+            t.c.state_id if level is TASK else none_int, t.c.previous_state_id if level is STATE else none_int,
+            *(t.c[c] for c in _ITEM_COLUMNS)).where(t.c.tenant_id == bindparam("tenant"),
+                                                    t.c.service_id.in_(select(page.c.service_id))))
+    return union_all(*parts).order_by(literal_column("grp"), literal_column("customer_id"),
+                                      literal_column("item_id"))
+
+
+# A page of services of many customers with every state and task of those services (`levels`), in one
+# statement (a WITH of the page, then a UNION ALL), built once per shape.
+_SERVICES_WITH = FastShapes(_build_services_with)
+
+
+async def services_with_children(
+    conn: AsyncConnection, tenant: int, customer_ids: Sequence[str], f: Filters, limit: int, after: int | None,
+    levels: tuple[str, ...],
+) -> tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]]]:
+    """`services_of_customers` (as mappings of their columns by name) and, for each of `levels` ("state",
+    "task"), every item of those services in start order; one statement for up to 1,000 customers."""
+    if len(set(customer_ids)) > IN_CHUNK or limit <= 0:
+        rows = await services_of_customers(conn, tenant, customer_ids, f, limit, after)
+        ids = [r.service_id for r in rows]
+        return [dict(r._mapping) for r in rows], {
+            name: [dict(r._mapping) for r in await children(conn, LEVELS[name], tenant, ids)] for name in levels}
+    ids = sorted(set(customer_ids))
+    shape = (len(padded(ids)), _filter_shape(f), after is not None, levels)
+    values = {"tenant": tenant, "limit": limit, "after": after, **_filter_values(f), **_ids(ids)}
+    services: list[dict[str, Any]] = []
+    items: dict[str, list[dict[str, Any]]] = {name: [] for name in levels}
+    for row in await _SERVICES_WITH[shape].fetch(conn, values):
+        common = dict(zip(_ITEM_COLUMNS, row[8:], strict=True))
+        if row[0] == 0:
+            services.append({"service_id": row[1], "customer_id": row[3], "contact_key": row[4],
+                             "service_type": row[5], **common})
+            continue
+        name = levels[row[0] - 1]
+        item = {f"{name}_id": row[1], "service_id": row[2], f"{name}_type": row[5], **common}
+        if name == "task":
+            item["state_id"] = row[6]
+        else:
+            item["previous_state_id"] = row[7]
+        items[name].append(item)
+    return services, items
 
 
 Group = tuple[Level, str, Sequence[int], Filters]

@@ -14,7 +14,9 @@ from urllib.parse import quote
 
 import httpx
 import pytest
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
@@ -135,6 +137,17 @@ def _open_html_mail(driver: WebDriver) -> None:
     assert driver.find_elements(By.CSS_SELECTOR, "details[data-interaction-id='mail-1'] iframe.html-body")
 
 
+def shots(driver: WebDriver, request: pytest.FixtureRequest, name: str) -> None:
+    """Screenshots of the view full screen (1280 px) and as an agent desktop's side panel (420 px), where it
+    must fit the width (no sideways scrolling)."""
+    for width in (420, 1280):
+        driver.set_window_size(width, 900)
+        WebDriverWait(driver, WAIT).until(lambda d, width=width: d.execute_script("return window.innerWidth") <= width)
+        overflow = driver.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 1, (name, width, overflow)
+        shot(driver, request, f"{name}-{width}")
+
+
 def _live(driver: WebDriver) -> None:
     WebDriverWait(driver, WAIT).until(lambda d: d.execute_script("return document.body.dataset.live") == "on")
 
@@ -145,7 +158,6 @@ async def test_screen_pop_by_phone_shows_the_live_journey_and_interactions(page,
     seeded = await seed(base)
 
     def pop() -> None:
-        driver.set_window_size(1280, 900)
         driver.get(base + "/console/identify?PhoneNumber=" + quote("+33 3 14 59 26 53"))
         _wait_text(driver, "#customer-name", "Ada Quill")
         assert driver.current_url.endswith(f"/console/customers/{seeded['cid']}")
@@ -157,7 +169,7 @@ async def test_screen_pop_by_phone_shows_the_live_journey_and_interactions(page,
         assert first.get_attribute("data-service-id") == str(seeded["sid"])  # active first
         assert driver.execute_script("return Number(document.body.dataset.timelineRendered)") > 0
         _live(driver)
-        shot(driver, request, "customer")
+        shots(driver, request, "customer")
 
     await in_browser(pop)
     async with httpx.AsyncClient(base_url=base) as http:
@@ -172,7 +184,7 @@ async def test_screen_pop_by_phone_shows_the_live_journey_and_interactions(page,
         state.find_element(By.TAG_NAME, "summary").click()  # its details and extension values open on click
         WebDriverWait(driver, WAIT).until(lambda d: state.get_attribute("data-extensions") == "loaded")
         assert "Started" in state.text
-        shot(driver, request, "live-task")
+        shots(driver, request, "live-task")
 
     await in_browser(task_appears)
 
@@ -184,14 +196,9 @@ async def test_screen_pop_by_phone_shows_the_live_journey_and_interactions(page,
         assert "<img src=x" in shown and "<b>42</b>" in shown  # shown as text, never as HTML
         assert driver.execute_script("return document.body.dataset.pwned") is None
         assert not driver.find_elements(By.CSS_SELECTOR, "#interactions img, #interactions b")
-        shot(driver, request, "interaction")
+        shots(driver, request, "interaction")
         _open_html_mail(driver)
-        shot(driver, request, "html-mail")
-        driver.set_window_size(420, 900)
-        width = driver.execute_script("return document.documentElement.scrollWidth")
-        assert width <= driver.execute_script("return window.innerWidth") + 1, width
-        shot(driver, request, "side-panel")
-        driver.set_window_size(1400, 900)
+        shots(driver, request, "html-mail")
 
     await in_browser(open_content)
     assert await in_browser(lambda: problems(driver)) == []
@@ -234,10 +241,85 @@ async def test_interactions_come_newest_first_a_page_at_a_time_and_by_service(pa
         Select(driver.find_element(By.ID, "interaction-service")).select_by_value(str(seeded["sid"]))
         assert until(20) == [i for i in newest if i == "chat-1" or (i.startswith("more-") and int(i[5:]) % 4)][:20]
         assert more.is_displayed()
-        shot(driver, request, "by-service")
+        shots(driver, request, "by-service")
 
     await in_browser(page_through)
     assert await in_browser(lambda: problems(driver)) == []
+
+
+FOCUSABLE = "a[href], button, input, select, textarea, summary, iframe, [tabindex]"
+
+
+def _unnamed(driver: WebDriver) -> list[str]:
+    """The page's shown controls (anything focusable) that have no accessible name, as Chromium computes it."""
+    return [str(e.get_attribute("outerHTML"))[:120] for e in driver.find_elements(By.CSS_SELECTOR, FOCUSABLE)
+            if e.is_displayed() and not str(e.accessible_name or "").strip()]
+
+
+def _tab(driver: WebDriver, times: int = 1) -> Any:
+    for _ in range(times):
+        ActionChains(driver).send_keys(Keys.TAB).perform()
+    return driver.switch_to.active_element
+
+
+async def test_the_keyboard_goes_from_search_to_an_interaction_through_named_controls(page, open_console, request):
+    driver = page
+    base = open_console["http"]
+    await seed(base)
+
+    def by_keyboard() -> None:
+        driver.get(base + "/console")
+        box = WebDriverWait(driver, WAIT).until(lambda d: d.find_element(By.ID, "search-value"))
+        assert driver.switch_to.active_element == box  # the search box has the focus on arrival
+        assert _unnamed(driver) == []
+        box.send_keys("ada@example.com" + Keys.ENTER)
+        _wait_text(driver, "#matches", "Ada Quill")
+        assert driver.switch_to.active_element.tag_name == "h1"  # the new view's heading
+        assert _unnamed(driver) == []
+        found = _tab(driver)
+        assert found.tag_name == "a" and found.text == "Ada Quill"
+        found.send_keys(Keys.ENTER)
+        _wait_text(driver, "#customer-name", "Ada Quill")
+        assert driver.switch_to.active_element.get_attribute("id") == "customer-name"
+        WebDriverWait(driver, WAIT).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#interactions details.interaction"))
+        jump = _tab(driver, 3)  # Profile, Journey, Interactions: past the timeline
+        assert jump.text == "Interactions"
+        jump.send_keys(Keys.ENTER)
+        assert driver.switch_to.active_element.get_attribute("id") == "interactions"
+        assert _tab(driver).get_attribute("id") == "interaction-service"
+        first = _tab(driver)
+        assert first.tag_name == "summary" and "chat" in first.text
+        first.send_keys(Keys.ENTER)
+        _wait_text(driver, "details[data-interaction-id='chat-1'] pre.text", "my order")
+        assert driver.find_element(By.CSS_SELECTOR, "details[data-interaction-id='chat-1']").get_attribute("open")
+        mail = driver.find_element(By.CSS_SELECTOR, "details[data-interaction-id='mail-1'] > summary")
+        mail.send_keys(Keys.ENTER)  # the HTML frame is named too
+        WebDriverWait(driver, WAIT).until(lambda d: d.find_elements(By.CSS_SELECTOR, "iframe.html-body"))
+        assert _unnamed(driver) == []
+        shots(driver, request, "keyboard")
+
+    await in_browser(by_keyboard)
+    assert await in_browser(lambda: problems(driver)) == []
+
+
+@pytest.mark.parametrize(("zone", "shown"), [("Asia/Tokyo", "06:33:10 PM GMT+9"), ("America/New_York", "04:33:10 AM EST")])
+async def test_times_show_in_the_browsers_time_zone(page, open_console, zone, shown):
+    driver = page
+    base = open_console["http"]
+    seeded = await seed(base)
+
+    def in_zone() -> None:
+        driver.execute_cdp_cmd("Emulation.setTimezoneOverride", {"timezoneId": zone})
+        try:
+            driver.get(base + f"/console/customers/{seeded['cid']}")
+            chat = "details[data-interaction-id='chat-1'] > summary time"  # started 2026-01-05T09:33:10Z
+            got = _wait_text(driver, chat, "Jan 5, 2026")
+            assert shown in got, got
+            assert driver.find_element(By.CSS_SELECTOR, chat).get_attribute("datetime") == "2026-01-05T09:33:10.000Z"
+        finally:
+            driver.execute_cdp_cmd("Emulation.setTimezoneOverride", {"timezoneId": ""})
+
+    await in_browser(in_zone)
 
 
 async def test_search_lists_matches_and_identify_offers_anonymous_services(page, open_console, request):
@@ -261,10 +343,10 @@ async def test_search_lists_matches_and_identify_offers_anonymous_services(page,
         driver.get(base + "/console/identify?PhoneNumber=" + quote("+33314592653"))
         got = _wait_text(driver, "#matches", "Ada Quill", "Bo Quill")
         assert seeded["cid"] in got
-        shot(driver, request, "matches")
+        shots(driver, request, "matches")
         driver.get(base + "/console/identify?PhoneNumber=" + quote("+15550100"))
         _wait_text(driver, "#anonymous", "No customer found", "General inquiry")
-        shot(driver, request, "anonymous")
+        shots(driver, request, "anonymous")
 
     await in_browser(search)
     assert await in_browser(lambda: problems(driver)) == []
@@ -284,7 +366,7 @@ async def test_sign_in_and_out_and_a_role_without_interactions(page, guarded_con
     def as_agent() -> None:
         driver.get(base + f"/console/customers/{seeded['cid']}")
         _wait_text(driver, "#signin", "Sign in")
-        shot(driver, request, "signin")
+        shots(driver, request, "signin")
         sign_in("agent")
         _wait_text(driver, "#customer-name", "Ada Quill")
         WebDriverWait(driver, WAIT).until(
@@ -318,7 +400,7 @@ async def test_sign_in_and_out_and_a_role_without_interactions(page, guarded_con
         _wait_text(driver, "#journey", "Support", "active")
         assert not driver.find_elements(By.ID, "interactions")
         assert "Basic" not in driver.current_url and "Bearer" not in driver.current_url
-        shot(driver, request, "no-interactions")
+        shots(driver, request, "no-interactions")
 
     await in_browser(as_clerk)
     # Before signing in, the page's own request for data was refused (401, no password prompt): nothing else.
@@ -351,7 +433,7 @@ async def test_the_live_timeline_reconnects_and_reloads_after_the_socket_drops(p
             _live(driver)
             WebDriverWait(driver, WAIT).until(lambda d: d.find_elements(By.CSS_SELECTOR, f"details[data-key='{key}']"))
             assert driver.execute_script("return performance.getEntriesByType('navigation').length") == 1
-            shot(driver, request, "reconnected")
+            shots(driver, request, "reconnected")
 
         await in_browser(reloaded)
         await in_browser(lambda: driver.get("about:blank"))
@@ -376,7 +458,6 @@ async def test_the_live_feed_counts_active_services_and_lists_the_tenants_events
 
     try:
         def open_feed() -> None:
-            driver.set_window_size(1280, 900)
             driver.get(proxy.url_for(base) + "/console")
             driver.find_element(By.ID, "nav-live").click()  # the header's link, without reload
             _wait_text(driver, "#active-counts", "1 active service", "Support")
@@ -396,11 +477,7 @@ async def test_the_live_feed_counts_active_services_and_lists_the_tenants_events
             _wait_text(driver, "#events ol.events", "task started", "service started", "someone-else", "anonymous")
             task_event = driver.find_element(By.CSS_SELECTOR, "#events li.event[data-kind='TASK_STARTED']")
             assert "Support" in task_event.text and seeded["cid"] in task_event.text
-            shot(driver, request, "live")
-            driver.set_window_size(420, 900)
-            assert driver.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
-            shot(driver, request, "live-side-panel")
-            driver.set_window_size(1280, 900)
+            shots(driver, request, "live")
 
         await in_browser(events_appear)
         proxy.cut("reset")
@@ -427,4 +504,4 @@ async def test_the_live_feed_counts_active_services_and_lists_the_tenants_events
         await in_browser(reloaded)
     finally:
         await proxy.close()
-    assert [p for p in await in_browser(lambda: problems(driver)) if "ERR_CONNECTION" not in p] == []
+    assert [p for p in await in_browser(lambda: problems(driver)) if "net::ERR_" not in p] == []  # but the cut

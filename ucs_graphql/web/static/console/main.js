@@ -198,6 +198,7 @@ async function route() {
       const mine = shown;
       await loadNames();
       keepLive(mine, await liveView(view, nameOf, link));
+      focusView();
     } else {
       homeView();
     }
@@ -205,6 +206,14 @@ async function route() {
     if (err instanceof Unauthenticated && guarded) { saveSignin(null); forget(); signinView("Sign in again."); return; }
     clear(view).append(el("p", { role: "alert", class: "error" }, String(err.message || err)));
   }
+}
+
+// Keyboard users land on the new view's heading, so the next Tab goes into the view.
+function focusView() {
+  const heading = view.querySelector("h1");
+  if (!heading) return;
+  heading.tabIndex = -1;
+  heading.focus();
 }
 
 function homeView() {
@@ -245,9 +254,11 @@ async function searchView(value) {
   if (found.size === 0) {
     clear(view).append(el("section", { class: "card", id: "matches" }, el("h1", {}, "No customer found"),
       el("p", {}, `No identification key finds "${value}".`)));
+    focusView();
     return;
   }
   clear(view).append(matchList(`${found.size} customer${found.size > 1 ? "s" : ""} for "${value}"`, [...found.values()]));
+  focusView();
 }
 
 // The key whose attribute an identify URL names: by its full name (Phone.PhoneNumber) or its last part.
@@ -270,7 +281,11 @@ async function identifyView(attribute, value) {
     go(`${root}/console/customers/${encodeURIComponent(found[0].customerId)}`, { replace: true });
     return;
   }
-  if (found.length > 1) { clear(view).append(matchList(`${found.length} customers for ${attribute} ${value}`, found)); return; }
+  if (found.length > 1) {
+    clear(view).append(matchList(`${found.length} customers for ${attribute} ${value}`, found));
+    focusView();
+    return;
+  }
   const anon = await gql(`query($key: String!) { anonymousServices(contactKey: $key) { ${TIMELINE_FIELDS} } }`, { key: value });
   const section = el("section", { class: "card", id: "anonymous" },
     el("h1", {}, "No customer found"), el("p", {}, `No customer has ${attribute} ${value}.`));
@@ -279,6 +294,7 @@ async function identifyView(attribute, value) {
       renderTimeline(anon.data.anonymousServices, nameOf, extensionsOf));
   }
   clear(view).append(section);
+  focusView();
 }
 
 // ---- the customer ----
@@ -342,10 +358,24 @@ async function customerView(id) {
   const timeline = el("section", { class: "card", id: "journey", "aria-labelledby": "journey-title" },
     el("h2", { id: "journey-title" }, "Journey"));
   const interactionsCard = el("section", { class: "card", id: "interactions" }, el("h2", {}, "Interactions"));
-  clear(view).append(el("div", { class: "customer" }, heading, profileCard, timeline, interactionsCard));
+  // Buttons that move the keyboard to a section, past the many items of the timeline.
+  const jumps = el("nav", { class: "jump", "aria-label": "Sections" }, ...[["profile", "Profile"], ["journey", "Journey"],
+    ["interactions", "Interactions"]].map(([target, text]) => {
+    const button = el("button", { type: "button", class: "link", "data-jump": target }, text);
+    button.addEventListener("click", () => {
+      const section = document.getElementById(target);
+      if (!section) return;
+      section.tabIndex = -1;
+      section.focus();
+    });
+    return button;
+  }));
+  const absent = (target) => { const b = jumps.querySelector(`[data-jump="${target}"]`); if (b) b.remove(); };
+  clear(view).append(el("div", { class: "customer" }, heading, jumps, profileCard, timeline, interactionsCard));
+  focusView();
 
   const [services] = await Promise.all([servicesAnswer, namesAnswer]);
-  if (services.errors) timeline.remove();
+  if (services.errors) { timeline.remove(); absent("journey"); }
   else {
     const draw = (list) => {
       const old = timeline.querySelector(".timeline");
@@ -371,6 +401,7 @@ async function customerView(id) {
     const code = codeOf(profile.errors);
     heading.textContent = code === "NOT_FOUND" ? "No such customer" : id;
     profileCard.replaceWith(el("p", { role: "alert", class: "error" }, profile.errors[0].message));
+    absent("profile");
   } else {
     const p = profile.data.profile;
     heading.textContent = profileName(p);
@@ -379,7 +410,7 @@ async function customerView(id) {
   }
 
   const interactions = await interactionsAnswer;
-  if (interactions.errors) interactionsCard.remove();
+  if (interactions.errors) { interactionsCard.remove(); absent("interactions"); }
   else interactionsCard.replaceWith(interactionSection(id, interactions, services.items || []));
 }
 

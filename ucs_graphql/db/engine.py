@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import sqlite3
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -25,6 +26,7 @@ from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
+from sqlalchemy.util import await_
 
 from ucs_graphql.db.errors import as_unique_violation, is_retryable, is_unreachable, is_unstorable_text
 from ucs_graphql.kit.errors import AlreadyExists, BadParameter, Unavailable
@@ -91,7 +93,15 @@ def _sqlite_engine(url: str, *, writer: bool, pool_size: int, timeout: float) ->
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
+        if writer:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            return
+        # A read's BEGIN in one trip to the connection's thread (through SQLAlchemy it takes three: cursor,
+        # execute, close); a read of one statement then costs three trips: BEGIN, the statement, COMMIT.
+        try:
+            await_(conn.connection.driver_connection.execute_fetchall("BEGIN"))
+        except sqlite3.Error as err:
+            raise sa_exc.DBAPIError.instance("BEGIN", [], err, sqlite3.Error, hide_parameters=True) from err
 
     return engine
 

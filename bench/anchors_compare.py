@@ -13,7 +13,10 @@ cores (so a reader sees whether the load generator was the limit). `--rounds N` 
         [--workers 1] [--no-access-log] [--skip-anchors] [--before DIR]
 
 `--before DIR` serves the same databases with the code of another checkout too (before this one, in each
-round), for before/after figures in one run.
+round), for before/after figures in one run. `--ceiling-beside` also runs the anchors' ceiling app (the
+anchors' venv when anchors.sh made one, else this one) on the anchors' customer table and drives it for
+SECONDS right before each of our by-id and identification runs: on a machine shared with other work, the
+ratio to the ceiling measured a few seconds apart is steadier than the one to anchors.sh's run.
 
 The anchors are read from ../shared/anchors beside the repository, or from UCS_ANCHORS_DIR.
 """
@@ -143,9 +146,11 @@ def wait_up(base: str, server: subprocess.Popen[bytes], log: Path) -> None:
     raise RuntimeError("the server did not answer within 2 minutes")
 
 
-def measure(url: str, args: argparse.Namespace, tmp: Path, code: Path | None = None) -> tuple[list[Run], int]:
-    """Serve `url` (with the code of the checkout `code`, this one by default) and time the three requests;
-    the runs and the bytes of access log written."""
+def measure(url: str, args: argparse.Namespace, tmp: Path, code: Path | None = None,
+            ceiling: Ceiling | None = None) -> tuple[list[Run], int]:
+    """Serve `url` (with the code of the checkout `code`, this one by default) and time the three requests
+    (each of the first two right after the ceiling when one is given: runs named "ceiling ..."); the runs and
+    the bytes of access log written."""
     cfg = tmp / "bench.toml"
     cfg.write_text(f"access_log = {'true' if args.access_log else 'false'}\n")
     log = tmp / "server.log"
@@ -160,16 +165,61 @@ def measure(url: str, args: argparse.Namespace, tmp: Path, code: Path | None = N
     try:
         wait_up(base, server, log)
         size = log.stat().st_size
-        runs = [
-            wrk("REST GET /profiles/{id}", ANCHORS / "rest_by_id.lua", base, args.rows, args.seconds, server.pid),
-            wrk("REST identify ?PhoneNumber=", HERE / "rest_identify.lua", base, args.rows, args.seconds, server.pid),
-            wrk("GraphQL profile(customerId)", HERE / "gql_profile_by_id.lua", base + "/graphql", args.rows,
-                args.seconds, server.pid),
-        ]
+        runs = []
+        for name, script in (("REST GET /profiles/{id}", ANCHORS / "rest_by_id.lua"),
+                             ("REST identify ?PhoneNumber=", HERE / "rest_identify.lua")):
+            if ceiling is not None:
+                runs.append(wrk(f"ceiling before {name}", ANCHORS / "rest_by_id.lua", ceiling.base, args.rows,
+                                args.seconds, ceiling.proc.pid))
+            runs.append(wrk(name, script, base, args.rows, args.seconds, server.pid))
+        runs.append(wrk("GraphQL profile(customerId)", HERE / "gql_profile_by_id.lua", base + "/graphql", args.rows,
+                        args.seconds, server.pid))
         return runs, log.stat().st_size - size
     finally:
         server.terminate()
         server.wait(30)
+
+
+CUSTOMER_TABLE = """
+create table customer (customer_id text primary key, first_name text not null, last_name text not null,
+                       email text, phone text);
+insert into customer select lpad(i::text, 16, '0'), 'First' || i, 'Last' || i, 'c' || i || '@example.com',
+                            '+1555' || lpad(i::text, 7, '0') from generate_series(1, %d) i;
+create index customer_phone on customer (phone);
+analyze customer;
+"""
+
+
+@dataclass
+class Ceiling:
+    """The anchors' ceiling app, serving the customer table of a PostgreSQL database."""
+
+    proc: subprocess.Popen[bytes]
+    base: str
+
+
+def start_ceiling(db: str, rows: int) -> Ceiling:
+    """The anchors' ceiling app (ceiling_app.py, uvicorn, no access log, as anchors.sh runs it) on a customer
+    table of `rows` rows made in the PostgreSQL database `db`."""
+    subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", db, "-qAt"], input=CUSTOMER_TABLE % rows,
+                   text=True, check=True, capture_output=True)
+    peers = Path(os.environ.get("PEERS_DIR") or Path.home() / ".cache" / "ucs-peers") / "venv" / "bin" / "python"
+    python = str(peers) if peers.is_file() else sys.executable
+    port = free_port()
+    proc = subprocess.Popen([python, "-m", "uvicorn", "--app-dir", str(ANCHORS), "ceiling_app:app", "--host",
+                             "127.0.0.1", "--port", str(port), "--no-access-log", "--log-level", "warning"],
+                            env={**os.environ, "CEILING_DSN": f"postgresql://postgres@127.0.0.1:5432/{db}"},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(120):
+        try:
+            if httpx.get(base + "/profiles/0000000000000001").status_code == 200:
+                return Ceiling(proc, base)
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    proc.kill()
+    raise RuntimeError("the ceiling app did not answer within a minute")
 
 
 def anchors(rows: int, seconds: int) -> tuple[dict[str, tuple[float, str, str]], str]:
@@ -182,6 +232,40 @@ def anchors(rows: int, seconds: int) -> tuple[dict[str, tuple[float, str, str]],
     return found, out
 
 
+def report(round_no: int, args: argparse.Namespace, ours: dict[str, tuple[list[Run], int]],
+           found: dict[str, tuple[float, str, str]], lines: str) -> None:
+    """Print one round: the anchors' lines, then each of our runs with its p99 over the ceiling's (anchors.sh's,
+    and the one run just before it with --ceiling-beside)."""
+    w = f"{args.workers} worker{'s' if args.workers > 1 else ''}"
+    print(f"-- round {round_no}: {args.rows} rows, wrk 2 threads 32 connections {args.seconds} s, {w}, "
+          f"access log {'on (to a file)' if args.access_log else 'off'}")
+    if lines:
+        print(lines)
+    ceiling = found.get("ceiling")
+    for engine, (runs, logged) in ours.items():
+        beside: Run | None = None
+        for run in runs:
+            ratio = f" p99/ceiling {run.p99_ms() / ms(ceiling[2]):.2f}" if ceiling else ""
+            if run.name.startswith("ceiling"):
+                beside = run
+            elif beside is not None:
+                ratio += f", p99/ceiling beside {run.p99_ms() / beside.p99_ms():.2f}"
+                beside = None
+            print(f"{engine} {run.name}: {run.rps:.0f} req/s p50 {run.p50} p99 {run.p99}{ratio} "
+                  f"(server CPU {run.server_us:.0f} us/request, {run.server_cores:.2f} cores; wrk "
+                  f"{run.wrk_cores:.2f} cores) {run.bad}".rstrip())
+        if args.access_log:
+            print(f"{engine} access log: {logged / 1e6:.1f} MB written")
+    for engine, (runs, _) in ours.items():
+        mine = {run.name: run for run in runs}
+        if ceiling:
+            print(f"{engine} REST by-id req/s / ceiling: {mine['REST GET /profiles/{id}'].rps / ceiling[0]:.2f}")
+        if "postgraphile" in found:
+            print(f"{engine} GraphQL req/s / PostGraphile: "
+                  f"{mine['GraphQL profile(customerId)'].rps / found['postgraphile'][0]:.2f}")
+    sys.stdout.flush()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=100000)
@@ -192,56 +276,44 @@ def main() -> int:
     parser.add_argument("--no-access-log", dest="access_log", action="store_false")
     parser.add_argument("--skip-anchors", action="store_true")
     parser.add_argument("--before", type=Path, help="another checkout to serve the same databases with, first")
+    parser.add_argument("--ceiling-beside", action="store_true",
+                        help="run the ceiling right before each of our by-id and identification runs too")
     args = parser.parse_args()
     if not (ANCHORS / "rest_by_id.lua").is_file():
         parser.error(f"no anchors at {ANCHORS}: set UCS_ANCHORS_DIR to the shared anchors directory")
     engines = [e.strip() for e in args.databases.split(",") if e.strip()]
     if not set(engines) <= {"postgresql", "sqlite"}:
         parser.error("--databases takes postgresql and/or sqlite")
-    db = "ucs_anchor_cmp"
+    db, ceiling_db = "ucs_anchor_cmp", "ucs_anchor_ceiling"
+    made = ([db] if "postgresql" in engines else []) + ([ceiling_db] if args.ceiling_beside else [])
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
         urls = {"postgresql": ADMIN.rsplit("/", 1)[0] + "/" + db, "sqlite": f"sqlite:///{tmp}/anchors.db"}
         started = time.perf_counter()
-        if "postgresql" in engines:
-            psql(f"drop database if exists {db} with (force)")
-            psql(f"create database {db}")
+        for name in made:
+            psql(f"drop database if exists {name} with (force)")
+            psql(f"create database {name}")
         for engine in engines:
             asyncio.run(load(urls[engine], args.rows))
         print(f"loaded {args.rows} profiles into {', '.join(engines)} in {time.perf_counter() - started:.0f} s",
               flush=True)
-        w = f"{args.workers} worker{'s' if args.workers > 1 else ''}"
+        ceiling_app = start_ceiling(ceiling_db, args.rows) if args.ceiling_beside else None
         try:
             for round_no in range(1, args.rounds + 1):
                 ours: dict[str, tuple[list[Run], int]] = {}
                 for engine in engines:
                     if args.before is not None:
-                        ours[f"{engine} (before: {args.before})"] = measure(urls[engine], args, tmp, args.before)
-                    ours[engine] = measure(urls[engine], args, tmp)
+                        ours[f"{engine} (before: {args.before})"] = measure(urls[engine], args, tmp, args.before,
+                                                                            ceiling_app)
+                    ours[engine] = measure(urls[engine], args, tmp, None, ceiling_app)
                 found, lines = ({}, "") if args.skip_anchors else anchors(args.rows, args.seconds)
-                print(f"-- round {round_no}: {args.rows} rows, wrk 2 threads 32 connections {args.seconds} s, {w}, "
-                      f"access log {'on (to a file)' if args.access_log else 'off'}")
-                if lines:
-                    print(lines)
-                ceiling = found.get("ceiling")
-                for engine, (runs, logged) in ours.items():
-                    for run in runs:
-                        ratio = f" p99/ceiling {run.p99_ms() / ms(ceiling[2]):.2f}" if ceiling else ""
-                        print(f"{engine} {run.name}: {run.rps:.0f} req/s p50 {run.p50} p99 {run.p99}{ratio} "
-                              f"(server CPU {run.server_us:.0f} us/request, {run.server_cores:.2f} cores; wrk "
-                              f"{run.wrk_cores:.2f} cores) {run.bad}".rstrip())
-                    if args.access_log:
-                        print(f"{engine} access log: {logged / 1e6:.1f} MB written")
-                if ceiling:
-                    for engine, (runs, _) in ours.items():
-                        print(f"{engine} REST by-id req/s / ceiling: {runs[0].rps / ceiling[0]:.2f}")
-                if "postgraphile" in found:
-                    for engine, (runs, _) in ours.items():
-                        print(f"{engine} GraphQL req/s / PostGraphile: {runs[2].rps / found['postgraphile'][0]:.2f}")
-                sys.stdout.flush()
+                report(round_no, args, ours, found, lines)
         finally:
-            if "postgresql" in engines:
-                psql(f"drop database if exists {db} with (force)")
+            if ceiling_app is not None:
+                ceiling_app.proc.terminate()
+                ceiling_app.proc.wait(30)
+            for name in made:
+                psql(f"drop database if exists {name} with (force)")
     return 0
 
 

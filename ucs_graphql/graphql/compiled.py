@@ -28,6 +28,7 @@ import asyncio
 import inspect
 from collections.abc import Awaitable, Callable, Iterable
 from enum import Enum
+from types import GeneratorType
 from typing import Any
 
 from graphql import (
@@ -611,9 +612,21 @@ class _NotCompilable(Exception):
 _PLAIN = frozenset({str, int, float, bool, type(None), dict, list, tuple})
 
 
+_AWAITS: dict[type, bool] = {}  # inspect.isawaitable by class, for classes whose instances all answer alike
+
+
 def _awaitable(value: Any) -> bool:
-    """inspect.isawaitable, answered at once for the plain values most fields complete to."""
-    return type(value) not in _PLAIN and inspect.isawaitable(value)
+    """inspect.isawaitable, answered at once for the plain values most fields complete to, and from the value's
+    class for the others (but generators, which are awaitable or not one by one)."""
+    kind = type(value)
+    if kind in _PLAIN:
+        return False
+    known = _AWAITS.get(kind)
+    if known is None:
+        known = inspect.isawaitable(value)
+        if kind is not GeneratorType:
+            _AWAITS[kind] = known
+    return known
 
 
 def _resolvers(fields: list[_Field]) -> int:

@@ -242,9 +242,9 @@ def run_wrk(server: Server, connections: int, seconds: int, env: dict[str, str])
 class Server:
     """`ucs-graphql serve` on the database, in a process of its own."""
 
-    def __init__(self, url: str, workers: int, access_log: bool, tmp: Path) -> None:
+    def __init__(self, url: str, workers: int, access_log: bool, tmp: Path, extra: str = "") -> None:
         cfg = tmp / "bench.toml"
-        cfg.write_text(f"access_log = {'true' if access_log else 'false'}\n")
+        cfg.write_text(f"access_log = {'true' if access_log else 'false'}\n" + extra)
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.proc = subprocess.Popen(
@@ -583,6 +583,7 @@ def main() -> int:
     p.add_argument("--seconds", type=int, default=10, help="of each measurement")
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--access-log", action="store_true", help="run the server with its access log on")
+    p.add_argument("--pool-size", type=int, help="the server's db_pool_size (readers; writers are half of it)")
     p.add_argument("--each", action="store_true", help="one request type at a time instead of flows")
     p.add_argument("--steps", help=f"with --each, a comma-separated subset of: {', '.join(EACH)}")
     p.add_argument("--prepare", type=int, help="with --each, items prepared for each completing type")
@@ -596,7 +597,8 @@ def main() -> int:
     failed: list[str] = []
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
-        server = Server(args.database, args.workers, args.access_log, tmp)
+        server = Server(args.database, args.workers, args.access_log, tmp,
+                        f"db_pool_size = {args.pool_size}\n" if args.pool_size else "")
         try:
             server.measure_idle(args.idle_seconds)
             print(f"idle server: {server.idle_rate * 1000:.0f} ms of CPU per second (subtracted from the server's "

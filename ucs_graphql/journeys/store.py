@@ -249,7 +249,11 @@ def _build_services_of_customers(shape: tuple[int, tuple[Any, ...], bool]) -> An
              *_filtered(SERVICE, filters, bindparam)]
     if after:
         conds.append(service.c.service_id > bindparam("after"))
-    rank = func.row_number().over(partition_by=service.c.customer_id, order_by=service.c.service_id).label("rank")
+    # Ranked by `service_id + 0`, which no index gives: for one customer (IN of one value), SQLite's planner,
+    # without statistics, would otherwise read every service of the tenant in id order (the primary key) to
+    # save the sort of a few rows, instead of the customer's index.
+    order = service.c.service_id + literal_column("0")
+    rank = func.row_number().over(partition_by=service.c.customer_id, order_by=order).label("rank")
     ranked = select(service, rank).where(*conds).subquery()
     cols = [ranked.c[c.name] for c in service.c]
     return (select(*cols).where(ranked.c.rank <= bindparam("limit"))

@@ -1,8 +1,10 @@
-"""The customer console in a real headless Chromium (tests/chromium.py): a screen-pop
-by phone number in another format opens the customer, whose name, active service and current state show; a task
-started through REST appears without reload, and after the socket drops the page reconnects and reloads; an
-interaction's content opens as text; sign-in and sign-out with access control on; a role that may not read
-interactions sees no interactions section. Screenshots of each view go to tests/artifacts/ (git-ignored)."""
+"""The customer console in a real headless Chromium (tests/chromium.py): a screen-pop by phone number in another
+format opens the customer, whose name, active service and current state show; a task started through REST appears
+without reload, and after the socket drops the page reconnects and reloads; an interaction's content opens as text
+and an HTML e-mail in a sandboxed frame where no script runs; interactions page and filter by service; the keyboard
+reaches an interaction through named controls; times follow the browser's time zone; sign-in (held in memory only)
+and sign-out with access control on; roles without readInteraction or readService see those parts absent; the
+supervisors' live feed. Screenshots of each view at 420 and 1280 px go to tests/artifacts/ (git-ignored)."""
 
 from __future__ import annotations
 
@@ -26,7 +28,7 @@ from tests.profile_fixtures import PHONE, define
 from tests.tcp_proxy import TcpProxy
 from tests.test_subscriptions import served_app
 from ucs_graphql.access.hashing import hash_secret
-from ucs_graphql.access.tasks import ALL_TASKS, READ_INTERACTION
+from ucs_graphql.access.tasks import ALL_TASKS, READ_INTERACTION, READ_SERVICE
 
 PASSWORD = "correct horse"
 _HASH = hash_secret(PASSWORD, ln=4)
@@ -40,6 +42,16 @@ tasks = {json.dumps(sorted(ALL_TASKS))}
 name = "clerks"
 dbid = 121
 tasks = {json.dumps(sorted(set(ALL_TASKS) - {READ_INTERACTION}))}
+
+[[roles]]
+name = "viewers"
+dbid = 122
+tasks = {json.dumps(sorted(set(ALL_TASKS) - {READ_SERVICE}))}
+
+[[users]]
+name = "viewer"
+password_hash = "{_HASH}"
+roles = ["viewers"]
 
 [[users]]
 name = "agent"
@@ -401,8 +413,22 @@ async def test_sign_in_and_out_and_a_role_without_interactions(page, guarded_con
         assert not driver.find_elements(By.ID, "interactions")
         assert "Basic" not in driver.current_url and "Bearer" not in driver.current_url
         shots(driver, request, "no-interactions")
+        driver.find_element(By.ID, "signout").click()
 
     await in_browser(as_clerk)
+
+    def as_viewer() -> None:  # a role that may not read services: no journey, and a feed saying so
+        sign_in("viewer")
+        _wait_text(driver, "#customer-name", "Ada Quill")
+        WebDriverWait(driver, WAIT).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#interactions details"))
+        assert not driver.find_elements(By.ID, "journey")
+        assert not driver.find_elements(By.CSS_SELECTOR, "[data-jump='journey']")
+        driver.find_element(By.ID, "nav-live").click()
+        _wait_text(driver, "#active-counts", "Your role may not read services.")
+        assert driver.execute_script("return document.body.dataset.live") is None  # no subscription asked
+        shots(driver, request, "live-refused")
+
+    await in_browser(as_viewer)
     # Before signing in, the page's own request for data was refused (401, no password prompt): nothing else.
     assert all("status of 401" in p for p in await in_browser(lambda: problems(driver)))
 

@@ -404,7 +404,7 @@ def sqlite_flows(path: str, seconds: float, customers: int) -> tuple[int, float]
         tx(w, ("UPDATE service SET completed_at = ?, completed = ?, disposition = ? WHERE tenant_id = ? AND "
                "service_id = ? AND completed_at IS NULL RETURNING *", (now, _DONE, "1", TENANT, sid)))
         tx("BEGIN", ("SELECT * FROM service WHERE tenant_id = ? AND customer_id = ? AND completed_at IS NULL "
-                     "ORDER BY service_id", (TENANT, cid)))
+                     "ORDER BY service_id + 0", (TENANT, cid)))
         flows += 1
     elapsed = time.perf_counter() - t0
     db.close()
@@ -499,7 +499,7 @@ async def pg_flows(dsn: str, seconds: float, customers: int, concurrency: int, n
                                                  "1", tk))
         await conn.fetchrow(complete_service, *args(ch, ev("service_completed", sid), TENANT, sid, now, _DONE, "1"))
         await conn.fetch("SELECT * FROM service WHERE service.tenant_id = $1 AND service.customer_id = $2 AND "
-                         "service.completed_at IS NULL ORDER BY service.service_id", TENANT, cid)
+                         "service.completed_at IS NULL ORDER BY service.service_id + 0", TENANT, cid)
 
     flows = 0
     t0 = time.perf_counter()

@@ -91,17 +91,17 @@ def _sqlite_engine(url: str, *, writer: bool, pool_size: int, timeout: float) ->
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.close()
 
+    begin = "BEGIN IMMEDIATE" if writer else "BEGIN"
+
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        if writer:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-            return
-        # A read's BEGIN in one trip to the connection's thread (through SQLAlchemy it takes three: cursor,
-        # execute, close); a read of one statement then costs three trips: BEGIN, the statement, COMMIT.
+        # A read's or write's BEGIN in one trip to the connection's thread (through SQLAlchemy it takes three:
+        # cursor, execute, close); a read of one statement then costs three trips: BEGIN, the statement, COMMIT.
+        # A busy database is SQLAlchemy's OperationalError, as through SQLAlchemy, which writes retry.
         try:
-            await_(conn.connection.driver_connection.execute_fetchall("BEGIN"))
+            await_(conn.connection.driver_connection.execute_fetchall(begin))
         except sqlite3.Error as err:
-            raise sa_exc.DBAPIError.instance("BEGIN", [], err, sqlite3.Error, hide_parameters=True) from err
+            raise sa_exc.DBAPIError.instance(begin, [], err, sqlite3.Error, hide_parameters=True) from err
 
     return engine
 

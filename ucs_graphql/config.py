@@ -123,13 +123,18 @@ class Settings:
     # Operability.
     access_log: bool = True
     log_format: str = "ucs"  # "ucs" (the reference's log line) or "json"
-    mode_poll_seconds: float = 0.1
+    # How often the server state (mode, schema generation, acknowledgements) is read again when the database
+    # gives no signal of its changes (db_notify off, an engine without LISTEN, the listener reconnecting).
+    mode_poll_seconds: float = 1.0
     mode_switch_timeout_seconds: float = 60.0
     # Longest wait for the database: connecting, a pooled connection, a lock, a write's retries (then 503).
     db_timeout_seconds: float = 5.0
     # Longest round trip of one PostgreSQL statement (0 = db_timeout_seconds); raise it for heavy maintenance.
     db_statement_timeout_seconds: float = 0.0
     db_pool_size: int = 16
+    # PostgreSQL: changes of the server state and live events travel by LISTEN/NOTIFY. Off (or an engine that
+    # refuses LISTEN: CockroachDB, YugabyteDB), each process polls the state and keeps its events to itself.
+    db_notify: bool = True
     drain_seconds: float = 10.0
 
     @property
@@ -347,7 +352,7 @@ def validate(settings: Settings) -> None:
     positive = ("login_failures_burst", "login_failures_per_minute", "max_subscriptions_per_connection",
                 "max_subscriptions", "max_header_bytes", "max_header_count", "header_timeout_seconds",
                 "body_timeout_seconds", "request_timeout_seconds", "import_timeout_seconds",
-                "websocket_timeout_seconds")
+                "websocket_timeout_seconds", "mode_poll_seconds")
     for name in positive:
         if getattr(settings, name) <= 0:
             raise ConfigError(f"configuration '{name}' must be above 0")

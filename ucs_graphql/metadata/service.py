@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 from typing import Any
 
 from sqlalchemy import exc as sa_exc
@@ -28,13 +26,14 @@ from ucs_graphql.metadata.model import (
     parse_identification_key_doc,
 )
 from ucs_graphql.runtime import Runtime
-from ucs_graphql.server.service import GENERATION, LIVE_MS
+from ucs_graphql.server import service as server_service
+from ucs_graphql.server.service import GENERATION
 
 log = logging.getLogger("ucs.metadata")
 
 SCHEMA_GENERATION = "schema_generation"
 # The longest a schema change waits for the other workers to drop the schemas they cached before it (at
-# least three of their polls of the server state).
+# least three polls of the server state, where the database gives no change signal).
 APPLIED_SECONDS = 5.0
 
 
@@ -65,7 +64,7 @@ async def _write_schema(ctx: Ctx, work: Any) -> Any:
                 raise
             raise AlreadyExists("a schema or key with this name already exists (names are case-insensitive)") from err
         ctx.rt.schemas.generation = generation
-        return result, await _bump_state(conn)
+        return result, await _bump_state(ctx.rt, conn)
 
     try:
         result, state = await ctx.db.write(run)
@@ -75,26 +74,22 @@ async def _write_schema(ctx: Ctx, work: Any) -> Any:
     return result
 
 
-async def _bump_state(conn: AsyncConnection) -> int:
+async def _bump_state(rt: Runtime, conn: AsyncConnection) -> int:
     """Bump the server state's generation, which each worker acknowledges once it has applied the state read
-    with it, the schema generation included. Last in the transaction: its row lock is held briefly."""
-    return await store.bump(conn, GENERATION)
+    with it, the schema generation included, and signal the other processes. Last in the transaction: its row
+    lock is held briefly."""
+    generation = await store.bump(conn, GENERATION)
+    await rt.parts["events"].signal(conn)
+    return generation
 
 
 async def _applied_everywhere(rt: Runtime, state: int) -> None:
-    """Wait until every other live worker has acknowledged generation `state` of the server state; one that
-    has not within APPLIED_SECONDS (or three of its polls) is logged and not waited for."""
-    deadline = time.monotonic() + max(APPLIED_SECONDS, 3 * rt.settings.mode_poll_seconds)
-    while True:
-        async with rt.db.read() as conn:
-            behind = await store.workers_behind(conn, state, int(time.time() * 1000) - LIVE_MS, rt.server.worker_id)
-        if not behind:
-            return
-        if time.monotonic() > deadline:
-            log.warning("workers %s did not apply a schema change in time; they see it once they poll the server "
-                        "state", ", ".join(behind))
-            return
-        await asyncio.sleep(min(rt.settings.mode_poll_seconds, 0.05))
+    """Wait until every other registered worker has acknowledged generation `state` of the server state; one
+    that has not within APPLIED_SECONDS (or three polls) is logged and not waited for."""
+    behind = await server_service.wait_for_workers(rt, state, max(APPLIED_SECONDS, 3 * rt.settings.mode_poll_seconds))
+    if behind:
+        log.warning("workers %s did not apply a schema change in time; they see it once they read the server "
+                    "state", ", ".join(behind))
 
 
 # --- profile attributes (CV.WS.PROF.META.1, and POST /metadata/profiles) ---
@@ -354,7 +349,7 @@ async def reload_cache(ctx: Ctx) -> None:
 
     async def work(conn: AsyncConnection) -> int:
         ctx.rt.schemas.generation = await store.bump(conn, SCHEMA_GENERATION)
-        return await _bump_state(conn)
+        return await _bump_state(ctx.rt, conn)
 
     state = await ctx.db.write(work)
     ctx.rt.schemas.invalidate()

@@ -8,7 +8,7 @@ from sqlalchemy import BigInteger, Text, cast, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ucs_graphql.db.tables.metadata_schemas import extension_schema, identification_key, profile_attribute
-from ucs_graphql.db.tables.server import server_state, server_worker
+from ucs_graphql.db.tables.server import server_state
 from ucs_graphql.db.upsert import insert_for
 from ucs_graphql.kit import jsonio
 
@@ -97,11 +97,3 @@ async def bump(conn: AsyncConnection, name: str) -> int:
     ).returning(server_state.c.value)
     return int((await conn.execute(stmt)).scalar_one())
 
-
-async def workers_behind(conn: AsyncConnection, generation: int, beat_since_ms: int, this_worker: str) -> list[str]:
-    """The workers other than `this_worker`, heartbeating since `beat_since_ms`, that have not yet
-    acknowledged `generation` of the server state."""
-    rows = await conn.execute(select(server_worker.c.worker_id).where(
-        server_worker.c.heartbeat_ms >= beat_since_ms, server_worker.c.seen_generation < generation,
-        server_worker.c.worker_id != this_worker))
-    return sorted(r.worker_id for r in rows)

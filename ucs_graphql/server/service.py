@@ -2,7 +2,10 @@
 
 The mode lives in server_state. A switch first writes `switching:<target>` with a new generation; every
 live worker applies it (new requests answer 503), reports when its in-flight requests are done, and the
-switch then writes the target mode. Workers follow the table by polling, so this works on both engines.
+switch then writes the target mode. Workers register in server_worker when they start and leave it when
+they stop; they read server_state when the event bus signals a change (ucs_graphql.events), and write to
+server_worker only to acknowledge a generation. A worker that does not acknowledge a switch within
+live_seconds was killed without leaving the table: the switch removes it and goes on.
 """
 
 from __future__ import annotations
@@ -32,7 +35,10 @@ log = logging.getLogger("ucs.server")
 MODE = "mode"
 GENERATION = "mode_generation"
 SWITCHING = "switching:"
-LIVE_MS = 3000
+# A switch presumes a worker gone when it has not acknowledged within this, plus twice the bus's reaction time.
+LIVE_SECONDS = 3.0
+# How often a switch looks at this process's own requests in flight (no database work).
+LOCAL_CHECK_SECONDS = 0.05
 
 
 def status(ctx: Ctx) -> dict[str, Any]:
@@ -81,90 +87,144 @@ async def _switch(rt: Runtime, target: str) -> str:
     if s.switching:
         raise Unavailable("the server mode is already switching; retry later")
     previous = s.mode
-
-    async def begin(conn: AsyncConnection) -> int:
-        gen = await store.bump(conn, GENERATION)
-        await _set(conn, MODE, SWITCHING + target)
-        return gen
-
-    gen = await rt.db.write(begin)
-    s.switching = True
-    s.generation = gen
-    deadline = time.monotonic() + rt.settings.mode_switch_timeout_seconds
+    s.switch_here = True
     try:
-        await _wait_for_workers(rt, gen, deadline)
-    except TimeoutError:
-        async def undo(conn: AsyncConnection) -> int:
-            g = await store.bump(conn, GENERATION)
-            await _set(conn, MODE, previous)
-            return g
-
-        s.generation = await rt.db.write(undo)
+        gen = await _write_mode(rt, SWITCHING + target)
+        s.switching = True
+        s.generation = gen
+        deadline = time.monotonic() + rt.settings.mode_switch_timeout_seconds
+        if await _wait_for_workers(rt, gen, deadline):
+            s.generation = await _write_mode(rt, previous)
+            s.switching = False
+            raise ModeForbidden(
+                f"switching to {target} mode timed out: requests were still running; the server stays in "
+                f"{previous} mode") from None
+        s.generation = await _write_mode(rt, target)
+        s.mode = target
         s.switching = False
-        raise ModeForbidden(
-            f"switching to {target} mode timed out: requests were still running; the server stays in {previous} mode"
-        ) from None
-
-    async def finish(conn: AsyncConnection) -> int:
-        g = await store.bump(conn, GENERATION)
-        await _set(conn, MODE, target)
-        return g
-
-    s.generation = await rt.db.write(finish)
-    s.mode = target
-    s.switching = False
-    try:
         # Every live worker has applied the new mode before the switch answers.
-        await _wait_for_workers(rt, s.generation, deadline, require_idle=False)
-    except TimeoutError:
-        log.warning("a worker did not acknowledge the switch to %s in time", target)
+        late = await _wait_for_workers(rt, s.generation, deadline, require_idle=False)
+        if late:
+            log.warning("worker(s) %s did not acknowledge the switch to %s in time", ", ".join(late), target)
+    finally:
+        s.switch_here = False
     log.info("server mode changed to %s", target)
     return target
 
 
-async def _wait_for_workers(rt: Runtime, gen: int, deadline: float, require_idle: bool = True) -> None:
-    """Wait until every live worker acknowledged `gen` (and, with require_idle, has no request in flight,
-    this process's own switch request aside)."""
+async def _write_mode(rt: Runtime, mode: str) -> int:
+    """Store `mode` under a new generation, acknowledged by this process, and signal the other processes."""
     s = rt.server
-    while True:
-        local_ok = s.inflight <= 1 or not require_idle
-        await _heartbeat(rt, gen, max(s.inflight - 1, 0))
-        others_ok = await _others_acknowledged(rt, gen, require_idle)
-        if local_ok and others_ok:
-            return
-        if time.monotonic() > deadline:
-            raise TimeoutError
-        await asyncio.sleep(min(rt.settings.mode_poll_seconds, 0.05))
+    busy = s.busy
+
+    async def work(conn: AsyncConnection) -> int:
+        gen = await store.bump(conn, GENERATION)
+        await _set(conn, MODE, mode)
+        await _ack_row(conn, rt, gen, busy)
+        await rt.parts["events"].signal(conn)
+        return gen
+
+    gen = await rt.db.write(work)
+    s.acked_generation, s.acked_inflight = gen, busy
+    return gen
 
 
-async def _others_acknowledged(rt: Runtime, gen: int, require_idle: bool) -> bool:
-    now_ms = int(time.time() * 1000)
+def live_seconds(rt: Runtime) -> float:
+    """How long a switch waits for a worker's first acknowledgement before it presumes the worker gone."""
+    return LIVE_SECONDS + 2 * rt.parts["events"].reaction_seconds
+
+
+async def wait_for_workers(rt: Runtime, gen: int, seconds: float) -> list[str]:
+    """Wait until every other registered worker has acknowledged generation `gen` of the server state (and so
+    applied what was written with it), at most `seconds`; the workers still behind then."""
+    return await _wait_for_workers(rt, gen, time.monotonic() + seconds, require_idle=False)
+
+
+async def _wait_for_workers(rt: Runtime, gen: int, deadline: float, require_idle: bool = True) -> list[str]:
+    """Wait until every registered worker acknowledged `gen` (and, with require_idle, has no request in
+    flight, this process's own switch request aside); the workers still waited for at the deadline (this
+    one's id when its own requests are), none when done.
+
+    Workers answer within milliseconds of the change signal (a poll period without one); a worker that has
+    not answered within live_seconds is presumed gone (killed without leaving the table) and its row removed.
+    """
+    s = rt.server
+    changes = rt.parts["events"].changes
+    presume_gone_at = time.monotonic() + live_seconds(rt)
+    s.awaiting += 1
+    try:
+        while True:
+            seen = changes.count
+            local_ok = s.busy == 0 or not require_idle
+            waiting = await _unacknowledged(rt, gen, require_idle, time.monotonic() >= presume_gone_at)
+            if local_ok and not waiting:
+                return []
+            now = time.monotonic()
+            if now > deadline:
+                return waiting if local_ok else [s.worker_id, *waiting]
+            pause = deadline - now
+            if not local_ok:
+                pause = min(pause, LOCAL_CHECK_SECONDS)
+            if now < presume_gone_at:
+                pause = min(pause, presume_gone_at - now)
+            await changes.wait(seen, pause)
+    finally:
+        s.awaiting -= 1
+
+
+async def _unacknowledged(rt: Runtime, gen: int, require_idle: bool, presume_gone: bool) -> list[str]:
+    """The other workers still to acknowledge `gen` (or to finish their requests). With presume_gone, those
+    that have not acknowledged it at all are removed from the table instead."""
     async with rt.db.read() as conn:
         rows = (await conn.execute(select(
-            server_worker.c.worker_id, server_worker.c.heartbeat_ms, server_worker.c.seen_generation,
-            server_worker.c.inflight))).all()
-    for worker_id, beat, seen, inflight in rows:
-        if worker_id == rt.server.worker_id or now_ms - beat > LIVE_MS:
+            server_worker.c.worker_id, server_worker.c.seen_generation, server_worker.c.inflight))).all()
+    waiting, gone = [], []
+    for worker_id, seen, inflight in rows:
+        if worker_id == rt.server.worker_id:
             continue
-        if seen < gen or (require_idle and inflight > 0):
-            return False
-    return True
+        if seen >= gen:
+            if require_idle and inflight > 0:
+                waiting.append(worker_id)
+        elif presume_gone:
+            gone.append(worker_id)
+        else:
+            waiting.append(worker_id)
+    if gone:
+        log.warning("worker(s) %s did not acknowledge the mode switch within %.1f s: presumed gone",
+                    ", ".join(gone), live_seconds(rt))
+
+        async def forget(conn: AsyncConnection) -> None:
+            await conn.execute(delete(server_worker).where(
+                server_worker.c.worker_id.in_(gone), server_worker.c.seen_generation < gen))
+
+        await rt.db.write(forget)
+    return waiting
 
 
-async def _heartbeat(rt: Runtime, seen: int, inflight: int) -> None:
+async def _ack_row(conn: AsyncConnection, rt: Runtime, seen: int, inflight: int) -> None:
+    """Register this worker with the generation it has applied and its requests in flight."""
     s = rt.server
-    now_ms = int(time.time() * 1000)
+    await upsert(conn, server_worker, {
+        "worker_id": s.worker_id, "pid": os.getpid(), "heartbeat_ms": int(time.time() * 1000),
+        "seen_generation": seen, "inflight": inflight}, ["worker_id"], ["heartbeat_ms", "seen_generation", "inflight"])
+
+
+async def _acknowledge(rt: Runtime) -> None:
+    """Write this worker's acknowledgement of the generation it serves, and signal it."""
+    s = rt.server
+    gen, busy = s.generation, s.busy
 
     async def work(conn: AsyncConnection) -> None:
-        await upsert(conn, server_worker, {
-            "worker_id": s.worker_id, "pid": os.getpid(), "heartbeat_ms": now_ms, "seen_generation": seen,
-            "inflight": inflight}, ["worker_id"], ["heartbeat_ms", "seen_generation", "inflight"])
+        await _ack_row(conn, rt, gen, busy)
+        await rt.parts["events"].signal(conn)
 
     await rt.db.write(work)
+    s.acked_generation, s.acked_inflight = gen, busy
 
 
 async def load_state(rt: Runtime) -> None:
-    """Apply the stored mode and generations to this process (a fresh database starts in production)."""
+    """Apply the stored mode and generations to this process (a fresh database starts in production), and
+    register this worker."""
     async with rt.db.read() as conn:
         values = await store.read_state(conn)
     if MODE not in values:
@@ -174,6 +234,7 @@ async def load_state(rt: Runtime) -> None:
         await rt.db.write(init)
         values[MODE] = PRODUCTION
     _apply(rt, values)
+    await _acknowledge(rt)
 
 
 def _apply(rt: Runtime, values: dict[str, str]) -> None:
@@ -192,30 +253,50 @@ def _apply(rt: Runtime, values: dict[str, str]) -> None:
 
 
 async def watch(rt: Runtime) -> None:
-    """Follow the mode and schema generation written by other workers, and heartbeat; runs until cancelled."""
-    last_beat = 0.0
-    acked = -1
+    """Follow the mode and schema generation written by other workers, and acknowledge each mode generation
+    (again when its requests are done, while a switch waits for them); runs until cancelled.
+
+    It reads the server state only when the event bus signals a change (NOTIFY, SQLite's data version, or
+    a poll period when the engine has no signal) and writes only to acknowledge: an idle worker costs the
+    database nothing on PostgreSQL and SQLite.
+    """
+    s = rt.server
+    bus = rt.parts["events"]
+    changes = bus.changes
+    # While a switch runs or acknowledgements are awaited, the next steps come within milliseconds: the bus
+    # looks for them more often.
+    bus.hurry = lambda: s.switching or s.awaiting > 0
+    read_at = -1
     while True:
+        pause: float | None = None
         try:
-            async with rt.db.read() as conn:
-                values = await store.read_state(conn)
-            if int(values.get(GENERATION, "0")) >= rt.server.generation:
-                _apply(rt, values)
-            now = time.monotonic()
-            if acked != rt.server.generation or rt.server.switching or now - last_beat > 1.0:
-                await _heartbeat(rt, rt.server.generation, rt.server.inflight)
-                acked, last_beat = rt.server.generation, now
+            if changes.count != read_at:
+                seen = changes.count
+                async with rt.db.read() as conn:
+                    values = await store.read_state(conn)
+                read_at = seen
+                if int(values.get(GENERATION, "0")) >= s.generation:
+                    _apply(rt, values)
+            # A switch requested of this process acknowledges its generations in its own writes.
+            if not s.switch_here and (s.acked_generation != s.generation
+                                      or (s.switching and s.acked_inflight > 0 and s.busy == 0)):
+                await _acknowledge(rt)
+            if s.switching and s.acked_inflight > 0:
+                pause = LOCAL_CHECK_SECONDS  # a switch waits for this worker's requests: tell it when done
         except asyncio.CancelledError:
             raise
         except Exception:  # the database may be away; keep watching
-            log.debug("mode watcher could not read the server state", exc_info=True)
-        await asyncio.sleep(rt.settings.mode_poll_seconds)
+            log.debug("mode watcher could not follow the server state", exc_info=True)
+            await asyncio.sleep(rt.settings.mode_poll_seconds)
+            continue
+        await changes.wait(read_at, pause)
 
 
 async def unregister(rt: Runtime) -> None:
     """Remove this worker from the acknowledgement table at shutdown."""
     async def work(conn: AsyncConnection) -> None:
         await conn.execute(delete(server_worker).where(server_worker.c.worker_id == rt.server.worker_id))
+        await rt.parts["events"].signal(conn)
 
     try:
         await rt.db.write(work)

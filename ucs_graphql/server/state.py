@@ -30,11 +30,23 @@ class ServerState:
     generation: int = 0
     schema_generation: int = 0
     inflight: int = 0
+    # What this process last wrote to server_worker: the generation acknowledged, its requests in flight then.
+    acked_generation: int = -1
+    acked_inflight: int = 0
+    # A switch requested of this process is running (its own request is not counted as in flight).
+    switch_here: bool = False
+    # Waits of this process for the other workers' acknowledgements.
+    awaiting: int = 0
     worker_id: str = field(default_factory=lambda: f"{os.getpid()}-{uuid.uuid4().hex[:8]}")
     idle: asyncio.Event = field(default_factory=asyncio.Event)
 
     def __post_init__(self) -> None:
         self.idle.set()
+
+    @property
+    def busy(self) -> int:
+        """Requests in flight, a mode switch requested of this process aside."""
+        return max(self.inflight - (1 if self.switch_here else 0), 0)
 
     def count(self, status: int) -> None:
         """Count one finished request in today's counters (reset at midnight UTC and at restart)."""

@@ -27,6 +27,7 @@ from ucs_graphql.graphql.app import UcsGraphQL
 from ucs_graphql.kit.errors import UcsError
 from ucs_graphql.runtime import Runtime
 from ucs_graphql.server import service as server_service
+from ucs_graphql.server.state import ServerState
 from ucs_graphql.web import console, graphiql, heap
 from ucs_graphql.web.health import health_routes
 from ucs_graphql.web.metrics import metrics_for, metrics_routes
@@ -49,8 +50,10 @@ def create_runtime(settings: Settings) -> Runtime:
         log.warning(warning)
     db = Database(settings.database_url, pool_size=settings.db_pool_size, timeout=settings.db_timeout_seconds,
                   statement_timeout=settings.db_statement_timeout_seconds or None)
-    parts["events"] = make_bus(settings.database_url)
-    return Runtime(settings=settings, db=db, parts=parts)
+    server = ServerState()
+    parts["events"] = make_bus(settings.database_url, notify=settings.db_notify,
+                               poll_seconds=settings.mode_poll_seconds, origin=server.worker_id)
+    return Runtime(settings=settings, db=db, server=server, parts=parts)
 
 
 async def start_runtime(rt: Runtime) -> asyncio.Task[None]:

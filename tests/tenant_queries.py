@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SERVER_WIDE = {
     "server_state": "the server's mode and cache generations, one row per setting for every tenant",
     "server_worker": "the serving processes of the whole server, which acknowledge mode switches",
+    "event_outbox": "SQLite's journey events for the other processes, read by every process whatever the tenant",
     "id_high_water": "SQLite's stand-in for the id sequences, which PostgreSQL shares among tenants too",
     "alembic_version": "Alembic's record of the schema revision (not in the models' metadata)",
 }

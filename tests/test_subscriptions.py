@@ -1,7 +1,7 @@
 """Live journey events over graphql-transport-ws, with the app served by uvicorn on a free port.
 
-Writes go through the REST path; on PostgreSQL a second worker (another runtime on the same database)
-writes too, and its events reach the subscriber through LISTEN/NOTIFY.
+Writes go through the REST path; a second worker (another runtime on the same database) writes too, and its
+events reach the subscriber through LISTEN/NOTIFY (PostgreSQL) or the event outbox (SQLite).
 """
 
 from __future__ import annotations
@@ -134,9 +134,9 @@ async def test_service_subscription_and_tenants(served):
             await ws.close()
 
 
-async def test_the_tenant_feed_sees_every_service_of_its_tenant_anonymous_ones_included(served, make_client, backend):
-    """With neither customerId nor serviceId: every event of the caller's tenant, also through LISTEN/NOTIFY
-    from another worker on PostgreSQL (an anonymous service's event carries no customer id)."""
+async def test_the_tenant_feed_sees_every_service_of_its_tenant_anonymous_ones_included(served, make_client):
+    """With neither customerId nor serviceId: every event of the caller's tenant, also from another worker
+    (an anonymous service's event carries no customer id)."""
     ws = await _subscribe(served["ws"], served["rt"], {})
     try:
         async with httpx.AsyncClient(base_url=served["http"]) as http:
@@ -152,28 +152,25 @@ async def test_the_tenant_feed_sees_every_service_of_its_tenant_anonymous_ones_i
         other_worker = await make_client()
         again = await other_worker.post("/services/start", json={"service_type": 1, "contact_key": "k9"})
         assert again.status_code == 201
-        if backend == "postgres":
-            event = await _next(ws)
-            assert event["serviceId"] == again.json()["service_id"] and event["customerId"] is None
+        event = await _next(ws)
+        assert event["serviceId"] == again.json()["service_id"] and event["customerId"] is None
         with pytest.raises(TimeoutError):  # tenant 2's service never came
             await asyncio.wait_for(ws.recv(), timeout=0.3)
     finally:
         await ws.close()
 
 
-async def test_events_of_another_worker(served, make_client, backend):
-    """PostgreSQL: delivered through LISTEN/NOTIFY. SQLite: events stay in the writing process (documented)."""
+async def test_events_of_another_worker(served, make_client):
+    """Delivered through LISTEN/NOTIFY on PostgreSQL, through the event outbox on SQLite."""
     ws = await _subscribe(served["ws"], served["rt"], {"customerId": "C5"})
     try:
         other_worker = await make_client()
         resp = await other_worker.post("/services/start", json={"service_type": 1, "customer_id": "C5"})
         assert resp.status_code == 201
-        if backend == "postgres":
-            event = await _next(ws)
-            assert event["kind"] == "SERVICE_STARTED" and event["serviceId"] == resp.json()["service_id"]
-        else:
-            with pytest.raises(TimeoutError):
-                await asyncio.wait_for(ws.recv(), timeout=0.3)
+        event = await _next(ws)
+        assert event["kind"] == "SERVICE_STARTED" and event["serviceId"] == resp.json()["service_id"]
+        with pytest.raises(TimeoutError):  # once
+            await asyncio.wait_for(ws.recv(), timeout=0.3)
     finally:
         await ws.close()
 

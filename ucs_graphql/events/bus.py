@@ -59,8 +59,13 @@ class Event:
 
     @classmethod
     def decode(cls, payload: str) -> Event:
-        """The event of a NOTIFY payload (`encode` leaves out every None, an anonymous service's customer too)."""
-        return cls(**{"customer_id": None, **jsonio.loads(payload)})
+        """The event of a NOTIFY payload."""
+        return cls.of(jsonio.loads(payload))
+
+    @classmethod
+    def of(cls, fields: dict[str, Any]) -> Event:
+        """The event of a decoded payload (`encode` leaves out every None, an anonymous service's customer too)."""
+        return cls(**{"customer_id": None, **fields})
 
 
 class Subscription:
@@ -88,6 +93,10 @@ class Subscription:
             self.overflowed = True
         else:
             self._items.append(event)
+        self._ready.set()
+
+    def wake(self) -> None:
+        """Wake the subscriber's reader (to see it overflowed)."""
         self._ready.set()
 
     async def next(self) -> Event:
@@ -136,6 +145,12 @@ class EventBus:
             yield sub
         finally:
             self._subs.discard(sub)
+
+    def drop_subscribers(self) -> None:
+        """Events were lost: every subscription of this process ends as a subscriber that fell behind."""
+        for sub in list(self._subs):
+            sub.overflowed = True
+            sub.wake()
 
     def deliver(self, event: Event) -> None:
         """Hand an event to every matching subscriber of this process."""

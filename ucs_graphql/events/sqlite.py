@@ -1,28 +1,63 @@
-"""The SQLite bus: a change committed by another process is noticed through `PRAGMA data_version`.
+"""The SQLite bus: a change committed by another process is noticed through `PRAGMA data_version`, and journey
+events reach the other processes on the same file through the event_outbox table.
 
 Each process keeps one connection of its own that asks SQLite, every CHECK_SECONDS (HURRY_SECONDS while a
 mode switch runs), whether another connection has committed since it last asked. The answer comes from the
 write-ahead log's index in shared memory: the check reads no page and writes nothing. When it moved,
-`changes` fires and the mode watcher reads the server state again.
+`changes` fires (the mode watcher reads the server state again) and the bus reads, on that connection:
+
+- whether other workers are registered in server_worker. Only then does a journey write add its events to
+  event_outbox, as one row in the write's own transaction; a lone process writes nothing more than before. A
+  worker that starts waits until the others had time to notice it before it serves.
+- when this process has subscribers, the outbox rows other processes added since the last read (else
+  only the newest row's id, where its first subscriber will start), delivered in commit order (SQLite has
+  one writer at a time, so ids follow commits). Every PRUNE_EVERY-th row removes the rows older than the
+  newest KEEP_ROWS; a process that fell further behind than that ends its subscriptions as a slow
+  subscriber's are ended ("subscribe again").
+
+Events of this process are delivered to its own subscribers after the commit, without the outbox.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
+from collections.abc import Sequence
+
+from sqlalchemy import bindparam, delete, insert
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ucs_graphql.db.engine import sqlite_path
-from ucs_graphql.events.bus import LocalBus
+from ucs_graphql.db.fast import FastStatement
+from ucs_graphql.db.tables.server import event_outbox
+from ucs_graphql.events.bus import Event, LocalBus
+from ucs_graphql.kit import jsonio
 
 log = logging.getLogger("ucs.events")
 
 CHECK_SECONDS = 0.05
 HURRY_SECONDS = 0.005  # while a mode switch runs
+KEEP_ROWS = 10_000
+PRUNE_EVERY = 100
+READ_ROWS = 1000
+
+_ADD = FastStatement(insert(event_outbox).values(origin=bindparam("origin"), payload=bindparam("payload"))
+                     .returning(event_outbox.c.id))
+_PRUNE = FastStatement(delete(event_outbox).where(event_outbox.c.id <= bindparam("upto")))
+
+
+# Read on the bus's own sqlite3 connection.
+_PEERS = "SELECT count(*) FROM server_worker WHERE worker_id != ?"
+_NEWEST = "SELECT coalesce(max(id), 0) FROM event_outbox"
+_OLDEST = "SELECT min(id) FROM event_outbox"
+_SINCE = f"SELECT id, payload FROM event_outbox WHERE id > ? AND origin != ? ORDER BY id LIMIT {READ_ROWS}"
 
 
 class SqliteBus(LocalBus):
-    """In-process delivery after commit; other processes' commits noticed through `PRAGMA data_version`."""
+    """In-process delivery after commit; other processes' commits noticed through `PRAGMA data_version`, their
+    events read from the outbox."""
 
     def __init__(self, database_url: str, poll_seconds: float = 1.0, origin: str = "") -> None:
         super().__init__(poll_seconds)
@@ -32,17 +67,31 @@ class SqliteBus(LocalBus):
         self.path = str(path)
         self.origin = origin
         self.checks = 0  # data_version checks made (bench/idle.py prints them)
+        self.peers = False  # other workers are registered: events go to the outbox too
+        self._last: int | None = None  # the newest outbox row read or skipped
         self._conn: sqlite3.Connection | None = None
 
     @property
     def reaction_seconds(self) -> float:
         return CHECK_SECONDS
 
+    async def stage(self, conn: AsyncConnection, events: Sequence[Event]) -> None:
+        if not events or not self.peers:
+            return
+        payload = "[" + ",".join(e.encode() for e in events) + "]"
+        (row,) = await _ADD.fetch(conn, {"origin": self.origin, "payload": payload})
+        if row[0] % PRUNE_EVERY == 0:
+            await _PRUNE.fetch(conn, {"upto": row[0] - KEEP_ROWS})
+
     async def start(self) -> None:
         # Autocommit, and never a wait on a lock: the check is a read of the log's index.
         self._conn = await asyncio.to_thread(
             sqlite3.connect, self.path, timeout=0, isolation_level=None, check_same_thread=False)
         self._run(self._watch(), "ucs-data-version")
+        await self._changed()
+        if self.peers:
+            # This worker registered before the bus started: let the others notice it before it serves.
+            await asyncio.sleep(2 * CHECK_SECONDS)
 
     async def stop(self) -> None:
         await super().stop()
@@ -67,4 +116,42 @@ class SqliteBus(LocalBus):
             version = self._version()
             if version is None or version != last:
                 last = version
-                self.changes.fire()
+                try:
+                    await self._changed()
+                except sqlite3.Error as err:
+                    log.debug("could not read the event outbox: %s", err)
+                    last = None  # read again at the next check
+
+    async def _changed(self) -> None:
+        self.changes.fire()
+        follow = self.subscribers > 0
+        peers, lost, payloads = await asyncio.to_thread(self._read, follow)
+        self.peers = peers
+        if lost:
+            log.warning("events of other processes were pruned before this process read them: its "
+                        "subscriptions end and their clients subscribe again")
+            self.drop_subscribers()
+        for payload in payloads:
+            for raw in jsonio.loads(payload):
+                with contextlib.suppress(TypeError):
+                    self.deliver(Event.of(raw))
+
+    def _read(self, follow: bool) -> tuple[bool, bool, list[str]]:
+        """(other workers registered, outbox rows lost, payloads of other processes since the last read)."""
+        conn = self._conn
+        assert conn is not None
+        peers = conn.execute(_PEERS, (self.origin,)).fetchone()[0] > 0
+        if not follow or self._last is None:
+            # Without subscribers only the position is kept, so the first subscriber gets what follows.
+            self._last = int(conn.execute(_NEWEST).fetchone()[0])
+            return peers, False, []
+        oldest = conn.execute(_OLDEST).fetchone()[0]
+        lost = oldest is not None and oldest > self._last + 1
+        payloads: list[str] = []
+        while True:
+            rows = conn.execute(_SINCE, (self._last, self.origin)).fetchall()
+            payloads += [payload for _id, payload in rows]
+            if rows:
+                self._last = int(rows[-1][0])
+            if len(rows) < READ_ROWS:
+                return peers, lost, payloads

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import BigInteger, Column, Integer, String, Table, Text
 
-from ucs_graphql.db.tables.base import metadata
+from ucs_graphql.db.tables.base import Id64, metadata
 
 # One row per setting: "mode" (production|maintenance|switching:<target>), "schema_generation".
 server_state = Table(
@@ -23,4 +23,14 @@ server_worker = Table(
     Column("heartbeat_ms", BigInteger, nullable=False),
     Column("seen_generation", BigInteger, nullable=False),
     Column("inflight", Integer, nullable=False),
+)
+
+# SQLite: the journey events of each write, for the other processes on the same file (ucs_graphql.events.sqlite);
+# the newest rows only. Unused on PostgreSQL, where events travel by NOTIFY.
+event_outbox = Table(
+    "event_outbox",
+    metadata,
+    Column("id", Id64, primary_key=True, autoincrement=True),
+    Column("origin", String(64), nullable=False),
+    Column("payload", Text, nullable=False),
 )

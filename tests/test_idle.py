@@ -1,6 +1,7 @@
 """Workers follow each other through the database's change signals (NOTIFY on PostgreSQL, PRAGMA data_version on
 SQLite, polling without them) instead of polling it: an idle worker sends nothing, a mode switch still waits
-for every live worker's requests, and a worker killed without leaving its row does not hold a switch back.
+for every live worker's requests, and a worker killed without leaving its row does not hold a switch back;
+SQLite's event outbox stays bounded, and a process left behind by it ends its subscriptions.
 
 Several runtimes on one database stand for several workers (the make_client fixture).
 """
@@ -19,7 +20,9 @@ from sqlalchemy import event, insert, select
 
 from tests.helpers import assert_error, set_mode
 from ucs_graphql.db.engine import sqlite_path
-from ucs_graphql.db.tables.server import server_worker
+from ucs_graphql.db.tables.server import event_outbox, server_worker
+from ucs_graphql.events import sqlite as sqlite_bus
+from ucs_graphql.kit.errors import Unavailable
 from ucs_graphql.runtime import Runtime
 
 # An idle worker's statements over IDLE_SECONDS: none, it waits for a change signal. A regression that polls
@@ -179,3 +182,36 @@ async def test_without_notify_workers_poll_and_still_switch_together(make_client
     assert (await b.get("/server/status")).json()["mode"] == "maintenance"
     await set_mode(b, "production")
     assert (await a.get("/server/status")).json()["mode"] == "production"
+
+
+async def test_the_sqlite_outbox_keeps_the_newest_rows_and_a_reader_left_behind_ends_its_subscriptions(
+        make_client, backend, monkeypatch):
+    if backend != "sqlite":
+        pytest.skip("the outbox carries events between processes on SQLite only")
+    monkeypatch.setattr(sqlite_bus, "KEEP_ROWS", 5)
+    monkeypatch.setattr(sqlite_bus, "PRUNE_EVERY", 2)
+    a, b = await make_client(), await make_client()
+    bus_a, bus_b = runtime(a).parts["events"], runtime(b).parts["events"]
+
+    async def peers() -> bool:
+        return bool(bus_a.peers and bus_b.peers)
+
+    await until(peers, "each worker knows of the other")
+
+    async def start() -> int:
+        resp = await b.post("/services/start", json={"service_type": 1, "customer_id": "CZ"})
+        assert resp.status_code == 201
+        return int(resp.json()["service_id"])
+
+    async with bus_a.subscribe(1, customer_id="CZ") as sub:
+        first = await start()
+        assert (await asyncio.wait_for(sub.next(), 10)).service_id == first
+        await bus_a.stop()  # a stalls while b writes more than the outbox keeps
+        for _ in range(12):
+            await start()
+        async with runtime(b).db.read() as conn:
+            assert 0 < len((await conn.execute(select(event_outbox.c.id))).all()) <= 5 + 2
+        await bus_a.start()
+        with pytest.raises(Unavailable, match="fell behind"):
+            while True:
+                await asyncio.wait_for(sub.next(), 10)

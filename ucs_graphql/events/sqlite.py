@@ -3,12 +3,14 @@ events reach the other processes on the same file through the event_outbox table
 
 Each process keeps one connection of its own that asks SQLite, every CHECK_SECONDS (HURRY_SECONDS while a
 mode switch runs), whether another connection has committed since it last asked. The answer comes from the
-write-ahead log's index in shared memory: the check reads no page and writes nothing. When it moved,
-`changes` fires (the mode watcher reads the server state again) and the bus reads, on that connection:
+write-ahead log's index in shared memory: the check reads no page and writes nothing. When it moved, the
+bus reads, on that connection:
 
-- whether other workers are registered in server_worker. Only then does a journey write add its events to
-  event_outbox, as one row in the write's own transaction; a lone process writes nothing more than before. A
-  worker that starts waits until the others had time to notice it before it serves.
+- server_state and server_worker (a few rows). When they differ from the last read, `changes` fires and
+  the mode watcher reads the state again; other commits (most of them) wake nobody. While other workers
+  are registered, a journey write adds its events to event_outbox, as one row in the write's own
+  transaction; a lone process writes nothing more than before. A worker that starts waits until the others
+  had time to notice it before it serves.
 - when this process has subscribers, the outbox rows other processes added since the last read (else
   only the newest row's id, where its first subscriber will start), delivered in commit order (SQLite has
   one writer at a time, so ids follow commits). Every PRUNE_EVERY-th row removes the rows older than the
@@ -25,6 +27,7 @@ import contextlib
 import logging
 import sqlite3
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import bindparam, delete, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -49,7 +52,8 @@ _PRUNE = FastStatement(delete(event_outbox).where(event_outbox.c.id <= bindparam
 
 
 # Read on the bus's own sqlite3 connection.
-_PEERS = "SELECT count(*) FROM server_worker WHERE worker_id != ?"
+_STATE = "SELECT name, value FROM server_state ORDER BY name"
+_WORKERS = "SELECT worker_id, seen_generation, inflight FROM server_worker ORDER BY worker_id"
 _NEWEST = "SELECT coalesce(max(id), 0) FROM event_outbox"
 _OLDEST = "SELECT min(id) FROM event_outbox"
 _SINCE = f"SELECT id, payload FROM event_outbox WHERE id > ? AND origin != ? ORDER BY id LIMIT {READ_ROWS}"
@@ -69,6 +73,7 @@ class SqliteBus(LocalBus):
         self.checks = 0  # data_version checks made (bench/idle.py prints them)
         self.peers = False  # other workers are registered: events go to the outbox too
         self._last: int | None = None  # the newest outbox row read or skipped
+        self._state: Any = None  # the server state and the workers' rows as last read
         self._conn: sqlite3.Connection | None = None
 
     @property
@@ -119,14 +124,18 @@ class SqliteBus(LocalBus):
                 try:
                     await self._changed()
                 except sqlite3.Error as err:
-                    log.debug("could not read the event outbox: %s", err)
+                    log.debug("could not read the server state or the event outbox: %s", err)
+                    self.changes.fire()  # the watcher reads the state its own way
                     last = None  # read again at the next check
 
     async def _changed(self) -> None:
-        self.changes.fire()
         follow = self.subscribers > 0
-        peers, lost, payloads = await asyncio.to_thread(self._read, follow)
-        self.peers = peers
+        state, lost, payloads = await asyncio.to_thread(self._read, follow)
+        # Most commits are other data: the watcher is woken only when the server state or a worker's row moved.
+        if state != self._state:
+            self._state = state
+            self.peers = any(worker_id != self.origin for worker_id, _seen, _inflight in state[1])
+            self.changes.fire()
         if lost:
             log.warning("events of other processes were pruned before this process read them: its "
                         "subscriptions end and their clients subscribe again")
@@ -136,15 +145,16 @@ class SqliteBus(LocalBus):
                 with contextlib.suppress(TypeError):
                     self.deliver(Event.of(raw))
 
-    def _read(self, follow: bool) -> tuple[bool, bool, list[str]]:
-        """(other workers registered, outbox rows lost, payloads of other processes since the last read)."""
+    def _read(self, follow: bool) -> tuple[Any, bool, list[str]]:
+        """(the server state and the workers' rows, outbox rows lost, payloads of other processes since the
+        last read)."""
         conn = self._conn
         assert conn is not None
-        peers = conn.execute(_PEERS, (self.origin,)).fetchone()[0] > 0
+        state = (conn.execute(_STATE).fetchall(), conn.execute(_WORKERS).fetchall())
         if not follow or self._last is None:
             # Without subscribers only the position is kept, so the first subscriber gets what follows.
             self._last = int(conn.execute(_NEWEST).fetchone()[0])
-            return peers, False, []
+            return state, False, []
         oldest = conn.execute(_OLDEST).fetchone()[0]
         lost = oldest is not None and oldest > self._last + 1
         payloads: list[str] = []
@@ -154,4 +164,4 @@ class SqliteBus(LocalBus):
             if rows:
                 self._last = int(rows[-1][0])
             if len(rows) < READ_ROWS:
-                return peers, lost, payloads
+                return state, lost, payloads

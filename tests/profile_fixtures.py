@@ -87,6 +87,6 @@ def count_statements(client: httpx.AsyncClient) -> list[str]:
 
 def data_statements(seen: list[str]) -> int:
     """How many of the statements touched profile data (the mode watcher's polling is left out)."""
-    # The watcher's heartbeat opens its own write transaction (BEGIN IMMEDIATE on SQLite): not profile data.
+    # The watcher's acknowledgements open their own write transaction (BEGIN IMMEDIATE on SQLite): not profile data.
     return len([s for s in seen if "server_state" not in s and "server_worker" not in s
                 and not s.strip().startswith("BEGIN")])

@@ -111,7 +111,7 @@ async def test_metrics_count_requests_by_reference_operation_and_status(client):
                   status="200", le="+Inf") == 2
     for name in ("ucs_graphql_subscriptions_active", "ucs_import_rows_total", "ucs_import_errors_total"):
         assert sample(body, name) == 0, name
-    # The mode watcher works in the background: its connection and a retried heartbeat may show up here.
+    # The mode watcher works in the background: its connection and a retried acknowledgement may show up here.
     for name in ("ucs_db_pool_connections_in_use", "ucs_db_pool_waiting", "ucs_db_write_retries_total",
                  "ucs_requests_in_flight"):
         value = sample(body, name)

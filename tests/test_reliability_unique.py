@@ -29,7 +29,7 @@ async def runtimes(make_client, workers: int) -> list[httpx.AsyncClient]:
 
 async def in_maintenance(clients: list[httpx.AsyncClient]) -> None:
     """Switch to maintenance and wait until every runtime serves in it."""
-    await asyncio.sleep(0.3)  # every runtime has registered with a heartbeat
+    await asyncio.sleep(0.3)  # every runtime has registered and read the state
     await set_mode(clients[0], "maintenance")
     for client in clients:
         for _ in range(100):

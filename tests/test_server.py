@@ -51,7 +51,7 @@ async def test_mode_survives_restart(make_client):
 async def test_other_worker_sees_the_switch_before_it_answers(make_client):
     a = await make_client()
     b = await make_client()  # a second runtime on the same database stands for a second worker
-    await asyncio.sleep(0.3)  # both heartbeat
+    await asyncio.sleep(0.3)  # both registered and read the state
     await set_mode(a, "maintenance")
     assert (await b.get("/server/status")).json()["mode"] == "maintenance"
 

@@ -26,6 +26,7 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -75,6 +76,9 @@ class SqliteBus(LocalBus):
         self._last: int | None = None  # the newest outbox row read or skipped
         self._state: Any = None  # the server state and the workers' rows as last read
         self._conn: sqlite3.Connection | None = None
+        # One user of the connection at a time: the check on the loop, a read or the close in a thread (a read
+        # still running when the bus stops is waited for before the connection closes).
+        self._lock = threading.Lock()
 
     @property
     def reaction_seconds(self) -> float:
@@ -92,8 +96,9 @@ class SqliteBus(LocalBus):
         # Autocommit, and never a wait on a lock: the check is a read of the log's index.
         self._conn = await asyncio.to_thread(
             sqlite3.connect, self.path, timeout=0, isolation_level=None, check_same_thread=False)
-        self._run(self._watch(), "ucs-data-version")
+        version = self._version()
         await self._changed()
+        self._run(self._watch(version), "ucs-data-version")
         if self.peers:
             # This worker registered before the bus started: let the others notice it before it serves.
             await asyncio.sleep(2 * CHECK_SECONDS)
@@ -101,20 +106,31 @@ class SqliteBus(LocalBus):
     async def stop(self) -> None:
         await super().stop()
         if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+            await asyncio.to_thread(self._close)
+
+    def _close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
 
     def _version(self) -> int | None:
-        """The connection's data version (None when SQLite could not answer at once)."""
-        assert self._conn is not None
-        self.checks += 1
+        """The connection's data version (None when SQLite could not answer at once, or the connection is in
+        use: read then)."""
+        if not self._lock.acquire(blocking=False):
+            return None
         try:
+            self.checks += 1
+            if self._conn is None:
+                return None
             return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
         except sqlite3.Error:
             return None
+        finally:
+            self._lock.release()
 
-    async def _watch(self) -> None:
-        last = self._version()
+    async def _watch(self, last: int | None) -> None:
+        """Check every CHECK_SECONDS from data version `last` on, and read when it moved."""
         while True:
             await asyncio.sleep(HURRY_SECONDS if self.hurry() else CHECK_SECONDS)
             # A few microseconds, on the loop: the check reads shared memory and never waits for a lock.
@@ -148,8 +164,13 @@ class SqliteBus(LocalBus):
     def _read(self, follow: bool) -> tuple[Any, bool, list[str]]:
         """(the server state and the workers' rows, outbox rows lost, payloads of other processes since the
         last read)."""
-        conn = self._conn
-        assert conn is not None
+        with self._lock:
+            conn = self._conn
+            if conn is None:
+                raise sqlite3.ProgrammingError("the bus is stopped")
+            return self._read_on(conn, follow)
+
+    def _read_on(self, conn: sqlite3.Connection, follow: bool) -> tuple[Any, bool, list[str]]:
         state = (conn.execute(_STATE).fetchall(), conn.execute(_WORKERS).fetchall())
         if not follow or self._last is None:
             # Without subscribers only the position is kept, so the first subscriber gets what follows.

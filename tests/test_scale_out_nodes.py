@@ -88,8 +88,8 @@ def values(wire: Any) -> list[Any]:
 
 async def test_three_nodes_behind_a_round_robin_keep_every_invariant(database_url, backend, tmp_path):
     if backend != "postgres":
-        pytest.skip("several server processes on one SQLite file are not a supported deployment (docs/scale-out.md: "
-                    "SQLite is a single node); the nodes share a PostgreSQL database")
+        pytest.skip("the nodes share a PostgreSQL database (SQLite serves one host: docs/scale-out.md; several "
+                    "processes on one SQLite file are tested in tests/test_events_processes.py)")
     folder = tmp_path / "import"
     (folder / "1").mkdir(parents=True)
     config = f'import_dir = "{folder}"\n'

@@ -453,7 +453,7 @@ async def customer_service_ids(
             conds.append(service.c.completed_at.is_(None))
         elif active is False:
             conds.append(service.c.completed_at.is_not(None))
-        stmt = select(service.c.service_id).where(*conds).order_by(service.c.service_id).with_for_update()
+        stmt = select(service.c.service_id).where(*conds).order_by(in_id_order(service.c.service_id)).with_for_update()
         out.extend(r[0] for r in await conn.execute(stmt))
     return sorted(out)
 

@@ -18,7 +18,7 @@ import pytest
 from tests.conftest import wipe
 from tests.journeys import define_extensions
 from ucs_graphql.config import load_settings
-from ucs_graphql.events.bus import Event, EventBus, Subscription
+from ucs_graphql.events.bus import Event, EventBus, PgBus, Subscription
 from ucs_graphql.web.app import create_app, create_runtime, start_runtime, stop_runtime
 
 T = "2024-05-06T07:08:09.010Z"
@@ -101,3 +101,19 @@ async def test_anonymous_service_events_and_refusals_send_nothing(served):
         with pytest.raises(TimeoutError):
             await asyncio.wait_for(sub.next(), timeout=0.3)
     assert got == [Event("service_started", 1, sid, None, T), Event("service_completed", 1, sid, None, T)]
+
+
+async def test_events_stay_in_the_process_when_the_server_refused_listen(served):
+    """A PostgreSQL-compatible server without LISTEN: the bus delivers within the process, so a write must not
+    count on a NOTIFY of its own."""
+    client, bus = served
+    if isinstance(bus, PgBus):
+        await bus.stop()  # no listening connection any more,
+        bus.notify = False  # as after the server refused LISTEN
+    async with bus.subscribe(1, customer_id="E2") as sub:
+        sid = (await _post(client, "/services/start", {"service_type": 1, "customer_id": "E2"}, 201))["service_id"]
+        state = (await _post(client, f"/services/{sid}/states/start", {"state_type": 1}, 201))["state_id"]
+        await _post(client, f"/services/{sid}/end", {}, 204)
+        got = await _events(sub, 3)
+    assert got == [Event("service_started", 1, sid, "E2", T), Event("state_started", 1, sid, "E2", T, state_id=state),
+                   Event("service_completed", 1, sid, "E2", T)]

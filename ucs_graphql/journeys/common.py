@@ -36,8 +36,9 @@ async def write(ctx: Ctx, work: Callable[[AsyncConnection], Awaitable[tuple[T, l
 
 def notify_channel(ctx: Ctx) -> str | None:
     """The channel on which a write sends its event itself, inside its transaction (PostgreSQL's bus listens
-    on it); None when the bus publishes events another way."""
-    return CHANNEL if isinstance(bus(ctx), PgBus) else None
+    on it); None when the bus publishes events another way (SQLite, or a server that refused LISTEN)."""
+    got = bus(ctx)
+    return CHANNEL if isinstance(got, PgBus) and got.notify else None
 
 
 def to_publish(got: Outcome, event: Event, **found: Any) -> list[Event]:

@@ -150,7 +150,14 @@ async def test_a_user_bound_to_tenants_gets_403_elsewhere(make_client):
     resp = await client.post("/graphql", json={"query": "{ serverStatus { mode } }"},
                              headers={**bearer(), "X-Genesys-TenantId": "3"})
     assert resp.status_code == 403
+    error = resp.json()["errors"][0]
+    # The refusal names the tenants the user may use, so that a front-end can offer them.
+    assert error["extensions"]["code"] == "FORBIDDEN" and error["extensions"]["tenants"] == [1, 2]
+    assert error["message"].endswith("their tenants: 1, 2")
+    # A refusal for the task, not the tenant, names none.
+    resp = await client.post("/graphql", json={"query": "{ serverStatus { mode } }"}, headers=basic("ghost"))
     assert resp.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert "tenants" not in resp.json()["errors"][0]["extensions"]
     # An unbound user reaches every tenant.
     resp = await client.get("/server/status", headers={**basic("root"), "X-Genesys-TenantId": "3"})
     assert resp.status_code == 200

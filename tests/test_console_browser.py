@@ -433,6 +433,75 @@ async def test_sign_in_and_out_and_a_role_without_interactions(page, guarded_con
     assert all("status of 401" in p for p in await in_browser(lambda: problems(driver)))
 
 
+TENANTS_CONFIG = CONFIG + f"""
+[[users]]
+name = "multi"
+password_hash = "{_HASH}"
+roles = ["agents"]
+tenants = [2, 3]
+
+[[users]]
+name = "solo"
+password_hash = "{_HASH}"
+roles = ["agents"]
+tenants = [3]
+"""
+
+
+@pytest.fixture
+async def tenants_console(database_url: str, tmp_path: Path) -> AsyncIterator[dict[str, Any]]:
+    cfg = tmp_path / "ucs.toml"
+    cfg.write_text(TENANTS_CONFIG)
+    async with served_app(database_url, config_file=str(cfg)) as got:
+        yield got
+
+
+async def test_a_user_of_several_tenants_chooses_one_at_sign_in(page, tenants_console, request):
+    driver = page
+    base = tenants_console["http"]
+    seeded = await seed(base, {**basic("multi", PASSWORD), "X-Genesys-TenantId": "3"})
+
+    def sign_in(user: str) -> None:
+        WebDriverWait(driver, WAIT).until(lambda d: d.find_element(By.ID, "signin-user")).send_keys(user)
+        driver.find_element(By.ID, "signin-password").send_keys(PASSWORD)
+        driver.find_element(By.ID, "signin-button").click()
+
+    def choose() -> None:
+        # Neither user may use tenant 1, the default: the page offers the tenants they may use.
+        driver.get(base + f"/console/customers/{seeded['cid']}")
+        sign_in("multi")
+        choice = WebDriverWait(driver, WAIT).until(lambda d: d.find_element(By.ID, "signin-tenant-choice"))
+        assert [o.text for o in Select(choice).options] == ["2", "3"]
+        assert driver.switch_to.active_element == choice and choice.accessible_name == "Tenant for multi"
+        shots(driver, request, "tenant-choice")
+        Select(choice).select_by_visible_text("3")
+        driver.find_element(By.ID, "signin-continue").click()
+        _wait_text(driver, "#who", "signed in as multi, tenant 3")
+        _wait_text(driver, "#customer-name", "Ada Quill")
+        _live(driver)
+        driver.find_element(By.ID, "signout").click()
+        # One tenant: no choice to make, the page uses it.
+        sign_in("solo")
+        _wait_text(driver, "#who", "signed in as solo, tenant 3")
+        _wait_text(driver, "#customer-name", "Ada Quill")
+        driver.find_element(By.ID, "signout").click()
+        # A tenant typed at sign-in is used as it is; one the user may not use is refused with their tenants.
+        sign_in("multi")
+        WebDriverWait(driver, WAIT).until(lambda d: d.find_element(By.ID, "signin-tenant-choice"))
+        driver.get(base + f"/console/customers/{seeded['cid']}")
+        WebDriverWait(driver, WAIT).until(lambda d: d.find_element(By.ID, "signin-tenant")).send_keys("4")
+        sign_in("solo")
+        _wait_text(driver, "#signin-error", "may not use tenant 4", "their tenants: 3")
+        driver.find_element(By.ID, "signin-tenant").clear()
+        driver.find_element(By.ID, "signin-tenant").send_keys("3")
+        driver.find_element(By.ID, "signin-button").click()
+        _wait_text(driver, "#customer-name", "Ada Quill")
+
+    await in_browser(choose)
+    # The page's requests before each sign-in were refused (401, 403 for the tenant): nothing else went wrong.
+    assert all("status of 40" in p for p in await in_browser(lambda: problems(driver)))
+
+
 async def test_the_live_timeline_reconnects_and_reloads_after_the_socket_drops(page, open_console, request):
     driver = page
     base = open_console["http"]

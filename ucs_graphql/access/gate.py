@@ -10,7 +10,7 @@ from ucs_graphql.access.credentials import Authenticator
 from ucs_graphql.access.directory import Directory, Principal, build_directory
 from ucs_graphql.access.ratelimit import LoginThrottle, RateLimiter
 from ucs_graphql.config import Settings
-from ucs_graphql.kit.errors import Forbidden, Unauthenticated, Unavailable
+from ucs_graphql.kit.errors import Forbidden, TenantForbidden, Unauthenticated, Unavailable
 
 log = logging.getLogger("ucs.auth")
 
@@ -61,7 +61,10 @@ class Gate:
         if not self.open:
             principal = await self.authenticator.authenticate(authorization, client)
             if not principal.may_use(tenant):
-                raise Forbidden(f"user '{principal.name}' may not use tenant {tenant} (X-Genesys-TenantId)")
+                # The user's own tenants, so that a front-end can offer them (the user is authenticated).
+                tenants = sorted(principal.tenants or ())
+                raise TenantForbidden(f"user '{principal.name}' may not use tenant {tenant} (X-Genesys-TenantId); "
+                                      f"their tenants: {', '.join(map(str, tenants))}", tenants)
         self.count(principal, client)
         return principal
 

@@ -80,6 +80,14 @@ class Forbidden(UcsError):
     kind = "forbidden"
 
 
+class TenantForbidden(Forbidden):
+    """The signed-in user may not use the request's tenant; `tenants` are those they may use."""
+
+    def __init__(self, description: str, tenants: list[int]) -> None:
+        super().__init__(description)
+        self.tenants = tenants
+
+
 class Unauthenticated(UcsError):
     """Credentials are missing or wrong."""
 

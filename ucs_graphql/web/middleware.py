@@ -31,7 +31,7 @@ from ucs_graphql.access.gate import Gate, challenge
 from ucs_graphql.access.redact import redact
 from ucs_graphql.kit import jsonio
 from ucs_graphql.kit.error_table import row_for
-from ucs_graphql.kit.errors import BadParameter, PayloadTooLarge, RequestTimeout, UcsError, Unavailable
+from ucs_graphql.kit.errors import BadParameter, PayloadTooLarge, RequestTimeout, TenantForbidden, UcsError, Unavailable
 from ucs_graphql.kit.timefmt import now_utc
 from ucs_graphql.runtime import Runtime
 from ucs_graphql.web import console, graphiql
@@ -391,8 +391,10 @@ class FrontDoor:
         """Answer a refusal: the reference's error object, or a GraphQL response on the GraphQL path."""
         row = row_for(err.kind)
         if graphql:
-            payload: dict[str, Any] = {"errors": [{"message": err.description, "extensions": {
-                "code": row.graphql_code, "status": row.status, "ucs_code": row.code}}]}
+            extensions: dict[str, Any] = {"code": row.graphql_code, "status": row.status, "ucs_code": row.code}
+            if isinstance(err, TenantForbidden):
+                extensions["tenants"] = err.tenants
+            payload: dict[str, Any] = {"errors": [{"message": err.description, "extensions": extensions}]}
         else:
             host = dict(scope.get("headers", [])).get(b"host", b"localhost").decode("latin-1")
             uri = f"{scope.get('scheme', 'http')}://{host}{scope['path']}"

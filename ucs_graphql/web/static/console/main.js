@@ -72,6 +72,9 @@ document.getElementById("signout").addEventListener("click", () => {
   route();
 });
 
+// The sign-in form. The credentials are checked with `viewer` before the page keeps them; a user who may use
+// several tenants and typed none chooses one from those the server names (`viewer.tenants`, or the tenants a
+// refusal for tenant 1, the default, lists in `extensions.tenants`); a user of one tenant gets it.
 function signinView(message) {
   stop();
   document.title = "Sign in · ucs console";
@@ -85,7 +88,7 @@ function signinView(message) {
     el("p", { class: "muted" }, "or"),
     el("label", { for: "signin-token" }, "API token"),
     el("input", { id: "signin-token", name: "token", type: "password", autocomplete: "off" }),
-    el("label", { for: "signin-tenant" }, "Tenant (blank: your first)"),
+    el("label", { for: "signin-tenant" }, "Tenant (optional)"),
     el("input", { id: "signin-tenant", name: "tenant", inputmode: "numeric" }),
     el("button", { type: "submit", id: "signin-button" }, "Sign in"),
     error);
@@ -96,19 +99,41 @@ function signinView(message) {
       token: form.querySelector("#signin-token").value.trim(), tenant: form.querySelector("#signin-tenant").value.trim(),
     });
     if (!signin.authorization) { error.textContent = "Give a user and password, or a token."; return; }
+    let tenants;
     try {
-      const { errors } = await gql("{ __typename }", {}, signin);
-      if (errors.length) { error.textContent = errors[0].message; return; }
+      const { data, errors } = await gql("{ viewer { tenants } }", {}, signin);
+      const offered = errors.length && errors[0].extensions && errors[0].extensions.tenants;
+      if (errors.length && !(offered && offered.length && !signin.tenant)) { error.textContent = errors[0].message; return; }
+      tenants = errors.length ? offered : data.viewer.tenants;
     } catch (err) {
       error.textContent = err instanceof Unauthenticated ? "Wrong user, password or token." : String(err.message);
       return;
     }
+    if (!signin.tenant && tenants && tenants.length > 1) { tenantChoice(signin, tenants); return; }
+    if (!signin.tenant && tenants && tenants.length === 1) signin.tenant = String(tenants[0]);
     saveSignin(signin);
     route();
   });
   clear(view).append(form);
   showWho();
   form.querySelector("#signin-user").focus();
+}
+
+function tenantChoice(signin, tenants) {
+  const form = el("form", { id: "signin", class: "card" },
+    el("h1", {}, "Choose a tenant"),
+    el("label", { for: "signin-tenant-choice" }, `Tenant for ${signin.who}`),
+    el("select", { id: "signin-tenant-choice", name: "tenant" },
+      ...tenants.map((t) => el("option", { value: String(t) }, String(t)))),
+    el("button", { type: "submit", id: "signin-continue" }, "Continue"));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    signin.tenant = form.querySelector("#signin-tenant-choice").value;
+    saveSignin(signin);
+    route();
+  });
+  clear(view).append(form);
+  form.querySelector("#signin-tenant-choice").focus();
 }
 
 // ---- metadata (once per sign-in) ----

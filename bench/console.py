@@ -3,8 +3,9 @@ rendered, read in the page with `performance.now()` (the page sets `document.bod
 
 Serves a fresh database with `ucs-graphql serve`, seeds through REST one customer with SERVICES services (each
 with 3 states and 3 tasks, the last service active) and INTERACTIONS interactions, then opens
-`/console/customers/{id}` RUNS times in headless Chromium (Debian's chromium and chromium-driver) and prints the
-median and the slowest.
+`/console/customers/{id}` RUNS times in the tests' headless Chromium (`tests.chromium.launch`: Debian's chromium and
+chromium-driver) and prints the median, the 90th percentile and the slowest, the load average, and the median of each
+phase (shell, modules, the first GraphQL request, the page's own work).
 
     python -m bench.console --database sqlite:///./var/bench-console.db
     python -m bench.console --database postgresql://postgres@127.0.0.1:5432/bench_console
@@ -14,22 +15,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 import httpx
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.support.ui import WebDriverWait
 
 from bench.net import free_port
-
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-         "--disable-dev-shm-usage", "--window-size=1280,900"]
+from tests.chromium import launch, missing
 
 
 async def seed(base: str, services: int, interactions: int) -> str:
@@ -56,23 +55,40 @@ async def seed(base: str, services: int, interactions: int) -> str:
         return cid
 
 
-def measure(base: str, cid: str, runs: int) -> list[float]:
-    options = webdriver.ChromeOptions()
-    options.binary_location = "/usr/bin/chromium"
-    for flag in [*FLAGS, f"--user-data-dir={tempfile.mkdtemp()}"]:
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+# Where a load's time went, from the page's Navigation and Resource Timing entries: the shell's last byte, the
+# modules' last byte, and the first GraphQL request's start and last byte; the rest up to the mark is the page's own
+# work (answer parsed, timeline built and inserted).
+PHASES = """
+const nav = performance.getEntriesByType("navigation")[0];
+const res = performance.getEntriesByType("resource");
+const mods = res.filter((e) => e.name.includes("/console/assets/"));
+const data = res.filter((e) => e.name.endsWith("/graphql"));
+return { shell: nav.responseEnd, modules: Math.max(0, ...mods.map((e) => e.responseEnd)),
+         ask: data.length ? data[0].startTime : null, answer: data.length ? data[0].responseEnd : null,
+         requests: data.filter((e) => e.startTime < Number(document.body.dataset.timelineRendered)).length };
+"""
+
+
+def measure(base: str, cid: str, runs: int) -> list[dict[str, float]]:
+    """Each load's mark (`drawn`, ms after navigation) and its phases; the first load warms the browser's cache."""
+    driver = launch(Path(tempfile.mkdtemp()), logs=False, window="1280,900")
     try:
         out = []
-        for _ in range(runs + 1):  # the first run warms the browser's cache of the modules
+        for _ in range(runs + 1):
             driver.get("about:blank")
             driver.get(f"{base}/console/customers/{cid}")
             got = WebDriverWait(driver, 60).until(
                 lambda d: d.execute_script("return document.body.dataset.timelineRendered"))
-            out.append(float(got))
+            out.append({"drawn": float(got), **driver.execute_script(PHASES)})
         return out[1:]
     finally:
         driver.quit()
+
+
+def p90(values: list[float]) -> float:
+    """The 90th percentile (nearest rank)."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(0.9 * len(ordered)) - 1)]
 
 
 def main() -> None:
@@ -82,6 +98,8 @@ def main() -> None:
     parser.add_argument("--interactions", type=int, default=200)
     parser.add_argument("--runs", type=int, default=9)
     args = parser.parse_args()
+    if missing():
+        sys.exit(f"{', '.join(missing())} missing: install Debian's chromium and chromium-driver")
     port = free_port()
     env = {**os.environ, "UCS_ACCESS_LOG": "false"}
     server = subprocess.Popen([sys.executable, "-m", "ucs_graphql.cli", "serve", "--port", str(port),
@@ -96,10 +114,17 @@ def main() -> None:
                 pass
             time.sleep(0.1)
         cid = asyncio.run(seed(base, args.services, args.interactions))
-        times = measure(base, cid, args.runs)
+        loads = measure(base, cid, args.runs)
+        times = [load["drawn"] for load in loads]
         print(f"{args.database.split(':')[0]}: {args.services} services, {args.interactions} interactions: "
-              f"navigation to timeline drawn median {statistics.median(times):.0f} ms, slowest {max(times):.0f} ms "
-              f"over {len(times)} loads")
+              f"navigation to timeline drawn median {statistics.median(times):.0f} ms, p90 {p90(times):.0f} ms, "
+              f"slowest {max(times):.0f} ms over {len(times)} loads; load average {os.getloadavg()[0]:.2f}")
+
+        def median(key: str) -> float:
+            return statistics.median(float(load[key] or 0) for load in loads)
+        print(f"  medians: shell {median('shell'):.0f} ms, modules {median('modules'):.0f} ms, first GraphQL request "
+              f"{median('ask'):.0f} to {median('answer'):.0f} ms, drawn {median('drawn'):.0f} ms; "
+              f"{median('requests'):.0f} request(s) before the mark")
     finally:
         server.terminate()
         server.wait()

@@ -5,7 +5,8 @@ Screenshots go to tests/artifacts/ (git-ignored).
 
 The app under test runs in the test's event loop (uvicorn), so every browser step runs in a thread
 (`in_browser`).
-tests/conftest.py loads this module as a plugin, so every test can ask for `browser` and `page`."""
+tests/conftest.py loads this module as a plugin, so every test can ask for `browser` and `page`; `launch` starts the
+same browser outside pytest (bench/console.py)."""
 
 from __future__ import annotations
 
@@ -26,25 +27,37 @@ CHROMEDRIVER = "/usr/bin/chromedriver"
 ARTIFACTS = Path(__file__).parent / "artifacts"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-dev-shm-usage", "--window-size=1400,900"]
+         "--disable-dev-shm-usage"]
 WAIT = 30
 T = TypeVar("T")
+
+
+def missing() -> list[str]:
+    """The programs of `launch` that are not installed."""
+    return [path for path in (CHROMIUM, CHROMEDRIVER) if shutil.which(path) is None]
+
+
+def launch(profile: Path, *, logs: bool = True, window: str = "1400,900") -> WebDriver:
+    """Debian's headless Chromium through its chromedriver, with a fresh profile in `profile` and a window of
+    `window` pixels; `logs` records the console and the DevTools network events (`problems`, `network`)."""
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in [*FLAGS, f"--window-size={window}", f"--user-data-dir={profile}"]:
+        options.add_argument(flag)
+    if logs:
+        options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(WAIT)
+    return driver
 
 
 @pytest.fixture(scope="session")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
     """One headless Chromium for the session, with a fresh profile."""
-    for path in (CHROMIUM, CHROMEDRIVER):
-        if shutil.which(path) is None:
-            pytest.fail(f"{path} is missing: install Debian's chromium and chromium-driver (make test does: "
-                        "apt-get install chromium chromium-driver)")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in [*FLAGS, f"--user-data-dir={tmp_path_factory.mktemp('chromium')}"]:
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(WAIT)
+    for path in missing():
+        pytest.fail(f"{path} is missing: install Debian's chromium and chromium-driver (make test does: "
+                    "apt-get install chromium chromium-driver)")
+    driver = launch(tmp_path_factory.mktemp("chromium"))
     ARTIFACTS.mkdir(exist_ok=True)
     try:
         yield driver

@@ -1,6 +1,7 @@
 """GraphiQL and /docs in a real headless Chromium (tests/chromium.py): the page loads from this server alone,
 runs a query and a subscription, and signs in on the page (Basic with a tenant, then a Bearer token) when access
-control is on. Screenshots go to tests/artifacts/ (git-ignored)."""
+control is on, holding the sign-in in the page's memory only (web storage stays empty; a reload asks again).
+Screenshots go to tests/artifacts/ (git-ignored)."""
 
 from __future__ import annotations
 
@@ -46,6 +47,12 @@ def _run(driver: WebDriver, query: str | None = None) -> None:
         driver.execute_script("document.querySelector('.graphiql-query-editor .CodeMirror')"
                               ".CodeMirror.setValue(arguments[0])", query)
     driver.find_element(By.CSS_SELECTOR, ".graphiql-execute-button").click()
+
+
+def _storage(driver: WebDriver) -> list[Any]:
+    """What the page keeps in web storage and cookies: [sessionStorage keys, localStorage keys, cookies]."""
+    return list(driver.execute_script(
+        "return [Object.keys(sessionStorage), Object.keys(localStorage), document.cookie]"))
 
 
 def _answer_shows(driver: WebDriver, *texts: str) -> str:
@@ -104,6 +111,7 @@ async def test_graphiql_runs_a_query_and_a_subscription_offline(page, served, re
     events = await in_browser(lambda: network(browser))
     _assert_same_origin(events, base)
     assert any(e["method"] == "Network.webSocketCreated" for e in events)
+    assert await in_browser(lambda: _storage(browser)) == [[], [], ""]  # tabs and queries in memory only
     assert await in_browser(lambda: problems(browser)) == []
 
 
@@ -132,7 +140,6 @@ async def test_graphiql_signs_in_on_the_page_with_a_tenant(page, guarded, reques
         browser.find_element(By.ID, "ucs-signin-button").click()
         WebDriverWait(browser, WAIT).until(
             lambda d: d.find_element(By.ID, "ucs-who").text == "signed in as agent2, tenant 2")
-        _open_graphiql(browser, base + "/graphql")  # the sign-in lasts for the tab
 
     await in_browser(sign_in)
     await in_browser(lambda: _run(browser, "{ serverStatus { mode } }"))
@@ -159,12 +166,24 @@ async def test_graphiql_signs_in_on_the_page_with_a_tenant(page, guarded, reques
         browser.find_element(By.ID, "ucs-tenant").clear()
         browser.find_element(By.ID, "ucs-signin-button").click()
         WebDriverWait(browser, WAIT).until(lambda d: d.find_element(By.ID, "ucs-who").text == "signed in as token ivr")
-        _open_graphiql(browser, base + "/graphql")
 
     await in_browser(token_sign_in)
     await in_browser(lambda: _run(browser, "{ serverStatus { mode } }"))
     await in_browser(lambda: _answer_shows(browser, '"mode": "PRODUCTION"'))
     _assert_same_origin(await in_browser(lambda: network(browser)), base)
+    # The sign-in, the queries and the variables are held in the page's memory only: a reload asks again.
+    assert await in_browser(lambda: _storage(browser)) == [[], [], ""]
+
+    def reload() -> None:
+        browser.refresh()
+        WebDriverWait(browser, WAIT).until(
+            lambda d: d.find_elements(By.CSS_SELECTOR, ".graphiql-query-editor .CodeMirror"))
+        WebDriverWait(browser, WAIT).until(lambda d: d.find_element(By.ID, "ucs-who").text == "not signed in")
+        _run(browser, "{ serverStatus { mode } }")
+        _answer_shows(browser, "UNAUTHENTICATED")
+        assert _storage(browser) == [[], [], ""]
+
+    await in_browser(reload)
     # Signed out, the page reloaded the schema without credentials: refused, and nothing else went wrong.
     late = await in_browser(lambda: problems(browser))
     assert all("status of 401" in p for p in late), late

@@ -3,8 +3,10 @@
 // Signing in: the bar above the editor turns a user and password (Basic) or an API token (Bearer), and a
 // tenant, into the Authorization and X-Genesys-TenantId headers of every request the page sends: HTTP
 // requests, and the graphql-transport-ws connection_init payload of subscriptions (a browser cannot set
-// headers on a WebSocket). They are kept for the browser tab only (sessionStorage). The header editor's
-// headers go the same ways and win over the bar's. The page's HTTP requests carry X-Requested-With, so a 401
+// headers on a WebSocket). They are held in this page's memory only, never in sessionStorage, localStorage or
+// a cookie: moving around GraphiQL keeps them, a reload or a new tab asks again. GraphiQL's own state (tabs,
+// queries, variables, history) is kept in memory too, since variables often hold customer data. The header
+// editor's headers go the same ways and win over the bar's. The page's HTTP requests carry X-Requested-With, so a 401
 // comes without the Basic challenge that would open the browser's own password prompt.
 (function () {
   "use strict";
@@ -14,7 +16,7 @@
   var url = new URL(root.dataset.endpoint, window.location.href);
   var wsUrl = new URL(url.href);
   wsUrl.protocol = url.protocol === "https:" ? "wss:" : "ws:";
-  var STORE = "ucs-graphiql-signin";
+  var held = {};
   bar.dataset.access = guarded ? "on" : "off";
 
   function base64(text) {
@@ -25,8 +27,18 @@
   }
 
   function signedIn() {
-    try { return JSON.parse(window.sessionStorage.getItem(STORE) || "{}"); } catch (err) { return {}; }
+    return held;
   }
+
+  // GraphiQL's storage (its `storage` prop), in memory for the page's life: nothing reaches web storage.
+  var kept = new Map();
+  var memory = {
+    getItem: function (key) { return kept.has(key) ? kept.get(key) : null; },
+    setItem: function (key, value) { kept.set(key, String(value)); },
+    removeItem: function (key) { kept.delete(key); },
+    clear: function () { kept.clear(); },
+    get length() { return kept.size; },
+  };
 
   function headersOf(signin) {
     var headers = {};
@@ -102,6 +114,7 @@
     reactRoot.render(React.createElement(GraphiQL, {
       key: "signin-" + generation,  // a new sign-in reloads the schema with the new credentials
       fetcher: fetcher,
+      storage: memory,
       defaultQuery: EXAMPLE,
       plugins: [GraphiQLPluginExplorer.explorerPlugin()],
       defaultEditorToolsVisibility: true,
@@ -129,14 +142,14 @@
       signin.authorization = previous.authorization;
       signin.who = previous.who;
     }
-    window.sessionStorage.setItem(STORE, JSON.stringify(signin));
+    held = signin;
     document.getElementById("ucs-password").value = "";
     document.getElementById("ucs-token").value = "";
     render();
   });
 
   document.getElementById("ucs-signout").addEventListener("click", function () {
-    window.sessionStorage.removeItem(STORE);
+    held = {};
     render();
   });
 

@@ -11,7 +11,7 @@
 import { Unauthenticated, codeOf, currentSignin, gql, makeSignin, saveSignin, subscribe } from "./api.js";
 import { clear, el, formatTime } from "./dom.js";
 import { liveView } from "./feed.js";
-import { renderTimeline, TIMELINE_FIELDS } from "./timeline.js";
+import { DETAILS, renderTimeline, TIMELINE_FIELDS } from "./timeline.js";
 
 const root = document.body.dataset.root || "";
 const guarded = document.body.dataset.access === "on";
@@ -144,31 +144,35 @@ function once(ask) {
   return asked;
 }
 
+function keepNames(businessAttributes) {
+  const names = {};
+  for (const attr of businessAttributes || []) {
+    for (const cv of attr.cv_attributes || []) {
+      const byValue = names[cv.toLowerCase()] = {};
+      for (const value of attr.values || []) {
+        byValue[String(value.dbid)] = value.display_name || value.name;
+        byValue[String(value.name).toLowerCase()] = value.display_name || value.name;
+      }
+    }
+  }
+  metadata.names = names;
+}
+
 function loadNames() {
   namesAsked = namesAsked || once(async () => {
     const { data } = await gql("{ businessAttributes }");
-    const names = {};
-    for (const attr of (data && data.businessAttributes) || []) {
-      for (const cv of attr.cv_attributes || []) {
-        const byValue = names[cv.toLowerCase()] = {};
-        for (const value of attr.values || []) {
-          byValue[String(value.dbid)] = value.display_name || value.name;
-          byValue[String(value.name).toLowerCase()] = value.display_name || value.name;
-        }
-      }
-    }
-    metadata.names = names;
+    keepNames(data && data.businessAttributes);
   });
   return namesAsked;
 }
 
+const KEYS = "identificationKeys { name source attributes unique normalize }";
+const ATTRIBUTES = "profileAttributes { name type encrypt }";
+const EXTENSION_SCHEMAS = "extensionSchemas(level: PROFILE) { name type attributes { name type encrypt } }";
+
 function loadSchema() {
   schemaAsked = schemaAsked || once(async () => {
-    const [keys, attrs, exts] = await Promise.all([
-      gql("{ identificationKeys { name source attributes unique normalize } }"),
-      gql("{ profileAttributes { name type encrypt } }"),
-      gql("{ extensionSchemas(level: PROFILE) { name type attributes { name type encrypt } } }"),
-    ]);
+    const [keys, attrs, exts] = await Promise.all([gql(`{ ${KEYS} }`), gql(`{ ${ATTRIBUTES} }`), gql(`{ ${EXTENSION_SCHEMAS} }`)]);
     metadata.keys = (keys.data && keys.data.identificationKeys) || [];
     metadata.attributes = (attrs.data && attrs.data.profileAttributes) || [];
     metadata.extensions = (exts.data && exts.data.extensionSchemas) || [];
@@ -316,7 +320,7 @@ async function identifyView(attribute, value) {
     el("h1", {}, "No customer found"), el("p", {}, `No customer has ${attribute} ${value}.`));
   if (anon.data) {
     section.append(el("h2", {}, `Anonymous services with contact key ${value}`),
-      renderTimeline(anon.data.anonymousServices, nameOf, extensionsOf));
+      renderTimeline(anon.data.anonymousServices, nameOf, detailsOf));
   }
   clear(view).append(section);
   focusView();
@@ -326,10 +330,17 @@ async function identifyView(attribute, value) {
 
 const PROFILE = `query($id: String!, $extensions: [String!]) {
   profile(customerId: $id, extensions: $extensions) { customerId attributes extensions } }`;
+const PROFILE_EXTENSIONS = `query($id: String!, $extensions: [String!]) {
+  profile(customerId: $id, extensions: $extensions) { extensions } }`;
 // The timeline through the profile's services (every page); a role that may read services but not profiles,
 // or a customer id with services but no profile, reads them with customerServices.
-const SERVICES = `query($id: String!, $after: String) { profile(customerId: $id) {
-  services(first: 100, after: $after) { edges { node { ${TIMELINE_FIELDS} } } pageInfo { hasNextPage endCursor } } } }`;
+const SERVICE_PAGE = `services(first: 100, after: $after) { edges { node { ${TIMELINE_FIELDS} } } pageInfo { hasNextPage endCursor } }`;
+const SERVICES = `query($id: String!, $after: String) { profile(customerId: $id) { ${SERVICE_PAGE} } }`;
+// What the timeline needs, in one document: the profile's attributes and first page of services, and the
+// business attributes' names and the profile's schema when this sign-in has not read them yet.
+const FIRST_PAINT = (names, schema) => `query($id: String!, $after: String) {
+  ${names ? "businessAttributes" : ""} ${schema ? `${KEYS} ${ATTRIBUTES} ${EXTENSION_SCHEMAS}` : ""}
+  profile(customerId: $id) { customerId attributes ${SERVICE_PAGE} } }`;
 const CUSTOMER_SERVICES = `query($id: String!) { customerServices(customerId: $id) { ${TIMELINE_FIELDS} } }`;
 // Interactions newest first, a page at a time: the customer's, or one service's.
 const PAGE = 20;
@@ -343,19 +354,22 @@ const INTERACTION = `query($id: String!) { interaction(interactionId: $id) {
   interactionId subject text structuredText structuredTextMime binaryContentMime binaryContentSize } }`;
 const KINDS = { 0: "e-mail in", 1: "e-mail out", 2: "chat", 3: "phone call", 5: "callback", 6: "cobrowse", 7: "open media" };
 
-async function allServices(id) {
-  const items = [];
-  for (let after = null; ;) {
+// Every service of the customer, after a first page already read (`page`) when given.
+async function allServices(id, page = null) {
+  const items = page ? page.edges.map((e) => e.node) : [];
+  let after = page ? page.pageInfo.endCursor : null;
+  if (page && !page.pageInfo.hasNextPage) return { items };
+  for (;;) {
     const { data, errors } = await gql(SERVICES, { id, after });
     if (errors.length && after === null && ["FORBIDDEN", "NOT_FOUND"].includes(codeOf(errors))) {
       const other = await gql(CUSTOMER_SERVICES, { id });
       return other.errors.length ? { errors: other.errors } : { items: other.data.customerServices };
     }
     if (errors.length) return { errors };
-    const page = data.profile.services;
-    items.push(...page.edges.map((e) => e.node));
-    if (!page.pageInfo.hasNextPage) return { items };
-    after = page.pageInfo.endCursor;
+    const next = data.profile.services;
+    items.push(...next.edges.map((e) => e.node));
+    if (!next.pageInfo.hasNextPage) return { items };
+    after = next.pageInfo.endCursor;
   }
 }
 
@@ -368,16 +382,36 @@ async function interactionPage(id, serviceId, after) {
   return { items: page.edges.map((e) => e.node), next: page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null };
 }
 
-// The parts load side by side and each is drawn when its answer comes: the timeline waits only for the services
-// and the names of their types, not for the profile's schema or the interactions. A part the role may not read is
-// removed from the page.
+// What the timeline needs, in one request (FIRST_PAINT): the profile's attributes and services and the metadata
+// this sign-in has not read. Null when any of it is refused (the whole document is then refused: a role that may
+// not read profiles, services or business attributes) or the customer has no profile: the view then asks for each
+// part on its own.
+async function firstPaint(id) {
+  const mine = shown;
+  const names = !namesAsked;
+  const schema = !schemaAsked;
+  const { data, errors } = await gql(FIRST_PAINT(names, schema), { id, after: null });
+  if (errors.length || !data || !data.profile) return null;
+  if (mine !== shown) return null;  // moved on (perhaps signed out): what it read may be another sign-in's
+  if (names && !namesAsked) {
+    keepNames(data.businessAttributes);
+    namesAsked = Promise.resolve();
+  }
+  if (schema && !schemaAsked) {
+    metadata.keys = data.identificationKeys;
+    metadata.attributes = data.profileAttributes;
+    metadata.extensions = data.extensionSchemas;
+    schemaAsked = Promise.resolve();
+  }
+  return { profile: data.profile, services: await allServices(id, data.profile.services) };
+}
+
+// The timeline is drawn (and the page marks it drawn) as soon as the services and the names of their types are
+// read; the profile's extension records and the interactions are asked after that. A part the role may not read
+// is removed from the page.
 async function customerView(id) {
   const mine = shown;
-  const servicesAnswer = allServices(id);
-  const namesAnswer = loadNames();
-  const schemaAnswer = loadSchema();
-  // Asked once the services are answered, so the server reads the timeline first.
-  const interactionsAnswer = servicesAnswer.then(() => interactionPage(id, null, null));
+  const firstAnswer = firstPaint(id);
   const heading = el("h1", { id: "customer-name" }, id);
   const profileCard = el("section", { class: "card", id: "profile" }, el("h2", {}, "Profile"), el("p", { class: "muted" }, "Loading…"));
   const timeline = el("section", { class: "card", id: "journey", "aria-labelledby": "journey-title" },
@@ -398,16 +432,28 @@ async function customerView(id) {
   const absent = (target) => { const b = jumps.querySelector(`[data-jump="${target}"]`); if (b) b.remove(); };
   clear(view).append(el("div", { class: "customer" }, heading, jumps, profileCard, timeline, interactionsCard));
   focusView();
+  const named = (p) => {
+    heading.textContent = profileName(p);
+    document.title = `${profileName(p)} · ucs console`;
+  };
 
-  const [services] = await Promise.all([servicesAnswer, namesAnswer]);
+  const first = await firstAnswer;
+  if (mine !== shown) return;
+  let services;
+  if (first) {
+    named(first.profile);
+    services = first.services;
+  } else {
+    [services] = await Promise.all([allServices(id), loadNames()]);
+  }
   if (services.errors) { timeline.remove(); absent("journey"); }
   else {
     const draw = (list) => {
       const old = timeline.querySelector(".timeline");
       const opened = new Set([...timeline.querySelectorAll("details[open]")].map((d) => d.dataset.key));
       const focused = document.activeElement && document.activeElement.closest("#journey details");
-      const fresh = renderTimeline(list, nameOf, extensionsOf);
-      for (const d of fresh.querySelectorAll("details")) if (opened.has(d.dataset.key)) d.open = true;
+      const fresh = renderTimeline(list, nameOf, detailsOf);
+      if (opened.size) for (const d of fresh.querySelectorAll("details")) if (opened.has(d.dataset.key)) d.open = true;
       if (old) old.replaceWith(fresh); else timeline.append(fresh);
       if (focused) {  // keep the keyboard where it was across a live redraw
         const again = fresh.querySelector(`details[data-key="${focused.dataset.key}"] > summary`);
@@ -419,19 +465,28 @@ async function customerView(id) {
     keepLive(mine, live(id, draw));
   }
 
-  await schemaAnswer;
+  // The rest of the view, after the timeline.
+  const interactionsAnswer = interactionPage(id, null, null);
+  await loadSchema();
   const names = metadata.extensions.map((e) => e.name);
-  const profile = await gql(PROFILE, { id, extensions: names.length ? names : null });
+  let profile;
+  if (first) {
+    profile = { data: { profile: { ...first.profile, extensions: {} } }, errors: [] };
+    if (names.length) {
+      const more = await gql(PROFILE_EXTENSIONS, { id, extensions: names });
+      if (more.data && more.data.profile) profile.data.profile.extensions = more.data.profile.extensions;
+    }
+  } else {
+    profile = await gql(PROFILE, { id, extensions: names.length ? names : null });
+  }
   if (profile.errors.length) {
     const code = codeOf(profile.errors);
     heading.textContent = code === "NOT_FOUND" ? "No such customer" : id;
     profileCard.replaceWith(el("p", { role: "alert", class: "error" }, profile.errors[0].message));
     absent("profile");
   } else {
-    const p = profile.data.profile;
-    heading.textContent = profileName(p);
-    document.title = `${profileName(p)} · ucs console`;
-    profileCard.replaceWith(profileSection(p));
+    named(profile.data.profile);
+    profileCard.replaceWith(profileSection(profile.data.profile));
   }
 
   const interactions = await interactionsAnswer;
@@ -439,15 +494,16 @@ async function customerView(id) {
   else interactionsCard.replaceWith(interactionSection(id, interactions, services.items || []));
 }
 
-const EXTENSIONS = {
-  service: "query($s: Long!) { item: service(serviceId: $s) { extensions } }",
-  state: "query($s: Long!, $i: Int!) { item: state(serviceId: $s, stateId: $i) { extensions } }",
-  task: "query($s: Long!, $i: Int!) { item: task(serviceId: $s, taskId: $i) { extensions } }",
+// An opened timeline item's other facts and extension values.
+const ITEM_DETAILS = {
+  service: `query($s: Long!) { item: service(serviceId: $s) { contactKey ${DETAILS} } }`,
+  state: `query($s: Long!, $i: Int!) { item: state(serviceId: $s, stateId: $i) { ${DETAILS} } }`,
+  task: `query($s: Long!, $i: Int!) { item: task(serviceId: $s, taskId: $i) { ${DETAILS} } }`,
 };
 
-async function extensionsOf(kind, serviceId, id) {
-  const { data } = await gql(EXTENSIONS[kind], { s: serviceId, i: id });
-  return data ? data.item.extensions : {};
+async function detailsOf(kind, serviceId, id) {
+  const { data } = await gql(ITEM_DETAILS[kind], { s: serviceId, i: id });
+  return data && data.item ? data.item : {};
 }
 
 function live(id, draw) {

@@ -1,22 +1,23 @@
 // The journey timeline: services on a time axis, active ones first, each with its states and, under each
 // state, the tasks started within it (tasks of no state under the service). Types and dispositions are named
 // from the business attributes; a click (or Enter) on an item shows its details and extension values.
+//
+// A large customer has hundreds of items, so the list is drawn cheaply: each item is a copy of one prepared
+// element filled with text, and an item's details are built, and its extension values and other facts read,
+// only when it is opened (one listener for the whole list).
 
 import { el, formatDuration, formatTime } from "./dom.js";
 
-// Extension values are read when an item is opened (they cost a query per item), not with the timeline.
-const ITEM = "durationMs estDurationMs disposition dispositionDesc started { timestamp } completed { timestamp }";
-export const TIMELINE_FIELDS = `serviceId serviceType contactKey ${ITEM}
-  states { stateId stateType previousStateId ${ITEM} }
+// What the timeline shows closed. The rest (estimated duration, disposition description, contact key, extension
+// values) is read when an item is opened (`DETAILS`), not with the timeline.
+const ITEM = "durationMs disposition started { timestamp } completed { timestamp }";
+export const TIMELINE_FIELDS = `serviceId serviceType ${ITEM}
+  states { stateId stateType ${ITEM} }
   tasks { taskId taskType stateId ${ITEM} }`;
+// The fields of an opened item, read with `service`, `state` or `task` (`contactKey` for services only).
+export const DETAILS = "estDurationMs dispositionDesc extensions";
 
-function ms(iso) { return iso ? new Date(iso).getTime() : null; }
-
-function span(item, now) {
-  const start = ms(item.started.timestamp);
-  const end = item.completed ? ms(item.completed.timestamp) : now;
-  return { start, end, duration: item.durationMs !== null && item.durationMs !== undefined ? item.durationMs : end - start };
-}
+function ms(iso) { return iso ? Date.parse(iso) : null; }
 
 function extensionFacts(list, extensions) {
   const add = (term, value) => list.append(el("dt", {}, term), el("dd", {}, String(value)));
@@ -30,87 +31,122 @@ function extensionFacts(list, extensions) {
   }
 }
 
-function facts(item, level, nameOf) {
+function factList(item, level, nameOf) {
   const list = el("dl", { class: "facts" });
   const add = (term, value) => { if (value !== "" && value !== null && value !== undefined) list.append(el("dt", {}, term), el("dd", {}, String(value))); };
   add("Started", formatTime(item.started.timestamp));
   add("Completed", item.completed ? formatTime(item.completed.timestamp) : "");
-  add("Estimated duration", item.estDurationMs ? formatDuration(item.estDurationMs) : "");
   add("Disposition", item.disposition !== null && item.disposition !== undefined ? nameOf(`${level}.disposition`, item.disposition) : "");
-  add("Disposition description", item.dispositionDesc);
-  if (item.contactKey) add("Contact key", item.contactKey);
-  return list;
+  return { list, add };
 }
 
-function entry(kind, key, title, item, level, nameOf, now, axis, children, loadExtensions) {
+// One item, closed: <li><details><summary>title, badge, start, duration[, disposition]</summary>…</details></li>.
+const PROTO = el("li", {}, el("details", {}, el("summary", {}, el("span", { class: "title" }), el("span", {}),
+  el("time", {}), el("span", { class: "duration" }))));
+
+function entry(kind, key, title, item, level, nameOf, now) {
   const active = !item.completed;
-  const { start, end, duration } = span(item, now);
-  const bar = el("span", { class: "bar", "aria-hidden": "true" });
-  if (axis) {
-    const width = Math.max(axis.end - axis.start, 1);
-    bar.style.marginLeft = `${(100 * (start - axis.start)) / width}%`;
-    bar.style.width = `${Math.max(0.5, (100 * (end - start)) / width)}%`;
+  const li = PROTO.cloneNode(true);
+  const details = li.firstChild;
+  const [titleNode, badge, time, duration] = details.firstChild.childNodes;
+  details.className = `${kind} ${active ? "is-active" : "is-completed"}`;
+  details.dataset.key = key;
+  details.dataset.status = active ? "active" : "completed";
+  titleNode.textContent = title;
+  badge.className = active ? "badge active" : "badge";
+  badge.textContent = active ? "active" : "completed";
+  time.dateTime = item.started.timestamp;
+  time.textContent = formatTime(item.started.timestamp);
+  const start = ms(item.started.timestamp);
+  const end = item.completed ? ms(item.completed.timestamp) : now;
+  duration.textContent = formatDuration(item.durationMs !== null && item.durationMs !== undefined ? item.durationMs : end - start);
+  if (item.disposition !== null && item.disposition !== undefined) {
+    details.firstChild.append(el("span", { class: "disposition" }, nameOf(`${level}.disposition`, item.disposition)));
   }
-  const summary = el("summary", {},
-    el("span", { class: "title" }, title),
-    el("span", { class: active ? "badge active" : "badge" }, active ? "active" : "completed"),
-    el("time", { datetime: item.started.timestamp }, formatTime(item.started.timestamp)),
-    el("span", { class: "duration" }, formatDuration(duration)),
-    item.disposition !== null && item.disposition !== undefined
-      ? el("span", { class: "disposition" }, nameOf(`${level}.disposition`, item.disposition)) : "");
-  const details = el("details", { class: `${kind} ${active ? "is-active" : "is-completed"}`, "data-key": key,
-    "data-status": active ? "active" : "completed" }, summary);
-  const list = facts(item, level, nameOf);
-  details.append(list);
-  if (loadExtensions) {
-    details.addEventListener("toggle", async () => {
-      if (!details.open || details.dataset.extensions) return;
-      details.dataset.extensions = "loading";
-      try { extensionFacts(list, await loadExtensions()); details.dataset.extensions = "loaded"; }
-      catch (err) { delete details.dataset.extensions; }
-    });
-  }
-  if (axis) details.append(el("div", { class: "axis" }, bar));
-  if (children && children.childElementCount) details.append(children);
-  return details;
+  return { li, details, start, end };
 }
 
-// `extensionsOf(kind, serviceId, id)` reads an item's extension values when it is opened (null: none shown).
-export function renderTimeline(services, nameOf, extensionsOf = null) {
-  const loader = (kind, serviceId, id) => (extensionsOf ? () => extensionsOf(kind, serviceId, id) : null);
+// `detailsOf(kind, serviceId, id)` reads an opened item's other facts and extension values (DETAILS); null: none
+// read. Returns the list (an <ol>, or a <p> when there are no services).
+export function renderTimeline(services, nameOf, detailsOf = null) {
+  if (!services.length) return el("p", { class: "timeline muted" }, "No services.");
   const now = Date.now();
-  const sorted = [...services].sort((a, b) => (!a.completed - !b.completed) * -1
-    || ms(b.started.timestamp) - ms(a.started.timestamp));
-  const starts = sorted.map((s) => ms(s.started.timestamp));
-  const ends = sorted.map((s) => (s.completed ? ms(s.completed.timestamp) : now));
-  const axis = sorted.length ? { start: Math.min(...starts), end: Math.max(...ends) } : null;
+  const opened = new Map();  // data-key -> what its details are built from
+  const sorted = services.map((s) => ({ s, start: ms(s.started.timestamp), end: s.completed ? ms(s.completed.timestamp) : now }))
+    .sort((a, b) => (!a.s.completed - !b.s.completed) * -1 || b.start - a.start);
+  let axisStart = Infinity;
+  let axisEnd = -Infinity;
+  for (const { start, end } of sorted) { axisStart = Math.min(axisStart, start); axisEnd = Math.max(axisEnd, end); }
+  const width = Math.max(axisEnd - axisStart, 1);
   const list = el("ol", { class: "timeline", "aria-label": "services, active first" });
-  if (!sorted.length) return el("p", { class: "timeline muted" }, "No services.");
-  for (const s of sorted) {
-    const nested = el("ol", { class: "nested" });
+  const items = [];
+  for (const { s, start, end } of sorted) {
+    const nested = document.createElement("ol");
+    nested.className = "nested";
     const states = [...s.states].sort((a, b) => ms(a.started.timestamp) - ms(b.started.timestamp));
-    const current = states.filter((st) => !st.completed).pop();
+    let current = null;
+    const tasksOf = new Map();
+    for (const t of s.tasks) {
+      const owner = t.stateId === null || t.stateId === undefined ? null : t.stateId;
+      if (!tasksOf.has(owner)) tasksOf.set(owner, []);
+      tasksOf.get(owner).push(t);
+    }
+    const task = (t) => {
+      const key = `t${s.serviceId}.${t.taskId}`;
+      opened.set(key, { item: t, level: "Task", kind: "task", serviceId: s.serviceId, id: t.taskId });
+      return entry("task", key, `Task ${nameOf("Task.type", t.taskType)}`, t, "Task", nameOf, now).li;
+    };
     for (const st of states) {
-      const tasks = el("ol", { class: "nested" });
-      for (const t of s.tasks.filter((t) => t.stateId === st.stateId)) {
-        tasks.append(el("li", {}, entry("task", `t${s.serviceId}.${t.taskId}`, `Task ${nameOf("Task.type", t.taskType)}`,
-          t, "Task", nameOf, now, null, null, loader("task", s.serviceId, t.taskId))));
+      if (!st.completed) current = st;
+      const key = `s${s.serviceId}.${st.stateId}`;
+      opened.set(key, { item: st, level: "State", kind: "state", serviceId: s.serviceId, id: st.stateId });
+      const { li, details } = entry("state", key, `State ${nameOf("State.type", st.stateType)}`, st, "State", nameOf, now);
+      const tasks = tasksOf.get(st.stateId);
+      if (tasks) {
+        const under = document.createElement("ol");
+        under.className = "nested";
+        under.append(...tasks.map(task));
+        details.append(under);
       }
-      nested.append(el("li", {}, entry("state", `s${s.serviceId}.${st.stateId}`, `State ${nameOf("State.type", st.stateType)}`,
-        st, "State", nameOf, now, null, tasks, loader("state", s.serviceId, st.stateId))));
+      nested.append(li);
     }
-    for (const t of s.tasks.filter((t) => t.stateId === null || t.stateId === undefined)) {
-      nested.append(el("li", {}, entry("task", `t${s.serviceId}.${t.taskId}`, `Task ${nameOf("Task.type", t.taskType)}`,
-        t, "Task", nameOf, now, null, null, loader("task", s.serviceId, t.taskId))));
-    }
-    const service = entry("service", `v${s.serviceId}`, nameOf("Service.type", s.serviceType), s, "Service", nameOf, now, axis, nested,
-      loader("service", s.serviceId, null));
-    service.dataset.serviceId = String(s.serviceId);
-    if (!s.completed) service.open = true;
+    const loose = tasksOf.get(null);
+    if (loose) nested.append(...loose.map(task));
+    const key = `v${s.serviceId}`;
+    opened.set(key, { item: s, level: "Service", kind: "service", serviceId: s.serviceId, id: null });
+    const { li, details } = entry("service", key, nameOf("Service.type", s.serviceType), s, "Service", nameOf, now);
+    details.dataset.serviceId = String(s.serviceId);
     if (current) {
-      service.querySelector("summary").append(el("span", { class: "current-state" }, `now: ${nameOf("State.type", current.stateType)}`));
+      details.firstChild.append(el("span", { class: "current-state" }, `now: ${nameOf("State.type", current.stateType)}`));
     }
-    list.append(el("li", {}, service));
+    const axis = el("div", { class: "axis" });
+    const bar = el("span", { class: "bar", "aria-hidden": "true" });
+    bar.style.marginLeft = `${(100 * (start - axisStart)) / width}%`;
+    bar.style.width = `${Math.max(0.5, (100 * (end - start)) / width)}%`;
+    axis.append(bar);
+    details.append(axis);
+    if (nested.firstChild) details.append(nested);
+    if (!s.completed) details.open = true;
+    items.push(li);
   }
+  list.append(...items);
+  // An item's facts are built when it is first opened (a toggle event does not bubble: caught on the way down).
+  list.addEventListener("toggle", (event) => {
+    const details = event.target;
+    const about = details.open && !details.dataset.facts ? opened.get(details.dataset.key) : null;
+    if (!about) return;
+    details.dataset.facts = "shown";
+    const { list: facts, add } = factList(about.item, about.level, nameOf);
+    details.firstChild.after(facts);
+    if (!detailsOf) return;
+    details.dataset.extensions = "loading";
+    detailsOf(about.kind, about.serviceId, about.id).then((more) => {
+      add("Estimated duration", more.estDurationMs ? formatDuration(more.estDurationMs) : "");
+      add("Disposition description", more.dispositionDesc);
+      add("Contact key", more.contactKey);
+      extensionFacts(facts, more.extensions);
+      details.dataset.extensions = "loaded";
+    }, () => { delete details.dataset.extensions; });
+  }, true);
   return list;
 }

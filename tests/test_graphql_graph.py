@@ -217,3 +217,69 @@ async def test_every_entity_has_a_global_id_unique_across_types(client):
     assert base64.b64decode(ids[2]).decode() == f"State:{c['active']}:{c['state']}"
     again = await gql(client, "query($sid: Long!) { service(serviceId: $sid) { id } }", {"sid": c["active"]})
     assert again["data"]["service"]["id"] == service["id"]
+
+
+async def _pages(client: httpx.AsyncClient, query: str, variables: dict[str, Any], path: list[str],
+                 first: int) -> list[list[Any]]:
+    """Every page of the connection at `path`, `first` at a time: the node ids of each page."""
+    out: list[list[Any]] = []
+    after = None
+    while True:
+        got = await gql(client, query, {**variables, "first": first, "after": after})
+        assert "errors" not in got, got
+        conn = got["data"]
+        for key in path:
+            conn = conn[key]
+        out.append([next(iter(e["node"].values())) for e in conn["edges"]])
+        info = conn["pageInfo"]
+        assert info["hasPreviousPage"] is (after is not None)
+        if not info["hasNextPage"]:
+            return out
+        assert info["endCursor"] == conn["edges"][-1]["cursor"]
+        after = info["endCursor"]
+
+
+async def test_every_unbounded_list_has_a_connection_form(client):
+    """A service's states and tasks, a state's tasks, a customer's services without a profile and the anonymous
+    services of a contact key page as connections, in start order, with the same filters as their lists."""
+    sid = await start_service(client, customer_id="no-profile")
+    other = await start_service(client, customer_id="no-profile", service_type=2)
+    states = [await start_state(client, sid) for _ in range(3)]
+    tasks = [await start_task(client, sid, state_id=states[1]) for _ in range(3)]
+    tasks.append(await start_task(client, sid))
+    assert (await client.post(f"/services/{sid}/tasks/{tasks[0]}/end", json={})).status_code == 204
+    anonymous = [await start_service(client, contact_key="ck-pages") for _ in range(3)]
+    paging = f"first: $first, after: $after) {{ edges {{ cursor node {{ %s }} }} {PAGE} }}"
+    args = "$first: Int, $after: String"
+    service = f"query($s: Long!, {args}) {{ service(serviceId: $s) {{ %s(%s {paging} }} }}"
+
+    got = await _pages(client, service % ("stateConnection", "", "stateId"), {"s": sid}, ["service", "stateConnection"], 2)
+    assert got == [states[:2], states[2:]]
+    got = await _pages(client, service % ("taskConnection", "", "taskId"), {"s": sid}, ["service", "taskConnection"], 3)
+    assert got == [tasks[:3], tasks[3:]]
+    got = await _pages(client, service % ("taskConnection", "status: ACTIVE, ", "taskId"), {"s": sid},
+                       ["service", "taskConnection"], 2)
+    assert got == [tasks[1:3], tasks[3:]]
+    got = await _pages(client, service % ("taskConnection", f"stateId: {states[1]}, ", "taskId"), {"s": sid},
+                       ["service", "taskConnection"], 5)
+    assert got == [tasks[:3]]
+    state = (f"query($s: Long!, $st: Int!, {args}) {{ state(serviceId: $s, stateId: $st) {{ "
+             f"taskConnection({paging} }} }}") % "taskId"
+    got = await _pages(client, state, {"s": sid, "st": states[1]}, ["state", "taskConnection"], 2)
+    assert got == [tasks[:2], tasks[2:3]]
+    root = f"query($k: String!, {args}) {{ %s(%s: $k, {paging} }}" % ("%s", "%s", "serviceId")
+    got = await _pages(client, root % ("anonymousServiceConnection", "contactKey"), {"k": "ck-pages"},
+                       ["anonymousServiceConnection"], 2)
+    assert got == [anonymous[:2], anonymous[2:]]
+    got = await _pages(client, root % ("customerServiceConnection", "customerId"), {"k": "no-profile"},
+                       ["customerServiceConnection"], 1)
+    assert got == [[sid], [other]]
+    got = await gql(client, """{ customerServiceConnection(customerId: "no-profile", serviceTypes: [2]) {
+        edges { node { serviceId } } } }""")
+    assert got["data"]["customerServiceConnection"]["edges"] == [{"node": {"serviceId": other}}]
+    # The page size is bounded, and a cursor of another list is refused, as on every connection.
+    stale = await gql(client, root % ("anonymousServiceConnection", "contactKey"), {"k": "ck-pages", "first": 1})
+    cursor = stale["data"]["anonymousServiceConnection"]["edges"][0]["cursor"]
+    for variables in ({"first": 101}, {"first": -1}, {"after": cursor}):
+        got = await gql(client, service % ("stateConnection", "", "stateId"), {"s": sid, **variables})
+        assert error_code(got) == "BAD_PARAMETER", (variables, got)

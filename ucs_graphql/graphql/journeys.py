@@ -9,7 +9,7 @@ import dataclasses
 import warnings
 from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated, Any, NewType
+from typing import TYPE_CHECKING, Annotated, Any, NewType, TypeVar
 
 import strawberry
 from graphql import FieldNode
@@ -34,6 +34,8 @@ from ucs_graphql.metadata.model import INT64
 
 if TYPE_CHECKING:
     from ucs_graphql.graphql.profiles import Profile
+
+N = TypeVar("N")
 
 
 def _long(value: Any) -> int:
@@ -181,11 +183,22 @@ def service_loader(info: Info) -> DataLoader[int, dict[str, Any] | None]:
 
 
 SERVICE_CURSOR = "service"
+STATE_CURSOR = "state"
+TASK_CURSOR = "task"
 
 
 def service_connection(docs: Sequence[dict[str, Any]], page: pages.Page) -> Connection[Service]:
     """The connection of a page of wire services read with one more than asked."""
     return connection(docs, page, lambda d: pages.encode(SERVICE_CURSOR, d["service_id"]), Service.of)
+
+
+def paged(docs: Sequence[dict[str, Any]], page: pages.Page, kind: str, id_col: str, of: Callable[[dict[str, Any]], N]
+          ) -> Connection[N]:
+    """The connection of a page of a list read whole (a service's states or tasks, the anonymous services of a
+    contact key), in id order (the order they were started in): the items after the cursor's id."""
+    after = pages.int_key(page)
+    rows = sorted((d for d in docs if after is None or d[id_col] > after), key=lambda d: d[id_col])
+    return connection(rows[:page.first + 1], page, lambda d: pages.encode(kind, d[id_col]), of)
 
 
 def _extensions_loader(level: str) -> Callable[[Ctx, list[Any]], Any]:
@@ -277,6 +290,15 @@ class State(JourneyItem, Node):
         docs = await _children(info, "task", "state_id", self.state_id, f)
         return [Task.of(d) for d in docs]
 
+    @strawberry.field(description="Tasks started within this state, a page at a time, in start order.")
+    async def task_connection(self, info: Info, status: ItemStatus = ItemStatus.ALL,
+                              types: list[IdOrName] | None = None,  # type: ignore[valid-type]
+                              first: int | None = pages.DEFAULT_PAGE, after: str | None = None) -> Connection[Task]:
+        page = pages.page(TASK_CURSOR, first, after)
+        f = batch.item_filters(info.context.ctx, "task", status.value, types)
+        docs = await _children(info, "task", "state_id", self.state_id, f)
+        return paged(docs, page, TASK_CURSOR, "task_id", Task.of)
+
     @strawberry.field(description="State extensions by name (all of them when names is absent).")
     async def extensions(self, info: Info, names: list[str] | None = None) -> JSON:
         return await _extensions(info, "state", self.state_id, names)
@@ -310,6 +332,26 @@ class Service(JourneyItem, Node):
         f = batch.item_filters(info.context.ctx, "task", status.value, types, state_id)
         docs = await _children(info, "task", "service_id", self.service_id, f)
         return [Task.of(d) for d in docs]
+
+    @strawberry.field(description="States of the service, a page at a time, in start order.")
+    async def state_connection(self, info: Info, status: ItemStatus = ItemStatus.ALL,
+                               types: list[IdOrName] | None = None,  # type: ignore[valid-type]
+                               first: int | None = pages.DEFAULT_PAGE, after: str | None = None) -> Connection[State]:
+        page = pages.page(STATE_CURSOR, first, after)
+        f = batch.item_filters(info.context.ctx, "state", status.value, types)
+        docs = await _children(info, "state", "service_id", self.service_id, f)
+        return paged(docs, page, STATE_CURSOR, "state_id", State.of)
+
+    @strawberry.field(description="Tasks of the service (those started within a state included), a page at a "
+                                  "time, in start order.")
+    async def task_connection(self, info: Info, status: ItemStatus = ItemStatus.ALL,
+                              types: list[IdOrName] | None = None,  # type: ignore[valid-type]
+                              state_id: int | None = None, first: int | None = pages.DEFAULT_PAGE,
+                              after: str | None = None) -> Connection[Task]:
+        page = pages.page(TASK_CURSOR, first, after)
+        f = batch.item_filters(info.context.ctx, "task", status.value, types, state_id)
+        docs = await _children(info, "task", "service_id", self.service_id, f)
+        return paged(docs, page, TASK_CURSOR, "task_id", Task.of)
 
     @strawberry.field(description="Service extensions by name (all of them when names is absent).")
     async def extensions(self, info: Info, names: list[str] | None = None) -> JSON:
@@ -527,6 +569,19 @@ class JourneyQuery:
         return [Service.of(d) for d in await service.query_services(ctx, f, _inc(), customer_id=customer_id)]
 
     @strawberry.field(extensions=needs(t.READ_SERVICE),
+                      description="A customer's services (whether or not a profile has that id), a page at a time, "
+                                  "in id order.")
+    async def customer_service_connection(
+        self, info: Info, customer_id: str, status: ItemStatus = ItemStatus.ALL,
+        service_types: list[IdOrName] | None = None,  # type: ignore[valid-type]
+        first: int | None = pages.DEFAULT_PAGE, after: str | None = None,
+    ) -> Connection[Service]:
+        from ucs_graphql.graphql.profiles import services_page
+
+        f = service.service_filters(info.context.ctx, status.value, service_types=service_types)
+        return await services_page(info, customer_id, f, first, after)
+
+    @strawberry.field(extensions=needs(t.READ_SERVICE),
                       description="Anonymous services of a contact key (CV.WS.SRV.10).")
     async def anonymous_services(
         self, info: Info, contact_key: str, status: ItemStatus = ItemStatus.ALL,
@@ -538,6 +593,19 @@ class JourneyQuery:
         f = service.service_filters(ctx, _status(status), service_types=service_types, started_from=started_from,
                                     started_to=started_to, completed_from=completed_from, completed_to=completed_to)
         return [Service.of(d) for d in await service.query_services(ctx, f, _inc(), contact_key=contact_key)]
+
+    @strawberry.field(extensions=needs(t.READ_SERVICE),
+                      description="Anonymous services of a contact key, a page at a time, in id order.")
+    async def anonymous_service_connection(
+        self, info: Info, contact_key: str, status: ItemStatus = ItemStatus.ALL,
+        service_types: list[IdOrName] | None = None,  # type: ignore[valid-type]
+        first: int | None = pages.DEFAULT_PAGE, after: str | None = None,
+    ) -> Connection[Service]:
+        page = pages.page(SERVICE_CURSOR, first, after)
+        ctx = info.context.ctx
+        f = service.service_filters(ctx, _status(status), service_types=service_types)
+        docs = await service.query_services(ctx, f, _inc(), contact_key=contact_key)
+        return paged(docs, page, SERVICE_CURSOR, "service_id", Service.of)
 
     @strawberry.field(extensions=needs(t.READ_STATE), description="States of a service (CV.WS.SRV.12).")
     async def states(self, info: Info, service_id: Long, status: ItemStatus = ItemStatus.ALL,  # type: ignore[valid-type]

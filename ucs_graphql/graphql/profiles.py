@@ -156,12 +156,7 @@ class Profile(Node):
 
     async def _services(self, info: Info, f: Filters, first: int | None, after: str | None
                         ) -> Connection[journeys.Service]:
-        page = pages.page(journeys.SERVICE_CURSOR, first, after)
-        levels = journeys.items_selected(info)
-        docs, children = await info.context.loader(SERVICES, _services_loader).load(
-            (self.customer_id, f, page, levels))
-        journeys.prime_items(info, children, docs[:page.first])
-        return journeys.service_connection(docs, page)
+        return await services_page(info, self.customer_id, f, first, after)
 
     @strawberry.field(description="The customer's interactions, newest first (CV.WS.IXN.2).")
     async def interactions(self, info: Info, first: int | None = pages.DEFAULT_PAGE, after: str | None = None
@@ -169,6 +164,16 @@ class Profile(Node):
         page = pages.page(interaction_service.CURSOR, first, after, parts=2)
         rows = await info.context.loader(INTERACTIONS, _interactions_loader).load((self.customer_id, page))
         return interaction_types.interaction_connection(rows, page)
+
+
+async def services_page(info: Info, customer_id: str, f: Filters, first: int | None, after: str | None
+                        ) -> Connection[journeys.Service]:
+    """A page of a customer's services (with or without a profile), through the request's loader."""
+    page = pages.page(journeys.SERVICE_CURSOR, first, after)
+    levels = journeys.items_selected(info)
+    docs, children = await info.context.loader(SERVICES, _services_loader).load((customer_id, f, page, levels))
+    journeys.prime_items(info, children, docs[:page.first])
+    return journeys.service_connection(docs, page)
 
 
 async def existing_profile(info: Info, customer_id: str) -> Profile | None:

@@ -48,10 +48,11 @@ SERVICE = needs(t.READ_SERVICE, rest=(f"GET {_S}",))
 STATE = needs(t.READ_SERVICE, t.READ_STATE, rest=(f"GET {_S}", f"GET {_S}/states"))
 TASK = needs(t.READ_SERVICE, t.READ_TASK, TASKS_OF_A_STATE, rest=(f"GET {_S}", f"GET {_S}/tasks"))
 INTERACTION = needs(t.READ_INTERACTION, rest=("GET /interactions/{id}",))
+_NODES = ("Service", "State", "Task", "Interaction")
 # A connection's own fields show nothing beyond what the field that returns it needed.
 _PAGE = {"PageInfo": {"hasNextPage": FREE, "hasPreviousPage": FREE, "startCursor": FREE, "endCursor": FREE}}
-_CONNECTIONS = {**{f"{node}Connection": {"edges": FREE, "pageInfo": FREE} for node in ("Service", "Interaction")},
-                **{f"{node}Edge": {"cursor": FREE, "node": FREE} for node in ("Service", "Interaction")}}
+_CONNECTIONS = {**{f"{node}Connection": {"edges": FREE, "pageInfo": FREE} for node in _NODES},
+                **{f"{node}Edge": {"cursor": FREE, "node": FREE} for node in _NODES}}
 
 
 def _all(names: str, read: Read) -> dict[str, Read]:
@@ -82,13 +83,14 @@ FIELDS: Mapping[str, Mapping[str, Read]] = {
         "customer": PROFILE, "interactions": needs(t.READ_INTERACTION, rest=("GET /services/{id:int}/interactions",)),
         "id": FREE, "serviceId": FREE, **_all(f"{_ITEM} serviceType customerId contactKey extensions", SERVICE),
         # GET /services/{id}?active_states=yes nests states (and their tasks) without their extensions.
-        "states": needs(t.READ_SERVICE, t.READ_STATE, rest=(f"GET {_S}", f"GET {_S}/states")),
-        "tasks": needs(t.READ_SERVICE, t.READ_TASK, rest=(f"GET {_S}", f"GET {_S}/tasks")),
+        **_all("states stateConnection", needs(t.READ_SERVICE, t.READ_STATE, rest=(f"GET {_S}", f"GET {_S}/states"))),
+        **_all("tasks taskConnection", needs(t.READ_SERVICE, t.READ_TASK, rest=(f"GET {_S}", f"GET {_S}/tasks"))),
     },
     "State": {
         "id": FREE, "stateId": FREE, "serviceId": FREE, **_all(f"{_ITEM} stateType previousStateId", STATE),
-        "tasks": needs(t.READ_SERVICE, t.READ_STATE, t.READ_TASK,
-                       rest=(f"GET {_S}", f"GET {_S}/states", f"GET {_S}/tasks"), grants=(TASKS_OF_A_STATE,)),
+        **_all("tasks taskConnection", needs(t.READ_SERVICE, t.READ_STATE, t.READ_TASK,
+                                             rest=(f"GET {_S}", f"GET {_S}/states", f"GET {_S}/tasks"),
+                                             grants=(TASKS_OF_A_STATE,))),
         "extensions": needs(t.READ_STATE, rest=(f"GET {_S}/states",)),
     },
     "Task": {

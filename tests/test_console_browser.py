@@ -9,6 +9,7 @@ supervisors' live feed. Screenshots of each view at 420 and 1280 px go to tests/
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -160,6 +161,23 @@ def shots(driver: WebDriver, request: pytest.FixtureRequest, name: str) -> None:
         shot(driver, request, f"{name}-{width}")
 
 
+LIVE_MS = 1000
+# Records, in the page, when each timeline item whose key starts with arguments[0] first shows (epoch ms).
+APPEARANCES = """
+const prefix = arguments[0];
+window.ucsAppeared = {};
+const seen = () => {
+  for (const d of document.querySelectorAll("details[data-key]")) {
+    if (d.dataset.key.startsWith(prefix) && !(d.dataset.key in window.ucsAppeared)) {
+      window.ucsAppeared[d.dataset.key] = performance.timeOrigin + performance.now();
+    }
+  }
+};
+seen();
+new MutationObserver(seen).observe(document.body, { subtree: true, childList: true, attributes: true });
+"""
+
+
 def _live(driver: WebDriver) -> None:
     WebDriverWait(driver, WAIT).until(lambda d: d.execute_script("return document.body.dataset.live") == "on")
 
@@ -184,13 +202,19 @@ async def test_screen_pop_by_phone_shows_the_live_journey_and_interactions(page,
         shots(driver, request, "customer")
 
     await in_browser(pop)
+    await in_browser(lambda: driver.execute_script(APPEARANCES, f"t{seeded['sid']}."))
     async with httpx.AsyncClient(base_url=base) as http:
+        sent = time.time() * 1000
         task = await http.post(f"/services/{seeded['sid']}/tasks/start", json={"task_type": 2})
         assert task.status_code == 201
     key = f"t{seeded['sid']}.{task.json()['task_id']}"
 
     def task_appears() -> None:
         WebDriverWait(driver, WAIT).until(lambda d: d.find_elements(By.CSS_SELECTOR, f"details[data-key='{key}']"))
+        # Within a second of the write's request (the page's clock and the test's are the machine's).
+        took = driver.execute_script("return window.ucsAppeared[arguments[0]]", key) - sent
+        print(f"the task appeared on the page {took:.0f} ms after its request was sent")
+        assert took < LIVE_MS, took
         assert driver.execute_script("return performance.getEntriesByType('navigation').length") == 1
         state = driver.find_element(By.CSS_SELECTOR, f"details[data-key='s{seeded['sid']}.{seeded['state']}']")
         state.find_element(By.TAG_NAME, "summary").click()  # its details and extension values open on click

@@ -65,7 +65,8 @@ password_hash = "{_HASH}"
 roles = ["clerks"]
 """
 KEYS = [{"name": "idPhone", "source": "Phone", "attributes": ["PhoneNumber"], "normalize": "phone"},
-        {"name": "idEmail", "attributes": ["EmailAddress"], "unique": True, "normalize": "email"}]
+        {"name": "idEmail", "attributes": ["EmailAddress"], "unique": True, "normalize": "email"},
+        {"name": "idAccount", "attributes": ["AccountNumber"], "unique": True, "normalize": "casefold"}]
 EVIL = '<img src=x onerror="document.body.dataset.pwned=1">Hello, my order <b>42</b> is late'
 # An e-mail's HTML body whose every way to run script would set a marker, in the frame or in the page.
 MARK = "document.documentElement.dataset.pwned='{0}';try{{parent.document.body.dataset.pwned='{0}'}}catch(e){{}}"
@@ -93,7 +94,7 @@ async def seed(base: str, headers: dict[str, str] | None = None) -> dict[str, An
     """A customer with a phone, a completed and an active service (a completed and an active state, tasks) and
     interactions, all through REST."""
     async with httpx.AsyncClient(base_url=base, headers=headers or {}) as http:
-        await define(http, PHONE, keys=KEYS)
+        await define(http, PHONE, attributes=[{"name": "AccountNumber", "type": "string"}], keys=KEYS)
 
         async def post(path: str, body: dict[str, Any]) -> dict[str, Any]:
             got = await http.post(path, json=body)
@@ -101,6 +102,7 @@ async def seed(base: str, headers: dict[str, str] | None = None) -> dict[str, An
             return dict(got.json()) if got.content else {}
 
         cid = (await post("/profiles", {"FirstName": "Ada", "LastName": "Quill", "EmailAddress": "ada@example.com",
+                                        "AccountNumber": "AC-1042",
                                         "Phone": [{"PhoneNumber": "+33314592653", "PhoneType": 1}]}))["customer_id"]
         old = (await post("/services/start", {"service_type": 4, "customer_id": cid}))["service_id"]
         await post(f"/services/{old}/end", {"disposition": 1})
@@ -376,6 +378,11 @@ async def test_search_lists_matches_and_identify_offers_anonymous_services(page,
         _wait_text(driver, "#matches", "Ada Quill")
         driver.find_element(By.LINK_TEXT, "Ada Quill").click()
         _wait_text(driver, "#customer-name", "Ada Quill")
+        for typed in ("ac-1042", "+33 3 14 59 26 53"):  # an account number in another case, a phone number
+            box = driver.find_element(By.ID, "search-value")
+            box.clear()
+            box.send_keys(typed + "\n")
+            _wait_text(driver, "#matches", "Ada Quill", typed)
         driver.get(base + "/console/identify?PhoneNumber=" + quote("+33314592653"))
         got = _wait_text(driver, "#matches", "Ada Quill", "Bo Quill")
         assert seeded["cid"] in got

@@ -13,7 +13,8 @@ limit. In the same run it measures:
   printed beside its req/s ÷ 8 and the flow's p99 beside its p99;
 - the database's own rate for the same flow: the statements and transactions the server sends for one
   flow, run straight through the bare driver from this process (asyncpg, a pool of as many connections as
-  wrk has; sqlite3, one connection), with nothing between.
+  wrk has, and the events sent as the server sends them, by its Notifier; sqlite3, one connection), with
+  nothing between.
 
     python -m bench.callflow --database sqlite:///./var/bench-flow.db --seed --customers 100000
     python -m bench.callflow --database postgresql://postgres@127.0.0.1:5432/bench_flow --seed
@@ -23,6 +24,9 @@ limit. In the same run it measures:
 and prints the server's CPU per request of each: load-independent enough to compare on a busy machine.
 
     python -m bench.callflow --database DB_URL --each [--steps start_service,profile_by_id] --seconds 5
+    python -m bench.callflow --database DB_URL --each --rounds 4 --seconds 2   # types in turn, summed
+
+With `--rounds`, p50 and p99 are the highest of the rounds'.
 
 `--seed` gives each of `--customers` customers a profile with a phone number under an `idPhone` key and one
 completed past service, directly in the database (resumable). The HTTP ceiling needs PostgreSQL at
@@ -414,90 +418,69 @@ def sqlite_flows(path: str, seconds: float, customers: int) -> tuple[int, float]
 async def pg_flows(dsn: str, seconds: float, customers: int, concurrency: int, notify: bool) -> tuple[int, float]:
     """Flows through an asyncpg pool of `concurrency` connections for about `seconds`, with the statements the
     server sends (ucs_graphql.journeys.writes): reads in autocommit, each write one statement (its checks as
-    WITH clauses, its event's NOTIFY in it) that commits by itself. `notify=False` leaves the NOTIFYs out."""
+    WITH clauses) that commits by itself, then its event sent by the server's own Notifier (one connection,
+    the events of the writes that commit meanwhile coalesced into one notifying transaction), the write
+    waiting for it as the server's answer does. `notify=False` leaves the events out."""
     import asyncpg
 
+    from ucs_graphql.events.bus import CHANNEL, Notifier
+
     pool = await asyncpg.create_pool(dsn, min_size=concurrency, max_size=concurrency)
+    notifier = Notifier(dsn, CHANNEL, "bench callflow notify")
     rnd = random.Random(11)
-
-    def note(ids: str) -> str:
-        # The event's payload: its known fields bound as JSON, the ids only the statement knows added.
-        if not notify:
-            return "NULL"
-        return f"pg_notify($1, CAST(CAST($2 AS jsonb) || jsonb_build_object({ids}) AS text))"
-
-    new_state = note("'customer_id', srv.customer_id, 'state_id', ins.state_id")
-    new_task = note("'customer_id', srv.customer_id, 'task_id', ins.task_id")
-    done_task = note("'customer_id', srv.customer_id, 'state_id', done.state_id")
-    srv = ("srv AS (SELECT service.customer_id, service.completed_at FROM service WHERE service.tenant_id = $3 "
-           "AND service.service_id = $4 FOR SHARE)")
+    srv = ("srv AS (SELECT service.customer_id, service.completed_at FROM service WHERE service.tenant_id = $1 "
+           "AND service.service_id = $2 FOR SHARE)")
     start_service = ("INSERT INTO service (tenant_id, customer_id, service_type, started_at, started) VALUES "
-                     "($3, $4, $5, $6, $7) RETURNING service.service_id, "
-                     + note("'service_id', service.service_id, 'customer_id', service.customer_id"))
+                     "($1, $2, $3, $4, $5) RETURNING service.service_id")
     start_state = (f"WITH {srv}, ins AS (INSERT INTO service_state (tenant_id, service_id, state_type, started_at, "
-                   "started) SELECT $3, $4, $5, $6, $7 FROM srv WHERE srv.completed_at IS NULL RETURNING "
-                   "service_state.state_id) SELECT srv.customer_id, srv.completed_at, ins.state_id, CASE WHEN "
-                   f"ins.state_id IS NOT NULL THEN {new_state}"
-                   " END FROM srv LEFT OUTER JOIN ins ON true")
-    transition = (f"WITH {srv}, done AS (UPDATE service_state SET completed_at = $5, completed = $6, disposition = $7 "
-                  "WHERE service_state.tenant_id = $3 AND service_state.state_id = $8 AND service_state.completed_at "
-                  "IS NULL AND service_state.service_id = $4 AND (EXISTS (SELECT srv.customer_id FROM srv WHERE "
+                   "started) SELECT $1, $2, $3, $4, $5 FROM srv WHERE srv.completed_at IS NULL RETURNING "
+                   "service_state.state_id) SELECT srv.customer_id, srv.completed_at, ins.state_id "
+                   "FROM srv LEFT OUTER JOIN ins ON true")
+    transition = (f"WITH {srv}, done AS (UPDATE service_state SET completed_at = $3, completed = $4, disposition = $5 "
+                  "WHERE service_state.tenant_id = $1 AND service_state.state_id = $6 AND service_state.completed_at "
+                  "IS NULL AND service_state.service_id = $2 AND (EXISTS (SELECT srv.customer_id FROM srv WHERE "
                   "srv.completed_at IS NULL)) RETURNING service_state.state_id), ins AS (INSERT INTO service_state "
-                  "(tenant_id, previous_state_id, service_id, started, started_at, state_type) SELECT $3, $8, $4, $9, "
-                  "$5, $10 FROM done RETURNING service_state.state_id) SELECT srv.customer_id, srv.completed_at, "
-                  "done.state_id, ins.state_id, CASE WHEN ins.state_id IS NOT NULL THEN "
-                  f"{new_state} END FROM srv LEFT OUTER JOIN "
-                  "done ON true LEFT OUTER JOIN ins ON true")
+                  "(tenant_id, previous_state_id, service_id, started, started_at, state_type) SELECT $1, $6, $2, $7, "
+                  "$3, $8 FROM done RETURNING service_state.state_id) SELECT srv.customer_id, srv.completed_at, "
+                  "done.state_id, ins.state_id FROM srv LEFT OUTER JOIN done ON true LEFT OUTER JOIN ins ON true")
     start_task = (f"WITH {srv}, named AS (SELECT service_state.state_id, service_state.completed_at FROM "
-                  "service_state WHERE service_state.tenant_id = $3 AND service_state.service_id = $4 AND "
-                  "service_state.state_id = $5 FOR SHARE), ins AS (INSERT INTO service_task (tenant_id, service_id, "
-                  "started, started_at, state_id, task_type) SELECT $3, $4, $6, $7, $5, $8 FROM srv LEFT OUTER JOIN "
+                  "service_state WHERE service_state.tenant_id = $1 AND service_state.service_id = $2 AND "
+                  "service_state.state_id = $3 FOR SHARE), ins AS (INSERT INTO service_task (tenant_id, service_id, "
+                  "started, started_at, state_id, task_type) SELECT $1, $2, $4, $5, $3, $6 FROM srv LEFT OUTER JOIN "
                   "named ON true WHERE srv.completed_at IS NULL AND named.state_id IS NOT NULL AND named.completed_at "
                   "IS NULL RETURNING service_task.task_id) SELECT srv.customer_id, srv.completed_at, named.state_id, "
-                  "named.completed_at, ins.task_id, CASE WHEN ins.task_id IS NOT NULL THEN "
-                  f"{new_task} END FROM srv LEFT OUTER JOIN "
-                  "named ON true LEFT OUTER JOIN ins ON true")
-    complete_task = (f"WITH {srv}, done AS (UPDATE service_task SET completed_at = $5, completed = $6, disposition = "
-                     "$7 WHERE service_task.tenant_id = $3 AND service_task.task_id = $8 AND "
-                     "service_task.completed_at IS NULL AND service_task.service_id = $4 AND (EXISTS (SELECT "
+                  "named.completed_at, ins.task_id FROM srv LEFT OUTER JOIN named ON true LEFT OUTER JOIN ins ON true")
+    complete_task = (f"WITH {srv}, done AS (UPDATE service_task SET completed_at = $3, completed = $4, disposition = "
+                     "$5 WHERE service_task.tenant_id = $1 AND service_task.task_id = $6 AND "
+                     "service_task.completed_at IS NULL AND service_task.service_id = $2 AND (EXISTS (SELECT "
                      "srv.customer_id FROM srv)) RETURNING service_task.task_id, service_task.state_id) SELECT "
-                     "srv.customer_id, srv.completed_at, done.task_id, done.state_id, CASE WHEN done.task_id IS NOT "
-                     f"NULL THEN {done_task} END FROM srv "
+                     "srv.customer_id, srv.completed_at, done.task_id, done.state_id FROM srv "
                      "LEFT OUTER JOIN done ON true")
-    complete_service = ("UPDATE service SET completed_at = $5, completed = $6, disposition = $7 WHERE "
-                        "service.tenant_id = $3 AND service.service_id = $4 AND service.completed_at IS NULL "
-                        "RETURNING service.customer_id, " + note("'customer_id', service.customer_id"))
-    ch = "ucs_events"
+    complete_service = ("UPDATE service SET completed_at = $3, completed = $4, disposition = $5 WHERE "
+                        "service.tenant_id = $1 AND service.service_id = $2 AND service.completed_at IS NULL "
+                        "RETURNING service.customer_id")
 
-    def ev(kind: str, sid: int, **ids: int) -> str:
-        return _event(kind, sid, None, **ids) if notify else ""
-
-    def args(*values: Any) -> tuple[Any, ...]:
-        # $1 and $2 are the NOTIFY's channel and event (unused, and so left out, without NOTIFYs).
-        return values if notify else values[2:]
-
-    if not notify:  # renumber: without the NOTIFY's two parameters every other one moves down by two
-        def renumber(sql: str) -> str:
-            return re.sub(r"\$(\d+)", lambda m: f"${int(m.group(1)) - 2}", sql)
-        start_service, start_state, transition, start_task, complete_task, complete_service = map(renumber, (
-            start_service, start_state, transition, start_task, complete_task, complete_service))
+    async def sent(kind: str, sid: int, cid: str, **ids: int) -> None:
+        if notify:
+            await notifier.send([_event(kind, sid, cid, **ids)])
 
     async def flow(conn: Any, n: int) -> None:
         now = int(time.time() * 1000)
         cid = await conn.fetchval("SELECT ident_entry.customer_id FROM ident_entry WHERE ident_entry.tenant_id = $1 "
                                   "AND ident_entry.key = $2 AND ident_entry.value = $3", TENANT, "idphone",
                                   "=" + phone(n))
-        sid = (await conn.fetchrow(start_service, *args(ch, ev("service_started", 0), TENANT, cid, "1", now,
-                                                        _STARTED)))[0]
-        st = (await conn.fetchrow(start_state, *args(ch, ev("state_started", sid), TENANT, sid, "1", now,
-                                                     _STARTED)))[2]
-        st2 = (await conn.fetchrow(transition, *args(ch, ev("state_transition", sid, from_state_id=st), TENANT, sid,
-                                                     now, _DONE, "1", st, _STARTED, "8")))[3]
-        tk = (await conn.fetchrow(start_task, *args(ch, ev("task_started", sid, state_id=st2), TENANT, sid, st2,
-                                                    _STARTED, now, "1")))[4]
-        await conn.fetchrow(complete_task, *args(ch, ev("task_completed", sid, task_id=tk), TENANT, sid, now, _DONE,
-                                                 "1", tk))
-        await conn.fetchrow(complete_service, *args(ch, ev("service_completed", sid), TENANT, sid, now, _DONE, "1"))
+        sid = (await conn.fetchrow(start_service, TENANT, cid, "1", now, _STARTED))[0]
+        await sent("service_started", sid, cid)
+        st = (await conn.fetchrow(start_state, TENANT, sid, "1", now, _STARTED))[2]
+        await sent("state_started", sid, cid, state_id=st)
+        st2 = (await conn.fetchrow(transition, TENANT, sid, now, _DONE, "1", st, _STARTED, "8"))[3]
+        await sent("state_transition", sid, cid, state_id=st2, from_state_id=st)
+        tk = (await conn.fetchrow(start_task, TENANT, sid, st2, _STARTED, now, "1"))[4]
+        await sent("task_started", sid, cid, state_id=st2, task_id=tk)
+        await conn.fetchrow(complete_task, TENANT, sid, now, _DONE, "1", tk)
+        await sent("task_completed", sid, cid, state_id=st2, task_id=tk)
+        await conn.fetchrow(complete_service, TENANT, sid, now, _DONE, "1")
+        await sent("service_completed", sid, cid)
         await conn.fetch("SELECT * FROM service WHERE service.tenant_id = $1 AND service.customer_id = $2 AND "
                          "service.completed_at IS NULL ORDER BY service.service_id + 0", TENANT, cid)
 
@@ -514,6 +497,7 @@ async def pg_flows(dsn: str, seconds: float, customers: int, concurrency: int, n
 
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     elapsed = time.perf_counter() - t0
+    await notifier.stop()
     await pool.close()
     return flows, elapsed
 
@@ -547,26 +531,38 @@ def flow_run(args: argparse.Namespace, server: Server) -> Run:
 
 
 def each_run(args: argparse.Namespace, server: Server, tmp: Path) -> list[str]:
-    """One request type at a time; returns the failures."""
+    """One request type at a time, in `--rounds` rounds that take the types in turn (so a machine whose load
+    changes changes every type's figures alike); returns the failures."""
     steps = args.steps.split(",") if args.steps else list(EACH)
-    failed: list[str] = []
-    cpu: dict[str, float] = {}
-    print(f"{'request':<18}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}{'server us/req':>15}{'wrk us/req':>12}", flush=True)
     for step in steps:
         if step not in EACH:
             raise SystemExit(f"unknown step {step}: one of {', '.join(EACH)}")
-        env = {"CUSTOMERS": str(args.customers), "STEP": step}
-        if step in ("start_state", "transition", "start_task", "complete_task", "complete_service"):
-            lines = asyncio.run(prepare(args.database, step, args.prepare or args.seconds * 5000, args.connections))
-            ids = tmp / f"{step}.ids"
-            ids.write_text("\n".join(lines) + "\n")
-            env["IDS"] = str(ids)
-        run = run_wrk(server, args.connections, args.seconds, env)
-        cpu[step] = run.server_us
-        print(f"{step:<18}{run.req_rate:>8.0f}{run.p50_ms:>9.2f}{run.p99_ms:>9.2f}{cpu[step]:>15.0f}"
-              f"{run.wrk_cpu / max(run.requests, 1) * 1e6:>12.0f}", flush=True)
-        if run.errors:
-            failed.append(f"{step}: {run.errors}")
+    failed: list[str] = []
+    runs: dict[str, list[Run]] = {step: [] for step in steps}
+    for _ in range(args.rounds):
+        for step in steps:
+            env = {"CUSTOMERS": str(args.customers), "STEP": step}
+            if step in ("start_state", "transition", "start_task", "complete_task", "complete_service"):
+                lines = asyncio.run(prepare(args.database, step, args.prepare or args.seconds * 5000,
+                                            args.connections))
+                ids = tmp / f"{step}.ids"
+                ids.write_text("\n".join(lines) + "\n")
+                env["IDS"] = str(ids)
+            run = run_wrk(server, args.connections, args.seconds, env)
+            runs[step].append(run)
+            if run.errors:
+                failed.append(f"{step}: {run.errors}")
+    print(f"{'request':<18}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}{'server us/req':>15}{'wrk us/req':>12}"
+          + ("   server us/req by round" if args.rounds > 1 else ""), flush=True)
+    cpu: dict[str, float] = {}
+    for step, done in runs.items():
+        requests = sum(r.requests for r in done)
+        seconds = sum(r.seconds for r in done)
+        cpu[step] = sum(max(r.server_cpu - r.idle_cpu, 0.0) for r in done) / max(requests, 1) * 1e6
+        wrk_us = sum(r.wrk_cpu for r in done) / max(requests, 1) * 1e6
+        rounds = "   " + " ".join(f"{r.server_us:.0f}" for r in done) if args.rounds > 1 else ""
+        print(f"{step:<18}{requests / seconds:>8.0f}{max(r.p50_ms for r in done):>9.2f}"
+              f"{max(r.p99_ms for r in done):>9.2f}{cpu[step]:>15.0f}{wrk_us:>12.0f}{rounds}", flush=True)
     if "profile_by_id" in cpu:
         base = cpu["profile_by_id"]
         print("server CPU per request / GET /profiles/{id}: " + ", ".join(
@@ -587,6 +583,8 @@ def main() -> int:
     p.add_argument("--each", action="store_true", help="one request type at a time instead of flows")
     p.add_argument("--steps", help=f"with --each, a comma-separated subset of: {', '.join(EACH)}")
     p.add_argument("--prepare", type=int, help="with --each, items prepared for each completing type")
+    p.add_argument("--rounds", type=int, default=1,
+                   help="with --each, run the types in turn this many times (each --seconds long) and sum")
     p.add_argument("--idle-seconds", type=float, default=5, help="to measure the idle server's CPU first")
     p.add_argument("--no-http-ceiling", action="store_true")
     p.add_argument("--no-db-ceiling", action="store_true")
@@ -626,7 +624,7 @@ def main() -> int:
                   f"{rate:.0f} flows/s; server flows/s = {flow.rate / rate * 100:.0f}% of it", flush=True)
             if not args.database.startswith("sqlite"):
                 quiet, _ = database_rate(args.database, args.seconds, args.customers, args.connections, notify=False)
-                print(f"  the same statements without their NOTIFYs: {quiet:.0f} flows/s", flush=True)
+                print(f"  the same statements without their events' NOTIFYs: {quiet:.0f} flows/s", flush=True)
     for line in failed:
         print("FAILED", line, file=sys.stderr)
     return 1 if failed else 0

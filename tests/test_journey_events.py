@@ -1,14 +1,15 @@
 """The event each journey write publishes, field by field, on both databases.
 
-On PostgreSQL a write sends its event with its own statement (NOTIFY, delivered at commit, the ids only the
-statement knows filled in by it) when nothing else is written in its transaction, and with the extension
-records otherwise; on SQLite the bus publishes it after the commit. Either way a subscriber of this process
-receives the same events.
+The bus publishes a write's event once the write has committed: on PostgreSQL as a NOTIFY sent by the
+process's notifier (the events committed meanwhile together, in one transaction), on SQLite to the process's
+subscribers. Either way a subscriber of this process receives the same events, in the order of the writes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections import defaultdict
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -117,3 +118,62 @@ async def test_events_stay_in_the_process_when_the_server_refused_listen(served)
         got = await _events(sub, 3)
     assert got == [Event("service_started", 1, sid, "E2", T), Event("state_started", 1, sid, "E2", T, state_id=state),
                    Event("service_completed", 1, sid, "E2", T)]
+
+
+async def test_concurrent_calls_publish_every_event_in_the_order_of_each_call(served):
+    client, bus = served
+
+    async def call(n: int) -> int:
+        sid = (await _post(client, "/services/start", {"service_type": 1, "customer_id": f"C{n}"}, 201))["service_id"]
+        s1 = (await _post(client, f"/services/{sid}/states/start", {"state_type": 1}, 201))["state_id"]
+        s2 = (await _post(client, f"/services/{sid}/states/transition", {"from": {"state_id": s1},
+                                                                         "to": {"state_type": 2}}, 201))["state_id"]
+        t1 = (await _post(client, f"/services/{sid}/tasks/start", {"task_type": 1, "state_id": s2}, 201))["task_id"]
+        await _post(client, f"/services/{sid}/tasks/{t1}/end", {}, 204)
+        await _post(client, f"/services/{sid}/end", {}, 204)
+        return sid
+
+    async with bus.subscribe(1) as sub:
+        sids = await asyncio.gather(*(call(n) for n in range(12)))
+        got = await _events(sub, 12 * 6)
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(sub.next(), timeout=0.3)
+    kinds: dict[int, list[str]] = defaultdict(list)
+    for event in got:
+        kinds[event.service_id].append(event.kind)
+    assert set(kinds) == set(sids)
+    assert all(k == ["service_started", "state_started", "state_transition", "task_started", "task_completed",
+                     "service_completed"] for k in kinds.values()), kinds
+
+
+async def test_events_handed_over_together_go_out_in_one_notifying_transaction(served):
+    """PostgreSQL: one transaction for the events that gather while none is being sent, a repeated payload
+    (which PostgreSQL would deliver once per transaction) in a transaction of its own."""
+    _client, bus = served
+    if not isinstance(bus, PgBus):
+        pytest.skip("the notifier serves PostgreSQL's LISTEN/NOTIFY")
+    payloads = [Event("service_started", 1, 900 + n, "N1", T).encode() for n in range(5)]
+    async with bus.subscribe(1, customer_id="N1") as sub:
+        await asyncio.gather(*(bus.notifier.send([p]) for p in payloads))
+        assert (bus.notifier.sent, bus.notifier.batches) == (5, 1)
+        await asyncio.gather(bus.notifier.send([payloads[0]]), bus.notifier.send([payloads[0]]))
+        assert (bus.notifier.sent, bus.notifier.batches) == (7, 3)
+        got = await _events(sub, 7)
+    assert [e.service_id for e in got] == [900, 901, 902, 903, 904, 900, 900]
+
+
+async def test_a_write_whose_event_cannot_be_sent_still_answers(served, caplog):
+    """PostgreSQL: the write committed, so it answers; its event is lost and logged."""
+    client, bus = served
+    if not isinstance(bus, PgBus):
+        pytest.skip("the notifier serves PostgreSQL's LISTEN/NOTIFY")
+    await _post(client, "/services/start", {"service_type": 1, "customer_id": "L1"}, 201)
+    await bus.notifier.stop()  # its connection is closed, and the next one cannot be opened
+    bus.notifier.dsn = "postgresql://postgres@127.0.0.1:1/none"
+    bus.notifier.timeout = 1
+    with caplog.at_level(logging.WARNING, logger="ucs.events"):
+        sid = (await _post(client, "/services/start", {"service_type": 1, "customer_id": "L1"}, 201))["service_id"]
+    assert bus.notifier.lost == 1
+    assert "1 events committed but not sent" in caplog.text
+    resp = await client.get(f"/services/{sid}")
+    assert resp.status_code == 200, resp.text

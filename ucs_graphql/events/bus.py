@@ -1,11 +1,14 @@
 """The event bus: journey events published once their write transaction commits, fanned out to subscribers,
 and the signal that the shared server state (mode, schema generation, workers' acknowledgements) changed.
 
-With PostgreSQL the event is a NOTIFY sent inside the write transaction, which PostgreSQL delivers when (and
-only if) the transaction commits, to every worker listening on its own dedicated asyncpg connection; a write
-to the server state sends a NOTIFY on a second channel. With SQLite, see ucs_graphql.events.sqlite. An
-engine that refuses LISTEN (CockroachDB, YugabyteDB), or `db_notify = false`, delivers events within the
-writing process only and signals a state change every `mode_poll_seconds`, for the watcher to read again.
+With PostgreSQL the events of a write are sent as NOTIFYs once it has committed, by the process's notifier:
+on a connection of its own, every event committed while its previous batch was being sent goes out in one
+notifying transaction (PostgreSQL commits notifying transactions one at a time, so a NOTIFY inside each
+write would make the writes commit one at a time too). The write answers once its events are sent. Every
+worker listens on its own dedicated asyncpg connection. A write to the server state sends a NOTIFY on a
+second channel inside its own transaction. With SQLite, see ucs_graphql.events.sqlite. An engine that
+refuses LISTEN (CockroachDB, YugabyteDB), or `db_notify = false`, delivers events within the writing
+process only and signals a state change every `mode_poll_seconds`, for the watcher to read again.
 """
 
 from __future__ import annotations
@@ -161,8 +164,8 @@ class EventBus:
     async def stage(self, conn: AsyncConnection, events: Sequence[Event]) -> None:
         """Called inside the write transaction, before it commits."""
 
-    def committed(self, events: Sequence[Event]) -> None:
-        """Called after the write transaction committed."""
+    async def committed(self, events: Sequence[Event]) -> None:
+        """Called after the write transaction committed, before the write answers."""
 
     async def signal(self, conn: AsyncConnection) -> None:
         """Called inside a write transaction that changed the server state, for other processes to notice."""
@@ -192,25 +195,128 @@ class EventBus:
 class LocalBus(EventBus):
     """In-process delivery after commit; the server state is read again every `poll_seconds`."""
 
-    def committed(self, events: Sequence[Event]) -> None:
+    async def committed(self, events: Sequence[Event]) -> None:
         for event in events:
             self.deliver(event)
 
 
-# Every journey write notifies: built once, run on the driver (ucs_graphql.db.fast).
+# The server state's signal, sent inside the transaction that changes it: built once, run on the driver.
 _NOTIFY = FastStatement(select(func.pg_notify(bindparam("channel"), bindparam("payload"))))
+# A batch of events: one pg_notify per payload, in order, in one transaction.
+NOTIFY_BATCH = "SELECT pg_notify($1, p) FROM unnest(CAST($2 AS text[])) AS p"
+
+
+class _Batch:
+    """Payloads sent together, and the writes waiting for them."""
+
+    __slots__ = ("payloads", "seen", "waiters")
+
+    def __init__(self) -> None:
+        self.payloads: list[str] = []
+        self.seen: set[str] = set()
+        self.waiters: list[asyncio.Future[None]] = []
+
+
+class Notifier:
+    """Sends committed events as NOTIFYs on a connection of its own, in batches: while one batch is being sent,
+    the events of the writes that commit meanwhile gather into the next. PostgreSQL commits notifying
+    transactions one at a time (it locks its notification queue through the commit), so one notifying
+    transaction per batch, instead of a NOTIFY inside each write, leaves the writes to commit together.
+
+    Payloads go out in the order they were handed over. A payload is never put twice into one batch
+    (PostgreSQL would deliver it once): a repeat goes into the next. When a batch cannot be sent (the
+    connection is lost, the database is down) its events are lost, logged, and counted in `lost`; the
+    writes still answer, since they committed. `sent` counts payloads sent, `batches` the transactions.
+    """
+
+    MAX_BATCH = 1000
+
+    def __init__(self, dsn: str, channel: str, application_name: str, timeout: float = 5.0) -> None:
+        self.dsn = dsn
+        self.channel = channel
+        self.application_name = application_name[:63]
+        self.timeout = timeout
+        self.sent = 0
+        self.batches = 0
+        self.lost = 0
+        self._queue: deque[_Batch] = deque()
+        self._task: asyncio.Task[None] | None = None
+        self._conn: Any = None
+
+    async def send(self, payloads: Sequence[str]) -> None:
+        """Queue the payloads and wait until they are sent (or lost)."""
+        queue = self._queue
+        batch = queue[-1] if queue else None
+        for payload in payloads:
+            if batch is None or payload in batch.seen or len(batch.payloads) >= self.MAX_BATCH:
+                batch = _Batch()
+                queue.append(batch)
+            batch.payloads.append(payload)
+            batch.seen.add(payload)
+        if batch is None:
+            return
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        batch.waiters.append(done)
+        if self._task is None:
+            self._task = asyncio.ensure_future(self._run())
+        await done
+
+    async def _run(self) -> None:
+        queue = self._queue
+        try:
+            while queue:
+                batch = queue.popleft()  # the writes that commit from now on gather into the next one
+                try:
+                    await self._send(batch.payloads)
+                    self.sent += len(batch.payloads)
+                    self.batches += 1
+                except Exception as err:  # the writes committed: they answer, their events are lost
+                    self.lost += len(batch.payloads)
+                    log.warning("%d events committed but not sent: %s", len(batch.payloads), type(err).__name__)
+                    await self._close()
+                for waiter in batch.waiters:
+                    if not waiter.done():
+                        waiter.set_result(None)
+        finally:
+            self._task = None
+
+    async def _send(self, payloads: list[str]) -> None:
+        if self._conn is None or self._conn.is_closed():
+            import asyncpg
+
+            self._conn = await asyncpg.connect(
+                self.dsn, timeout=self.timeout, command_timeout=self.timeout,
+                server_settings={"application_name": self.application_name})
+        await self._conn.execute(NOTIFY_BATCH, self.channel, payloads)
+
+    async def _close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.terminate()
+
+    async def stop(self) -> None:
+        """Send what is queued (within the timeout), then close the connection."""
+        if self._task is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.shield(self._task), timeout=self.timeout)
+        if self._conn is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._conn.close(), timeout=self.timeout)
+            await self._close()
 
 
 class PgBus(EventBus):
-    """NOTIFY inside the write transaction; every worker LISTENs on a dedicated asyncpg connection, named
-    `application_name` for the operators' views."""
+    """NOTIFYs sent after commit by the process's Notifier; every worker LISTENs on a dedicated asyncpg
+    connection, named `application_name` for the operators' views (the notifier's is named `... notify`)."""
 
     def __init__(self, dsn: str, poll_seconds: float = 1.0, reconnect_seconds: float = 1.0,
-                 application_name: str = "ucs-graphql") -> None:
+                 application_name: str = "ucs-graphql", timeout: float = 5.0) -> None:
         super().__init__(poll_seconds)
         self.dsn = dsn
         self.reconnect_seconds = reconnect_seconds
         self.application_name = application_name[:63]
+        self.notifier = Notifier(dsn, CHANNEL, f"{application_name[:56]} notify", timeout)
         # False once the server refused LISTEN: events stay in this process, the state is polled.
         self.notify = True
         self._conn: Any = None
@@ -221,15 +327,12 @@ class PgBus(EventBus):
     def reaction_seconds(self) -> float:
         return 0.0 if self.notify and self._conn is not None else self.poll_seconds
 
-    async def stage(self, conn: AsyncConnection, events: Sequence[Event]) -> None:
-        if self.notify:
-            for event in events:
-                await _NOTIFY.fetch(conn, {"channel": CHANNEL, "payload": event.encode()})
-
-    def committed(self, events: Sequence[Event]) -> None:
+    async def committed(self, events: Sequence[Event]) -> None:
         if not self.notify:
             for event in events:
                 self.deliver(event)
+        elif events:
+            await self.notifier.send([event.encode() for event in events])
 
     async def signal(self, conn: AsyncConnection) -> None:
         if self.notify:
@@ -292,6 +395,7 @@ class PgBus(EventBus):
             await asyncio.wait_for(self._ready.wait(), timeout=5)
 
     async def stop(self) -> None:
+        await self.notifier.stop()
         self._closing = True
         if self._conn is not None:
             with contextlib.suppress(Exception):
@@ -299,15 +403,17 @@ class PgBus(EventBus):
         await super().stop()
 
 
-def make_bus(database_url: str, *, notify: bool = True, poll_seconds: float = 1.0, origin: str = "") -> EventBus:
+def make_bus(database_url: str, *, notify: bool = True, poll_seconds: float = 1.0, origin: str = "",
+             timeout: float = 5.0) -> EventBus:
     """The bus for a database: LISTEN/NOTIFY on PostgreSQL (unless `notify` is off), the outbox watched through
-    `PRAGMA data_version` on SQLite, in-process delivery and polling otherwise. `origin` names this process."""
+    `PRAGMA data_version` on SQLite, in-process delivery and polling otherwise. `origin` names this process;
+    `timeout` bounds the notifier's connecting and sending."""
     for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
         if database_url.startswith(prefix):
             if not notify:
                 return LocalBus(poll_seconds)
             return PgBus("postgresql://" + database_url[len(prefix):], poll_seconds,
-                         application_name=f"ucs-graphql {origin}".strip())
+                         application_name=f"ucs-graphql {origin}".strip(), timeout=timeout)
     path = sqlite_path(database_url)
     if path is None or str(path) in ("", ":memory:"):
         return LocalBus(poll_seconds)
@@ -332,5 +438,5 @@ async def write_and_publish(
 
     result, events = await write(run)
     if bus is not None:
-        bus.committed(events)
+        await bus.committed(events)
     return result

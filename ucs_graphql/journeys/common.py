@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import Row
@@ -11,7 +11,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ucs_graphql.context import Ctx
-from ucs_graphql.events.bus import CHANNEL, Event, EventBus, PgBus, write_and_publish
+from ucs_graphql.events.bus import Event, EventBus, write_and_publish
 from ucs_graphql.extensions import store as ext_store
 from ucs_graphql.journeys import store
 from ucs_graphql.journeys.writes import Outcome
@@ -32,19 +32,6 @@ def bus(ctx: Ctx) -> EventBus | None:
 async def write(ctx: Ctx, work: Callable[[AsyncConnection], Awaitable[tuple[T, list[Event]]]]) -> T:
     """One write transaction whose events are published once it commits."""
     return await write_and_publish(bus(ctx), ctx.db.write, work)
-
-
-def notify_channel(ctx: Ctx) -> str | None:
-    """The channel on which a write sends its event itself, inside its transaction (PostgreSQL's bus listens
-    on it); None when the bus publishes events another way (SQLite, or a server that refused LISTEN)."""
-    got = bus(ctx)
-    return CHANNEL if isinstance(got, PgBus) and got.notify else None
-
-
-def to_publish(got: Outcome, event: Event, **found: Any) -> list[Event]:
-    """The events the bus still has to publish for a write: none when the write sent its event itself, else
-    `event` with the values the write found."""
-    return [] if got.notified else [replace(event, **found)]
 
 
 def check_service(got: Outcome, service_id: int, *, active: bool) -> None:

@@ -18,9 +18,7 @@ from ucs_graphql.journeys.common import (
     extension_schemas,
     load_extensions,
     nest,
-    notify_channel,
     replace_extensions,
-    to_publish,
     write,
 )
 from ucs_graphql.journeys.store import SERVICE, STATE, TASK, Filters
@@ -44,16 +42,13 @@ async def start_service(ctx: Ctx, body: Any) -> int:
         raise MissingParameter("customer_id", "a service needs a customer_id or, when anonymous, a contact_key")
     values = {**b.fields, "customer_id": customer_id, "contact_key": contact_key, "started_at": b.at_ms,
               "started": jsonio.dumps_str(b.event)}
-
-    event = Event("service_started", ctx.tenant, 0, customer_id, b.event["timestamp"])
-    channel = notify_channel(ctx)
+    at = b.event["timestamp"]
 
     async def work(conn: AsyncConnection) -> tuple[int, list[Event]]:
-        got = await writes.start_service(conn, ctx.tenant, values, notify=channel, event=event,
-                                         last=not b.extensions)
+        got = await writes.start_service(conn, ctx.tenant, values, last=not b.extensions)
         service_id = cast(int, got.item_id)
         await replace_extensions(conn, ctx, "service", service_id, b.extensions)
-        return service_id, to_publish(got, event, service_id=service_id)
+        return service_id, [Event("service_started", ctx.tenant, service_id, customer_id, at)]
 
     return await write(ctx, work)
 
@@ -86,17 +81,14 @@ async def complete_service(ctx: Ctx, service_id: int, body: Any) -> None:
     ctx.require_production("completing a service")
     b = parse_body(ctx, await ctx.schemas(), "service", body, _END_FIELDS)
     values = {**b.fields, "completed_at": b.at_ms, "completed": jsonio.dumps_str(b.event)}
-
-    event = Event("service_completed", ctx.tenant, service_id, None, b.event["timestamp"])
-    channel = notify_channel(ctx)
+    at = b.event["timestamp"]
 
     async def work(conn: AsyncConnection) -> tuple[None, list[Event]]:
-        got = await writes.complete_service(conn, ctx.tenant, service_id, values, notify=channel, event=event,
-                                            last=not b.extensions)
+        got = await writes.complete_service(conn, ctx.tenant, service_id, values, last=not b.extensions)
         if got.item_id is None:
             raise await explain_not_completed(conn, ctx, SERVICE, service_id, service_id)
         await replace_extensions(conn, ctx, "service", service_id, b.extensions)
-        return None, to_publish(got, event, customer_id=got.customer_id)
+        return None, [Event("service_completed", ctx.tenant, service_id, got.customer_id, at)]
 
     await write(ctx, work)
 

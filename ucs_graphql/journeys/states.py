@@ -19,10 +19,8 @@ from ucs_graphql.journeys.common import (
     extension_schemas,
     load_extensions,
     nest,
-    notify_channel,
     replace_extensions,
     service_or_404,
-    to_publish,
     write,
 )
 from ucs_graphql.journeys.service import type_values
@@ -45,18 +43,17 @@ async def start_state(ctx: Ctx, service_id: int, body: Any) -> int:
                    ignored=("service_id",))
     values = {**b.fields, "service_id": service_id, "started_at": b.at_ms, "started": jsonio.dumps_str(b.event)}
     previous: int | None = b.fields.get("previous_state_id")
-    event = Event("state_started", ctx.tenant, service_id, None, b.event["timestamp"])
-    channel = notify_channel(ctx)
+    at = b.event["timestamp"]
 
     async def work(conn: AsyncConnection) -> tuple[int, list[Event]]:
         got = await writes.start_child(conn, STATE, ctx.tenant, service_id, values, named_state=previous,
-                                       notify=channel, event=event, last=not b.extensions)
+                                       last=not b.extensions)
         check_service(got, service_id, active=True)
         if not got.state_found:
             raise NotFound(f"state {previous} of service {service_id} does not exist")
         state_id = cast(int, got.item_id)
         await replace_extensions(conn, ctx, "state", state_id, b.extensions)
-        return state_id, to_publish(got, event, customer_id=got.customer_id, state_id=state_id)
+        return state_id, [Event("state_started", ctx.tenant, service_id, got.customer_id, at, state_id=state_id)]
 
     return await write(ctx, work)
 
@@ -66,18 +63,16 @@ async def complete_state(ctx: Ctx, service_id: int, state_id: int, body: Any) ->
     ctx.require_production("completing a state")
     b = parse_body(ctx, await ctx.schemas(), "state", body, _END_FIELDS, ignored=("service_id", "state_id"))
     values = {**b.fields, "completed_at": b.at_ms, "completed": jsonio.dumps_str(b.event)}
-
-    event = Event("state_completed", ctx.tenant, service_id, None, b.event["timestamp"], state_id=state_id)
-    channel = notify_channel(ctx)
+    at = b.event["timestamp"]
 
     async def work(conn: AsyncConnection) -> tuple[None, list[Event]]:
-        got = await writes.complete_child(conn, STATE, ctx.tenant, service_id, state_id, values, notify=channel,
-                                          event=event, last=not b.extensions)
+        got = await writes.complete_child(conn, STATE, ctx.tenant, service_id, state_id, values,
+                                          last=not b.extensions)
         check_service(got, service_id, active=False)
         if got.item_id is None:
             raise await explain_not_completed(conn, ctx, STATE, service_id, state_id)
         await replace_extensions(conn, ctx, "state", state_id, b.extensions)
-        return None, to_publish(got, event, customer_id=got.customer_id)
+        return None, [Event("state_completed", ctx.tenant, service_id, got.customer_id, at, state_id=state_id)]
 
     await write(ctx, work)
 
@@ -110,20 +105,19 @@ async def transition(ctx: Ctx, service_id: int, body: Any) -> int:
     end_values = {**done.fields, "completed_at": done.at_ms, "completed": jsonio.dumps_str(done.event)}
     start_values = {**new.fields, "service_id": service_id, "previous_state_id": from_id, "started_at": new.at_ms,
                     "started": jsonio.dumps_str(new.event)}
-
-    event = Event("state_transition", ctx.tenant, service_id, None, new.event["timestamp"], from_state_id=from_id)
-    channel = notify_channel(ctx)
+    at = new.event["timestamp"]
 
     async def work(conn: AsyncConnection) -> tuple[int, list[Event]]:
         got = await writes.transition(conn, ctx.tenant, service_id, from_id, end_values, start_values,
-                                      notify=channel, event=event, last=not (done.extensions or new.extensions))
+                                      last=not (done.extensions or new.extensions))
         check_service(got, service_id, active=True)
         if not got.state_found:
             raise await explain_not_completed(conn, ctx, STATE, service_id, from_id)
         state_id = cast(int, got.item_id)
         await replace_extensions(conn, ctx, "state", from_id, done.extensions)
         await replace_extensions(conn, ctx, "state", state_id, new.extensions)
-        return state_id, to_publish(got, event, customer_id=got.customer_id, state_id=state_id)
+        return state_id, [Event("state_transition", ctx.tenant, service_id, got.customer_id, at, state_id=state_id,
+                                from_state_id=from_id)]
 
     return await write(ctx, work)
 

@@ -16,10 +16,8 @@ from ucs_graphql.journeys.common import (
     explain_not_completed,
     extension_schemas,
     load_extensions,
-    notify_channel,
     replace_extensions,
     service_or_404,
-    to_publish,
     write,
 )
 from ucs_graphql.journeys.service import type_values
@@ -39,13 +37,11 @@ async def start_task(ctx: Ctx, service_id: int, body: Any) -> int:
                    ignored=("service_id",))
     state_id = b.fields.get("state_id")
     values = {**b.fields, "service_id": service_id, "started_at": b.at_ms, "started": jsonio.dumps_str(b.event)}
-
-    event = Event("task_started", ctx.tenant, service_id, None, b.event["timestamp"], state_id=state_id)
-    channel = notify_channel(ctx)
+    at = b.event["timestamp"]
 
     async def work(conn: AsyncConnection) -> tuple[int, list[Event]]:
         got = await writes.start_child(conn, TASK, ctx.tenant, service_id, values, named_state=state_id,
-                                       notify=channel, event=event, last=not b.extensions)
+                                       last=not b.extensions)
         check_service(got, service_id, active=True)
         if not got.state_found:
             raise NotFound(f"state {state_id} of service {service_id} does not exist")
@@ -53,7 +49,8 @@ async def start_task(ctx: Ctx, service_id: int, body: Any) -> int:
             raise StateConflict(f"state {state_id} is completed: no task can start in it")
         task_id = cast(int, got.item_id)
         await replace_extensions(conn, ctx, "task", task_id, b.extensions)
-        return task_id, to_publish(got, event, customer_id=got.customer_id, task_id=task_id)
+        return task_id, [Event("task_started", ctx.tenant, service_id, got.customer_id, at, state_id=state_id,
+                               task_id=task_id)]
 
     return await write(ctx, work)
 
@@ -64,18 +61,17 @@ async def complete_task(ctx: Ctx, service_id: int, task_id: int, body: Any) -> N
     b = parse_body(ctx, await ctx.schemas(), "task", body, _END_FIELDS,
                    ignored=("service_id", "state_id", "task_id"))
     values = {**b.fields, "completed_at": b.at_ms, "completed": jsonio.dumps_str(b.event)}
-
-    event = Event("task_completed", ctx.tenant, service_id, None, b.event["timestamp"], task_id=task_id)
-    channel = notify_channel(ctx)
+    at = b.event["timestamp"]
 
     async def work(conn: AsyncConnection) -> tuple[None, list[Event]]:
-        got = await writes.complete_child(conn, TASK, ctx.tenant, service_id, task_id, values, notify=channel,
-                                          event=event, last=not b.extensions)
+        got = await writes.complete_child(conn, TASK, ctx.tenant, service_id, task_id, values,
+                                          last=not b.extensions)
         check_service(got, service_id, active=False)
         if got.item_id is None:
             raise await explain_not_completed(conn, ctx, TASK, service_id, task_id)
         await replace_extensions(conn, ctx, "task", task_id, b.extensions)
-        return None, to_publish(got, event, customer_id=got.customer_id, state_id=got.state_id)
+        return None, [Event("task_completed", ctx.tenant, service_id, got.customer_id, at, state_id=got.state_id,
+                            task_id=task_id)]
 
     await write(ctx, work)
 

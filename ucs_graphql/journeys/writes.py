@@ -3,15 +3,15 @@
 Starting a state or task checks its service (and the state it names) and inserts; completing checks the
 service and updates; a transition completes one state and starts the next. On PostgreSQL each write is one
 statement: the checks and the writes are WITH clauses (the service row held FOR SHARE against completion,
-as the step-by-step form holds it), and the event's NOTIFY is part of it, which PostgreSQL delivers when the
-write commits. A write with nothing else in its transaction (no extension records) is sent alone, without
-BEGIN and COMMIT: one round trip (ucs_graphql.db.fast). Other engines (SQLite, and PostgreSQL-compatible
-engines with a dialect of their own) run the same checks and writes as a few simple statements in the
-caller's transaction, and the bus publishes the event after the commit (ucs_graphql.events.bus).
+as the step-by-step form holds it). A write with nothing else in its transaction (no extension records) is
+sent alone, without BEGIN and COMMIT: one round trip (ucs_graphql.db.fast). Other engines (SQLite, and
+PostgreSQL-compatible engines with a dialect of their own) run the same checks and writes as a few simple
+statements in the caller's transaction. Either way the bus publishes the event once the write has committed
+(ucs_graphql.events.bus).
 
 Each function reports what it found (the service absent or completed, the named state absent or completed)
 and what it wrote, the same in both forms; the use cases turn that into their answers. The statements are
-built once per shape (level, columns given, whether to notify) and compiled once per dialect.
+built once per shape (level, columns given) and compiled once per dialect.
 """
 
 from __future__ import annotations
@@ -20,14 +20,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Text, bindparam, case, cast, exists, func, insert, literal_column, select, true, update
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import bindparam, exists, insert, select, true, update
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.sql.elements import ColumnElement
 
 from ucs_graphql.db.fast import FastShapes
 from ucs_graphql.db.tables.journeys import service, state
-from ucs_graphql.events.bus import Event
 from ucs_graphql.journeys import store
 from ucs_graphql.journeys.store import LEVELS, SERVICE, STATE, TASK, Level
 
@@ -39,7 +36,6 @@ class Outcome:
     `found`/`active`: the service exists / is not completed. `state_found`/`state_active`: the state the
     write names (a new state's previous state, a new task's state; True when it names none). `item_id`: the
     item inserted or completed, None when nothing was written. `state_id`: a completed task's state.
-    `notified`: the event went out with the write (PostgreSQL's NOTIFY), so the bus has nothing to send.
     """
 
     found: bool
@@ -49,7 +45,6 @@ class Outcome:
     state_active: bool = True
     item_id: int | None = None
     state_id: int | None = None
-    notified: bool = False
 
 
 NOT_FOUND = Outcome(found=False)
@@ -57,20 +52,6 @@ NOT_FOUND = Outcome(found=False)
 
 def _one_statement(conn: AsyncConnection) -> bool:
     return conn.dialect.name == "postgresql"
-
-
-def _notify(ids: Mapping[str, ColumnElement[Any]]) -> ColumnElement[Any]:
-    """pg_notify of the event: its fields known before the write (bound, encoded by Event.encode) with the
-    values only the statement knows added (customer_id always, as Event.decode needs it even when None)."""
-    args: list[Any] = []
-    for key, value in ids.items():
-        args += [literal_column(f"'{key}'"), value]
-    payload = cast(cast(bindparam("n_event", type_=Text), JSONB).op("||")(func.jsonb_build_object(*args)), Text)
-    return func.pg_notify(bindparam("n_channel", type_=Text), payload)
-
-
-def _notify_params(channel: str | None, event: Event) -> dict[str, Any]:
-    return {"n_channel": channel, "n_event": event.encode()} if channel else {}
 
 
 def _values(level: Level, cols: list[str]) -> list[Any]:
@@ -87,20 +68,15 @@ def _service_held() -> Any:
             .with_for_update(read=True).cte("srv"))
 
 
-def _build_start_service(shape: tuple[frozenset[str], bool]) -> Any:
-    cols, notify = shape
+def _build_start_service(cols: frozenset[str]) -> Any:
     values: dict[str, Any] = {"tenant_id": bindparam("tenant"), **{c: bindparam(f"v_{c}") for c in sorted(cols)}}
-    stmt = insert(service).values(values).returning(service.c.service_id)
-    if notify:
-        stmt = stmt.returning(_notify({"service_id": service.c.service_id, "customer_id": service.c.customer_id})
-                               .label("notify"))
-    return stmt
+    return insert(service).values(values).returning(service.c.service_id)
 
 
-def _build_start_child(shape: tuple[str, frozenset[str], bool, bool]) -> Any:
+def _build_start_child(shape: tuple[str, frozenset[str], bool]) -> Any:
     """Insert a state or task into an active service; with a named state: a state's previous state must exist,
     a task's state must be active (and is held like the service)."""
-    level, cols, named, notify = LEVELS[shape[0]], sorted(shape[1]), shape[2], shape[3]
+    level, cols, named = LEVELS[shape[0]], sorted(shape[1]), shape[2]
     srv = _service_held()
     source: Any = srv
     found = [srv.c.customer_id, srv.c.completed_at]
@@ -122,15 +98,12 @@ def _build_start_child(shape: tuple[str, frozenset[str], bool, bool]) -> Any:
                                            .where(*conds))
            .returning(level.id).cte("ins"))
     out = [*found, ins.c[new_id].label("new_id")]
-    if notify:
-        out.append(case((ins.c[new_id].is_not(None),
-                         _notify({"customer_id": srv.c.customer_id, new_id: ins.c[new_id]}))).label("notify"))
     return select(*out).select_from(source.outerjoin(ins, true()))
 
 
-def _build_complete_child(shape: tuple[str, frozenset[str], bool]) -> Any:
+def _build_complete_child(shape: tuple[str, frozenset[str]]) -> Any:
     """Complete an active state or task of an existing service (a task's state comes back for its event)."""
-    level, cols, notify = LEVELS[shape[0]], sorted(shape[1]), shape[2]
+    level, cols = LEVELS[shape[0]], sorted(shape[1])
     t = level.table
     srv = _service_held()
     back = [level.id, t.c.state_id] if level is TASK else [level.id]
@@ -140,18 +113,14 @@ def _build_complete_child(shape: tuple[str, frozenset[str], bool]) -> Any:
             .values({c: bindparam(f"v_{c}") for c in cols}).returning(*back).cte("done"))
     done_id = done.c[level.id.name]
     out: list[Any] = [srv.c.customer_id, srv.c.completed_at, done_id.label("done_id")]
-    ids: dict[str, ColumnElement[Any]] = {"customer_id": srv.c.customer_id}
     if level is TASK:
         out.append(done.c.state_id)
-        ids["state_id"] = done.c.state_id
-    if notify:
-        out.append(case((done_id.is_not(None), _notify(ids))).label("notify"))
     return select(*out).select_from(srv.outerjoin(done, true()))
 
 
-def _build_transition(shape: tuple[frozenset[str], frozenset[str], bool]) -> Any:
+def _build_transition(shape: tuple[frozenset[str], frozenset[str]]) -> Any:
     """Complete an active state of an active service and start the next one."""
-    end, start, notify = sorted(shape[0]), sorted(shape[1]), shape[2]
+    end, start = sorted(shape[0]), sorted(shape[1])
     srv = _service_held()
     done = (update(state).where(state.c.tenant_id == bindparam("tenant"), state.c.state_id == bindparam("item_id"),
                                 state.c.completed_at.is_(None), state.c.service_id == bindparam("service_id"),
@@ -161,20 +130,13 @@ def _build_transition(shape: tuple[frozenset[str], frozenset[str], bool]) -> Any
            .returning(state.c.state_id).cte("ins"))
     out: list[Any] = [srv.c.customer_id, srv.c.completed_at, done.c.state_id.label("done_id"),
                       ins.c.state_id.label("new_id")]
-    if notify:
-        out.append(case((ins.c.state_id.is_not(None),
-                         _notify({"customer_id": srv.c.customer_id, "state_id": ins.c.state_id}))).label("notify"))
     return select(*out).select_from(srv.outerjoin(done, true()).outerjoin(ins, true()))
 
 
-def _build_complete_service(shape: tuple[frozenset[str], bool]) -> Any:
-    cols, notify = sorted(shape[0]), shape[1]
-    stmt = (update(service).where(service.c.tenant_id == bindparam("tenant"),
+def _build_complete_service(cols: frozenset[str]) -> Any:
+    return (update(service).where(service.c.tenant_id == bindparam("tenant"),
                                   service.c.service_id == bindparam("service_id"), service.c.completed_at.is_(None))
-            .values({c: bindparam(f"v_{c}") for c in cols}).returning(service.c.customer_id))
-    if notify:
-        stmt = stmt.returning(_notify({"customer_id": service.c.customer_id}).label("notify"))
-    return stmt
+            .values({c: bindparam(f"v_{c}") for c in sorted(cols)}).returning(service.c.customer_id))
 
 
 _START_SERVICE = FastShapes(_build_start_service)
@@ -189,21 +151,19 @@ def _v(values: Mapping[str, Any], prefix: str = "v_") -> dict[str, Any]:
 
 
 async def start_service(
-    conn: AsyncConnection, tenant: int, values: dict[str, Any], *, notify: str | None, event: Event, last: bool
+    conn: AsyncConnection, tenant: int, values: dict[str, Any], *, last: bool
 ) -> Outcome:
-    """Insert a service. `notify`: the channel on which to send `event` (with the new id) with the write,
-    PostgreSQL only; `last`: nothing else is written in the transaction."""
+    """Insert a service. `last`: nothing else is written in the transaction."""
     if not _one_statement(conn):
         return Outcome(True, values.get("customer_id"), True, item_id=await store.insert_item(
             conn, SERVICE, tenant, values))
-    stmt = _START_SERVICE[(frozenset(values), bool(notify))]
-    rows = await stmt.fetch(conn, {"tenant": tenant, **_v(values), **_notify_params(notify, event)}, last=last)
-    return Outcome(True, values.get("customer_id"), True, item_id=int(rows[0][0]), notified=bool(notify))
+    rows = await _START_SERVICE[frozenset(values)].fetch(conn, {"tenant": tenant, **_v(values)}, last=last)
+    return Outcome(True, values.get("customer_id"), True, item_id=int(rows[0][0]))
 
 
 async def start_child(
     conn: AsyncConnection, level: Level, tenant: int, service_id: int, values: dict[str, Any], *,
-    named_state: int | None, notify: str | None, event: Event, last: bool,
+    named_state: int | None, last: bool,
 ) -> Outcome:
     """Insert a state or task (`values` name its service) when the service is active and, with `named_state`,
     a new state's previous state exists, or a new task's state is active (held until the write commits)."""
@@ -220,21 +180,21 @@ async def start_child(
             if level is TASK and st.completed_at is not None:
                 return Outcome(True, srv.customer_id, True, state_active=False)
         return Outcome(True, srv.customer_id, True, item_id=await store.insert_item(conn, level, tenant, values))
-    stmt = _START_CHILD[(level.name, frozenset(values), named_state is not None, bool(notify))]
+    stmt = _START_CHILD[(level.name, frozenset(values), named_state is not None)]
     rows = await stmt.rows(conn, {"tenant": tenant, "service_id": service_id, "named_state": named_state,
-                                  **_v(values), **_notify_params(notify, event)}, last=last)
+                                  **_v(values)}, last=last)
     if not rows:
         return NOT_FOUND
     row = rows[0]
     state_found = named_state is None or row.named_id is not None
     return Outcome(True, row.customer_id, row.completed_at is None, state_found=state_found,
                    state_active=not state_found or named_state is None or row.named_completed_at is None,
-                   item_id=row.new_id, notified=bool(notify) and row.new_id is not None)
+                   item_id=row.new_id)
 
 
 async def complete_child(
     conn: AsyncConnection, level: Level, tenant: int, service_id: int, item_id: int, values: dict[str, Any], *,
-    notify: str | None, event: Event, last: bool,
+    last: bool,
 ) -> Outcome:
     """Complete an active state or task of an existing service (held until the write commits)."""
     if not _one_statement(conn):
@@ -244,20 +204,19 @@ async def complete_child(
         row = await store.complete_item(conn, level, tenant, service_id, item_id, values)
         return Outcome(True, srv.customer_id, srv.completed_at is None, item_id=None if row is None else item_id,
                        state_id=row.state_id if row is not None and level is TASK else None)
-    stmt = _COMPLETE_CHILD[(level.name, frozenset(values), bool(notify))]
-    rows = await stmt.rows(conn, {"tenant": tenant, "service_id": service_id, "item_id": item_id, **_v(values),
-                                  **_notify_params(notify, event)}, last=last)
+    stmt = _COMPLETE_CHILD[(level.name, frozenset(values))]
+    rows = await stmt.rows(conn, {"tenant": tenant, "service_id": service_id, "item_id": item_id, **_v(values)},
+                           last=last)
     if not rows:
         return NOT_FOUND
     row = rows[0]
     return Outcome(True, row.customer_id, row.completed_at is None, item_id=row.done_id,
-                   state_id=row.state_id if level is TASK else None,
-                   notified=bool(notify) and row.done_id is not None)
+                   state_id=row.state_id if level is TASK else None)
 
 
 async def transition(
     conn: AsyncConnection, tenant: int, service_id: int, from_id: int, end: dict[str, Any], start: dict[str, Any],
-    *, notify: str | None, event: Event, last: bool,
+    *, last: bool,
 ) -> Outcome:
     """Complete state `from_id` with `end` and start one with `start` (which names the service and the previous
     state) when the service is active and the state is active. `item_id` is the new state; `state_found`
@@ -271,28 +230,26 @@ async def transition(
         if await store.complete_item(conn, STATE, tenant, service_id, from_id, end) is None:
             return Outcome(True, srv.customer_id, True, state_found=False)
         return Outcome(True, srv.customer_id, True, item_id=await store.insert_item(conn, STATE, tenant, start))
-    stmt = _TRANSITION[(frozenset(end), frozenset(start), bool(notify))]
+    stmt = _TRANSITION[(frozenset(end), frozenset(start))]
     rows = await stmt.rows(conn, {"tenant": tenant, "service_id": service_id, "item_id": from_id, **_v(end, "e_"),
-                                  **_v(start), **_notify_params(notify, event)}, last=last)
+                                  **_v(start)}, last=last)
     if not rows:
         return NOT_FOUND
     row = rows[0]
     active = row.completed_at is None
     return Outcome(True, row.customer_id, active, state_found=not active or row.done_id is not None,
-                   item_id=row.new_id, notified=bool(notify) and row.new_id is not None)
+                   item_id=row.new_id)
 
 
 async def complete_service(
-    conn: AsyncConnection, tenant: int, service_id: int, values: dict[str, Any], *, notify: str | None,
-    event: Event, last: bool,
+    conn: AsyncConnection, tenant: int, service_id: int, values: dict[str, Any], *, last: bool,
 ) -> Outcome:
     """Complete an active service; `found` False when nothing was completed (absent or completed already)."""
     if not _one_statement(conn):
         row = await store.complete_item(conn, SERVICE, tenant, service_id, service_id, values)
         return NOT_FOUND if row is None else Outcome(True, row.customer_id, False, item_id=service_id)
-    stmt = _COMPLETE_SERVICE[(frozenset(values), bool(notify))]
-    rows = await stmt.fetch(conn, {"tenant": tenant, "service_id": service_id, **_v(values),
-                                   **_notify_params(notify, event)}, last=last)
+    rows = await _COMPLETE_SERVICE[frozenset(values)].fetch(
+        conn, {"tenant": tenant, "service_id": service_id, **_v(values)}, last=last)
     if not rows:
         return NOT_FOUND
-    return Outcome(True, rows[0][0], False, item_id=service_id, notified=bool(notify))
+    return Outcome(True, rows[0][0], False, item_id=service_id)

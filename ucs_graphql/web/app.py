@@ -52,7 +52,8 @@ def create_runtime(settings: Settings) -> Runtime:
                   statement_timeout=settings.db_statement_timeout_seconds or None)
     server = ServerState()
     parts["events"] = make_bus(settings.database_url, notify=settings.db_notify,
-                               poll_seconds=settings.mode_poll_seconds, origin=server.worker_id)
+                               poll_seconds=settings.mode_poll_seconds, origin=server.worker_id,
+                               timeout=settings.db_timeout_seconds)
     return Runtime(settings=settings, db=db, server=server, parts=parts)
 
 

@@ -283,3 +283,23 @@ async def test_every_unbounded_list_has_a_connection_form(client):
     for variables in ({"first": 101}, {"first": -1}, {"after": cursor}):
         got = await gql(client, service % ("stateConnection", "", "stateId"), {"s": sid, **variables})
         assert error_code(got) == "BAD_PARAMETER", (variables, got)
+
+
+async def test_the_connections_of_many_services_cost_the_statements_of_one(client):
+    query = """query($c: String!) { customerServiceConnection(customerId: $c) { edges { node { serviceId
+        stateConnection(first: 2) { edges { node { stateId taskConnection(first: 2) { edges { node { taskId } } } } } }
+        taskConnection(first: 2) { edges { node { taskId } } } } } } }"""
+    counts = []
+    for customer, services in (("one", 1), ("three", 3)):
+        for _ in range(services):
+            sid = await start_service(client, customer_id=customer)
+            state = await start_state(client, sid)
+            await start_task(client, sid, state_id=state)
+        seen = count_statements(client)
+        got = await gql(client, query, {"c": customer})
+        assert "errors" not in got, got
+        edges = got["data"]["customerServiceConnection"]["edges"]
+        assert len(edges) == services
+        assert all(len(e["node"]["stateConnection"]["edges"][0]["node"]["taskConnection"]["edges"]) == 1 for e in edges)
+        counts.append(data_statements(seen))
+    assert counts[0] == counts[1], counts

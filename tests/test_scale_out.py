@@ -3,11 +3,14 @@ are migrated to those keys with their data and ids."""
 
 from __future__ import annotations
 
+import json
 import re
+import sqlite3
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import asyncpg
 import httpx
 import pytest
 from sqlalchemy import Index, PrimaryKeyConstraint, UniqueConstraint, text
@@ -208,3 +211,86 @@ def test_the_citus_ddl_of_the_docs_distributes_every_table_with_its_keys():
         assert table.c[column].type.python_type is metadata.tables[colocate or table_name].c[column].type.python_type
         distributed.add(table_name)
     assert sorted(seen) == sorted(metadata.tables), "every table exactly once"
+
+
+DATA = Path(__file__).resolve().parent / "data"
+
+
+async def _restore(url: str, backend: str, sql: str) -> None:
+    """Load a database written as SQL (tests/release_db.py) into an empty one."""
+    if backend == "sqlite":
+        with sqlite3.connect(url.removeprefix("sqlite:///")) as conn:
+            conn.executescript(sql)
+        return
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+async def test_a_database_written_by_the_release_before_tenant_keys_upgrades_with_its_data(earlier_url, backend):
+    """The previous release's own code wrote this database through its REST API (tests/release_db.py, run on a
+    checkout of that release): after the upgrade every item reads back and no id is given twice."""
+    release = json.loads((DATA / f"release-0005-{backend}.json").read_text())
+    await _restore(earlier_url, backend, release["sql"])
+    assert await current_revision(earlier_url) == release["revision"] == "0005"
+    await upgrade(earlier_url)
+    assert await current_revision(earlier_url) == head_revision()
+    wrote = release["wrote"]
+    ann, bob = wrote["profiles"]["ann"], wrote["profiles"]["bob"]
+    services, states, tasks, highest = wrote["services"], wrote["states"], wrote["tasks"], wrote["highest"]
+    two = {"X-Genesys-TenantId": "2"}
+
+    settings = load_settings({"database_url": earlier_url, "access_log": False, "allowed_hosts": ["testserver"]},
+                             environ={})
+    rt = create_runtime(settings)
+    watcher = await start_runtime(rt)
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(settings, rt)),
+                                     base_url="http://testserver") as client:
+            profile = (await client.get(f"/profiles/{ann}?extensions=Phone")).json()
+            assert profile["FirstName"] == "Ann" and profile["Phone"][0]["PhoneNumber"] == "+33314592653", profile
+            found = await client.get("/profiles", params={"Phone.PhoneNumber": "+33 3 14 59 26 53"})
+            assert found.json() == {"customer_id": ann}, found.text
+            assert (await client.get(f"/profiles/{bob}", headers=two)).json()["FirstName"] == "Bob"
+            assert (await client.get(f"/profiles/{bob}")).status_code == 404
+
+            done = (await client.get(f"/services/{services['done']}")).json()
+            assert done["customer_id"] == ann and done["disposition"] == 1 and done["completed"], done
+            assert [s["state_id"] for s in (await client.get(f"/services/{services['done']}/states")).json()] == [
+                states["done"]]
+            assert [t["task_id"] for t in (await client.get(f"/services/{services['done']}/tasks")).json()] == [
+                tasks["done"]]
+            active = (await client.get(f"/services/{services['active']}/states/active?active_tasks=true")).json()
+            assert [s["state_id"] for s in active] == [states["active"]]
+            assert [t["task_id"] for t in active[0]["active_tasks"]] == [tasks["active"]]
+            assert [s["service_id"] for s in (await client.get(f"/customers/{ann}/services/active")).json()] == [
+                services["active"]]
+            anonymous = (await client.get("/services/anonymous/+15550100/active")).json()
+            assert [s["service_id"] for s in anonymous] == [services["anonymous"]]
+            assert (await client.get(f"/services/{services['tenant2']}", headers=two)).status_code == 200
+            assert (await client.get(f"/services/{services['tenant2']}")).status_code == 404
+            assert (await client.get(f"/services/{highest['service']}")).status_code == 404  # deleted before
+            ixns = (await client.get(f"/customers/{ann}/interactions")).json()
+            assert [i["interaction_id"] for i in ixns] == ["old-chat-1"], ixns
+
+            got = (await client.post("/graphql", json={"query": """query($c: String!) { profile(customerId: $c) {
+                activeServices { edges { node { serviceId states { stateId tasks { taskId } } } } }
+                interactions { edges { node { interactionId service { serviceId } } } } } }""",
+                                                       "variables": {"c": ann}})).json()
+            assert got == {"data": {"profile": {
+                "activeServices": {"edges": [{"node": {"serviceId": services["active"], "states": [
+                    {"stateId": states["active"], "tasks": [{"taskId": tasks["active"]}]}]}}]},
+                "interactions": {"edges": [{"node": {"interactionId": "old-chat-1",
+                                                     "service": {"serviceId": services["active"]}}}]}}}}
+
+            # New items take ids above every id the release gave, those of deleted items included.
+            sid = (await client.post("/services/start", json={"service_type": 1, "customer_id": ann})).json()
+            assert sid["service_id"] == highest["service"] + 1, sid
+            state = await client.post(f"/services/{sid['service_id']}/states/start", json={"state_type": 1})
+            assert state.json()["state_id"] == highest["state"] + 1, state.text
+            task = await client.post(f"/services/{sid['service_id']}/tasks/start", json={"task_type": 1})
+            assert task.json()["task_id"] == highest["task"] + 1, task.text
+    finally:
+        await stop_runtime(rt, watcher)

@@ -366,7 +366,7 @@ class Database:
         """One write transaction, committed on success and rolled back on any error (no retry)."""
         conn = await self._borrow(self.writers)
         try:
-            async with conn.begin():
+            async with (conn.begin() if self.is_sqlite else _pg_transaction(conn)):
                 yield conn
         except BaseException as err:
             if is_unreachable(err):
@@ -424,6 +424,37 @@ class Database:
             log.warning("database unavailable: %s: %s", type(err).__name__, first_line)
             return Unavailable("the database is unavailable; retry later", retry_after=RETRY_AFTER_DOWN)
         return err
+
+
+@asynccontextmanager
+async def _pg_transaction(conn: AsyncConnection) -> AsyncIterator[None]:
+    """A PostgreSQL write transaction begun and, when nothing reached the server inside one, ended without the
+    two trips to SQLAlchemy's greenlet that `conn.begin()` costs (about 25 us of CPU).
+
+    SQLAlchemy's asyncpg adapter sends BEGIN lazily, with the first statement it runs itself (or a
+    FastStatement that is not `last`), so beginning sends nothing. A write of one `last` FastStatement runs
+    outside a transaction block and commits by itself: ending it sends nothing either. Once the adapter has
+    begun a transaction on the server, commit and rollback go through SQLAlchemy as before.
+    """
+    sync: Any = conn.sync_connection
+    if conn.invalidated or sync is None or sync._dbapi_connection is None:  # reconnecting needs the greenlet
+        async with conn.begin():
+            yield
+        return
+    adapter = sync._dbapi_connection.dbapi_connection
+    transaction = sync.begin()
+    try:
+        yield
+    except BaseException:
+        if adapter._transaction is None:
+            transaction.rollback()
+        else:
+            await conn.rollback()
+        raise
+    if adapter._transaction is None:
+        transaction.commit()
+    else:
+        await conn.commit()
 
 
 def throwaway_engine(url: str) -> AsyncEngine:

@@ -26,9 +26,9 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Iterable
 from enum import Enum
-from types import GeneratorType
+from types import CoroutineType, GeneratorType
 from typing import Any
 
 from graphql import (
@@ -466,7 +466,7 @@ class Plan:
                 kwargs[python_name] = list(value) if is_list and value is not None else value
         info = self._info(f, source, path, run)
         if f.check:
-            return self._checked(f, source, info, kwargs, path, run)
+            return _eager(self._checked(f, source, info, kwargs, path, run))
         return self._call(f, source, info, kwargs, path, run)
 
     @staticmethod
@@ -494,6 +494,8 @@ class Plan:
         if f.info_param is not None:
             kwargs[f.info_param] = info
         value = f.resolver(source, **kwargs) if f.self_param else f.resolver(**kwargs)
+        if type(value) is CoroutineType:
+            value = _eager(value)
         if _awaitable(value):
             return _then(value, f.complete, path, run)
         return f.complete(value, path, run)
@@ -556,6 +558,65 @@ def _leaf(type_: Any, required: bool) -> Completer:
 
         return boolean
     return leaf
+
+
+def _eager(coro: Coroutine[Any, Any, Any]) -> Any:
+    """A resolver's coroutine run up to its first wait: its value when it needs none (a load its loader has
+    already, a check that does not wait), else the rest of it as an awaitable. Most fields below the first
+    reads of a document then complete in the same turn, without a task or a callback of the event loop each
+    (loads made while the plan walks the document join the same batches as when they start a turn later)."""
+    try:
+        waiting = coro.send(None)
+    except StopIteration as done:
+        return done.value
+    return _Resumed(coro, waiting)
+
+
+class _Resumed:
+    """The rest of a coroutine `_eager` started, which waits for `waiting`: awaiting it hands that to the
+    awaiting task, and goes on driving the coroutine as `await` would.
+
+    A future a coroutine waits for is marked as blocking until a task takes it; another coroutine waiting for
+    the same future (two fields loading one key) would then fail ("await wasn't used with future"). The mark
+    is taken off here and set again when a task is handed the future (or, when it is done by then, the
+    coroutine goes on at once)."""
+
+    __slots__ = ("blocking", "coro", "waiting")
+
+    def __init__(self, coro: Coroutine[Any, Any, Any], waiting: Any) -> None:
+        self.coro = coro
+        self.waiting = waiting
+        self.blocking = getattr(waiting, "_asyncio_future_blocking", False) is True
+        if self.blocking:
+            waiting._asyncio_future_blocking = False
+
+    def __await__(self) -> Generator[Any, Any, Any]:
+        coro, out = self.coro, self.waiting
+        self.waiting = None
+        try:
+            if self.blocking:
+                if out.done():
+                    out = coro.send(None)
+                else:
+                    out._asyncio_future_blocking = True
+        except StopIteration as done:
+            return done.value
+        while True:
+            try:
+                sent = yield out
+            except GeneratorExit:
+                coro.close()
+                raise
+            except BaseException as err:  # a cancellation: the coroutine handles it as its await would
+                try:
+                    out = coro.throw(err)
+                except StopIteration as done:
+                    return done.value
+            else:
+                try:
+                    out = coro.send(sent)
+                except StopIteration as done:
+                    return done.value
 
 
 async def _then(value: Awaitable[Any], complete: Completer, path: Path, run: _Run) -> Any:

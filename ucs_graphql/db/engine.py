@@ -98,10 +98,18 @@ def _sqlite_engine(url: str, *, writer: bool, pool_size: int, timeout: float) ->
         # A read's or write's BEGIN in one trip to the connection's thread (through SQLAlchemy it takes three:
         # cursor, execute, close); a read of one statement then costs three trips: BEGIN, the statement, COMMIT.
         # A busy database is SQLAlchemy's OperationalError, as through SQLAlchemy, which writes retry.
+        driver = conn.connection.driver_connection
         try:
-            await_(conn.connection.driver_connection.execute_fetchall(begin))
+            await_(driver.execute_fetchall(begin))
         except sqlite3.Error as err:
             raise sa_exc.DBAPIError.instance(begin, [], err, sqlite3.Error, hide_parameters=True) from err
+        except BaseException:
+            # Cancelled (a GraphQL field whose sibling failed) while the connection's thread runs the BEGIN,
+            # which it still does: a ROLLBACK queued behind it ends that transaction, which SQLAlchemy takes
+            # as never begun, before the connection is lent again (its next BEGIN would fail otherwise).
+            with contextlib.suppress(BaseException):
+                await_(driver.execute_fetchall("ROLLBACK"))
+            raise
 
     return engine
 

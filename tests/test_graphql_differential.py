@@ -86,3 +86,23 @@ async def test_generated_documents_answer_alike_with_plans_on_and_off(make_clien
         paths[path] = paths.get(path, 0) + 1
     # The comparison means something only if plans answered a good share of the documents themselves.
     assert paths.get("plan", 0) >= len(documents) // 5, paths
+
+
+async def test_customer_views_answer_alike_with_plans_on_and_off(make_client, monkeypatch):
+    """The documents a customer view reads in one statement (a profile with its services, their states and
+    tasks, and its interactions): the same bytes and statements with plans on and off."""
+    from tests.test_graphql_graph import APART, VIEW, VIEWS, customer_with_journey
+
+    recorder = Recorder(monkeypatch)
+    client = await make_client()
+    customers = [await customer_with_journey(client, f"D{n}") for n in range(2)]
+    cid = customers[0]["cid"]
+    cases: list[tuple[str, dict[str, Any], str]] = [
+        (VIEW, {"cid": cid}, "plan"), (VIEW, {"cid": cid, "first": 1, "ifirst": 1}, "plan"),
+        (VIEW, {"cid": "nobody"}, "fallback"), (VIEW, {"cid": cid, "iafter": "x"}, "fallback"),
+        (APART, {"cid": cid}, "full"), (VIEWS, {"ids": [c["cid"] for c in customers] + ["nobody"]}, "plan")]
+    for query, variables, path in cases:
+        resp, got = await recorder.both(client, {"query": query, "variables": variables})
+        assert got == path, (query, variables, resp.text)
+        if path == "plan":
+            assert recorder.statements == (1, 1), (query, variables)

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from tests.helpers import error_code, gql
+from tests.helpers import error_code, gql, set_mode
 from tests.journeys import start_service, start_state, start_task
 from tests.profile_fixtures import count_statements, create, data_statements
 from tests.test_interactions import body as interaction_body
@@ -168,6 +168,68 @@ async def test_states_and_tasks_read_along_with_their_services_answer_as_read_ap
     first = answers[0]["profiles"][0]["all"]["edges"]
     assert [len(e["node"]["states"]) for e in first] == [2, 0] and [len(e["node"]["tasks"]) for e in first] == [2, 0]
     assert counts[0] < counts[1], counts
+
+
+_VIEW = f"""customerId attributes
+    activeServices(first: $first, after: $after) {{ edges {{ cursor node {{ serviceId serviceType
+      started {{ timestamp }} states {{ stateId stateType started {{ timestamp }} }} tasks {{ taskId taskType stateId }}
+    }} }} {PAGE} }}
+    interactions(first: $ifirst, after: $iafter) {{ edges {{ cursor node {{ interactionId type mediaType startDate
+      subject }} }} {PAGE} }}"""
+_ARGS = "query($cid: String!, $first: Int, $after: String, $ifirst: Int, $iafter: String)"
+VIEW = _ARGS + " { profile(customerId: $cid) { " + _VIEW + " } }"
+# The same selection through a fragment: each field then reads through its own loader.
+APART = _ARGS + " { profile(customerId: $cid) { ...P } } fragment P on Profile { " + _VIEW + " }"
+_VIEWS = """customerId attributes services(first: 1) { edges { node { serviceId tasks { taskId } } }
+  pageInfo { hasNextPage } } interactions { edges { node { interactionId } } }"""
+VIEWS = "query($ids: [String!]!) { profiles(customerIds: $ids) { " + _VIEWS + " } }"
+VIEWS_APART = "query($ids: [String!]!) { profiles(customerIds: $ids) { ...P } } fragment P on Profile { " + _VIEWS + " }"
+
+
+async def test_a_customer_view_is_one_statement_and_answers_as_its_fields_read_apart(client):
+    """A profile with one page of services (their states and tasks) and a page of interactions is read in one
+    statement, with the answer (errors included) of each field reading on its own."""
+    customers = [await customer_with_journey(client, f"V{n}") for n in range(3)]
+    second = await start_service(client, customer_id=customers[0]["cid"])
+    await start_task(client, second)
+    first_page = await gql(client, VIEW, {"cid": customers[0]["cid"], "first": 1, "ifirst": 1})
+    cursors = (first_page["data"]["profile"]["activeServices"]["pageInfo"]["endCursor"],
+               first_page["data"]["profile"]["interactions"]["pageInfo"]["endCursor"])
+    asks = [{"cid": customers[0]["cid"]}, {"cid": customers[0]["cid"], "first": 1, "ifirst": 1},
+            {"cid": customers[0]["cid"], "first": 1, "after": cursors[0], "ifirst": 5, "iafter": cursors[1]},
+            {"cid": customers[1]["cid"], "first": 0, "ifirst": None}, {"cid": "nobody"},
+            {"cid": customers[2]["cid"], "after": "not a cursor"}]
+    for variables in asks:
+        answers, counts = [], []
+        for query in (VIEW, APART):
+            seen = count_statements(client)
+            got = await gql(client, query, variables)
+            counts.append(data_statements(seen))
+            answers.append((got.get("data"), [(e["path"], e["extensions"]["code"]) for e in got.get("errors", [])]))
+        assert answers[0] == answers[1], variables
+        if (variables["cid"] != "nobody" and "after" not in variables) or variables.get("after") == cursors[0]:
+            assert answers[0][1] == [] and counts[0] == 1 < counts[1], (variables, counts, answers[0])
+    nested = answers[0]
+    assert nested[1] == [(["profile", "activeServices"], "BAD_PARAMETER")], nested
+    ids = [c["cid"] for c in customers] + ["nobody", customers[0]["cid"]]
+    answers, counts = [], []
+    for query in (VIEWS, VIEWS_APART):
+        seen = count_statements(client)
+        answers.append(await gql(client, query, {"ids": ids}))
+        counts.append(data_statements(seen))
+    assert answers[0] == answers[1] and "errors" not in answers[0], answers
+    assert counts[0] == 1 < counts[1], counts
+    assert [p and len(p["services"]["edges"]) for p in answers[0]["data"]["profiles"]] == [1, 1, 1, None, 1]
+
+
+async def test_a_customer_view_in_maintenance_mode_fails_as_its_fields_do(client):
+    c = await customer_with_journey(client, "M")
+    await set_mode(client, "maintenance")
+    answers = []
+    for query in (VIEW, APART):
+        got = await gql(client, query, {"cid": c["cid"]})
+        answers.append((got.get("data"), [(e["path"], e["extensions"]["code"]) for e in got.get("errors", [])]))
+    assert answers[0] == answers[1] and answers[0][1], answers
 
 
 async def test_the_cost_limit_counts_a_connection_by_its_page(client):

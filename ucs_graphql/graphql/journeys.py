@@ -132,8 +132,13 @@ def items_selected(info: Info) -> tuple[str, ...]:
     """Which of "state" and "task" a field returning a service connection will read for every service of its
     page: `edges { node { states tasks } }` asked without arguments and without fragments (their loads then
     read nothing: `prime_items`)."""
+    return items_selected_in(info._raw_info.field_nodes)
+
+
+def items_selected_in(field_nodes: Sequence[FieldNode]) -> tuple[str, ...]:
+    """`items_selected` of the nodes of a field returning a service connection."""
     wanted: set[str] = set()
-    for edges in _plain_fields(info._raw_info.field_nodes, "edges"):
+    for edges in _plain_fields(field_nodes, "edges"):
         for node in _plain_fields([edges], "node"):
             wanted.update(LEVEL_OF_LIST[f.name.value] for f in _plain_fields([node], *LEVEL_OF_LIST)
                           if not f.arguments)

@@ -8,6 +8,7 @@ from enum import Enum
 from typing import Any
 
 import strawberry
+from graphql import FieldNode, IntValueNode, NullValueNode, StringValueNode, VariableNode
 from strawberry.dataloader import DataLoader
 from strawberry.scalars import JSON
 
@@ -27,7 +28,7 @@ from ucs_graphql.journeys import service as journey_service
 from ucs_graphql.journeys.store import Filters
 from ucs_graphql.kit import pages
 from ucs_graphql.kit.errors import NotFound, UcsError, UnreadableValue
-from ucs_graphql.profiles import merge, service
+from ucs_graphql.profiles import merge, service, view
 
 ATTRIBUTES = "profile_attributes"
 EXTENSIONS = "profile_extensions"
@@ -99,9 +100,119 @@ def _interactions_loader(ctx: Ctx) -> DataLoader[tuple[str, pages.Page], list[In
     return Loader(load_fn=load)
 
 
+VIEWS = "customer_views"
+_ViewSpec = tuple[Filters, pages.Page, tuple[str, ...], pages.Page | None]
+"""What a profile's selection reads below it: its services' filters and page, the levels read along, and the
+page of its interactions (None when not selected)."""
+
+
+def _views_loader(ctx: Ctx) -> DataLoader[tuple[str, _ViewSpec], view.Views]:
+    """Over (customer id, view spec) keys: the customer views of every customer of the batch asking the same
+    spec (one statement per spec), or that spec's error."""
+    async def load(keys: list[tuple[str, _ViewSpec]]) -> list[view.Views | UcsError]:
+        by_spec: dict[_ViewSpec, list[str]] = {}
+        for cid, spec in keys:
+            by_spec.setdefault(spec, []).append(cid)
+        found: dict[_ViewSpec, view.Views | UcsError] = {}
+        for spec, cids in by_spec.items():
+            try:
+                found[spec] = await view.customer_views(ctx, cids, *spec)
+            except UcsError as err:
+                found[spec] = err
+        return [found[spec] for _, spec in keys]
+
+    return Loader(load_fn=load)
+
+
+def _view_spec(info: Info) -> _ViewSpec | None:
+    """What the profile field's selection reads below it through the services and interactions loaders, when
+    one customer-view statement can read it with the profile: exactly one `activeServices` or `services` field
+    (without status or type filters) and at most one `interactions` field, their arguments literals or
+    variables, no fragment; None otherwise (or when an argument is one the field itself refuses)."""
+    nodes = info._raw_info.field_nodes
+    if len(nodes) != 1 or nodes[0].selection_set is None:
+        return None
+    selections = [s for s in nodes[0].selection_set.selections if isinstance(s, FieldNode) and not s.directives]
+    if len(selections) != len(nodes[0].selection_set.selections):
+        return None
+    services = [s for s in selections if s.name.value in ("activeServices", "services")]
+    listed = [s for s in selections if s.name.value == "interactions"]
+    if len(services) != 1 or len(listed) > 1:
+        return None
+    variables = info.variable_values
+    try:
+        got = _arguments(services[0], variables)
+        f = Filters(status="active") if services[0].name.value == "activeServices" else journey_service.service_filters(
+            info.context.ctx, journeys.ItemStatus.ALL.value, service_types=None)
+        spage = pages.page(journeys.SERVICE_CURSOR, got.get("first", pages.DEFAULT_PAGE), got.get("after"))
+        ipage = None
+        if listed:
+            given = _arguments(listed[0], variables)
+            ipage = pages.page(interaction_service.CURSOR, given.get("first", pages.DEFAULT_PAGE), given.get("after"),
+                               parts=2)
+    except (UcsError, _Unsupported):
+        return None
+    return f, spage, journeys.items_selected_in(services), ipage
+
+
+class _Unsupported(Exception):
+    pass
+
+
+def _arguments(node: FieldNode, variables: dict[str, Any]) -> dict[str, Any]:
+    """The `first` and `after` arguments given to a field (absent ones missing, as for the resolver);
+    _Unsupported for any other argument or value."""
+    out: dict[str, Any] = {}
+    for arg in node.arguments or ():
+        name, value = arg.name.value, arg.value
+        if name not in ("first", "after"):
+            raise _Unsupported
+        if isinstance(value, VariableNode):
+            if value.name.value in variables:
+                out[name] = variables[value.name.value]
+        elif isinstance(value, NullValueNode):
+            out[name] = None
+        elif isinstance(value, IntValueNode) and name == "first":
+            out[name] = int(value.value)
+        elif isinstance(value, StringValueNode) and name == "after":
+            out[name] = value.value
+        else:
+            raise _Unsupported
+    if not all(v is None or type(v) is (int if k == "first" else str) for k, v in out.items()):
+        raise _Unsupported
+    return out
+
+
+async def _read_profiles(info: Info, customer_ids: list[str]) -> None:
+    """When the profile field's selection asks for what a customer view reads (`_view_spec`), read it for these
+    customers in one statement and hand each part to the loader that reads it apart (attributes, services
+    with their states and tasks, interactions); otherwise, or when that read fails, leave them to those
+    loaders, which then answer (or fail) field by field."""
+    spec = _view_spec(info)
+    ids = list(dict.fromkeys(customer_ids))
+    if spec is None or not ids or len(ids) > view.MAX_CUSTOMERS:
+        return
+    try:
+        views = await info.context.loader(VIEWS, _views_loader).load_many([(cid, spec) for cid in ids])
+    except UcsError:
+        return
+    found = views[0]
+    f, spage, levels, ipage = spec
+    attributes: dict[str, dict[str, Any] | _Unreadable | None] = {}
+    for cid in ids:
+        got = found.attributes.get(cid)
+        attributes[cid] = _Unreadable(got.description) if isinstance(got, UnreadableValue) else got
+    info.context.loader(ATTRIBUTES, _attributes_loader).prime_many(attributes)
+    info.context.loader(SERVICES, _services_loader).prime_many(
+        {(cid, f, spage, levels): (found.services.get(cid, []), found.children) for cid in ids})
+    if ipage is not None:
+        info.context.loader(INTERACTIONS, _interactions_loader).prime_many(
+            {(cid, ipage): found.interactions.get(cid, []) for cid in ids})
+
+
 def _fresh(info: Info) -> None:
     """Forget what this request's loaders read (a mutation changed it)."""
-    for name in (ATTRIBUTES, EXTENSIONS, SERVICES, INTERACTIONS):
+    for name in (ATTRIBUTES, EXTENSIONS, SERVICES, INTERACTIONS, VIEWS):
         info.context.loaders.pop(name, None)
 
 
@@ -191,6 +302,7 @@ def _profile(customer_id: str, extensions: Sequence[str] | None = None, allowed:
 class ProfileQuery:
     @strawberry.field(extensions=needs(t.READ_PROFILE), description="One customer profile (CV.WS.PROF.1).")
     async def profile(self, info: Info, customer_id: str, extensions: list[str] | None = None) -> Profile:
+        await _read_profiles(info, [customer_id])
         if await info.context.loader(ATTRIBUTES, _attributes_loader).load(customer_id) is None:
             raise NotFound(f"customer '{customer_id}' does not exist")
         return _profile(customer_id, extensions)
@@ -199,6 +311,7 @@ class ProfileQuery:
                       description="Several customer profiles, in the order asked (null for an unknown id).")
     async def profiles(self, info: Info, customer_ids: list[str], extensions: list[str] | None = None
                        ) -> list[Profile | None]:
+        await _read_profiles(info, customer_ids)
         found = await info.context.loader(ATTRIBUTES, _attributes_loader).load_many(customer_ids)
         return [_profile(cid, extensions) if got is not None else None for cid, got in zip(customer_ids, found,
                                                                                           strict=True)]

@@ -117,6 +117,11 @@ CURSOR = "interaction"
 """The kind of the cursors of interaction pages; their key is (start in ms, interaction id)."""
 
 
+def page_bounds(page: Page) -> tuple[int, tuple[int, str] | None]:
+    """How many interactions a page reads (one more than it shows) and the (start, id) it starts after."""
+    return page.first + 1, _after(page)
+
+
 def _after(page: Page) -> tuple[int, str] | None:
     start = int_key(page)
     return None if start is None or page.after is None else (start, page.after[1])

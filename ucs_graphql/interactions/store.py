@@ -42,6 +42,24 @@ _COLUMNS = (ixn.c.interaction_id, ixn.c.customer_id, ixn.c.service_id, ixn.c.ent
             ixn.c.doc, ixn.c.has_text, ixn.c.has_structured_text, ixn.c.has_binary_content)
 
 
+COLUMNS = tuple(c.name for c in _COLUMNS)
+
+
+def newest_first(rows: list[Interaction]) -> list[Interaction]:
+    """Interactions in the order of a customer's list: newest start first, then id descending."""
+    return _newest_first(rows)
+
+
+def of_values(interaction_id: str, customer_id: str, service_id: int | None, entity_type: int, start_ms: int,
+              doc: str, has_text: Any, has_structured_text: Any, has_binary_content: Any) -> Interaction:
+    """An Interaction of the values of COLUMNS."""
+    return Interaction(
+        interaction_id=interaction_id, customer_id=customer_id, service_id=service_id, entity_type=entity_type,
+        doc=jsonio.loads(doc), parts=frozenset(p for p, has in zip(
+            PARTS, (has_text, has_structured_text, has_binary_content), strict=True) if has),
+        start_ms=start_ms)
+
+
 def _row(row: Any) -> Interaction:
     return Interaction(
         interaction_id=row.interaction_id, customer_id=row.customer_id, service_id=row.service_id,
@@ -149,7 +167,12 @@ def _newest_first(rows: list[Interaction]) -> list[Interaction]:
 
 
 def _build_of_customers(shape: tuple[int, bool]) -> Any:
-    customers, after = shape
+    return page_of_customers(*shape)
+
+
+def page_of_customers(customers: int, after: bool, limit: str = "limit") -> Any:
+    """The SELECT of up to :`limit` interactions of each of `customers` customers (`id_<n>`, padded), newest first
+    after (:after_start, :after_id) when `after`; its columns are COLUMNS, in any order."""
     conds = [ixn.c.tenant_id == bindparam("tenant"),
              ixn.c.customer_id.in_([bindparam(f"id_{i}") for i in range(customers)])]
     if after:
@@ -159,7 +182,7 @@ def _build_of_customers(shape: tuple[int, bool]) -> Any:
     rank = func.row_number().over(partition_by=ixn.c.customer_id,
                                   order_by=(ixn.c.start_ms.desc(), ixn.c.interaction_id.desc())).label("rank")
     ranked = select(*_COLUMNS, rank).where(*conds).subquery()
-    return select(*(ranked.c[c.name] for c in _COLUMNS)).where(ranked.c.rank <= bindparam("limit"))
+    return select(*(ranked.c[c.name] for c in _COLUMNS)).where(ranked.c.rank <= bindparam(limit))
 
 
 # A page of many customers' interactions (GraphQL's loader) runs on the driver: one statement per shape

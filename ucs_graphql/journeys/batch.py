@@ -82,9 +82,16 @@ async def services_and_children_of_customers(
     ctx.require_production("querying services")
     for level in levels:
         ctx.require_production(f"reading {level}s")
-    biz = business(ctx)
     async with ctx.db.read() as conn:
         services, items = await store.services_with_children(conn, ctx.tenant, customer_ids, f, limit, after, levels)
+    return rendered_services_and_children(ctx, services, items)
+
+
+def rendered_services_and_children(
+    ctx: Ctx, services: Sequence[dict[str, Any]], items: dict[str, list[dict[str, Any]]]
+) -> tuple[dict[str, list[dict[str, Any]]], dict[str, dict[int, list[dict[str, Any]]]]]:
+    """`services_and_children_of_customers` of what store.services_with_children read."""
+    biz = business(ctx)
     out: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for m in services:
         out[m["customer_id"]].append(render.item_of(biz, "service", m, top=True))

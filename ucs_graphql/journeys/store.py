@@ -6,7 +6,7 @@ A constant number of statements serves each call, whatever the number of items i
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -314,7 +314,15 @@ async def children(
     return out
 
 
-def _build_services_with(shape: tuple[int, tuple[Any, ...], bool, tuple[str, ...]]) -> Any:
+ServicesShape = tuple[int, tuple[Any, ...], bool, tuple[str, ...]]
+"""Customers (padded), filter shape, whether a cursor is given, levels read along: a page of services with
+its states and tasks."""
+
+
+def services_with_parts(shape: ServicesShape) -> list[Any]:
+    """The SELECTs of a page of services of many customers (group 0) and of every item of `levels` of those
+    services (groups 1, 2), all with the columns of WITH_COLUMNS; parameters `tenant`, `id_<n>` (customers),
+    `limit`, `after` and the filter's (`services_with_values`)."""
     customers, filters, after, levels = shape
     page = _build_services_of_customers((customers, filters, after)).cte("page")
     none_int, none_text = cast(null(), Integer), cast(null(), String)
@@ -330,8 +338,18 @@ def _build_services_with(shape: tuple[int, tuple[Any, ...], bool, tuple[str, ...
             t.c.state_id if level is TASK else none_int, t.c.previous_state_id if level is STATE else none_int,
             *(t.c[c] for c in _ITEM_COLUMNS)).where(t.c.tenant_id == bindparam("tenant"),
                                                     t.c.service_id.in_(select(page.c.service_id))))
-    return union_all(*parts).order_by(literal_column("grp"), literal_column("customer_id"),
-                                      literal_column("item_id"))
+    return parts
+
+
+WITH_COLUMNS = ("grp", "item_id", "service_id", "customer_id", "contact_key", "item_type", "state_id",
+                "previous_state_id", "est_duration", "started_at", "completed_at", "disposition", "disposition_desc",
+                "started", "completed")
+"""The columns of `services_with_parts`' SELECTs, in order."""
+
+
+def _build_services_with(shape: ServicesShape) -> Any:
+    return union_all(*services_with_parts(shape)).order_by(literal_column("grp"), literal_column("customer_id"),
+                                                           literal_column("item_id"))
 
 
 # A page of services of many customers with every state and task of those services (`levels`), in one
@@ -350,12 +368,24 @@ async def services_with_children(
         ids = [r.service_id for r in rows]
         return [dict(r._mapping) for r in rows], {
             name: [dict(r._mapping) for r in await children(conn, LEVELS[name], tenant, ids)] for name in levels}
+    shape, values = services_with_shape(tenant, customer_ids, f, limit, after, levels)
+    return services_with_rows(await _SERVICES_WITH[shape].fetch(conn, values), levels)
+
+
+def services_with_shape(tenant: int, customer_ids: Sequence[str], f: Filters, limit: int, after: int | None,
+                        levels: tuple[str, ...]) -> tuple[ServicesShape, dict[str, Any]]:
+    """The shape of `services_with_parts` for these customers and its parameters (up to 1,000 customers)."""
     ids = sorted(set(customer_ids))
     shape = (len(padded(ids)), _filter_shape(f), after is not None, levels)
-    values = {"tenant": tenant, "limit": limit, "after": after, **_filter_values(f), **_ids(ids)}
+    return shape, {"tenant": tenant, "limit": limit, "after": after, **_filter_values(f), **_ids(ids)}
+
+
+def services_with_rows(rows: Iterable[Sequence[Any]], levels: tuple[str, ...]
+                       ) -> tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]]]:
+    """The services and the items of each level in rows of `services_with_parts` (in their order)."""
     services: list[dict[str, Any]] = []
     items: dict[str, list[dict[str, Any]]] = {name: [] for name in levels}
-    for row in await _SERVICES_WITH[shape].fetch(conn, values):
+    for row in rows:
         common = dict(zip(_ITEM_COLUMNS, row[8:], strict=True))
         if row[0] == 0:
             services.append({"service_id": row[1], "customer_id": row[3], "contact_key": row[4],

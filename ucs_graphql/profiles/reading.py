@@ -47,7 +47,13 @@ async def load_attributes(
 ) -> dict[str, dict[str, Any] | UnreadableValue]:
     """Rendered attributes of the customers that exist; UnreadableValue for a customer with a stored value of an
     encrypted attribute that cannot be decrypted (logged), so that only the reads of that customer fail."""
-    stored = await profile_store.load(conn, tenant, customer_ids)
+    return rendered_attributes(tenant, schemas, cipher, await profile_store.load(conn, tenant, customer_ids))
+
+
+def rendered_attributes(
+    tenant: int, schemas: TenantSchemas, cipher: FieldCipher | None, stored: Mapping[str, Any]
+) -> dict[str, dict[str, Any] | UnreadableValue]:
+    """`load_attributes` of the stored data of customers (customer id → the profile's decoded data)."""
     out: dict[str, dict[str, Any] | UnreadableValue] = {}
     if not encrypted(schemas.profile_attributes):
         return {cid: render_attributes(data) for cid, data in stored.items()}

@@ -170,12 +170,12 @@ async def statements(url: str, customers: int, interactions: int, requests: int 
                     return dict(resp.json())
 
                 _check(name, await ask(1), interactions)
-                for engine in (rt.db.writer, rt.db.reader):
+                for engine in rt.db.engines():
                     event.listen(engine.sync_engine, "before_cursor_execute", count)
                 seen.clear()
                 for i in range(requests):
                     await ask(1 + i * 37 % customers)
-                for engine in (rt.db.writer, rt.db.reader):
+                for engine in rt.db.engines():
                     event.remove(engine.sync_engine, "before_cursor_execute", count)
                 data = [s for s in seen if "server_state" not in s and "server_worker" not in s
                         and not s.strip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK"))]

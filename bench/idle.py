@@ -45,7 +45,7 @@ class Counter:
     def __init__(self, rt: Any) -> None:
         self.statements = 0
         self.commits = 0
-        for engine in (rt.db.writer, rt.db.reader):
+        for engine in rt.db.engines():
             event.listen(engine.sync_engine, "before_cursor_execute", self._statement)
         event.listen(rt.db.writer.sync_engine, "commit", self._commit)
 

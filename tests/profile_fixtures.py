@@ -80,7 +80,7 @@ def count_statements(client: httpx.AsyncClient) -> list[str]:
     def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         seen.append(statement)
 
-    for engine in (runtime.db.writer, runtime.db.reader):
+    for engine in runtime.db.engines():
         event.listen(engine.sync_engine, "before_cursor_execute", count)
     return seen
 

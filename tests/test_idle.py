@@ -43,7 +43,7 @@ def statements(rt: Runtime) -> list[str]:
     def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         seen.append(statement)
 
-    for engine in (rt.db.writer, rt.db.reader):
+    for engine in rt.db.engines():
         event.listen(engine.sync_engine, "before_cursor_execute", record)
     return seen
 

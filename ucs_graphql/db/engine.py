@@ -17,11 +17,12 @@ import random
 import sqlite3
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
+import aiosqlite
 from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -36,6 +37,9 @@ log = logging.getLogger("ucs.db")
 T = TypeVar("T")
 
 WRITE_RETRIES = 8
+# Connections a SQLite server reads with on the event loop's thread (reads seldom overlap there: one that
+# finds every quick reader lent goes to the ordinary readers).
+QUICK_READERS = 4
 # Seconds a client is asked to wait: contention clears fast, an outage takes longer.
 RETRY_AFTER_BUSY = 1
 RETRY_AFTER_DOWN = 5
@@ -112,6 +116,80 @@ def _sqlite_engine(url: str, *, writer: bool, pool_size: int, timeout: float) ->
             raise
 
     return engine
+
+
+class _Inline:
+    """Stands in for the queue to an aiosqlite connection's thread: runs each call at once, on the caller's
+    thread, and settles its future there (SQLAlchemy's adapter and aiosqlite's own close put calls on it)."""
+
+    def put_nowait(self, item: tuple[asyncio.Future[Any] | None, Callable[[], Any]]) -> None:
+        fut, call = item
+        try:
+            result = call()
+        except BaseException as err:  # handed to the waiting caller, as the thread would
+            if fut is not None and not fut.done():
+                fut.set_exception(err)
+            return
+        if fut is not None and not fut.done():
+            fut.set_result(result)
+
+
+class _LoopSqlite(aiosqlite.Connection):
+    """An aiosqlite connection whose calls run at once on the event loop's thread instead of in a thread of
+    its own: every call is over when it returns, so no call of this connection is ever running while the loop
+    does something else (a cancelled read cannot leave a statement running), and a statement costs no trip
+    to another thread and back. Used only by the quick readers (see `Database.read`)."""
+
+    def __init__(self, connector: Callable[[], sqlite3.Connection]) -> None:
+        super().__init__(connector, 64)
+        self._tx = _Inline()  # type: ignore[assignment]
+
+    async def _execute(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        if not self._running or not self._connection:
+            raise ValueError("Connection closed")
+        return fn(*args, **kwargs)
+
+    async def _connect(self) -> _LoopSqlite:
+        if self._connection is None:
+            self._connection = self._connector()
+        return self
+
+    def __await__(self) -> Generator[Any, None, _LoopSqlite]:
+        return self._connect().__await__()  # no thread to start
+
+
+# Takes a read transaction's snapshot (reads page 1): run after BEGIN, so that a busy database shows at once.
+_SNAPSHOT = "PRAGMA schema_version"
+
+
+def _sqlite_loop_engine(url: str, *, pool_size: int, timeout: float) -> AsyncEngine:
+    """Read-only connections used on the event loop's thread (opened in a worker thread, where a database
+    needing recovery may make them wait). They never wait for a lock: busy at the start of a read, the read
+    goes to the ordinary readers instead."""
+    path = str(sqlite_path(url))
+
+    def open_raw() -> sqlite3.Connection:
+        raw = sqlite3.connect(path, timeout=0, isolation_level=None, check_same_thread=False)
+        try:
+            raw.execute("PRAGMA query_only=ON")
+            raw.execute("PRAGMA foreign_keys=ON")
+        except BaseException:
+            raw.close()
+            raise
+        return raw
+
+    async def connect() -> _LoopSqlite:
+        raw = await asyncio.to_thread(open_raw)
+        return await _LoopSqlite(lambda: raw)
+
+    return create_async_engine(
+        async_url(url),
+        hide_parameters=True,
+        async_creator=connect,
+        pool_size=pool_size,
+        max_overflow=0,
+        pool_timeout=timeout,
+    )
 
 
 def _pg_engine(
@@ -306,8 +384,19 @@ class Database:
                                      statement_timeout=statement_timeout or timeout, autocommit=True)
         self.readers = _Readers(self.reader, pool_size, timeout)
         self.writers = _Readers(self.writer, writers, timeout)
+        # SQLite's quick readers: connections used on the event loop's thread for reads of a few rows by key.
+        self.quick: _Readers | None = None
+        if self.is_sqlite and str(sqlite_path(url)) not in ("", ":memory:"):
+            size = min(pool_size, QUICK_READERS)
+            self.quick = _Readers(_sqlite_loop_engine(url, pool_size=size, timeout=timeout), size, timeout)
+        self.quick_reads = 0
+        self.quick_fallbacks = 0
         self.retries = 0
         self.waiting = 0
+
+    def engines(self) -> list[AsyncEngine]:
+        """Every engine this database runs statements on (for listeners of their events)."""
+        return [self.writer, self.reader] + ([self.quick.engine] if self.quick is not None else [])
 
     @property
     def dialect(self) -> str:
@@ -315,6 +404,9 @@ class Database:
 
     async def dispose(self) -> None:
         """Close every pooled connection."""
+        if self.quick is not None:
+            await self.quick.close()
+            await self.quick.engine.dispose()
         await self.readers.close()
         await self.writers.close()
         await self.writer.dispose()
@@ -344,9 +436,20 @@ class Database:
             self.waiting -= 1
 
     @asynccontextmanager
-    async def read(self) -> AsyncIterator[AsyncConnection]:
+    async def read(self, *, quick: bool = False) -> AsyncIterator[AsyncConnection]:
         """A read: a SQLite reader connection in a transaction (one snapshot for every statement), or a
-        PostgreSQL connection in autocommit (READ COMMITTED gives each statement its own snapshot anyway)."""
+        PostgreSQL connection in autocommit (READ COMMITTED gives each statement its own snapshot anyway).
+
+        `quick=True` says the read fetches a few rows by key. On SQLite it then runs on the event loop's thread,
+        on a read-only connection, when one is free and the database lets it read at once (else as any read):
+        a WAL read of a few pages takes less time than the two trips to the driver's thread and back that each
+        statement costs otherwise. It sees every write committed before it began, as any read does."""
+        if quick and self.quick is not None:
+            conn = await self._quick_begin(self.quick)
+            if conn is not None:
+                async with self._quick_read(self.quick, conn) as got:
+                    yield got
+                return
         try:
             conn = await self._borrow(self.readers)
             try:
@@ -363,6 +466,52 @@ class Database:
                     await self.readers.give_back(conn)
                 raise
             await self.readers.give_back(conn)
+        except _DB_FAILURES as err:
+            mapped = self._as_unavailable(err)
+            if mapped is err:
+                raise
+            raise mapped from err
+
+    async def _quick_begin(self, lender: _Readers) -> AsyncConnection | None:
+        """A quick reader in a read transaction that holds its snapshot already, or None when none is free or
+        the database would make it wait (a writer recovering the log, a rollback journal): then the read goes
+        to the ordinary readers. Never waits for a lock."""
+        if not lender.idle and lender.opened >= lender.size:
+            self.quick_fallbacks += 1
+            return None
+        try:
+            conn = await lender.borrow()
+        except _DB_FAILURES as err:
+            log.warning("quick reader unavailable (%s); reading through the driver's thread", type(err).__name__)
+            self.quick_fallbacks += 1
+            return None
+        raw = _raw_sqlite(conn)
+        try:
+            raw.execute("BEGIN")
+            raw.execute(_SNAPSHOT).fetchall()
+        except sqlite3.Error:
+            with contextlib.suppress(sqlite3.Error):
+                if raw.in_transaction:
+                    raw.execute("ROLLBACK")
+            await lender.give_back(conn)
+            self.quick_fallbacks += 1
+            return None
+        self.quick_reads += 1
+        return conn
+
+    @asynccontextmanager
+    async def _quick_read(self, lender: _Readers, conn: AsyncConnection) -> AsyncIterator[AsyncConnection]:
+        """The rest of a quick read: the caller's statements, then the end of the transaction, all on the loop's
+        thread (nothing of this connection runs anywhere else, so a cancelled read leaves nothing running)."""
+        raw = _raw_sqlite(conn)
+        try:
+            try:
+                yield conn
+            finally:
+                with contextlib.suppress(sqlite3.Error):
+                    if raw.in_transaction:
+                        raw.execute("ROLLBACK")
+                await lender.give_back(conn)
         except _DB_FAILURES as err:
             mapped = self._as_unavailable(err)
             if mapped is err:
@@ -463,6 +612,12 @@ async def _pg_transaction(conn: AsyncConnection) -> AsyncIterator[None]:
         transaction.commit()
     else:
         await conn.commit()
+
+
+def _raw_sqlite(conn: AsyncConnection) -> sqlite3.Connection:
+    """The sqlite3 connection under a quick reader."""
+    driver: Any = conn.sync_connection.connection.driver_connection  # type: ignore[union-attr]
+    return driver._conn
 
 
 def throwaway_engine(url: str) -> AsyncEngine:

@@ -79,7 +79,7 @@ async def identify(
         attr, raw = given[term]
         per_attr.append(sorted({component(attr, attr.coerce(term, v), key.normalize, cipher) for v in raw}))
     combos = combinations(per_attr)
-    async with ctx.db.read() as conn:
+    async with ctx.db.read(quick=True) as conn:
         if covered == len(key.attributes):
             found = await store.lookup(conn, ctx.tenant, key.key, [join(c) for c in combos])
         else:

@@ -92,7 +92,7 @@ async def get_profile(ctx: Ctx, customer_id: str, extensions: Sequence[str] | st
     ctx.require_production("reading a customer profile")
     schemas = await ctx.schemas()
     wanted = reading.wanted_extensions(schemas, extensions)
-    async with ctx.db.read() as conn:
+    async with ctx.db.read(quick=True) as conn:
         found = await reading.read_profiles(conn, ctx.tenant, schemas, keyring.cipher_of(ctx.rt), [customer_id],
                                             attributes=True, wanted=wanted)
     if not found:

@@ -21,7 +21,10 @@ def format_dt(value: datetime) -> str:
     """Render a datetime as the reference's `yyyy-MM-ddTHH:mm:ss.SSSZ` (UTC)."""
     if value.tzinfo is not None:
         value = value.astimezone(UTC)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    # Field by field: strftime reads the time zone file again at every call (and writes years below 1000
+    # with fewer than four digits).
+    return (f"{value.year:04d}-{value.month:02d}-{value.day:02d}T{value.hour:02d}:{value.minute:02d}:"
+            f"{value.second:02d}.{value.microsecond // 1000:03d}Z")
 
 
 def parse_dt(text: str) -> datetime:

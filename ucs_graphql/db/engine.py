@@ -40,6 +40,8 @@ WRITE_RETRIES = 8
 # Connections a SQLite server reads with on the event loop's thread (reads seldom overlap there: one that
 # finds every quick reader lent goes to the ordinary readers).
 QUICK_READERS = 4
+# Up to this many keys, a read by key (a batch of a GraphQL loader) counts as quick.
+FEW_KEYS = 64
 # Seconds a client is asked to wait: contention clears fast, an outage takes longer.
 RETRY_AFTER_BUSY = 1
 RETRY_AFTER_DOWN = 5

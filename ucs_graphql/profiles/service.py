@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ucs_graphql.context import Ctx
 from ucs_graphql.crypto import keyring
 from ucs_graphql.crypto.fields import open_record
+from ucs_graphql.db.engine import FEW_KEYS
 from ucs_graphql.extensions import store as ext_store
 from ucs_graphql.identification import index
 from ucs_graphql.interactions import customer_links as interaction_links
@@ -195,7 +196,7 @@ async def load_attributes(ctx: Ctx, customer_ids: Sequence[str]) -> dict[str, di
     customer whose attributes cannot all be decrypted."""
     ctx.require_production("reading customer profiles")
     schemas = await ctx.schemas()
-    async with ctx.db.read() as conn:
+    async with ctx.db.read(quick=len(customer_ids) <= FEW_KEYS) as conn:
         return await reading.load_attributes(conn, ctx.tenant, schemas, keyring.cipher_of(ctx.rt), customer_ids)
 
 
@@ -206,7 +207,7 @@ async def load_extensions(
     records cannot all be decrypted)."""
     ctx.require_production("reading customer profiles")
     wanted = reading.wanted_extensions(await ctx.schemas(), names)
-    async with ctx.db.read() as conn:
+    async with ctx.db.read(quick=len(customer_ids) <= FEW_KEYS) as conn:
         return await reading.load_extensions(conn, ctx.tenant, keyring.cipher_of(ctx.rt), customer_ids, wanted)
 
 
@@ -226,7 +227,7 @@ async def load_extensions_each(
             chosen.append(err)
     ids = list(dict.fromkeys(cid for (cid, _), c in zip(keys, chosen, strict=True) if not isinstance(c, UcsError)))
     union = list({s.key: s for c in chosen if not isinstance(c, UcsError) for s in c}.values())
-    async with ctx.db.read() as conn:
+    async with ctx.db.read(quick=len(ids) <= FEW_KEYS) as conn:
         got = await reading.load_extensions(conn, ctx.tenant, keyring.cipher_of(ctx.rt), ids, union)
     out: list[dict[str, Any] | UcsError] = []
     for (cid, _), c in zip(keys, chosen, strict=True):

@@ -55,16 +55,22 @@ async def seed(base: str, services: int, interactions: int) -> str:
         return cid
 
 
-# Where a load's time went, from the page's Navigation and Resource Timing entries: the shell's last byte, the
-# modules' last byte, and the first GraphQL request's start and last byte; the rest up to the mark is the page's own
-# work (answer parsed, timeline built and inserted).
+# Where a load's time went, from the page's Navigation and Resource Timing entries and its own marks: the shell's
+# last byte, the modules' last byte, the page's script starting (`console:route`), the first GraphQL request's
+# start and last byte, its answer parsed in the page (`console:data`); from there to the mark the page builds and
+# inserts the timeline.
 PHASES = """
 const nav = performance.getEntriesByType("navigation")[0];
 const res = performance.getEntriesByType("resource");
 const mods = res.filter((e) => e.name.includes("/console/assets/"));
-const data = res.filter((e) => e.name.endsWith("/graphql"));
+const data = res.filter((e) => new URL(e.name).pathname.endsWith("/graphql"));
+const mark = (name) => {
+  const m = performance.getEntriesByName(name, "mark");
+  return m.length ? m[0].startTime : null;
+};
 return { shell: nav.responseEnd, modules: Math.max(0, ...mods.map((e) => e.responseEnd)),
          ask: data.length ? data[0].startTime : null, answer: data.length ? data[0].responseEnd : null,
+         route: mark("console:route"), data: mark("console:data"),
          requests: data.filter((e) => e.startTime < Number(document.body.dataset.timelineRendered)).length };
 """
 
@@ -122,8 +128,9 @@ def main() -> None:
 
         def median(key: str) -> float:
             return statistics.median(float(load[key] or 0) for load in loads)
-        print(f"  medians: shell {median('shell'):.0f} ms, modules {median('modules'):.0f} ms, first GraphQL request "
-              f"{median('ask'):.0f} to {median('answer'):.0f} ms, drawn {median('drawn'):.0f} ms; "
+        print(f"  medians: shell {median('shell'):.0f} ms, modules {median('modules'):.0f} ms, script "
+              f"{median('route'):.0f} ms, first GraphQL request {median('ask'):.0f} to {median('answer'):.0f} ms, "
+              f"answer in the page {median('data'):.0f} ms, drawn {median('drawn'):.0f} ms; "
               f"{median('requests'):.0f} request(s) before the mark")
     finally:
         server.terminate()

@@ -4,10 +4,12 @@ tests/test_console_browser.py runs the page in Chromium."""
 
 from __future__ import annotations
 
+import html
 import re
+from urllib.parse import parse_qs, urlsplit
 
 from tests.test_access import CONFIG
-from ucs_graphql.web.console import MODULES, STATIC, VERSION
+from ucs_graphql.web.console import FIRST_PAINT, ITEM, METADATA, MODULES, STATIC, VERSION
 
 
 async def test_every_console_path_serves_the_shell_and_its_modules_anonymously(make_client):
@@ -68,3 +70,41 @@ async def test_the_shell_says_when_access_control_is_off_and_honours_the_base_pa
     assert page.status_code == 200 and f'src="/ucs/console/assets/{VERSION}/main.js"' in page.text
     assert 'data-root="/ucs"' in page.text
     assert (await based.get(f"/ucs/console/assets/{VERSION}/main.js")).status_code == 200
+
+
+async def test_an_open_servers_customer_shell_preloads_the_document_of_the_timeline(make_client):
+    client = await make_client()
+    created = await client.post("/profiles", json={"FirstName": "Ada", "LastName": "Quill"})
+    cid = created.json()["customer_id"]
+    started = await client.post("/services/start", json={"service_type": 1, "customer_id": cid})
+    assert started.status_code == 201
+    page = (await client.get(f"/console/customers/{cid}")).text
+    links = re.findall(r'<link rel="preload" as="fetch" crossorigin="anonymous" href="([^"]+)"/>', page)
+    assert len(links) == 1 and links[0].startswith("/graphql?query=")
+    url = html.unescape(links[0])
+    assert parse_qs(urlsplit(url).query)["query"] == [FIRST_PAINT]
+    got = await client.get(url)
+    assert got.status_code == 200 and "errors" not in got.json()
+    data = got.json()["data"]
+    assert set(data) == {"businessAttributes", "identificationKeys", "profileAttributes", "extensionSchemas", "profile"}
+    services = data["profile"]["services"]["edges"]
+    assert [s["node"]["serviceId"] for s in services] == [started.json()["service_id"]]
+    # Only a customer's address, and only when the page can ask without signing in.
+    for other in ("/console", "/console/live", "/console/search?q=x", "/console/customers/"):
+        assert 'rel="preload"' not in (await client.get(other)).text, other
+    guarded = await make_client(config_text=CONFIG)
+    assert 'rel="preload"' not in (await guarded.get(f"/console/customers/{cid}")).text
+
+
+def test_the_preloaded_document_selects_what_the_modules_ask():
+    timeline = (STATIC / "timeline.js").read_text()
+    main = (STATIC / "main.js").read_text()
+    assert f'const ITEM = "{ITEM}";' in timeline
+    for part in ("serviceId serviceType ${ITEM}", "states { stateId stateType ${ITEM} }",
+                 "tasks { taskId taskType stateId ${ITEM} }"):
+        assert part in timeline and part.replace("${ITEM}", ITEM) in FIRST_PAINT
+    for part in METADATA[1:]:
+        assert f'"{part}"' in main and part in FIRST_PAINT
+    assert '"businessAttributes"' in main
+    page = "services(first: 100, after: $after) { edges { node { ${TIMELINE_FIELDS} } } pageInfo { hasNextPage endCursor } }"
+    assert page in main and "profile(customerId: $id) { customerId attributes ${SERVICE_PAGE} }" in main

@@ -266,6 +266,12 @@ async def test_interactions_come_newest_first_a_page_at_a_time_and_by_service(pa
     def page_through() -> None:
         driver.get(base + f"/console/customers/{seeded['cid']}")
         assert until(20) == newest[:20]
+        # The timeline was drawn from the one document the shell preloaded (by GET), not asked again.
+        before_mark = driver.execute_script(
+            "const mark = Number(document.body.dataset.timelineRendered);"
+            "return performance.getEntriesByType('resource').filter((e) => e.startTime < mark"
+            " && new URL(e.name).pathname === '/graphql').map((e) => e.name)")
+        assert len(before_mark) == 1 and "/graphql?query=" in before_mark[0], before_mark
         more = driver.find_element(By.ID, "interactions-more")
         more.click()
         assert until(40) == newest[:40]

@@ -14,13 +14,20 @@ preloads every module (`modulepreload`), so they load side by side rather than o
 
 The page's requests carry `X-Requested-With`, so a 401 opens no browser password prompt
 (`ucs_graphql.access.gate.challenge`).
+
+With access control off, the shell of `/console/customers/{customer_id}` also preloads the document the page
+draws the customer's timeline from (`FIRST_PAINT`, by GET: `<link rel="preload" as="fetch">`), so the server reads
+it while the browser loads the modules; the page takes that answer instead of asking again (`main.js`,
+`firstPaint`). With access control on, the page signs in first and asks itself.
 """
 
 from __future__ import annotations
 
 import hashlib
 import html
+import json
 from pathlib import Path
+from urllib.parse import quote, urlencode
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
@@ -45,6 +52,19 @@ def _version() -> str:
 
 VERSION = _version()
 
+# What the customer view draws its timeline from, as main.js's FIRST_PAINT asks it on a first load: every part of
+# the metadata, and the profile with its services (`TIMELINE_FIELDS` of timeline.js). tests/test_console.py checks
+# that the modules select the same fields.
+ITEM = "durationMs disposition started { timestamp } completed { timestamp }"
+METADATA = ("businessAttributes", "identificationKeys { name source attributes unique normalize }",
+            "profileAttributes { name type encrypt }",
+            "extensionSchemas(level: PROFILE) { name type attributes { name type encrypt } }")
+FIRST_PAINT = " ".join(f"""query($id: String!, $after: String) {{ {" ".join(METADATA)}
+  profile(customerId: $id) {{ customerId attributes services(first: 100, after: $after) {{ edges {{ node {{
+    serviceId serviceType {ITEM}
+    states {{ stateId stateType {ITEM} }}
+    tasks {{ taskId taskType stateId {ITEM} }} }} }} pageInfo {{ hasNextPage endCursor }} }} }} }}""".split())
+
 _SHELL = """<!doctype html>
 <html lang="en">
 <head>
@@ -53,7 +73,7 @@ _SHELL = """<!doctype html>
 <title>ucs-graphql · console</title>
 <link rel="icon" href="data:,"/>
 <link rel="stylesheet" href="{assets}/console.css"/>
-{preloads}
+{preloads}{data}
 <script type="module" src="{assets}/main.js"></script>
 </head>
 <body data-root="{root}" data-access="{access}">
@@ -86,7 +106,15 @@ async def shell(request: Request) -> HTMLResponse:
     access = "off" if request.app.state.runtime.parts["gate"].open else "on"
     assets = html.escape(f"{root}{ASSETS}/{VERSION}")
     preloads = "\n".join(f'<link rel="modulepreload" href="{assets}/{name}"/>' for name in MODULES if name != "main.js")
-    body = _SHELL.format(assets=assets, preloads=preloads, root=html.escape(root), access=access)
+    data = ""
+    rest = str(request.path_params.get("rest", ""))
+    customer = rest[len("customers/"):].rstrip("/") if rest.startswith("customers/") else ""
+    if access == "off" and customer and "/" not in customer:
+        query = urlencode({"query": FIRST_PAINT, "variables": json.dumps({"id": customer, "after": None})},
+                          quote_via=quote)
+        href = html.escape(f"{root}/graphql?{query}")
+        data = f'\n<link rel="preload" as="fetch" crossorigin="anonymous" href="{href}"/>'
+    body = _SHELL.format(assets=assets, preloads=preloads, data=data, root=html.escape(root), access=access)
     return HTMLResponse(body, headers={**page_headers(CONSOLE_CSP), "Cache-Control": "no-cache"})
 
 

@@ -58,6 +58,22 @@ export async function gql(query, variables, signin = currentSignin()) {
   return { data: body.data || null, errors: body.errors || [] };
 }
 
+// The answer to a document the shell preloaded by GET (`<link rel="preload" as="fetch">`, asked as the link
+// asked it so the browser hands over the preloaded answer), when it is one for these variables; else null.
+export function preloaded(matches) {
+  const link = document.querySelector('link[rel="preload"][as="fetch"]');
+  if (!link) return null;
+  link.remove();  // used once: later views ask for themselves
+  const url = new URL(link.href);
+  let variables;
+  try { variables = JSON.parse(url.searchParams.get("variables") || "{}"); } catch (err) { return null; }
+  if (!matches(variables)) return null;
+  return fetch(url, { credentials: "same-origin" }).then(async (response) => {
+    const body = await response.json();
+    return { data: body.data || null, errors: body.errors || [] };
+  });
+}
+
 export function codeOf(errors) {
   return errors.length ? (errors[0].extensions && errors[0].extensions.code) || "ERROR" : null;
 }

@@ -6,7 +6,7 @@
 // element filled with text, and an item's details are built, and its extension values and other facts read,
 // only when it is opened (one listener for the whole list).
 
-import { el, formatDuration, formatTime } from "./dom.js";
+import { el, formatDuration, formatStamp, formatTime } from "./dom.js";
 
 // What the timeline shows closed. The rest (estimated duration, disposition description, contact key, extension
 // values) is read when an item is opened (`DETAILS`), not with the timeline.
@@ -56,7 +56,7 @@ function entry(kind, key, title, item, level, nameOf, now) {
   badge.className = active ? "badge active" : "badge";
   badge.textContent = active ? "active" : "completed";
   time.dateTime = item.started.timestamp;
-  time.textContent = formatTime(item.started.timestamp);
+  time.textContent = formatStamp(item.started.timestamp);
   const start = ms(item.started.timestamp);
   const end = item.completed ? ms(item.completed.timestamp) : now;
   duration.textContent = formatDuration(item.durationMs !== null && item.durationMs !== undefined ? item.durationMs : end - start);

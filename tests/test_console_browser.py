@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 import httpx
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -130,7 +131,8 @@ def _wait_text(driver: WebDriver, css: str, *texts: str) -> str:
         found = d.find_elements(By.CSS_SELECTOR, css)
         got = " ".join(str(e.text) for e in found)
         return got if found and all(t in got for t in texts) else None
-    return str(WebDriverWait(driver, WAIT).until(shown))
+    # An element found may be replaced before its text is read (a view drawn again): look again.
+    return str(WebDriverWait(driver, WAIT, ignored_exceptions=(StaleElementReferenceException,)).until(shown))
 
 
 def _open_html_mail(driver: WebDriver) -> None:

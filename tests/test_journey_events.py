@@ -177,3 +177,24 @@ async def test_a_write_whose_event_cannot_be_sent_still_answers(served, caplog):
     assert "1 events committed but not sent" in caplog.text
     resp = await client.get(f"/services/{sid}")
     assert resp.status_code == 200, resp.text
+
+
+async def test_a_process_hears_events_only_while_it_has_subscribers(served):
+    """PostgreSQL: a worker without subscribers has no event notification to read; its first subscriber
+    starts listening before it subscribes, and the end of its last one stops it."""
+    client, bus = served
+    if not isinstance(bus, PgBus):
+        pytest.skip("LISTEN is PostgreSQL's")
+    await _post(client, "/services/start", {"service_type": 1, "customer_id": "H1"}, 201)
+    await asyncio.sleep(0.2)
+    assert bus.received == 0
+    async with bus.subscribe(1, customer_id="H1") as sub:
+        async with bus.subscribe(1, customer_id="H2"):
+            pass
+        sid = (await _post(client, "/services/start", {"service_type": 1, "customer_id": "H1"}, 201))["service_id"]
+        assert [e.service_id for e in await _events(sub, 1)] == [sid]
+    assert bus.received == 1
+    await asyncio.sleep(0.2)  # the UNLISTEN is sent in the background
+    await _post(client, "/services/start", {"service_type": 1, "customer_id": "H1"}, 201)
+    await asyncio.sleep(0.2)
+    assert bus.received == 1

@@ -284,9 +284,12 @@ class Notifier:
         if self._conn is None or self._conn.is_closed():
             import asyncpg
 
+            # A NOTIFY is never kept across a crash of the database (listeners lose their connections), so its
+            # transaction need not wait for the log to reach the disk: its commit takes microseconds, not a
+            # flush, and the writes waiting for it answer that much sooner.
             self._conn = await asyncpg.connect(
                 self.dsn, timeout=self.timeout, command_timeout=self.timeout,
-                server_settings={"application_name": self.application_name})
+                server_settings={"application_name": self.application_name, "synchronous_commit": "off"})
         await self._conn.execute(NOTIFY_BATCH, self.channel, payloads)
 
     async def _close(self) -> None:
@@ -308,7 +311,8 @@ class Notifier:
 
 class PgBus(EventBus):
     """NOTIFYs sent after commit by the process's Notifier; every worker LISTENs on a dedicated asyncpg
-    connection, named `application_name` for the operators' views (the notifier's is named `... notify`)."""
+    connection, named `application_name` for the operators' views (the notifier's is named `... notify`): to
+    the server state always, to events while it has subscribers."""
 
     def __init__(self, dsn: str, poll_seconds: float = 1.0, reconnect_seconds: float = 1.0,
                  application_name: str = "ucs-graphql", timeout: float = 5.0) -> None:
@@ -319,9 +323,14 @@ class PgBus(EventBus):
         self.notifier = Notifier(dsn, CHANNEL, f"{application_name[:56]} notify", timeout)
         # False once the server refused LISTEN: events stay in this process, the state is polled.
         self.notify = True
+        self.received = 0  # event notifications this process received
         self._conn: Any = None
         self._closing = False
         self._ready = asyncio.Event()
+        # Events are listened to only while this process has subscribers (the server state always).
+        self._events_heard = False
+        self._hearing = asyncio.Lock()
+        self._follower: asyncio.Future[None] | None = None
 
     @property
     def reaction_seconds(self) -> float:
@@ -338,7 +347,39 @@ class PgBus(EventBus):
         if self.notify:
             await _NOTIFY.fetch(conn, {"channel": STATE_CHANNEL, "payload": ""})
 
+    @contextlib.asynccontextmanager
+    async def subscribe(
+        self, tenant: int, customer_id: str | None = None, service_id: int | None = None
+    ) -> AsyncIterator[Subscription]:
+        """A subscription that receives matching events while the block runs; the first one of the process
+        has it LISTEN to events (before the block starts), the end of the last one UNLISTEN."""
+        sub = Subscription(tenant, customer_id, service_id)
+        self._subs.add(sub)
+        try:
+            await self._hear_events()
+            yield sub
+        finally:
+            self._subs.discard(sub)
+            if not self._subs and (self._follower is None or self._follower.done()):
+                self._follower = asyncio.ensure_future(self._hear_events())
+
+    async def _hear_events(self) -> None:
+        """LISTEN to the events channel while this process has subscribers, UNLISTEN once it has none: a worker
+        without subscribers is sent no event notification to read."""
+        async with self._hearing:
+            while True:  # until it matches: subscribers may come and go while it is sent
+                conn, want = self._conn, bool(self._subs)
+                if conn is None or conn.is_closed() or want == self._events_heard:
+                    return
+                if want:
+                    await conn.add_listener(CHANNEL, self._on_notify)
+                else:
+                    with contextlib.suppress(Exception):  # a lost connection listens to nothing anyway
+                        await conn.remove_listener(CHANNEL, self._on_notify)
+                self._events_heard = want
+
     def _on_notify(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
+        self.received += 1
         try:
             event = Event.decode(payload)
         except Exception:  # a foreign payload on our channel must not stop the listener
@@ -354,16 +395,18 @@ class PgBus(EventBus):
         import asyncpg
 
         lost = asyncio.Event()
+        self._events_heard = False
         conn = await asyncpg.connect(self.dsn, server_settings={"application_name": self.application_name})
         try:
             conn.add_termination_listener(lambda _c: lost.set())
-            await conn.add_listener(CHANNEL, self._on_notify)
             await conn.add_listener(STATE_CHANNEL, self._on_state)
+            self._conn = conn
+            await self._hear_events()
         except BaseException:
+            self._conn = None
             with contextlib.suppress(Exception):
                 await conn.close()
             raise
-        self._conn = conn
         self._ready.set()
         # Whatever changed while this process was not listening is read again now.
         self.changes.fire()
@@ -396,6 +439,9 @@ class PgBus(EventBus):
 
     async def stop(self) -> None:
         await self.notifier.stop()
+        if self._follower is not None:
+            with contextlib.suppress(Exception):
+                await self._follower
         self._closing = True
         if self._conn is not None:
             with contextlib.suppress(Exception):

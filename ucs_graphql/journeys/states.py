@@ -28,7 +28,7 @@ from ucs_graphql.journeys.store import STATE, TASK, Filters
 from ucs_graphql.journeys.values import business, format_dt_ms, parse_body
 from ucs_graphql.kit import jsonio
 from ucs_graphql.kit.errors import BadParameter, MissingParameter, NotFound
-from ucs_graphql.kit.timefmt import now_utc, to_millis
+from ucs_graphql.kit.timefmt import now_ms
 
 _START_FIELDS = ("state_type", "previous_state_id", "est_duration")
 _END_FIELDS = ("disposition", "disposition_desc")
@@ -95,12 +95,14 @@ async def transition(ctx: Ctx, service_id: int, body: Any) -> int:
     if not isinstance(body, dict):
         raise BadParameter("body", "the body must be a JSON object")
     shared = {k: v for k, v in body.items() if k not in ("from", "to", "service_id")}
-    if shared.get("timestamp") is None:
-        shared["timestamp"] = format_dt_ms(to_millis(now_utc()))
+    # One time ends one state and starts the other: the shared timestamp, else now (taken once for both).
+    at = now_ms()
+    now = (at, format_dt_ms(at))
     schemas = await ctx.schemas()
     done = parse_body(ctx, schemas, "state", {**shared, **_part(body, "from")}, _FROM_FIELDS,
-                      required=("state_id",))
-    new = parse_body(ctx, schemas, "state", {**shared, **_part(body, "to")}, _TO_FIELDS, required=("state_type",))
+                      required=("state_id",), now=now)
+    new = parse_body(ctx, schemas, "state", {**shared, **_part(body, "to")}, _TO_FIELDS, required=("state_type",),
+                     now=now)
     from_id: int = done.fields.pop("state_id")
     end_values = {**done.fields, "completed_at": done.at_ms, "completed": jsonio.dumps_str(done.event)}
     start_values = {**new.fields, "service_id": service_id, "previous_state_id": from_id, "started_at": new.at_ms,

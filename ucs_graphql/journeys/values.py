@@ -13,7 +13,7 @@ from typing import Any
 from ucs_graphql.context import Ctx
 from ucs_graphql.db.tables.journeys import CONTACT_KEY_LEN, CUSTOMER_ID_LEN, TYPE_LEN
 from ucs_graphql.kit.errors import BadParameter, MissingParameter
-from ucs_graphql.kit.timefmt import format_dt, from_millis, now_utc, parse_dt, to_millis
+from ucs_graphql.kit.timefmt import format_ms, now_ms, parse_dt, to_millis
 from ucs_graphql.metadata.cache import TenantSchemas
 from ucs_graphql.metadata.model import INT32, INT64, ExtensionSchema, coerce_int
 from ucs_graphql.metadata.records import validate_record
@@ -188,8 +188,10 @@ def parse_body(
     *,
     required: tuple[str, ...] = (),
     ignored: tuple[str, ...] = (),
+    now: tuple[int, str] | None = None,
 ) -> Body:
-    """Split a body into fields, event, time and extensions; timestamp defaults to now."""
+    """Split a body into fields, event, time and extensions; timestamp defaults to now (`now`: the current
+    time in milliseconds and in the wire form, when the caller took it already)."""
     if body is None:
         body = {}
     if not isinstance(body, dict):
@@ -197,7 +199,7 @@ def parse_body(
     for name in required:
         if body.get(name) is None:
             raise MissingParameter(name)
-    at_ms = to_millis(now_utc())
+    at_ms, stamp = now if now is not None else (now_ms(), None)
     event: dict[str, Any] = {}
     fields: dict[str, Any] = {}
     extensions = []
@@ -207,7 +209,7 @@ def parse_body(
                 fields[name] = item_value(ctx, level, name, value)
         elif name == "timestamp":
             if value is not None:
-                at_ms = parse_time(name, value)
+                at_ms, stamp = parse_time(name, value), None
         elif name in EVENT_FIELDS:
             if value is not None:
                 event[name] = event_value(ctx, level, name, value)
@@ -215,13 +217,13 @@ def parse_body(
             continue
         else:
             extensions.append(extension_records(ctx, schemas, level, name, value))
-    event = {"timestamp": format_dt_ms(at_ms), **event}
+    event = {"timestamp": stamp or format_ms(at_ms), **event}
     return Body(at_ms=at_ms, event=event, fields=fields, extensions=extensions)
 
 
 def format_dt_ms(ms: int) -> str:
     """Milliseconds since the epoch in the wire form."""
-    return format_dt(from_millis(ms))
+    return format_ms(ms)
 
 
 def split_list(name: str, raw: str | None) -> list[str] | None:

@@ -4,6 +4,7 @@ database would not let them read at once."""
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from typing import Any
 
@@ -53,6 +54,9 @@ async def test_each_read_sees_the_write_before_it(client, backend):
     if backend == "sqlite":
         assert db.quick_reads - quick == 15 * 4 + 4 + 1
         assert db.quick_fallbacks == 0
+    metrics = (await client.get("/metrics")).text
+    assert re.search(r"^ucs_db_quick_reads_total (\S+)$", metrics, re.M)
+    assert re.search(r"^ucs_db_quick_read_fallbacks_total 0\.0$", metrics, re.M)
 
 
 async def test_a_read_the_database_would_delay_goes_the_ordinary_way(client, backend):

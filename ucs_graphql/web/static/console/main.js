@@ -434,8 +434,9 @@ async function customerView(id) {
     return button;
   }));
   const absent = (target) => { const b = jumps.querySelector(`[data-jump="${target}"]`); if (b) b.remove(); };
+  // Shown while the data is on its way; the keyboard moves to the heading once the timeline is drawn (moving it
+  // now would lay the page out twice).
   clear(view).append(el("div", { class: "customer" }, heading, jumps, profileCard, timeline, interactionsCard));
-  focusView();
   const named = (p) => {
     heading.textContent = profileName(p);
     document.title = `${profileName(p)} · ucs console`;
@@ -469,6 +470,7 @@ async function customerView(id) {
     draw(services.items);
     keepLive(mine, live(id, draw));
   }
+  focusView();
 
   // The rest of the view, after the timeline.
   const interactionsAnswer = interactionPage(id, null, null);

@@ -34,6 +34,16 @@ class ServerProcess:
         """The access-log records (one per request the server started)."""
         return [doc for doc in self.log_records() if doc.get("logger") == "ucs.access"]
 
+    async def access_records_of(self, url: str, count: int) -> list[dict]:
+        """The access-log records of `url`, once there are `count` of them (the server writes its log lines a
+        few milliseconds after the response, on a thread of its own), or those there are after 5 s."""
+        for _ in range(100):
+            found = [doc for doc in self.access_records() if doc.get("url") == url]
+            if len(found) >= count:
+                break
+            await asyncio.sleep(0.05)
+        return found
+
 
 @contextlib.asynccontextmanager
 async def serve(tmp_path: Path, database_url: str, config: str = "") -> AsyncIterator[ServerProcess]:

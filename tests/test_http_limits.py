@@ -76,7 +76,7 @@ async def test_forwarded_for_is_believed_from_configured_proxies_only(tmp_path: 
             async with httpx.AsyncClient(base_url=server.base_url) as client:
                 statuses = [(await client.get("/server/status", headers={"X-Forwarded-For": f"10.0.0.{n}"}))
                             .status_code for n in range(3)]
-            return statuses, [r["client"] for r in server.access_records() if r["url"] == "/server/status"]
+            return statuses, [r["client"] for r in await server.access_records_of("/server/status", 3)]
 
     statuses, seen = await clients("", tmp_path / "default")
     assert statuses == [200, 200, 503]  # one client, whatever the header says

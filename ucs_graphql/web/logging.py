@@ -7,6 +7,9 @@ import logging
 import os
 import re
 import sys
+import threading
+import time
+from collections import deque
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from types import TracebackType
@@ -153,9 +156,105 @@ class JsonFormatter(logging.Formatter):
         return line if line.isascii() else line.translate(_JSON_BREAKS)
 
 
-def make_handler(fmt: str, stream: IO[str] | None = None) -> logging.Handler:
-    """A handler writing `fmt` ("ucs" or "json") lines, each with the request id."""
-    handler = logging.StreamHandler(stream or sys.stderr)
+class BackgroundStreamHandler(logging.StreamHandler):
+    """A StreamHandler that writes on a thread of its own. The caller's thread (the event loop's) filters and
+    formats each record, so the request's context and the redaction apply as before, and queues the line; the
+    thread writes every queued line in one write. A write that blocks (a disk the machine's other work keeps
+    busy, a full pipe) holds that thread instead of every request: one access line's write took 207 ms of
+    wall time (0.1 ms of CPU) during a wrk run on the shared development machine.
+
+    Nothing is dropped: past MAX_PENDING queued lines the caller waits for the thread (as it waited for the
+    write before). `flush()` and `close()` (at exit, from `logging.shutdown`) return once every line queued
+    before them is written. A forked child starts a thread of its own on its first line."""
+
+    MAX_PENDING = 50_000
+    GATHER_SECONDS = 0.005
+
+    def __init__(self, stream: IO[str] | None = None) -> None:
+        super().__init__(stream)
+        self._pending: deque[str] = deque()
+        self._wake = threading.Event()
+        self._written = threading.Condition()
+        self._queued = 0  # lines queued so far
+        self._done = 0  # lines written (or failed) so far
+        self._thread: threading.Thread | None = None
+        self._closed = False
+        os.register_at_fork(after_in_child=self._forget_thread)
+
+    def _forget_thread(self) -> None:
+        self._thread = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            line = self.format(record) + self.terminator
+        except Exception:
+            self.handleError(record)
+            return
+        if self._closed:
+            self._write([line])
+            return
+        self._pending.append(line)
+        self._queued += 1
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="ucs-log-writer", daemon=True)
+            self._thread.start()
+        if not self._wake.is_set():
+            self._wake.set()
+        while len(self._pending) > self.MAX_PENDING and self._thread.is_alive():
+            time.sleep(0.001)
+
+    def _run(self) -> None:
+        pending = self._pending
+        while True:
+            self._wake.wait()
+            # Lines that come meanwhile go in the same write: under load the thread wakes every GATHER_SECONDS,
+            # not for every line (each wake costs both threads a hand-over of the interpreter lock).
+            time.sleep(self.GATHER_SECONDS)
+            self._wake.clear()
+            batch = []
+            while pending:
+                batch.append(pending.popleft())
+            if batch:
+                self._write(batch)
+                with self._written:
+                    self._done += len(batch)
+                    self._written.notify_all()
+            if self._closed and not pending:
+                return
+
+    def _write(self, lines: list[str]) -> None:
+        try:
+            self.stream.write("".join(lines))
+            self.stream.flush()
+        except Exception:  # a log stream that fails has nowhere to report it
+            pass
+
+    def flush(self) -> None:
+        """Return once every line queued before this call is written (at most 5 s)."""
+        thread = self._thread
+        if thread is None or not thread.is_alive():
+            lines = []
+            while self._pending:
+                lines.append(self._pending.popleft())
+            if lines:
+                self._write(lines)
+            return
+        target = self._queued
+        self._wake.set()  # (the lines then wait at most GATHER_SECONDS)
+        with self._written:
+            self._written.wait_for(lambda: self._done >= target, timeout=5.0)
+
+    def close(self) -> None:
+        self.flush()
+        self._closed = True
+        self._wake.set()
+        super().close()
+
+
+def make_handler(fmt: str, stream: IO[str] | None = None, *, background: bool = False) -> logging.Handler:
+    """A handler writing `fmt` ("ucs" or "json") lines, each with the request id (written on a thread of its
+    own with `background`)."""
+    handler = (BackgroundStreamHandler if background else logging.StreamHandler)(stream or sys.stderr)
     handler.addFilter(RequestIdFilter())
     handler.setFormatter(JsonFormatter() if fmt == "json" else UcsFormatter())
     return handler
@@ -164,7 +263,10 @@ def make_handler(fmt: str, stream: IO[str] | None = None) -> logging.Handler:
 def configure(fmt: str, level: int = logging.INFO) -> None:
     """Send every log record of the process (uvicorn's included) to one handler in the chosen format."""
     root = logging.getLogger()
-    root.handlers = [make_handler(fmt)]
+    for old in root.handlers:
+        if isinstance(old, BackgroundStreamHandler):
+            old.close()
+    root.handlers = [make_handler(fmt, background=True)]
     root.setLevel(level)
     for name in ("uvicorn", "uvicorn.error"):
         logger = logging.getLogger(name)

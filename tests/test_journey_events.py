@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from typing import Any
@@ -19,6 +20,7 @@ import pytest
 from tests.conftest import wipe
 from tests.journeys import define_extensions
 from ucs_graphql.config import load_settings
+from ucs_graphql.db.engine import sqlite_path
 from ucs_graphql.events.bus import Event, EventBus, PgBus, Subscription
 from ucs_graphql.web.app import create_app, create_runtime, start_runtime, stop_runtime
 
@@ -198,3 +200,30 @@ async def test_a_process_hears_events_only_while_it_has_subscribers(served):
     await _post(client, "/services/start", {"service_type": 1, "customer_id": "H1"}, 201)
     await asyncio.sleep(0.2)
     assert bus.received == 1
+
+
+async def test_a_sqlite_journey_write_runs_on_the_loop_and_waits_its_turn_when_the_database_is_locked(
+        served, database_url):
+    """SQLite: a journey write runs on the quick writer, on the event loop's thread; when another connection
+    holds the write lock it goes the ordinary way, which waits for the lock in the driver's thread."""
+    client, _bus = served
+    path = sqlite_path(database_url)
+    if path is None:
+        pytest.skip("the quick writer is SQLite's")
+    db = client._transport.app.state.runtime.db  # type: ignore[attr-defined]
+    before = db.quick_writes
+    sid = (await _post(client, "/services/start", {"service_type": 1, "customer_id": "Q1"}, 201))["service_id"]
+    assert db.quick_writes == before + 1
+    lock = sqlite3.connect(path, isolation_level=None)
+    lock.execute("BEGIN IMMEDIATE")
+    try:
+        pending = asyncio.ensure_future(_post(client, f"/services/{sid}/states/start", {"state_type": 1}, 201))
+        await asyncio.sleep(0.3)
+        assert not pending.done()
+    finally:
+        lock.execute("ROLLBACK")
+        lock.close()
+    state = (await pending)["state_id"]
+    assert db.quick_writes == before + 1
+    resp = await client.get(f"/services/{sid}/states/{state}")
+    assert resp.status_code == 200, resp.text

@@ -31,7 +31,7 @@ def bus(ctx: Ctx) -> EventBus | None:
 
 async def write(ctx: Ctx, work: Callable[[AsyncConnection], Awaitable[tuple[T, list[Event]]]]) -> T:
     """One write transaction whose events are published once it commits."""
-    return await write_and_publish(bus(ctx), ctx.db.write, work)
+    return await write_and_publish(bus(ctx), ctx.db.quick_write, work)
 
 
 def check_service(got: Outcome, service_id: int, *, active: bool) -> None:

@@ -29,9 +29,12 @@ def bus(ctx: Ctx) -> EventBus | None:
     return got if isinstance(got, EventBus) else None
 
 
-async def write(ctx: Ctx, work: Callable[[AsyncConnection], Awaitable[tuple[T, list[Event]]]]) -> T:
-    """One write transaction whose events are published once it commits."""
-    return await write_and_publish(bus(ctx), ctx.db.quick_write, work)
+async def write(
+    ctx: Ctx, work: Callable[[AsyncConnection], Awaitable[tuple[T, list[Event]]]], *, quick: bool = False
+) -> T:
+    """One write transaction whose events are published once it commits. `quick`: a few statements on a few
+    rows (no extension records), which SQLite may run on the event loop's thread (Database.write)."""
+    return await write_and_publish(bus(ctx), ctx.db.quick_write if quick else ctx.db.write, work)
 
 
 def check_service(got: Outcome, service_id: int, *, active: bool) -> None:

@@ -50,7 +50,7 @@ async def start_service(ctx: Ctx, body: Any) -> int:
         await replace_extensions(conn, ctx, "service", service_id, b.extensions)
         return service_id, [Event("service_started", ctx.tenant, service_id, customer_id, at)]
 
-    return await write(ctx, work)
+    return await write(ctx, work, quick=not b.extensions)
 
 
 async def associate_service(ctx: Ctx, customer_id: str, service_id: int, body: Any) -> None:
@@ -73,7 +73,7 @@ async def associate_service(ctx: Ctx, customer_id: str, service_id: int, body: A
         await replace_extensions(conn, ctx, "service", service_id, b.extensions)
         return None, [Event("service_associated", ctx.tenant, service_id, customer_id, b.event["timestamp"])]
 
-    await write(ctx, work)
+    await write(ctx, work, quick=not b.extensions)
 
 
 async def complete_service(ctx: Ctx, service_id: int, body: Any) -> None:
@@ -90,7 +90,7 @@ async def complete_service(ctx: Ctx, service_id: int, body: Any) -> None:
         await replace_extensions(conn, ctx, "service", service_id, b.extensions)
         return None, [Event("service_completed", ctx.tenant, service_id, got.customer_id, at)]
 
-    await write(ctx, work)
+    await write(ctx, work, quick=not b.extensions)
 
 
 def type_values(ctx: Ctx, level: str, given: Sequence[Any] | None) -> tuple[str, ...] | None:

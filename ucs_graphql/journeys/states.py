@@ -55,7 +55,7 @@ async def start_state(ctx: Ctx, service_id: int, body: Any) -> int:
         await replace_extensions(conn, ctx, "state", state_id, b.extensions)
         return state_id, [Event("state_started", ctx.tenant, service_id, got.customer_id, at, state_id=state_id)]
 
-    return await write(ctx, work)
+    return await write(ctx, work, quick=not b.extensions)
 
 
 async def complete_state(ctx: Ctx, service_id: int, state_id: int, body: Any) -> None:
@@ -74,7 +74,7 @@ async def complete_state(ctx: Ctx, service_id: int, state_id: int, body: Any) ->
         await replace_extensions(conn, ctx, "state", state_id, b.extensions)
         return None, [Event("state_completed", ctx.tenant, service_id, got.customer_id, at, state_id=state_id)]
 
-    await write(ctx, work)
+    await write(ctx, work, quick=not b.extensions)
 
 
 def _part(body: dict[str, Any], name: str) -> dict[str, Any]:
@@ -121,7 +121,7 @@ async def transition(ctx: Ctx, service_id: int, body: Any) -> int:
         return state_id, [Event("state_transition", ctx.tenant, service_id, got.customer_id, at, state_id=state_id,
                                 from_state_id=from_id)]
 
-    return await write(ctx, work)
+    return await write(ctx, work, quick=not (done.extensions or new.extensions))
 
 
 async def _assemble(

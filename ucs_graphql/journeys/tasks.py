@@ -52,7 +52,7 @@ async def start_task(ctx: Ctx, service_id: int, body: Any) -> int:
         return task_id, [Event("task_started", ctx.tenant, service_id, got.customer_id, at, state_id=state_id,
                                task_id=task_id)]
 
-    return await write(ctx, work)
+    return await write(ctx, work, quick=not b.extensions)
 
 
 async def complete_task(ctx: Ctx, service_id: int, task_id: int, body: Any) -> None:
@@ -73,7 +73,7 @@ async def complete_task(ctx: Ctx, service_id: int, task_id: int, body: Any) -> N
         return None, [Event("task_completed", ctx.tenant, service_id, got.customer_id, at, state_id=got.state_id,
                             task_id=task_id)]
 
-    await write(ctx, work)
+    await write(ctx, work, quick=not b.extensions)
 
 
 async def _render(

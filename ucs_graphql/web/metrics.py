@@ -50,6 +50,8 @@ class _RuntimeCollector:
         yield CounterMetricFamily("ucs_db_quick_read_fallbacks",
                                   "SQLite reads by key sent to the driver's thread (no quick reader free, or busy)",
                                   value=db.quick_fallbacks)
+        yield CounterMetricFamily("ucs_db_quick_writes", "SQLite journey writes run on the event loop's thread",
+                                  value=db.quick_writes)
         yield GaugeMetricFamily("ucs_requests_in_flight", "Requests being served (operational paths aside)",
                                 value=self.rt.server.inflight)
         mode = GaugeMetricFamily("ucs_server_mode", "1 for the mode this process serves in", labels=["mode"])

@@ -44,6 +44,8 @@ QUICK_READERS = 4
 FEW_KEYS = 64
 # Every this many commits of SQLite's quick writer, a worker thread checkpoints the log (about 4 pages each).
 CHECKPOINT_EVERY = 200
+# Times a quick write waits for this process's writes through the driver's thread before going that way too.
+QUICK_WRITE_TRIES = 3
 # Seconds a client is asked to wait: contention clears fast, an outage takes longer.
 RETRY_AFTER_BUSY = 1
 RETRY_AFTER_DOWN = 5
@@ -407,6 +409,7 @@ class Database:
         self.quick_fallbacks = 0
         self.quick_writes = 0
         self._checkpoint: asyncio.Task[None] | None = None
+        self._drained: asyncio.Event | None = None  # set when no write runs through the driver's thread
         self._checkpointer: sqlite3.Connection | None = None
         self.retries = 0
         self.waiting = 0
@@ -558,8 +561,14 @@ class Database:
                 await self._forget_idle()
             else:
                 await self.writers.give_back(conn)
+            self._wake_quick()
             raise
         await self.writers.give_back(conn)
+        self._wake_quick()
+
+    def _wake_quick(self) -> None:
+        if self._drained is not None and self.writers.lent == 0:
+            self._drained.set()
 
     async def write(self, work: Callable[[AsyncConnection], Awaitable[T]], *, quick: bool = False) -> T:
         """Run `work` in one write transaction, retrying it on contention with bounded backoff.
@@ -574,9 +583,12 @@ class Database:
         on the loop's thread; every CHECKPOINT_EVERY of its commits a worker thread does (PASSIVE).
         """
         if quick and self.quick_writer is not None:
-            done, result = await self._quick_write(self.quick_writer, work)
-            if done:
-                return cast(T, result)
+            for _ in range(QUICK_WRITE_TRIES):
+                done, result = await self._quick_write(self.quick_writer, work)
+                if done:
+                    return cast(T, result)
+                if self.writers.lent == 0 or not await self._writers_drained():
+                    break  # another process holds the lock (or this one's writes never drain): the ordinary way
         deadline = time.monotonic() + self.timeout
         delay = 0.005
         attempt = 0
@@ -602,6 +614,19 @@ class Database:
                 if mapped is err:
                     raise
                 raise mapped from err
+
+    async def _writers_drained(self) -> bool:
+        """Wait until no write of this process runs through the driver's thread (its transaction holds the lock
+        the quick writer needs: falling back behind it would keep the lock held by slow writes); False when
+        that takes longer than the timeout."""
+        if self._drained is None:
+            self._drained = asyncio.Event()
+        self._drained.clear()
+        try:
+            await asyncio.wait_for(self._drained.wait(), self.timeout)
+        except TimeoutError:
+            return False
+        return True
 
     async def quick_write(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
         """`write(work, quick=True)`."""

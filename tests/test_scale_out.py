@@ -8,6 +8,7 @@ import re
 import sqlite3
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import asyncpg
@@ -23,6 +24,21 @@ from ucs_graphql.db.engine import throwaway_engine
 from ucs_graphql.db.migrate import current_revision, head_revision, upgrade
 from ucs_graphql.db.tables import metadata
 from ucs_graphql.web.app import create_app, create_runtime, start_runtime, stop_runtime
+
+
+@asynccontextmanager
+async def _served(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the app served, with its runtime started, on `database_url`."""
+    settings = load_settings({"database_url": database_url, "access_log": False, "allowed_hosts": ["testserver"]},
+                             environ={})
+    rt = create_runtime(settings)
+    watcher = await start_runtime(rt)
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(settings, rt)),
+                                     base_url="http://testserver") as client:
+            yield client
+    finally:
+        await stop_runtime(rt, watcher)
 
 
 def _keys(table_name: str) -> list[tuple[str, list[str]]]:
@@ -114,33 +130,25 @@ async def test_upgrading_a_database_of_the_previous_release_keeps_services_and_n
         finally:
             await engine.dispose()
 
-    settings = load_settings({"database_url": earlier_url, "access_log": False, "allowed_hosts": ["testserver"]},
-                             environ={})
-    rt = create_runtime(settings)
-    watcher = await start_runtime(rt)
-    try:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(settings, rt)),
-                                     base_url="http://testserver") as client:
-            old = (await client.get("/services/1")).json()
-            assert old["service_id"] == 1 and old["customer_id"] == "c1"
-            states = (await client.get("/services/1/states/active?active_tasks=true")).json()
-            assert [s["state_id"] for s in states] == [1]
-            assert [t["task_id"] for t in states[0]["active_tasks"]] == [1]
-            assert (await client.get("/services/2")).status_code == 404  # tenant 2's
-            started = await client.post("/services/start", json={
-                "timestamp": "2009-05-12T12:05:12.145Z", "service_type": 1, "customer_id": "c1"})
-            assert started.status_code == 201, started.text
-            assert started.json()["service_id"] == 5
-            state = await client.post("/services/5/states/start", json={
-                "timestamp": "2009-05-12T12:05:12.145Z", "state_type": 1})
-            assert state.status_code == 201, state.text
-            assert state.json()["state_id"] == 2
-            task = await client.post("/services/5/tasks/start", json={
-                "timestamp": "2009-05-12T12:05:12.145Z", "task_type": 1})
-            assert task.status_code == 201, task.text
-            assert task.json()["task_id"] == 2
-    finally:
-        await stop_runtime(rt, watcher)
+    async with _served(earlier_url) as client:
+        old = (await client.get("/services/1")).json()
+        assert old["service_id"] == 1 and old["customer_id"] == "c1"
+        states = (await client.get("/services/1/states/active?active_tasks=true")).json()
+        assert [s["state_id"] for s in states] == [1]
+        assert [t["task_id"] for t in states[0]["active_tasks"]] == [1]
+        assert (await client.get("/services/2")).status_code == 404  # tenant 2's
+        started = await client.post("/services/start", json={
+            "timestamp": "2009-05-12T12:05:12.145Z", "service_type": 1, "customer_id": "c1"})
+        assert started.status_code == 201, started.text
+        assert started.json()["service_id"] == 5
+        state = await client.post("/services/5/states/start", json={
+            "timestamp": "2009-05-12T12:05:12.145Z", "state_type": 1})
+        assert state.status_code == 201, state.text
+        assert state.json()["state_id"] == 2
+        task = await client.post("/services/5/tasks/start", json={
+            "timestamp": "2009-05-12T12:05:12.145Z", "task_type": 1})
+        assert task.status_code == 201, task.text
+        assert task.json()["task_id"] == 2
 
 
 async def test_the_code_names_tenant_id_in_every_statement_on_a_tenant_table(client):
@@ -242,55 +250,47 @@ async def test_a_database_written_by_the_release_before_tenant_keys_upgrades_wit
     services, states, tasks, highest = wrote["services"], wrote["states"], wrote["tasks"], wrote["highest"]
     two = {"X-Genesys-TenantId": "2"}
 
-    settings = load_settings({"database_url": earlier_url, "access_log": False, "allowed_hosts": ["testserver"]},
-                             environ={})
-    rt = create_runtime(settings)
-    watcher = await start_runtime(rt)
-    try:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(settings, rt)),
-                                     base_url="http://testserver") as client:
-            profile = (await client.get(f"/profiles/{ann}?extensions=Phone")).json()
-            assert profile["FirstName"] == "Ann" and profile["Phone"][0]["PhoneNumber"] == "+33314592653", profile
-            found = await client.get("/profiles", params={"Phone.PhoneNumber": "+33 3 14 59 26 53"})
-            assert found.json() == {"customer_id": ann}, found.text
-            assert (await client.get(f"/profiles/{bob}", headers=two)).json()["FirstName"] == "Bob"
-            assert (await client.get(f"/profiles/{bob}")).status_code == 404
+    async with _served(earlier_url) as client:
+        profile = (await client.get(f"/profiles/{ann}?extensions=Phone")).json()
+        assert profile["FirstName"] == "Ann" and profile["Phone"][0]["PhoneNumber"] == "+33314592653", profile
+        found = await client.get("/profiles", params={"Phone.PhoneNumber": "+33 3 14 59 26 53"})
+        assert found.json() == {"customer_id": ann}, found.text
+        assert (await client.get(f"/profiles/{bob}", headers=two)).json()["FirstName"] == "Bob"
+        assert (await client.get(f"/profiles/{bob}")).status_code == 404
 
-            done = (await client.get(f"/services/{services['done']}")).json()
-            assert done["customer_id"] == ann and done["disposition"] == 1 and done["completed"], done
-            assert [s["state_id"] for s in (await client.get(f"/services/{services['done']}/states")).json()] == [
-                states["done"]]
-            assert [t["task_id"] for t in (await client.get(f"/services/{services['done']}/tasks")).json()] == [
-                tasks["done"]]
-            active = (await client.get(f"/services/{services['active']}/states/active?active_tasks=true")).json()
-            assert [s["state_id"] for s in active] == [states["active"]]
-            assert [t["task_id"] for t in active[0]["active_tasks"]] == [tasks["active"]]
-            assert [s["service_id"] for s in (await client.get(f"/customers/{ann}/services/active")).json()] == [
-                services["active"]]
-            anonymous = (await client.get("/services/anonymous/+15550100/active")).json()
-            assert [s["service_id"] for s in anonymous] == [services["anonymous"]]
-            assert (await client.get(f"/services/{services['tenant2']}", headers=two)).status_code == 200
-            assert (await client.get(f"/services/{services['tenant2']}")).status_code == 404
-            assert (await client.get(f"/services/{highest['service']}")).status_code == 404  # deleted before
-            ixns = (await client.get(f"/customers/{ann}/interactions")).json()
-            assert [i["interaction_id"] for i in ixns] == ["old-chat-1"], ixns
+        done = (await client.get(f"/services/{services['done']}")).json()
+        assert done["customer_id"] == ann and done["disposition"] == 1 and done["completed"], done
+        assert [s["state_id"] for s in (await client.get(f"/services/{services['done']}/states")).json()] == [
+            states["done"]]
+        assert [t["task_id"] for t in (await client.get(f"/services/{services['done']}/tasks")).json()] == [
+            tasks["done"]]
+        active = (await client.get(f"/services/{services['active']}/states/active?active_tasks=true")).json()
+        assert [s["state_id"] for s in active] == [states["active"]]
+        assert [t["task_id"] for t in active[0]["active_tasks"]] == [tasks["active"]]
+        assert [s["service_id"] for s in (await client.get(f"/customers/{ann}/services/active")).json()] == [
+            services["active"]]
+        anonymous = (await client.get("/services/anonymous/+15550100/active")).json()
+        assert [s["service_id"] for s in anonymous] == [services["anonymous"]]
+        assert (await client.get(f"/services/{services['tenant2']}", headers=two)).status_code == 200
+        assert (await client.get(f"/services/{services['tenant2']}")).status_code == 404
+        assert (await client.get(f"/services/{highest['service']}")).status_code == 404  # deleted before
+        ixns = (await client.get(f"/customers/{ann}/interactions")).json()
+        assert [i["interaction_id"] for i in ixns] == ["old-chat-1"], ixns
 
-            got = (await client.post("/graphql", json={"query": """query($c: String!) { profile(customerId: $c) {
-                activeServices { edges { node { serviceId states { stateId tasks { taskId } } } } }
-                interactions { edges { node { interactionId service { serviceId } } } } } }""",
-                                                       "variables": {"c": ann}})).json()
-            assert got == {"data": {"profile": {
-                "activeServices": {"edges": [{"node": {"serviceId": services["active"], "states": [
-                    {"stateId": states["active"], "tasks": [{"taskId": tasks["active"]}]}]}}]},
-                "interactions": {"edges": [{"node": {"interactionId": "old-chat-1",
-                                                     "service": {"serviceId": services["active"]}}}]}}}}
+        got = (await client.post("/graphql", json={"query": """query($c: String!) { profile(customerId: $c) {
+            activeServices { edges { node { serviceId states { stateId tasks { taskId } } } } }
+            interactions { edges { node { interactionId service { serviceId } } } } } }""",
+                                                   "variables": {"c": ann}})).json()
+        assert got == {"data": {"profile": {
+            "activeServices": {"edges": [{"node": {"serviceId": services["active"], "states": [
+                {"stateId": states["active"], "tasks": [{"taskId": tasks["active"]}]}]}}]},
+            "interactions": {"edges": [{"node": {"interactionId": "old-chat-1",
+                                                 "service": {"serviceId": services["active"]}}}]}}}}
 
-            # New items take ids above every id the release gave, those of deleted items included.
-            sid = (await client.post("/services/start", json={"service_type": 1, "customer_id": ann})).json()
-            assert sid["service_id"] == highest["service"] + 1, sid
-            state = await client.post(f"/services/{sid['service_id']}/states/start", json={"state_type": 1})
-            assert state.json()["state_id"] == highest["state"] + 1, state.text
-            task = await client.post(f"/services/{sid['service_id']}/tasks/start", json={"task_type": 1})
-            assert task.json()["task_id"] == highest["task"] + 1, task.text
-    finally:
-        await stop_runtime(rt, watcher)
+        # New items take ids above every id the release gave, those of deleted items included.
+        sid = (await client.post("/services/start", json={"service_type": 1, "customer_id": ann})).json()
+        assert sid["service_id"] == highest["service"] + 1, sid
+        state = await client.post(f"/services/{sid['service_id']}/states/start", json={"state_type": 1})
+        assert state.json()["state_id"] == highest["state"] + 1, state.text
+        task = await client.post(f"/services/{sid['service_id']}/tasks/start", json={"task_type": 1})
+        assert task.json()["task_id"] == highest["task"] + 1, task.text

@@ -445,6 +445,15 @@ class Database:
         """Connections in use right now: lent to a write or a read."""
         return self.writers.lent + self.readers.lent
 
+    async def _let_go(self, lender: _Readers, conn: AsyncConnection, err: BaseException) -> None:
+        """Give back a connection whose use failed, unless the server went away: then neither it nor the idle
+        ones are given back."""
+        if is_unreachable(err):
+            await lender.discard(conn)
+            await self._forget_idle()
+        else:
+            await lender.give_back(conn)
+
     async def _forget_idle(self) -> None:
         """After an outage: drop the idle connections of both pools (opened before it, dead too), so service
         resumes at once."""
@@ -488,11 +497,7 @@ class Database:
                 else:
                     yield conn
             except BaseException as err:
-                if is_unreachable(err):
-                    await self.readers.discard(conn)
-                    await self._forget_idle()
-                else:
-                    await self.readers.give_back(conn)
+                await self._let_go(self.readers, conn, err)
                 raise
             await self.readers.give_back(conn)
         except _DB_FAILURES as err:
@@ -555,12 +560,7 @@ class Database:
             async with (conn.begin() if self.is_sqlite else _pg_transaction(conn)):
                 yield conn
         except BaseException as err:
-            if is_unreachable(err):
-                # The server went away: this connection is not given back, nor are the idle ones.
-                await self.writers.discard(conn)
-                await self._forget_idle()
-            else:
-                await self.writers.give_back(conn)
+            await self._let_go(self.writers, conn, err)
             self._wake_quick()
             raise
         await self.writers.give_back(conn)

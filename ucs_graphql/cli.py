@@ -209,6 +209,8 @@ def serve(settings: Settings) -> None:
     asyncio.run(upgrade(settings.database_url))
     log.info("ucs-graphql listening on http://%s:%d (database %s, configuration %s)", settings.host, settings.port,
              settings.database_url.split("@")[-1], settings.config_file or "none")
+    for handler in logging.getLogger().handlers:  # the start line is out before uvicorn takes over (or fails)
+        handler.flush()
     overrides = {"host": settings.host, "port": settings.port, "workers": settings.workers,
                  "database_url": settings.database_url, "config_file": settings.config_file,
                  "log_format": settings.log_format}

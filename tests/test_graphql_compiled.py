@@ -60,6 +60,7 @@ class Recorder:
         self.off = False
         fast = await client.post("/graphql", json=body, headers=headers)
         fast_statements = data_statements(seen)
+        fast_seen = list(seen)
         seen.clear()
         self.off = True
         try:
@@ -70,7 +71,7 @@ class Recorder:
         assert fast.headers.get("content-type") == full.headers.get("content-type")
         self.statements = (fast_statements, data_statements(seen))
         if self.answered > before[0]:
-            assert fast_statements == data_statements(seen), body
+            assert fast_statements == data_statements(seen), (body, fast_seen, list(seen))
             return fast, "plan"
         return fast, "fallback" if self.fell_back > before[1] else "full"
 

@@ -247,7 +247,9 @@ def _apply(rt: Runtime, values: dict[str, str]) -> None:
         s.switching = False
         s.mode = mode
     schema_gen = int(values.get("schema_generation", "0"))
-    if schema_gen != rt.schemas.generation:
+    # Generations only grow: a read older than this process's own schema change (taken before that change
+    # committed, applied after) must not move the generation back, which would drop the cache twice.
+    if schema_gen > rt.schemas.generation:
         rt.schemas.generation = schema_gen
         rt.schemas.invalidate()
 

@@ -373,6 +373,15 @@ class _Readers:
             self._free_place()
 
 
+def _raise_already_exists(err: sa_exc.IntegrityError) -> None:
+    """A unique violation no use case answered itself becomes AlreadyExists (logged); any other integrity error
+    is left to the caller to raise again."""
+    violation = as_unique_violation(err)
+    if violation is not None:
+        log.warning("unhandled unique violation (%s) answered as already exists", violation.constraint)
+        raise AlreadyExists("a resource with these unique values already exists") from err
+
+
 class Database:
     """The unit of work: short read transactions and retried write transactions."""
 
@@ -597,11 +606,8 @@ class Database:
                 async with self.transaction() as conn:
                     return await work(conn)
             except sa_exc.IntegrityError as err:
-                violation = as_unique_violation(err)
-                if violation is None:
-                    raise
-                log.warning("unhandled unique violation (%s) answered as already exists", violation.constraint)
-                raise AlreadyExists("a resource with these unique values already exists") from err
+                _raise_already_exists(err)
+                raise
             except _DB_FAILURES as err:
                 pause = delay * (1 + random.random())
                 if is_retryable(err) and attempt < WRITE_RETRIES and time.monotonic() + pause < deadline:
@@ -663,11 +669,8 @@ class Database:
                         raw.execute("ROLLBACK")
                 await lender.give_back(conn)
         except sa_exc.IntegrityError as err:
-            violation = as_unique_violation(err)
-            if violation is None:
-                raise
-            log.warning("unhandled unique violation (%s) answered as already exists", violation.constraint)
-            raise AlreadyExists("a resource with these unique values already exists") from err
+            _raise_already_exists(err)
+            raise
         except _DB_FAILURES as err:
             mapped = self._as_unavailable(err)
             if mapped is err:

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -39,6 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -268,20 +270,17 @@ def start_postgraphile(customers: int) -> tuple[subprocess.Popen[bytes], str]:
     raise RuntimeError("PostGraphile did not answer within a minute")
 
 
-def alternate(url: str, db: str, args: argparse.Namespace) -> None:
-    """`args.beside` rounds of wrk runs of our two documents and of PostGraphile's nested one, one after the
-    other against both servers kept running (after 3 s of each to warm them up), each with the CPU per request
-    of its server and of the database backends it uses: the ratios of one round are measured within a minute of
-    each other."""
-    port = free_port()
+@contextlib.contextmanager
+def serving(url: str, port: int, workers: int) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """`ucs-graphql serve` on `url` and `port` (access log off), yielded with its base URL once it answers a
+    profile read (at most a minute), and stopped when the block ends."""
     base = f"http://127.0.0.1:{port}"
-    peer, peer_url = start_postgraphile(args.customers)
     with tempfile.TemporaryDirectory() as tmp:
         cfg = Path(tmp) / "bench.toml"
         cfg.write_text("access_log = false\n")
         server = subprocess.Popen(
             [sys.executable, "-m", "ucs_graphql.cli", "serve", "--database", url, "--port", str(port),
-             "--workers", "1", "--config", str(cfg)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+             "--workers", str(workers), "--config", str(cfg)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             for _ in range(120):
                 try:
@@ -290,6 +289,20 @@ def alternate(url: str, db: str, args: argparse.Namespace) -> None:
                 except httpx.HTTPError:
                     pass
                 time.sleep(0.5)
+            yield server, base
+        finally:
+            server.terminate()
+            server.wait(30)
+
+
+def alternate(url: str, db: str, args: argparse.Namespace) -> None:
+    """`args.beside` rounds of wrk runs of our two documents and of PostGraphile's nested one, one after the
+    other against both servers kept running (after 3 s of each to warm them up), each with the CPU per request
+    of its server and of the database backends it uses: the ratios of one round are measured within a minute of
+    each other."""
+    peer, peer_url = start_postgraphile(args.customers)
+    try:
+        with serving(url, free_port(), 1) as (server, base):
             # Warmed up first (PostGraphile's JIT compiler, our compiled plans and both statement caches).
             for doc in DOCUMENTS.values():
                 wrk(base + "/graphql", doc, args.customers, 3, server.pid)
@@ -317,40 +330,19 @@ def alternate(url: str, db: str, args: argparse.Namespace) -> None:
                     f"{name} / PostGraphile {runs[name][0].rps / peer_run.rps:.2f} req/s, CPU per request "
                     f"(server + database) {(runs[name][0].server_us + runs[name][1]) / peer_cpu:.2f}"
                     for name in DOCUMENTS), flush=True)
-        finally:
-            server.terminate()
-            server.wait(30)
-            peer.terminate()
-            peer.wait(30)
-            psql(f"drop database if exists {PEER_DB} with (force)")
+    finally:
+        peer.terminate()
+        peer.wait(30)
+        psql(f"drop database if exists {PEER_DB} with (force)")
 
 
 def serve_and_drive(url: str, args: argparse.Namespace) -> dict[str, Run]:
     """Each document driven by wrk against `ucs-graphql serve` on `url`."""
-    port = args.port or free_port()
-    base = f"http://127.0.0.1:{port}"
     out: dict[str, Run] = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        cfg = Path(tmp) / "bench.toml"
-        cfg.write_text("access_log = false\n")
-        server = subprocess.Popen(
-            [sys.executable, "-m", "ucs_graphql.cli", "serve", "--database", url, "--port", str(port),
-             "--workers", str(args.workers), "--config", str(cfg)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            for _ in range(120):
-                try:
-                    if httpx.get(base + "/profiles/" + cid(1)).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                time.sleep(0.5)
-            for name, doc in DOCUMENTS.items():
-                httpx.post(base + "/graphql", json={"query": doc, "variables": {"id": cid(1)}})  # compiles it
-                out[name] = wrk(base + "/graphql", doc, args.customers, args.seconds, server.pid)
-        finally:
-            server.terminate()
-            server.wait(30)
+    with serving(url, args.port or free_port(), args.workers) as (server, base):
+        for name, doc in DOCUMENTS.items():
+            httpx.post(base + "/graphql", json={"query": doc, "variables": {"id": cid(1)}})  # compiles it
+            out[name] = wrk(base + "/graphql", doc, args.customers, args.seconds, server.pid)
     return out
 
 

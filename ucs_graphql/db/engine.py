@@ -425,7 +425,7 @@ class Database:
 
     def engines(self) -> list[AsyncEngine]:
         """Every engine this database runs statements on (for listeners of their events)."""
-        return [self.writer, self.reader] + ([self.quick.engine] if self.quick is not None else [])
+        return [self.writer, self.reader] + [q.engine for q in (self.quick, self.quick_writer) if q is not None]
 
     @property
     def dialect(self) -> str:
@@ -519,13 +519,8 @@ class Database:
         """A quick reader in a read transaction that holds its snapshot already, or None when none is free or
         the database would make it wait (a writer recovering the log, a rollback journal): then the read goes
         to the ordinary readers. Never waits for a lock."""
-        if not lender.idle and lender.opened >= lender.size:
-            self.quick_fallbacks += 1
-            return None
-        try:
-            conn = await lender.borrow()
-        except _DB_FAILURES as err:
-            log.warning("quick reader unavailable (%s); reading through the driver's thread", type(err).__name__)
+        conn = await self._borrow_quick(lender, "reader")
+        if conn is None:
             self.quick_fallbacks += 1
             return None
         raw = _raw_sqlite(conn)
@@ -541,6 +536,17 @@ class Database:
             return None
         self.quick_reads += 1
         return conn
+
+    async def _borrow_quick(self, lender: _Readers, what: str) -> AsyncConnection | None:
+        """A free connection of a quick reader's or writer's pool, or None when every one is lent or it cannot be
+        opened (the work then goes through the driver's thread). Never waits."""
+        if not lender.idle and lender.opened >= lender.size:
+            return None
+        try:
+            return await lender.borrow()
+        except _DB_FAILURES as err:
+            log.warning("quick %s unavailable (%s); going through the driver's thread", what, type(err).__name__)
+            return None
 
     @asynccontextmanager
     async def _quick_read(self, lender: _Readers, conn: AsyncConnection) -> AsyncIterator[AsyncConnection]:
@@ -643,12 +649,8 @@ class Database:
     ) -> tuple[bool, T | None]:
         """(True, the result) of `work` run by the quick writer, or (False, None) when it is lent or the
         database is locked by another connection (nothing was done: the write goes the ordinary way)."""
-        if not lender.idle and lender.opened >= lender.size:
-            return False, None
-        try:
-            conn = await lender.borrow()
-        except _DB_FAILURES as err:
-            log.warning("quick writer unavailable (%s); writing through the driver's thread", type(err).__name__)
+        conn = await self._borrow_quick(lender, "writer")
+        if conn is None:
             return False, None
         raw = _raw_sqlite(conn)
         try:

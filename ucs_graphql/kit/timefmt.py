@@ -22,8 +22,12 @@ def format_dt(value: datetime) -> str:
     """Render a datetime as the reference's `yyyy-MM-ddTHH:mm:ss.SSSZ` (UTC)."""
     if value.tzinfo is not None:
         value = value.astimezone(UTC)
-    # Field by field: strftime reads the time zone file again at every call (and writes years below 1000
-    # with fewer than four digits).
+    return _iso(value)
+
+
+def _iso(value: datetime) -> str:
+    """A datetime in UTC (aware or naive) as `yyyy-MM-ddTHH:mm:ss.SSSZ`, field by field: strftime reads the
+    time zone file again at every call (and writes years below 1000 with fewer than four digits)."""
     return (f"{value.year:04d}-{value.month:02d}-{value.day:02d}T{value.hour:02d}:{value.minute:02d}:"
             f"{value.second:02d}.{value.microsecond // 1000:03d}Z")
 
@@ -38,9 +42,7 @@ def format_ms(ms: int) -> str:
     kept for every value by taking that path there)."""
     if not _FAST_MS[0] <= ms < _FAST_MS[1]:
         return format_dt(from_millis(ms))
-    dt = _EPOCH + timedelta(milliseconds=ms)
-    return (f"{dt.year}-{dt.month:02d}-{dt.day:02d}T{dt.hour:02d}:{dt.minute:02d}:{dt.second:02d}."
-            f"{dt.microsecond // 1000:03d}Z")
+    return _iso(_EPOCH + timedelta(milliseconds=ms))
 
 
 def now_ms() -> int:

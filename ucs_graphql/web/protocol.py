@@ -54,6 +54,45 @@ class _HeadRefused(Exception):
     """Raised from a parser callback to stop reading a head that is over a limit."""
 
 
+class _HeadHeld:
+    """The transport one response is written through: its first write (the status line and headers) is held
+    until the next one (the body, or its first chunk) and sent with it, one segment and one system call instead
+    of two. It is held at most to the end of the current turn of the event loop, so a streamed response whose
+    body comes later still sends its head at once. Everything else is the connection's transport, after the
+    held bytes have gone out."""
+
+    __slots__ = ("_first", "_held", "_loop", "_transport")
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._held: bytes | None = None
+        self._first = True
+
+    def write(self, data: bytes) -> None:
+        if self._first:
+            self._first = False
+            self._held = data
+            self._loop.call_soon(self.flush)
+            return
+        held = self._held
+        if held is not None:
+            self._held = None
+            data = held + data
+        self._transport.write(data)
+
+    def flush(self) -> None:
+        held = self._held
+        if held is not None:
+            self._held = None
+            if not self._transport.is_closing():
+                self._transport.write(held)
+
+    def __getattr__(self, name: str) -> Any:
+        self.flush()
+        return getattr(self._transport, name)
+
+
 class GuardedHttpProtocol(HttpToolsProtocol):
     """HttpToolsProtocol with the head limits of this module."""
 
@@ -143,6 +182,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self._head_bytes = self._head_count = 0
         self._disarm()
         super().on_headers_complete()
+        self.cycle.transport = _HeadHeld(self.transport, self.loop)  # type: ignore[assignment]
 
     def _answer(self, status: int, kind: str, description: str) -> None:
         """Answer the reference's error object and close the connection."""

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
+import time
 from collections.abc import Callable, Iterator
 
 import httpx
@@ -219,3 +221,17 @@ async def test_operational_paths_answer_under_the_base_path(make_client):
     client = await make_client(base_path="/cv")
     for path in ("/cv/healthz", "/cv/readyz", "/cv/metrics"):
         assert (await client.get(path)).status_code == 200, path
+
+
+async def test_metrics_show_how_late_the_event_loop_ran(client):
+    # Whatever holds the event loop's thread holds every request in flight: /metrics samples the loop's lag.
+    await asyncio.sleep(0.25)  # a few ticks on time
+    time.sleep(0.15)  # noqa: ASYNC251 (the point: the loop's thread held, the tick due meanwhile runs late)
+    await asyncio.sleep(0.01)
+    body = (await client.get("/metrics")).text
+    ticks = sample(body, "ucs_event_loop_lag_seconds_count")
+    assert ticks is not None and ticks >= 3, ticks
+    late = ticks - (sample(body, "ucs_event_loop_lag_seconds_bucket", le="0.025") or 0)
+    assert late >= 1, body
+    assert (sample(body, "ucs_event_loop_longest_lag_seconds") or 0) >= 0.04
+    assert (sample(body, "ucs_event_loop_lag_seconds_sum") or 0) >= 0.04

@@ -30,6 +30,7 @@ from ucs_graphql.server import service as server_service
 from ucs_graphql.server.state import ServerState
 from ucs_graphql.web import console, graphiql, heap
 from ucs_graphql.web.health import health_routes
+from ucs_graphql.web.looplag import LoopLag
 from ucs_graphql.web.metrics import metrics_for, metrics_routes
 from ucs_graphql.web.middleware import FrontDoor
 from ucs_graphql.web.responses import error_response, render_error
@@ -58,8 +59,8 @@ def create_runtime(settings: Settings) -> Runtime:
 
 
 async def start_runtime(rt: Runtime) -> asyncio.Task[None]:
-    """Check the encryption key, load the stored mode, connect the event bus and start the watcher that
-    follows other workers."""
+    """Check the encryption key, load the stored mode, connect the event bus, start timing the event loop's lag
+    (ucs_graphql.web.looplag) and start the watcher that follows other workers."""
     try:
         await keyring.start(rt)
     except ConfigError:
@@ -67,12 +68,17 @@ async def start_runtime(rt: Runtime) -> asyncio.Task[None]:
         raise
     await server_service.load_state(rt)
     await rt.parts["events"].start()
+    lag = rt.parts["loop_lag"] = LoopLag()
+    lag.start()
     return asyncio.create_task(server_service.watch(rt), name="ucs-mode-watcher")
 
 
 async def stop_runtime(rt: Runtime, watcher: asyncio.Task[None]) -> None:
-    """Stop the watcher and the event bus, leave the worker table, close the pools."""
+    """Stop the watcher, the loop's lag timer and the event bus, leave the worker table, close the pools."""
     watcher.cancel()
+    lag = rt.parts.pop("loop_lag", None)
+    if isinstance(lag, LoopLag):
+        lag.stop()
     with contextlib.suppress(asyncio.CancelledError):
         await watcher
     await rt.parts["events"].stop()

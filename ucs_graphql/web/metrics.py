@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -24,6 +24,7 @@ from ucs_graphql.kit.errors import Forbidden
 from ucs_graphql.runtime import Runtime
 from ucs_graphql.server.state import MODES
 from ucs_graphql.web.heap import GENERATIONS, GcWatch, walked_objects
+from ucs_graphql.web.looplag import LoopLag
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 # The operation label of requests that no route-table row names.
@@ -66,6 +67,14 @@ class _RuntimeCollector:
             yield CounterMetricFamily("ucs_auth_throttled", "Credentials answered 429 unchecked (too many wrong ones)",
                                       value=authenticator.throttled)
         yield from _gc_metrics()
+        lag = self.rt.parts.get("loop_lag")
+        if isinstance(lag, LoopLag):
+            yield HistogramMetricFamily("ucs_event_loop_lag", "How late the event loop ran a timer due every 0.1 s: "
+                                        "the wait of every request in flight at that moment",
+                                        buckets=lag.cumulative(), sum_value=lag.total, unit="seconds")
+            yield GaugeMetricFamily("ucs_event_loop_longest_lag_seconds",
+                                    "The latest the event loop ran its 0.1 s timer since the process started",
+                                    value=lag.longest)
 
 
 def _gc_metrics() -> Iterator[Metric]:

@@ -108,8 +108,8 @@ class _Field:
     """One selected field: how to resolve it on its parent and complete its value."""
 
     __slots__ = ("basic", "check", "children", "complete", "convert", "field_def", "info_param", "key", "leaf",
-                 "listed", "name", "nodes", "parent", "per_request_args", "python_name", "resolver", "self_param",
-                 "source_params", "static_args", "strawberry", "typename")
+                 "listed", "name", "nodes", "parent", "pathless", "per_request_args", "python_name", "resolver",
+                 "self_param", "source_params", "static_args", "strawberry", "typename")
 
     def __init__(self, key: str, node: FieldNode, parent: GraphQLObjectType) -> None:
         self.key = key
@@ -133,6 +133,7 @@ class _Field:
         self.children: list[_Field] = []  # the selection on its object type
         self.listed = False  # a list: its items are completed at once
         self.leaf = False  # a scalar or enum (non-null or not): completed without a path, never waits
+        self.pathless = False  # no resolver here or below: completed without a path (no resolver reads one)
 
     @property
     def resolves(self) -> bool:
@@ -229,6 +230,7 @@ class Plan:
         f.complete = self._completer(field_def.type, node, f)
         named = field_def.type.of_type if isinstance(field_def.type, GraphQLNonNull) else field_def.type
         f.leaf = is_leaf_type(named)
+        f.pathless = f.basic and not _resolvers(f.children)
         return f
 
     def _resolver(self, f: _Field, sfield: StrawberryField, field_def: GraphQLField, node: FieldNode) -> None:
@@ -300,6 +302,8 @@ class Plan:
         if isinstance(type_, GraphQLList):
             f.listed = True
             item = self._completer(type_.of_type, node, f)
+            # The items' paths are made only for resolvers below to read (an error takes the full path).
+            pathless = not _resolvers(f.children)
 
             def as_list(value: Any, path: Path, run: _Run) -> Any:
                 if isinstance(value, Exception):
@@ -312,8 +316,8 @@ class Plan:
                 pending: list[int] = []
                 try:
                     for i, v in enumerate(value):
-                        done = (_then(v, item, path.add_key(i, None), run) if _awaitable(v)
-                                else item(v, path.add_key(i, None), run))
+                        at = _LEAF_PATH if pathless else path.add_key(i, None)
+                        done = _then(v, item, at, run) if _awaitable(v) else item(v, at, run)
                         if _awaitable(done):
                             pending.append(i)
                         out.append(done)
@@ -434,14 +438,17 @@ class Plan:
                 if f.typename:
                     out[f.key] = f.parent.name
                     continue
-                if f.basic and f.leaf:
-                    out[f.key] = f.complete(getattr(source, f.python_name), _LEAF_PATH, run)
-                    continue
-                field_path = Path(path, f.key, f.parent.name)
-                if f.basic:
-                    value = f.complete(getattr(source, f.python_name), field_path, run)
+                if f.pathless:
+                    value = f.complete(getattr(source, f.python_name), _LEAF_PATH, run)
+                    if f.leaf:
+                        out[f.key] = value
+                        continue
                 else:
-                    value = self._resolve(f, source, field_path, run)
+                    field_path = Path(path, f.key, f.parent.name)
+                    if f.basic:
+                        value = f.complete(getattr(source, f.python_name), field_path, run)
+                    else:
+                        value = self._resolve(f, source, field_path, run)
                 if _awaitable(value):
                     if pending is None:
                         pending = []
@@ -522,7 +529,7 @@ class Plan:
 
 
 _INT32 = (-(2**31), 2**31 - 1)
-_LEAF_PATH = Path(None, "", None)  # what leaves are completed with: they never use their path
+_LEAF_PATH = Path(None, "", None)  # what fields without a resolver at or below them are completed with
 
 
 def _leaf(type_: Any, required: bool) -> Completer:

@@ -296,7 +296,7 @@ def _post_body(headers: dict[bytes, bytes], body: bytes) -> Any:
     if ctype is None:
         raise Refusal("unsupported_media_type", "a GraphQL POST needs Content-Type: application/json")
     media, _, rest = ctype.decode("latin-1").partition(";")
-    charset = re.search(r"charset\s*=\s*\"?([^\s;\"]+)", rest, re.IGNORECASE)
+    charset = re.search(r"charset\s*=\s*\"?([^\s;\"]+)", rest, re.IGNORECASE) if rest else None
     if media.strip().lower() != JSON or (charset is not None and charset.group(1).lower() not in ("utf-8", "utf8")):
         raise Refusal("unsupported_media_type", f"a GraphQL POST is sent as application/json in UTF-8, not "
                       f"'{ctype.decode('latin-1')}'")

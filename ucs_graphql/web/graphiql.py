@@ -73,7 +73,7 @@ def wants_graphiql(method: str, accept: str, has_query: bool) -> bool:
 
 def has_query_parameter(query_string: bytes) -> bool:
     """Whether a URL's query string has a `query` parameter."""
-    return "query" in parse_qs(query_string.decode("latin-1"), keep_blank_values=True)
+    return bool(query_string) and "query" in parse_qs(query_string.decode("latin-1"), keep_blank_values=True)
 
 
 def page(request: Request, access_control: bool) -> HTMLResponse:

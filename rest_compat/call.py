@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.datastructures import QueryParams
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from ucs_graphql.context import Ctx
@@ -52,7 +52,7 @@ class Call:
         value"): a web page can send one to any server without asking it first, a JSON one it cannot.
         """
         ctype = self.request.headers.get("content-type", "")
-        body = await self.request.body()
+        body = await self.body()
         if not body.strip():
             if required:
                 raise MalformedRequest("the request needs a JSON body")
@@ -62,6 +62,28 @@ class Call:
             shown = f"Content-Type '{media}' is" if media else "a body without a Content-Type is"
             raise UnsupportedMediaType(f"{shown} not supported; send application/json")
         return jsonio.loads_request(body)
+
+    async def body(self) -> bytes:
+        """The request body, read as Starlette's `Request.body()` reads it (and kept there for later readers),
+        without its async generator: the body of a REST call is one message."""
+        request = self.request
+        kept = getattr(request, "_body", None)
+        if kept is not None:
+            return kept
+        if request._stream_consumed:
+            return await request.body()  # Starlette's error
+        chunks: list[bytes] = []
+        while not request._stream_consumed:
+            message = await request.receive()
+            if message["type"] == "http.request":
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body", False):
+                    request._stream_consumed = True
+            elif message["type"] == "http.disconnect":
+                request._is_disconnected = True
+                raise ClientDisconnect()
+        body = request._body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        return body
 
     def base_url(self) -> str:
         """The absolute URL of the service root (with the configured base path)."""

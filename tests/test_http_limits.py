@@ -137,3 +137,55 @@ async def test_a_websocket_is_closed_at_its_time_limit(database_url):
         finally:
             await ws.close()
         assert ws.close_code == 1001
+
+
+# --- bodies and answers on a real server ---
+
+async def converse(server: ServerProcess, steps: list[bytes | None]) -> list[bytes]:
+    """On one connection: send each bytes step, or (None) read one answer's worth; every read is returned."""
+    host, port = server.base_url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    got: list[bytes] = []
+    try:
+        for step in steps:
+            if step is None:
+                async with asyncio.timeout(GUARD):
+                    got.append(await reader.readuntil(b"\r\n\r\n"))
+                    length = [int(line.split(b":")[1]) for line in got[-1].split(b"\r\n")
+                              if line.lower().startswith(b"content-length:")]
+                    if length:
+                        got[-1] += await reader.readexactly(length[0])
+            else:
+                writer.write(step)
+                await writer.drain()
+    finally:
+        writer.close()
+    return got
+
+
+START = b'{"service_type": 1, "contact_key": "k1"}'
+
+
+def post_head(length: int, extra: bytes = b"") -> bytes:
+    return (b"POST /services/start HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\n" % length + extra + b"\r\n")
+
+
+async def test_bodies_and_answers_on_a_real_server(tmp_path: Path, database_url: str):
+    async with serve(tmp_path, database_url, "body_timeout_seconds = 0.5\n") as server:
+        # A body with its head, twice on one connection: each answered whole (head and body).
+        whole = await converse(server, [post_head(len(START)) + START, None, post_head(len(START)) + START, None])
+        assert [status_of(a) for a in whole] == [201, 201]
+        first, second = (json.loads(a.split(b"\r\n\r\n", 1)[1])["service_id"] for a in whole)
+        assert second == first + 1 and b"\r\nlocation: /services/%d\r\n" % first in whole[0].lower()
+        # A client that waits for "100 Continue" gets it before it sends the body (an answer with nothing
+        # after it in the server's turn still goes out), then the answer.
+        cont = await converse(server, [post_head(len(START), b"Expect: 100-continue\r\n"), None, START, None])
+        assert cont[0].startswith(b"HTTP/1.1 100 ") and status_of(cont[1]) == 201
+        # A body that stops coming: 408 after body_timeout_seconds.
+        stalled = await converse(server, [post_head(len(START)) + START[:10], None])
+        assert status_of(stalled[0]) == 408 and body_of(stalled[0])["code"] == 4080
+        # A body that comes after its head, in time: answered.
+        late = await converse(server, [post_head(len(START)) + START[:10], START[10:], None])
+        assert status_of(late[0]) == 201
+

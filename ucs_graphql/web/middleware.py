@@ -68,15 +68,19 @@ def parse_tenant(raw: str | None) -> int | None:
     return value if 0 < value <= MAX_TENANT else None
 
 
-def limit_body(receive: Receive, limit: int, idle_seconds: float | None = None) -> Receive:
+def limit_body(
+    receive: Receive, limit: int, idle_seconds: float | None = None, ready: Callable[[], bool] | None = None
+) -> Receive:
     """A receive that raises PayloadTooLarge once the body read so far exceeds `limit` (chunked bodies too),
-    and RequestTimeout when the client sends nothing of an unfinished body for `idle_seconds`."""
+    and RequestTimeout when the client sends nothing of an unfinished body for `idle_seconds`. `ready` tells
+    that the next message is in hand already (the receive then returns without waiting, and no timer is set:
+    the usual case, a body that came with its head)."""
     seen = 0
     finished = False
 
     async def limited() -> Message:
         nonlocal seen, finished
-        if finished or idle_seconds is None:
+        if finished or idle_seconds is None or (ready is not None and ready()):
             message = await receive()
         else:
             try:
@@ -95,6 +99,39 @@ def limit_body(receive: Receive, limit: int, idle_seconds: float | None = None) 
         return message
 
     return limited
+
+
+def message_ready(receive: Receive) -> Callable[[], bool] | None:
+    """For uvicorn's receive: whether the request's next message is in hand (its receive then does not wait);
+    None for another server's."""
+    event = getattr(getattr(receive, "__self__", None), "message_event", None)
+    return event.is_set if isinstance(event, asyncio.Event) else None
+
+
+class Deadline:
+    """The time limit of one request: its task is cancelled when the time is up, as `asyncio.timeout` does, for
+    a third of the cost (one timer, nothing to reschedule). `end()` stops the timer and tells whether the
+    time ran out (the cancellation it caused is then taken back)."""
+
+    __slots__ = ("cancelling", "expired", "handle", "task")
+
+    def __init__(self, seconds: float) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self.task = task
+        self.cancelling = task.cancelling()
+        self.expired = False
+        self.handle = asyncio.get_running_loop().call_later(seconds, self._expire)
+
+    def _expire(self) -> None:
+        self.expired = True
+        self.task.cancel()
+
+    def end(self) -> bool:
+        self.handle.cancel()
+        if not self.expired:
+            return False
+        return self.task.uncancel() <= self.cancelling
 
 
 async def _answer(handler: ExceptionHandler, request: Request, exc: Exception) -> Response | None:
@@ -290,18 +327,20 @@ class FrontDoor:
                     except UcsError as err:
                         await self._error(scope, send_served, err, bare == "/graphql")
                         return
-                    limited = limit_body(receive, limit, settings.body_timeout_seconds)
+                    limited = limit_body(receive, limit, settings.body_timeout_seconds, message_ready(receive))
                     # Routes' own exception wrappers (starlette.routing.request_response) read the same handlers.
                     scope["starlette.exception_handlers"] = self.scope_handlers
                     if not exempt:
                         server.enter()
-                    deadline = asyncio.timeout(seconds)
+                    deadline = Deadline(seconds)
                     try:
                         try:
-                            async with deadline:
+                            try:
                                 await self.app(scope, limited, send_served)
-                        except TimeoutError:
-                            if not deadline.expired():
+                            finally:
+                                timed_out = deadline.end()
+                        except asyncio.CancelledError:
+                            if not timed_out:
                                 raise
                             log.warning("%s %s stopped after %g s, the limit of its kind of request", scope["method"],
                                         scope["path"], seconds)

@@ -23,6 +23,23 @@ async def test_status_has_every_documented_field(client):
     assert body["used_memory"] > 1000
 
 
+async def test_status_counts_today_s_requests_and_times_the_last(client, monkeypatch):
+    from ucs_graphql.server import state
+
+    clock = [1_893_542_399.25]  # 2030-01-01T23:59:59.250Z, a later day than today's: the counters start again
+    monkeypatch.setattr(state.time, "time", lambda: clock[0])
+    for _ in range(2):
+        await client.get("/nope")
+    first = (await client.get("/server/status")).json()
+    assert first["last_request"] == "2030-01-01T23:59:59.250Z"
+    assert (first["request_today"], first["client_errors_today"], first["server_errors_today"]) == (2, 2, 0)
+    clock[0] += 1.5  # past midnight: they start again
+    await client.get("/nope")
+    second = (await client.get("/server/status")).json()
+    assert second["last_request"] == "2030-01-02T00:00:00.750Z"
+    assert (second["request_today"], second["client_errors_today"], second["server_errors_today"]) == (1, 1, 0)
+
+
 async def test_mode_switch_is_case_insensitive_and_answers_location(client):
     resp = await client.post("/server/mode", json={"mode": "MainTenance"})
     assert resp.status_code == 200

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 
-from ucs_graphql.kit.timefmt import now_utc
+from ucs_graphql.kit.timefmt import from_millis, now_utc
 
 PRODUCTION = "production"
 MAINTENANCE = "maintenance"
 MODES = (PRODUCTION, MAINTENANCE)
+
+
+def _next_midnight(seconds: float) -> float:
+    """The next midnight UTC after `seconds` since the epoch, in seconds since the epoch."""
+    return (seconds // 86400 + 1) * 86400
 
 
 @dataclass
@@ -20,8 +26,10 @@ class ServerState:
     """What /server/status reports for this process, and the mode gate every request passes."""
 
     started: datetime = field(default_factory=now_utc)
-    last_request: datetime | None = None
-    day: date = field(default_factory=lambda: now_utc().date())
+    # The last request's end, in milliseconds since the epoch (0: none yet), and the end of the day the
+    # counters count (UTC), in seconds: a request costs a clock read, not a datetime.
+    last_request_ms: int = 0
+    day_ends: float = field(default_factory=lambda: _next_midnight(time.time()))
     request_today: int = 0
     client_errors_today: int = 0
     server_errors_today: int = 0
@@ -48,14 +56,19 @@ class ServerState:
         """Requests in flight, a mode switch requested of this process aside."""
         return max(self.inflight - (1 if self.switch_here else 0), 0)
 
+    @property
+    def last_request(self) -> datetime | None:
+        """When the last request ended (to the millisecond), None before the first."""
+        return from_millis(self.last_request_ms) if self.last_request_ms else None
+
     def count(self, status: int) -> None:
         """Count one finished request in today's counters (reset at midnight UTC and at restart)."""
-        now = now_utc()
-        if now.date() != self.day:
-            self.day = now.date()
+        now = time.time()
+        if now >= self.day_ends:
+            self.day_ends = _next_midnight(now)
             self.request_today = self.client_errors_today = self.server_errors_today = 0
         self.request_today += 1
-        self.last_request = now
+        self.last_request_ms = int(now * 1000)
         if 400 <= status < 500:
             self.client_errors_today += 1
         elif status >= 500:

@@ -141,21 +141,25 @@ async def test_a_websocket_is_closed_at_its_time_limit(database_url):
 
 # --- bodies and answers on a real server ---
 
-async def converse(server: ServerProcess, steps: list[bytes | None]) -> list[bytes]:
-    """On one connection: send each bytes step, or (None) read one answer's worth; every read is returned."""
+async def converse(server: ServerProcess, steps: list[bytes | int | None]) -> list[bytes]:
+    """On one connection: send each bytes step, read one answer's worth (None) or everything until the server
+    closes the connection (-1); every read is returned."""
     host, port = server.base_url.removeprefix("http://").split(":")
     reader, writer = await asyncio.open_connection(host, int(port))
     got: list[bytes] = []
     try:
         for step in steps:
-            if step is None:
+            if step == -1:
+                async with asyncio.timeout(GUARD):
+                    got.append(await reader.read(-1))
+            elif step is None:
                 async with asyncio.timeout(GUARD):
                     got.append(await reader.readuntil(b"\r\n\r\n"))
                     length = [int(line.split(b":")[1]) for line in got[-1].split(b"\r\n")
                               if line.lower().startswith(b"content-length:")]
                     if length:
                         got[-1] += await reader.readexactly(length[0])
-            else:
+            elif isinstance(step, bytes):
                 writer.write(step)
                 await writer.drain()
     finally:
@@ -189,3 +193,17 @@ async def test_bodies_and_answers_on_a_real_server(tmp_path: Path, database_url:
         late = await converse(server, [post_head(len(START)) + START[:10], START[10:], None])
         assert status_of(late[0]) == 201
 
+
+
+
+async def test_a_later_head_on_a_kept_connection_has_its_time_too(tmp_path: Path, database_url: str):
+    async with serve(tmp_path, database_url, "header_timeout_seconds = 1\n") as server:
+        # A whole request, then part of a second head on the same connection (sent later, or in the first
+        # request's segment): the first is answered, and the connection is closed once the second head's time
+        # is up instead of being held.
+        for steps in ([HEAD + b"\r\n", None, HEAD + b"X-Slow: 1\r\n"], [HEAD + b"\r\n" + HEAD, None]):
+            started = asyncio.get_running_loop().time()
+            got = await converse(server, [*steps, -1])
+            assert status_of(got[0]) == 200
+            assert got[-1] == b"" or status_of(got[-1]) == 408
+            assert asyncio.get_running_loop().time() - started < 10

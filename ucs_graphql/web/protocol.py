@@ -160,14 +160,18 @@ class GuardedHttpProtocol(HttpToolsProtocol):
             else:
                 self._unsupported_upgrade_warning()
             return
-        if self._in_head and self._head_bytes > self.head_limits.max_bytes:
-            self._answer(431, "header_too_large",
-                         f"the request head is larger than {self.head_limits.max_bytes} bytes")
+        if self._in_head:
+            if self._head_bytes > self.head_limits.max_bytes:
+                self._answer(431, "header_too_large",
+                             f"the request head is larger than {self.head_limits.max_bytes} bytes")
+            else:
+                # A head begun and not finished by these bytes: its time runs from now. (A head that came
+                # whole, the usual case, sets no timer.)
+                self._arm()
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._in_head = True
-        self._arm()
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self._head_count += 1

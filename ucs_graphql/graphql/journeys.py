@@ -191,7 +191,8 @@ def prime_items(info: Info, children: dict[str, dict[int, list[dict[str, Any]]]]
     if not children:
         return
     loader = _loader(info, ITEMS, _items)
-    loader.prime_many({(level, "service_id", d["service_id"], Filters()): found.get(d["service_id"], [])
+    every = batch.BY_STATUS["all"]
+    loader.prime_many({(level, "service_id", d["service_id"], every): found.get(d["service_id"], [])
                        for level, found in children.items() for d in docs})
 
 

@@ -136,7 +136,7 @@ def _view_spec(info: Info) -> _ViewSpec | None:
     variables = info.variable_values
     try:
         got = _arguments(services, variables)
-        f = Filters(status="active") if services.name.value == "activeServices" else journey_service.service_filters(
+        f = batch.BY_STATUS["active"] if services.name.value == "activeServices" else journey_service.service_filters(
             info.context.ctx, journeys.ItemStatus.ALL.value, service_types=None)
         spage = pages.page(journeys.SERVICE_CURSOR, got.get("first", pages.DEFAULT_PAGE), got.get("after"))
         ipage = None
@@ -275,7 +275,7 @@ class Profile(Node):
     @strawberry.field(description="The customer's active services, in id order.")
     async def active_services(self, info: Info, first: int | None = pages.DEFAULT_PAGE, after: str | None = None
                               ) -> Connection[journeys.Service]:
-        return await self._services(info, Filters(status="active"), first, after)
+        return await self._services(info, batch.BY_STATUS["active"], first, after)
 
     async def _services(self, info: Info, f: Filters, first: int | None, after: str | None
                         ) -> Connection[journeys.Service]:

@@ -18,10 +18,15 @@ from ucs_graphql.journeys.store import Filters
 from ucs_graphql.journeys.values import business
 from ucs_graphql.kit.errors import UcsError, Unavailable
 
+BY_STATUS = {status: Filters(status=status) for status in ("active", "completed", "all")}
+"""The filters of a status alone, made once (Filters are frozen; a nested list asks for them per object)."""
+
 
 def item_filters(ctx: Ctx, level: str, status: str, types: Sequence[Any] | None,
                  state_id: int | None = None) -> Filters:
     """Filters of nested lists: status, types (ids or names), and a state for tasks."""
+    if types is None and state_id is None and status in BY_STATUS:
+        return BY_STATUS[status]
     return Filters(status=status, types=type_values(ctx, level, types), state_id=state_id)
 
 

@@ -26,6 +26,9 @@ class Page:
     after: tuple[str, ...] | None = None
 
 
+_FROM_START = [Page(size) for size in range(MAX_PAGE + 1)]  # made once: pages are frozen, asked per request
+
+
 def encode(kind: str, *key: object) -> str:
     """The opaque cursor of an item of `kind` with this key."""
     return base64.b64encode(":".join((kind, *map(str, key))).encode()).decode("ascii")
@@ -37,7 +40,7 @@ def page(kind: str, first: int | None, after: str | None, *, parts: int = 1) -> 
     if not 0 <= size <= MAX_PAGE:
         raise BadParameter("first", f"'{size}' is not between 0 and {MAX_PAGE}")
     if after is None:
-        return Page(size)
+        return _FROM_START[size]
     try:
         text = base64.b64decode(after.encode("ascii"), validate=True).decode()
     except (binascii.Error, UnicodeError, ValueError) as exc:

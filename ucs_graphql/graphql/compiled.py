@@ -336,12 +336,16 @@ class Plan:
         if not isinstance(type_, GraphQLObjectType):
             raise _NotCompilable
         is_type_of = type_.is_type_of
+        own: type | None = None
         if is_type_of is not None:
             # A type behind an interface: graphql-core checks each object is of it. Strawberry's own check
-            # (a type without an `is_type_of` of its own) reads only the object, so the plan makes it too.
+            # (a type without an `is_type_of` of its own) reads only the object, so the plan makes it too. It
+            # accepts an instance of the type's own class that was not cast, which is answered without a call.
             definition = type_.extensions.get(STRAWBERRY)
             if getattr(definition, "is_type_of", True) is not None:
                 raise _NotCompilable
+            if isinstance(definition, StrawberryObjectDefinition):
+                own = definition.origin
         fields = f.children = self._selection(type_, node.selection_set)
 
         def obj(value: Any, path: Path, run: _Run) -> Any:
@@ -351,7 +355,8 @@ class Plan:
                 if required:
                     raise Fallback
                 return None
-            if is_type_of is not None and not is_type_of(value, None):  # type: ignore[arg-type]
+            if (is_type_of is not None and (type(value) is not own or get_strawberry_type_cast(value) is not None)
+                    and not is_type_of(value, None)):  # type: ignore[arg-type]
                 raise Fallback  # the full path reports the object of another type
             return self._execute(fields, value, path, run)
 

@@ -185,8 +185,11 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self._in_head = False
         self._head_bytes = self._head_count = 0
         self._disarm()
+        before = self.cycle
         super().on_headers_complete()
-        self.cycle.transport = _HeadHeld(self.transport, self.loop)  # type: ignore[assignment]
+        # An upgrade request (a WebSocket) makes no cycle: the connection changes protocol, nothing is held.
+        if self.cycle is not None and self.cycle is not before:
+            self.cycle.transport = _HeadHeld(self.transport, self.loop)  # type: ignore[assignment]
 
     def _answer(self, status: int, kind: str, description: str) -> None:
         """Answer the reference's error object and close the connection."""

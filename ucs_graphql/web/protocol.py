@@ -106,6 +106,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self._in_head = True
         self._head_bytes = 0
         self._head_count = 0
+        self._begun = False  # the parser is inside a request's head (its first byte came)
         self._head_timer: asyncio.TimerHandle | None = None
         self._refusal: tuple[int, str, str] | None = None
         self._discarding = False
@@ -131,7 +132,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self._head_timer = None
         if self.transport.is_closing() or self._discarding:
             return
-        if self._head_bytes:
+        if self._head_bytes or self._begun:
             self._answer(408, "request_timeout",
                          f"the request head was not complete after {self.head_limits.timeout_seconds:g} s")
         else:
@@ -171,7 +172,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        self._in_head = True
+        self._in_head = self._begun = True
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self._head_count += 1
@@ -182,7 +183,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         super().on_header(name, value)
 
     def on_headers_complete(self) -> None:
-        self._in_head = False
+        self._in_head = self._begun = False
         self._head_bytes = self._head_count = 0
         self._disarm()
         before = self.cycle

@@ -4,6 +4,7 @@ database would not let them read at once."""
 
 from __future__ import annotations
 
+import logging
 import re
 import sqlite3
 from typing import Any
@@ -96,3 +97,32 @@ async def test_quick_readers_refuse_writes(client, backend):
         async with database(client).read(quick=True) as conn:
             await conn.execute(text("DELETE FROM server_worker"))
     assert "readonly" in str(raised.value.__cause__)
+
+
+async def test_a_quick_reader_that_cannot_open_is_warned_once_until_it_opens(client, backend, monkeypatch, caplog):
+    if backend != "sqlite":
+        pytest.skip("PostgreSQL reads have no quick readers")
+    await define(client, PHONE, keys=[ID_PHONE])
+    cid = await create(client, {"FirstName": "Ada", "Phone": [{"PhoneNumber": "42"}]})
+    db = database(client)
+    db.quick.forget_idle()  # every quick connection dropped: the next read must open one
+
+    class Unopenable:  # stands in for the quick readers' engine while the file cannot be opened
+        async def connect(self) -> Any:
+            raise OSError("unable to open database file")
+
+    monkeypatch.setattr(db.quick, "engine", Unopenable())
+    caplog.set_level(logging.WARNING, logger="ucs.db")
+    fallbacks = db.quick_fallbacks
+    for _ in range(5):
+        assert (await client.get(f"/profiles/{cid}")).json()["FirstName"] == "Ada"
+        assert await identify(client, "42") == {"customer_id": cid}
+    assert db.quick_fallbacks - fallbacks == 10
+    warned = [r.getMessage() for r in caplog.records if "quick reader" in r.getMessage()]
+    assert warned == ["quick reader unavailable (OSError); going through the driver's thread until it opens"]
+    monkeypatch.undo()
+    quick = db.quick_reads
+    assert (await client.get(f"/profiles/{cid}")).status_code == 200
+    assert db.quick_reads == quick + 1
+    warned = [r.getMessage() for r in caplog.records if "quick reader" in r.getMessage()]
+    assert warned[1:] == ["quick reader available again"]

@@ -417,6 +417,7 @@ class Database:
         self.quick_reads = 0
         self.quick_fallbacks = 0
         self.quick_writes = 0
+        self._quick_closed: set[str] = set()  # the quick pools ("reader", "writer") that could not open, warned once
         self._checkpoint: asyncio.Task[None] | None = None
         self._drained: asyncio.Event | None = None  # set when no write runs through the driver's thread
         self._checkpointer: sqlite3.Connection | None = None
@@ -543,10 +544,18 @@ class Database:
         if not lender.idle and lender.opened >= lender.size:
             return None
         try:
-            return await lender.borrow()
+            conn = await lender.borrow()
         except _DB_FAILURES as err:
-            log.warning("quick %s unavailable (%s); going through the driver's thread", what, type(err).__name__)
+            # Warned once until it opens again, not at every read: each fallback is counted in /metrics.
+            if what not in self._quick_closed:
+                self._quick_closed.add(what)
+                log.warning("quick %s unavailable (%s); going through the driver's thread until it opens",
+                            what, type(err).__name__)
             return None
+        if self._quick_closed and what in self._quick_closed:
+            self._quick_closed.discard(what)
+            log.warning("quick %s available again", what)
+        return conn
 
     @asynccontextmanager
     async def _quick_read(self, lender: _Readers, conn: AsyncConnection) -> AsyncIterator[AsyncConnection]:

@@ -270,6 +270,18 @@ def start_postgraphile(customers: int) -> tuple[subprocess.Popen[bytes], str]:
     raise RuntimeError("PostGraphile did not answer within a minute")
 
 
+def wait_up(base: str) -> None:
+    """Return once the server at `base` answers the first customer's profile (a minute at most)."""
+    for _ in range(120):
+        try:
+            if httpx.get(base + "/profiles/" + cid(1)).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"no answer at {base} within a minute")
+
+
 @contextlib.contextmanager
 def serving(url: str, port: int, workers: int) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     """`ucs-graphql serve` on `url` and `port` (access log off), yielded with its base URL once it answers a
@@ -282,13 +294,7 @@ def serving(url: str, port: int, workers: int) -> Iterator[tuple[subprocess.Pope
             [sys.executable, "-m", "ucs_graphql.cli", "serve", "--database", url, "--port", str(port),
              "--workers", str(workers), "--config", str(cfg)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            for _ in range(120):
-                try:
-                    if httpx.get(base + "/profiles/" + cid(1)).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                time.sleep(0.5)
+            wait_up(base)
             yield server, base
         finally:
             server.terminate()

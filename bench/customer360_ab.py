@@ -20,12 +20,9 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-import httpx
-
-from bench.customer360 import DOCUMENTS, cid, wrk
+from bench.customer360 import DOCUMENTS, wait_up, wrk
 from bench.net import free_port
 
 
@@ -34,17 +31,6 @@ def _serve(checkout: Path, url: str, port: int, config: Path) -> subprocess.Pope
         [sys.executable, "-m", "ucs_graphql.cli", "serve", "--database", url, "--port", str(port), "--workers", "1",
          "--config", str(config)], cwd=checkout, env={**os.environ, "PYTHONPATH": str(checkout)},
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def _wait(base: str) -> None:
-    for _ in range(120):
-        try:
-            if httpx.get(base + "/profiles/" + cid(1)).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    raise RuntimeError(f"no answer at {base} within a minute")
 
 
 def main() -> int:
@@ -68,7 +54,7 @@ def main() -> int:
                 servers[str(checkout)] = (_serve(checkout.resolve(), args.database, port, config),
                                           f"http://127.0.0.1:{port}")
             for proc, base in servers.values():
-                _wait(base)
+                wait_up(base)
                 for name in names:  # warmed up: compiled plans, statement caches
                     wrk(base + "/graphql", DOCUMENTS[name], args.customers, 3, proc.pid)
             order = list(servers)

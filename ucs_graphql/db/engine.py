@@ -584,11 +584,9 @@ class Database:
             async with (conn.begin() if self.is_sqlite else _pg_transaction(conn)):
                 yield conn
         except BaseException as err:
-            await self._let_go(self.writers, conn, err)
-            self._wake_quick()
+            await self._return_writer(conn, err)
             raise
-        await self.writers.give_back(conn)
-        self._wake_quick()
+        await self._return_writer(conn, None)
 
     async def _transact(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
         """`work` in one write transaction, as `async with transaction()` runs it, without its two context
@@ -607,12 +605,18 @@ class Database:
                     raise
                 await _pg_end(conn, begun, ok=True)
         except BaseException as err:
-            await self._let_go(self.writers, conn, err)
-            self._wake_quick()
+            await self._return_writer(conn, err)
             raise
-        await self.writers.give_back(conn)
-        self._wake_quick()
+        await self._return_writer(conn, None)
         return result
+
+    async def _return_writer(self, conn: AsyncConnection, err: BaseException | None) -> None:
+        """A write transaction's connection back to its pool: given back after success, let go after `err`."""
+        if err is None:
+            await self.writers.give_back(conn)
+        else:
+            await self._let_go(self.writers, conn, err)
+        self._wake_quick()
 
     def _wake_quick(self) -> None:
         if self._drained is not None and self.writers.lent == 0:

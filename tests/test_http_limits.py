@@ -5,16 +5,21 @@ only. Heads and connections are tried on a real server process with raw sockets.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import websockets
 
 from tests.server_process import ServerProcess, serve
 from tests.test_subscriptions import served_app
+from ucs_graphql.db.engine import sqlite_path
+from ucs_graphql.db.tables.journeys import service
 
 GUARD = 30  # seconds a socket waits for the server before the test fails
 
@@ -208,3 +213,38 @@ async def test_a_later_head_on_a_kept_connection_has_its_time_too(tmp_path: Path
             # Part of a head had come: the close is answered 408, as on a new connection.
             assert status_of(got[-1]) == 408 and body_of(got[-1])["code"] == 4080
             assert asyncio.get_running_loop().time() - started < 10
+
+
+@contextlib.asynccontextmanager
+async def writes_held(database_url: str) -> AsyncIterator[None]:
+    """Hold the database's write lock (SQLite) or the services table (PostgreSQL): a start waits for it."""
+    if database_url.startswith("sqlite"):
+        raw = sqlite3.connect(sqlite_path(database_url), isolation_level=None)
+        raw.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            raw.execute("ROLLBACK")
+            raw.close()
+        return
+    conn = await asyncpg.connect(database_url.replace("+asyncpg", ""))
+    try:
+        async with conn.transaction():
+            await conn.execute(f"LOCK TABLE {service.name} IN EXCLUSIVE MODE")
+            yield
+    finally:
+        await conn.close()
+
+
+async def test_a_pipelined_head_waits_behind_the_answer_in_progress(tmp_path: Path, database_url: str):
+    async with serve(tmp_path, database_url, "header_timeout_seconds = 1\n") as server:
+        # A start that waits for the database, with part of a second head behind it in the same segment: the
+        # head's time does not cut the start's answer short; the unfinished head is answered 408 after it.
+        async with writes_held(database_url):
+            talk = asyncio.create_task(converse(server, [post_head(len(START)) + START + HEAD + b"X-Slow: 1\r\n",
+                                                         None, -1]))
+            await asyncio.sleep(2.5)
+            assert not talk.done()
+        got = await talk
+        assert status_of(got[0]) == 201, got
+        assert status_of(got[1]) == 408 and body_of(got[1])["code"] == 4080

@@ -132,6 +132,11 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self._head_timer = None
         if self.transport.is_closing() or self._discarding:
             return
+        if self.cycle is not None and not self.cycle.response_complete:
+            # A pipelined head waits behind the answer in progress (an import may take minutes): its time runs
+            # again from now, and the answer is not cut short.
+            self._arm()
+            return
         if self._head_bytes or self._begun:
             self._answer(408, "request_timeout",
                          f"the request head was not complete after {self.head_limits.timeout_seconds:g} s")
@@ -203,6 +208,8 @@ class GuardedHttpProtocol(HttpToolsProtocol):
             head.extend([name, b": ", value, b"\r\n"])
         head.extend([b"content-type: application/json\r\ncontent-length: ", str(len(body)).encode(),
                      b"\r\nconnection: close\r\n\r\n", body])
+        if self.cycle is not None and isinstance(self.cycle.transport, _HeadHeld):
+            self.cycle.transport.flush()  # an answer's head still held goes out first, whole
         self.transport.write(b"".join(head))
         # A lingering close: the answer and a FIN go out, what the client still sends is read and dropped for a
         # moment. Closing at once with unread data would reset the connection and lose the answer.

@@ -11,6 +11,7 @@ from starlette.responses import Response
 from ucs_graphql.context import Ctx
 from ucs_graphql.kit import jsonio
 from ucs_graphql.kit.errors import BadParameter, MalformedRequest, UnsupportedMediaType
+from ucs_graphql.web.middleware import read_body
 from ucs_graphql.web.responses import JsonResponse
 
 _NO_QUERY = QueryParams()
@@ -72,17 +73,12 @@ class Call:
             return kept
         if request._stream_consumed:
             return await request.body()  # Starlette's error
-        chunks: list[bytes] = []
-        while not request._stream_consumed:
-            message = await request.receive()
-            if message["type"] == "http.request":
-                chunks.append(message.get("body", b""))
-                if not message.get("more_body", False):
-                    request._stream_consumed = True
-            elif message["type"] == "http.disconnect":
-                request._is_disconnected = True
-                raise ClientDisconnect()
-        body = request._body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        body = await read_body(request.receive)
+        if body is None:
+            request._is_disconnected = True
+            raise ClientDisconnect()
+        request._stream_consumed = True
+        request._body = body
         return body
 
     def base_url(self) -> str:

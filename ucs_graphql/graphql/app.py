@@ -56,7 +56,7 @@ from ucs_graphql.kit.errors import BadParameter, MalformedRequest, UcsError
 from ucs_graphql.runtime import Runtime
 from ucs_graphql.web import graphiql
 from ucs_graphql.web.metrics import count_plan_fallback
-from ucs_graphql.web.middleware import parse_tenant
+from ucs_graphql.web.middleware import parse_tenant, read_body
 
 log = logging.getLogger("ucs")
 
@@ -183,7 +183,8 @@ class UcsGraphQL(GraphQL[GqlContext, None]):
                                       "to browsers asking for text/html)")
                 status, payload = await self._one(scope, params, media, get=True)
             elif method == "POST":
-                parsed = _post_body(headers, await _read_body(receive))
+                # A client gone before its body ended reads no answer: its body counts as empty.
+                parsed = _post_body(headers, await read_body(receive) or b"")
                 if isinstance(parsed, list):
                     status, payload = 200, await self._batch(scope, parsed, media)
                 else:
@@ -346,10 +347,3 @@ async def _refuse_websocket(scope: Scope, receive: Receive, send: Send) -> None:
     await send({"type": "websocket.close", "code": _WS_UNSUPPORTED, "reason": _WS_REASON})
 
 
-async def _read_body(receive: Receive) -> bytes:
-    chunks = []
-    while True:
-        message = await receive()
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            return b"".join(chunks)

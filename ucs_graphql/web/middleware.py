@@ -101,6 +101,19 @@ def limit_body(
     return limited
 
 
+async def read_body(receive: Receive) -> bytes | None:
+    """A request's body: the messages of `receive` up to the last, joined; None when the client went away
+    first."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
 def message_ready(receive: Receive) -> Callable[[], bool] | None:
     """For uvicorn's receive: whether the request's next message is in hand (its receive then does not wait);
     None for another server's."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import socket
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -20,6 +21,7 @@ from tests.server_process import ServerProcess, serve
 from tests.test_subscriptions import served_app
 from ucs_graphql.db.engine import sqlite_path
 from ucs_graphql.db.tables.journeys import service
+from ucs_graphql.web.graphiql import STATIC
 
 GUARD = 30  # seconds a socket waits for the server before the test fails
 
@@ -248,3 +250,56 @@ async def test_a_pipelined_head_waits_behind_the_answer_in_progress(tmp_path: Pa
         got = await talk
         assert status_of(got[0]) == 201, got
         assert status_of(got[1]) == 408 and body_of(got[1])["code"] == 4080
+
+
+FILE = b"GET /graphiql/vendor/graphiql.min.js HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+
+
+def answers_of(data: bytes) -> list[bytes]:
+    """The answers one after the other in what a connection received (each head with its Content-Length body),
+    then what follows the last whole answer, if anything."""
+    out = []
+    while b"\r\n\r\n" in data:
+        head, rest = data.split(b"\r\n\r\n", 1)
+        length = [int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")]
+        if not length or len(rest) < length[0]:
+            break
+        out.append(head + b"\r\n\r\n" + rest[:length[0]])
+        data = rest[length[0]:]
+    return [*out, data] if data else out
+
+
+async def slow_reader(server: ServerProcess, first: bytes, then: bytes) -> bytes:
+    """On one connection with a small receive buffer: send `first`, then `then` while the answers are held up
+    by the client not reading, wait, then read everything until the server closes the connection."""
+    host, port = server.base_url.removeprefix("http://").split(":")
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.setblocking(False)
+    await asyncio.get_running_loop().sock_connect(sock, (host, int(port)))
+    reader, writer = await asyncio.open_connection(sock=sock)
+    try:
+        writer.write(first)
+        await writer.drain()
+        await asyncio.sleep(0.5)
+        writer.write(then)
+        await writer.drain()
+        await asyncio.sleep(1.5)  # the head time limit of `then` is up while the answers before it are held
+        async with asyncio.timeout(GUARD):
+            return await reader.read(-1)
+    finally:
+        writer.close()
+
+
+async def test_a_refused_pipelined_head_is_answered_after_the_answers_before_it(tmp_path: Path, database_url: str):
+    file = await asyncio.to_thread((STATIC / "vendor" / "graphiql.min.js").read_bytes)
+    config = "max_header_count = 30\nheader_timeout_seconds = 1\n"
+    async with serve(tmp_path, database_url, config) as server:
+        # Two answers of a file sent in many parts (the second one streaming when the refused head is read),
+        # then a head refused for its header count (431), one that is not HTTP (400) and one that does not
+        # come whole in time (408): each refusal comes after both files, whole, never inside one of them.
+        for refused, status in ((HEAD + b"".join(b"X-N%d: v\r\n" % n for n in range(40)) + b"\r\n", 431),
+                                (b"BAD\x01 / HTTP/1.1\r\n\r\n", 400), (HEAD + b"X-Slow: 1\r\n", 408)):
+            got = answers_of(await slow_reader(server, FILE + FILE, refused))
+            assert [status_of(a) for a in got] == [200, 200, status], (status, [a[:200] for a in got])
+            assert got[0].split(b"\r\n\r\n", 1)[1] == got[1].split(b"\r\n\r\n", 1)[1] == file

@@ -4,6 +4,9 @@ its size (`max_header_bytes`, request line included) and number of headers (`max
 first byte), after which the connection is closed (with a 408 when part of a head had come). A connection
 that never sends a request, or sends one a byte at a time, is closed instead of being held.
 
+A refused head is the connection's last request. Its answer goes out after the answers of the requests before
+it (pipelined behind them) have ended, never inside one, and the connection closes after it.
+
 `ucs-graphql serve` selects it (uvicorn's `http="ucs_graphql.web.protocol:GuardedHttpProtocol"`) and passes
 the limits to each worker in the environment (`LIMITS_ENV`).
 """
@@ -110,6 +113,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self._head_timer: asyncio.TimerHandle | None = None
         self._refusal: tuple[int, str, str] | None = None
         self._discarding = False
+        self._lingering = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -199,7 +203,6 @@ class GuardedHttpProtocol(HttpToolsProtocol):
 
     def _answer(self, status: int, kind: str, description: str) -> None:
         """Answer the reference's error object and close the connection."""
-        self._disarm()
         self.logger.warning("%s: %s", self.client[0] if self.client else "-", description)
         body = jsonio.dumps(error_body(kind, description, "-", "-"))
         assert row_for(kind).status == status
@@ -208,12 +211,52 @@ class GuardedHttpProtocol(HttpToolsProtocol):
             head.extend([name, b": ", value, b"\r\n"])
         head.extend([b"content-type: application/json\r\ncontent-length: ", str(len(body)).encode(),
                      b"\r\nconnection: close\r\n\r\n", body])
+        self._refuse(b"".join(head))
+
+    def send_400_response(self, msg: str) -> None:
+        # uvicorn's answer to bytes that are not HTTP, sent as the other refusals are.
+        content = [STATUS_LINE[400]]
+        for name, value in self.server_state.default_headers:
+            content.extend([name, b": ", value, b"\r\n"])
+        content.extend([b"content-type: text/plain; charset=utf-8\r\ncontent-length: ", str(len(msg)).encode(),
+                        b"\r\nconnection: close\r\n\r\n", msg.encode("ascii")])
+        self._refuse(b"".join(content))
+
+    def _refuse(self, answer: bytes) -> None:
+        """Send a refusal (an answer with `connection: close`), the connection's last answer, and close the
+        connection; nothing more is read. Answers are sent in the order of their requests, never mixed: while the
+        answer of an earlier request is still going out (a streamed body, a pipelined request waiting behind
+        it), the refusal waits for the last of them to end; if that one never ends, the connection closes
+        without it."""
+        self._disarm()
+        self._discarding = True
+        cycle = self.cycle
+        if cycle is None or cycle.response_complete:
+            self._send_last(answer)
+            return
+        completed = cycle.on_response
+
+        def then_refusal() -> None:
+            completed()
+            self._send_last(answer)
+
+        cycle.on_response = then_refusal
+
+    def _send_last(self, answer: bytes) -> None:
+        if self.transport.is_closing() or self._lingering:
+            return  # the answer before it closed the connection
         if self.cycle is not None and isinstance(self.cycle.transport, _HeadHeld):
             self.cycle.transport.flush()  # an answer's head still held goes out first, whole
-        self.transport.write(b"".join(head))
-        # A lingering close: the answer and a FIN go out, what the client still sends is read and dropped for a
-        # moment. Closing at once with unread data would reset the connection and lose the answer.
-        self._discarding = True
+        self._unset_keepalive_if_required()
+        self.transport.write(answer)
+        self._linger()
+
+    def _linger(self) -> None:
+        """A lingering close: what was written and a FIN go out, what the client still sends is read and dropped
+        for a moment. Closing at once with unread data would reset the connection and lose the answer."""
+        if self._lingering:
+            return
+        self._lingering = self._discarding = True
         if self.transport.can_write_eof():
             self.transport.write_eof()
         if not self.transport.is_reading():

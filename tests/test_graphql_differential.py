@@ -106,3 +106,81 @@ async def test_customer_views_answer_alike_with_plans_on_and_off(make_client, mo
         assert got == path, (query, variables, resp.text)
         if path == "plan":
             assert recorder.statements == (1, 1), (query, variables)
+
+
+_SHORTCUT_SELECTIONS = [
+    # services without filters, a first page, and every field of a service, state and task a plan reads itself
+    """__typename id customerId services(first: $first, after: $after) { __typename edges { __typename cursor
+      node { __typename id serviceId serviceType customerId contactKey estDuration estDurationMs duration durationMs
+      disposition dispositionDesc started { timestamp sessionId mediaType } completed { timestamp }
+      states { id stateId stateType previousStateId estDurationMs durationMs started { timestamp } completed {
+      timestamp } } tasks { id taskId taskType stateId durationMs } } } pageInfo { hasNextPage hasPreviousPage
+      startCursor endCursor } }""",
+    # aliases, states only, attributes after the services, no interactions
+    """a: activeServices { e: edges { n: node { s: serviceId st: states { i: stateId } } } } b: attributes""",
+    # tasks only, interactions with every plain field and global ids
+    """activeServices { edges { node { tasks { taskId } } } } interactions(first: $ifirst, after: $iafter) { edges {
+      cursor node { __typename id interactionId customerId serviceId entityType status type subType mediaType
+      startDate endDate subject udata } } pageInfo { hasNextPage endCursor } }""",
+    # neither states nor tasks
+    """attributes activeServices(first: $first) { edges { node { serviceId } } pageInfo { hasNextPage } }""",
+]
+
+
+async def test_customer_view_shortcut_answers_alike_with_plans_on_and_off(make_client, monkeypatch):
+    """Customer-view documents that a plan answers from its one read (ucs_graphql.graphql.view_plan): the same
+    bytes and statements as the full path, for every page, customer and refusal."""
+    from tests.test_graphql_graph import customer_with_journey
+    from ucs_graphql.graphql import view_plan
+
+    shortcuts = 0
+    run = view_plan._run
+
+    async def counted(*args: Any) -> Any:
+        nonlocal shortcuts
+        shortcuts += 1
+        return await run(*args)
+
+    monkeypatch.setattr(view_plan, "_run", counted)
+    recorder = Recorder(monkeypatch)
+    client = await make_client()
+    c = await customer_with_journey(client, "S")
+    second = await start_service(client, customer_id=c["cid"], service_type=101)
+    await start_task(client, second)
+    lonely = await create(client, {"FirstName": "Lone"})
+    first_page = encode("service", c["active"])
+    for selection in _SHORTCUT_SELECTIONS:
+        query = f"{_declared(selection)} {{ profile(customerId: $cid) {{ {selection} }} }}"
+        cases: list[tuple[dict[str, Any], str]] = [
+            ({"cid": c["cid"]}, "plan"), ({"cid": c["cid"], "first": 1, "ifirst": 1}, "plan"),
+            ({"cid": c["cid"], "first": 1, "after": first_page}, "plan"), ({"cid": c["cid"], "first": 0}, "plan"),
+            ({"cid": lonely}, "plan"), ({"cid": "nobody"}, "fallback")]
+        if "$after" in selection:
+            cases.append(({"cid": c["cid"], "after": "not a cursor"}, "fallback"))
+        if "$first" in selection:
+            cases.append(({"cid": c["cid"], "first": 10**6}, "refused"))  # by the limits, before any plan runs
+        for variables, path in cases:
+            before = shortcuts
+            resp, got = await recorder.both(client, {"query": query, "variables": variables})
+            assert got == path.replace("refused", "fallback"), (selection, variables, resp.text)
+            assert shortcuts == before + (path != "refused"), (selection, variables)
+            if path == "plan":
+                assert recorder.statements == (1, 1), (selection, variables)
+    literal = '{ profile(customerId: "%s") { customerId activeServices { edges { node { serviceId } } } } }'
+    resp, got = await recorder.both(client, {"query": literal % c["cid"]})
+    assert got == "plan" and resp.json()["data"]["profile"]["customerId"] == c["cid"]
+    # Not a customer view (a filter the view does not read, a field below read apart): the plain plan.
+    for selection in ('services(status: ACTIVE) { edges { node { serviceId } } }',
+                      'activeServices { edges { node { states(status: ALL) { stateId } } } }',
+                      'activeServices { edges { node { extensions } } }'):
+        before = shortcuts
+        query = f"{_declared(selection)} {{ profile(customerId: $cid) {{ {selection} }} }}"
+        resp, got = await recorder.both(client, {"query": query, "variables": {"cid": c["cid"]}})
+        assert shortcuts == before and got == "plan", (selection, resp.text)
+
+
+def _declared(selection: str) -> str:
+    """The operation's head declaring $cid and the variables the selection uses."""
+    types = {"first": "Int", "after": "String", "ifirst": "Int", "iafter": "String"}
+    used = "".join(f", ${name}: {kind}" for name, kind in types.items() if f"${name}" in selection)
+    return f"query($cid: String!{used})"

@@ -35,6 +35,7 @@ from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET, UnsetType
 
 from ucs_graphql.context import Ctx
+from ucs_graphql.graphql import view_plan
 from ucs_graphql.graphql.compiled import Fallback, Plans
 from ucs_graphql.graphql.context import GqlContext
 from ucs_graphql.graphql.http import (
@@ -93,7 +94,8 @@ class UcsGraphQL(GraphQL[GqlContext, None]):
             max_subscriptions_per_connection=runtime.settings.max_subscriptions_per_connection,
         )
         self.runtime = runtime
-        self.plans = Plans(self.schema, enabled=runtime.settings.graphql_compiled_plans)
+        self.plans = Plans(self.schema, enabled=runtime.settings.graphql_compiled_plans,
+                           shortcuts=(view_plan.specialise,))
         self._logged_unexpected = False
         self.persisted = PersistedQueries(runtime.settings.graphql_persisted_queries_bytes)
 

@@ -29,7 +29,7 @@ import inspect
 from collections.abc import Awaitable, Callable, Coroutine, Generator, Iterable
 from enum import Enum
 from types import CoroutineType, GeneratorType
-from typing import Any
+from typing import Any, cast
 
 from graphql import (
     DocumentNode,
@@ -78,7 +78,7 @@ from strawberry.types.fields.resolver import StrawberryResolver
 from ucs_graphql.kit.errors import UcsError
 from ucs_graphql.kit.sized_cache import SizedCache
 
-__all__ = ["Fallback", "Plan", "Plans"]
+__all__ = ["LEAF_PATH", "Fallback", "Plan", "Plans"]
 
 STRAWBERRY = "strawberry-definition"
 Completer = Callable[[Any, Path, "_Run"], Any]
@@ -95,21 +95,23 @@ class Fallback(Exception):
 
 
 class _Run:
-    """One request's state: the context and the coerced variables."""
+    """One request's state: the context, the coerced variables, and what a plan's shortcut read for the
+    fields it answers directly (`Plan.shortcut`)."""
 
-    __slots__ = ("context", "variables")
+    __slots__ = ("context", "read", "variables")
 
     def __init__(self, context: Any, variables: VariableValues) -> None:
         self.context = context
         self.variables = variables
+        self.read: Any = None
 
 
 class _Field:
     """One selected field: how to resolve it on its parent and complete its value."""
 
-    __slots__ = ("basic", "check", "children", "complete", "convert", "field_def", "info_param", "key", "leaf",
-                 "listed", "name", "nodes", "parent", "pathless", "per_request_args", "python_name", "resolver",
-                 "self_param", "source_params", "static_args", "strawberry", "typename")
+    __slots__ = ("basic", "check", "children", "complete", "convert", "direct", "field_def", "info_param", "key",
+                 "leaf", "listed", "name", "nodes", "parent", "pathless", "per_request_args", "python_name",
+                 "resolver", "self_param", "source_params", "static_args", "strawberry", "typename")
 
     def __init__(self, key: str, node: FieldNode, parent: GraphQLObjectType) -> None:
         self.key = key
@@ -134,11 +136,14 @@ class _Field:
         self.listed = False  # a list: its items are completed at once
         self.leaf = False  # a scalar or enum (non-null or not): completed without a path, never waits
         self.pathless = False  # no resolver here or below: completed without a path (no resolver reads one)
+        # The resolver's value without a call through Strawberry's interface: (source, run) -> value, for a
+        # plain synchronous resolver of the object alone, or set by a shortcut (`Plan.shortcut`).
+        self.direct: Callable[[Any, _Run], Any] | None = None
 
     @property
     def resolves(self) -> bool:
-        """Whether it calls a resolver (which may wait, and fail)."""
-        return not self.basic and not self.typename
+        """Whether it calls a resolver (which may wait, and fail); a direct value is neither."""
+        return not self.basic and not self.typename and self.direct is None
 
 
 def _refuses_nothing(variables: dict[str, Any] | None) -> bool:
@@ -185,6 +190,9 @@ class Plan:
         self.shares_context = _one_at_a_time(self.fields)
         # What the operation reaches, kept by `reach.plan_allowed` when it does not depend on variables.
         self.needs: Any = None
+        # What runs the operation instead of the walk from its root, when one was set for its shape (a
+        # customer view: ucs_graphql.graphql.view_plan). It answers as the walk would, or raises Fallback.
+        self.shortcut: Callable[[_Run], Awaitable[dict[str, Any]]] | None = None
 
     # -- compiling -----------------------------------------------------------------------------------------
 
@@ -230,7 +238,7 @@ class Plan:
         f.complete = self._completer(field_def.type, node, f)
         named = field_def.type.of_type if isinstance(field_def.type, GraphQLNonNull) else field_def.type
         f.leaf = is_leaf_type(named)
-        f.pathless = f.basic and not _resolvers(f.children)
+        f.pathless = (f.basic or f.direct is not None) and not _resolvers(f.children)
         return f
 
     def _resolver(self, f: _Field, sfield: StrawberryField, field_def: GraphQLField, node: FieldNode) -> None:
@@ -249,6 +257,13 @@ class Plan:
         f.self_param = resolver.self_parameter is not None
         f.source_params = tuple(p.name for p in (resolver.parent_parameter, resolver.root_parameter) if p)
         f.info_param = resolver.info_parameter.name if resolver.info_parameter else None
+        if (f.self_param and not checks and not f.source_params and f.info_param is None and not sfield.arguments
+                and not field_def.args and not resolver.is_async and callable(resolver.wrapped_func)
+                and not inspect.isgeneratorfunction(resolver.wrapped_func)):
+            # A plain method of the object (a global id, a value computed from its fields): called as the
+            # full path calls it, without the resolver protocol around it.
+            method = cast(Callable[[Any], Any], resolver.wrapped_func)
+            f.direct = lambda source, run: method(source)
         registry = self.strawberry_schema.schema_converter.scalar_registry
         converter = self.strawberry_schema.config.name_converter
         convert: list[tuple[str, str, bool]] = []
@@ -395,6 +410,16 @@ class Plan:
 
         return abstract
 
+    def settle(self) -> None:
+        """Which fields complete without a path, again, after a shortcut gave fields their values directly."""
+        def walk(fields: list[_Field]) -> None:
+            for f in fields:
+                walk(f.children)
+                if not f.typename:
+                    f.pathless = (f.basic or f.direct is not None) and not _resolvers(f.children)
+
+        walk(self.fields)
+
     # -- running -------------------------------------------------------------------------------------------
 
     async def run(self, context: Any, variables: dict[str, Any] | None) -> dict[str, Any]:
@@ -404,6 +429,8 @@ class Plan:
             raise Fallback
         try:
             run = _Run(context, self._variables(variables or {}))
+            if self.shortcut is not None:
+                return await self.shortcut(run)
             data = self._execute(self.fields, None, None, run)
             if _awaitable(data):
                 data = await data
@@ -444,7 +471,8 @@ class Plan:
                     out[f.key] = f.parent.name
                     continue
                 if f.pathless:
-                    value = f.complete(getattr(source, f.python_name), _LEAF_PATH, run)
+                    value = f.complete(getattr(source, f.python_name) if f.direct is None else f.direct(source, run),
+                                       _LEAF_PATH, run)
                     if f.leaf:
                         out[f.key] = value
                         continue
@@ -452,6 +480,8 @@ class Plan:
                     field_path = Path(path, f.key, f.parent.name)
                     if f.basic:
                         value = f.complete(getattr(source, f.python_name), field_path, run)
+                    elif f.direct is not None:
+                        value = f.complete(f.direct(source, run), field_path, run)
                     else:
                         value = self._resolve(f, source, field_path, run)
                 if _awaitable(value):
@@ -470,16 +500,26 @@ class Plan:
         return _fill_dict(out, pending)
 
     def _resolve(self, f: _Field, source: Any, path: Path, run: _Run) -> Any:
+        kwargs = self.kwargs(f, run)
+        info = self._info(f, source, path, run)
+        if f.check:
+            return _eager(self._checked(f, source, info, kwargs, path, run))
+        return self._call(f, source, info, kwargs, path, run)
+
+    def kwargs(self, f: _Field, run: _Run) -> dict[str, Any]:
+        """The field's arguments as its resolver is called with them (Python names; absent ones missing)."""
         raw = self._arguments(f, run)
         kwargs: dict[str, Any] = {}
         for graphql_name, python_name, is_list in f.convert:
             if graphql_name in raw:
                 value = raw[graphql_name]
                 kwargs[python_name] = list(value) if is_list and value is not None else value
-        info = self._info(f, source, path, run)
+        return kwargs
+
+    async def check(self, f: _Field, source: Any, path: Path, run: _Run, kwargs: dict[str, Any]) -> None:
+        """The field's permission checks, as `_checked` makes them before calling its resolver."""
         if f.check:
-            return _eager(self._checked(f, source, info, kwargs, path, run))
-        return self._call(f, source, info, kwargs, path, run)
+            await _permit(f, source, self._info(f, source, path, run), kwargs)
 
     @staticmethod
     def _arguments(f: _Field, run: _Run) -> dict[str, Any]:
@@ -514,12 +554,7 @@ class Plan:
 
     async def _checked(self, f: _Field, source: Any, info: Any, kwargs: dict[str, Any], path: Path,
                        run: _Run) -> Any:
-        for permission in f.check:
-            granted = permission.has_permission(source, info, **kwargs)
-            if _awaitable(granted):
-                granted = await granted
-            if granted is not True:
-                raise Fallback
+        await _permit(f, source, info, kwargs)
         value = self._call(f, source, info, kwargs, path, run)
         if _awaitable(value):
             value = await value
@@ -533,8 +568,18 @@ class Plan:
         return schema.config.info_class(_raw_info=raw, _field=f.strawberry)
 
 
+async def _permit(f: _Field, source: Any, info: Any, kwargs: dict[str, Any]) -> None:
+    """The field's permission checks, in order; Fallback (the full path says why) on the first refusal."""
+    for permission in f.check:
+        granted = permission.has_permission(source, info, **kwargs)
+        if _awaitable(granted):
+            granted = await granted
+        if granted is not True:
+            raise Fallback
+
+
 _INT32 = (-(2**31), 2**31 - 1)
-_LEAF_PATH = Path(None, "", None)  # what fields without a resolver at or below them are completed with
+LEAF_PATH = _LEAF_PATH = Path(None, "", None)  # what fields without a resolver at or below them are completed with
 
 
 def _leaf(type_: Any, required: bool) -> Completer:
@@ -754,8 +799,10 @@ class Plans:
     is bounded by estimated bytes (`budget`, by default the protection's `cache_bytes`): the least recently
     used plans make room for a new one, as in the parsed-document cache."""
 
-    def __init__(self, schema: Any, budget: int | None = None, enabled: bool = True) -> None:
+    def __init__(self, schema: Any, budget: int | None = None, enabled: bool = True,
+                 shortcuts: Iterable[Callable[[Plan], None]] = ()) -> None:
         self.schema = schema
+        self.shortcuts = tuple(shortcuts)  # each may set a new plan's shortcut (Plan.shortcut)
         self.protection = _protection_of(schema) if enabled else None
         if budget is None:
             budget = self.protection.cache_bytes if self.protection is not None else 0
@@ -801,6 +848,8 @@ class Plans:
 
         plan.refuses = refuses
         plan.weight_fields = checked.measure.selections
+        for shortcut in self.shortcuts:
+            shortcut(plan)
         return plan
 
 

@@ -1,0 +1,195 @@
+"""Customer-view documents answered from their one read: the shortcut of a compiled plan of that shape.
+
+A customer-360 panel sends `profile(customerId:)` with its attributes, a page of its services (`activeServices`,
+or `services` without filters) with their states and tasks, and a page of its interactions. Whichever path
+runs it, that is one statement (ucs_graphql.profiles.view). The full path, and a plan walking the document,
+then hand what it read to the loaders each field reads from: a resolver call, its info, a load and its future
+per field and object. A plan of that shape (`specialise`) reads the view itself and gives each of those
+fields its value straight from the read (`compiled._Field.direct`): the same functions make the same objects
+(`journeys.service_connection`, `State.of`, `Task.of`, `interaction_connection`) and the plan's own
+completion writes them, so the answer is the walk's, byte for byte (tests/test_graphql_differential.py).
+
+The root field's permission checks run as the walk makes them; what the document reaches was checked before
+(ucs_graphql.graphql.reach). A customer that does not exist, attributes that cannot be read, an argument the
+fields refuse, or a failed read raise Fallback: the full path answers, with its errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from graphql.pyutils import Path
+from strawberry.scalars import JSON
+
+from ucs_graphql.graphql import interactions as interaction_types
+from ucs_graphql.graphql import journeys, profiles
+from ucs_graphql.graphql.compiled import Fallback, Plan
+from ucs_graphql.interactions import service as interaction_service
+from ucs_graphql.interactions.store import Interaction
+from ucs_graphql.journeys import batch
+from ucs_graphql.journeys import service as journey_service
+from ucs_graphql.kit import pages
+from ucs_graphql.profiles import view
+
+__all__ = ["specialise"]
+
+_PAGE_ARGUMENTS = frozenset({"first", "after"})
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """The fields of a customer-view document: the root `profile` field, its services field (`activeServices`
+    when `active`), the levels of items read along, and its interactions field (or None)."""
+
+    root: Any
+    services: Any
+    active: bool
+    levels: tuple[str, ...]
+    interactions: Any
+
+
+class _Read:
+    """What one request read: the customer's attributes, its page of services (one more than asked), the
+    states and tasks of those by level and service id, its page of interactions, and the pages asked."""
+
+    __slots__ = ("attributes", "children", "interactions", "ipage", "services", "spage")
+
+    def __init__(self, attributes: dict[str, Any], services: list[dict[str, Any]],
+                 children: dict[str, dict[int, list[dict[str, Any]]]], interactions: list[Interaction],
+                 spage: pages.Page, ipage: pages.Page | None) -> None:
+        self.attributes = attributes
+        self.services = services
+        self.children = children
+        self.interactions = interactions
+        self.spage = spage
+        self.ipage = ipage
+
+
+def specialise(plan: Plan) -> None:
+    """Give a plan of a customer-view document its shortcut; leave any other plan as it is."""
+    shape = _shape(plan)
+    if shape is None:
+        return
+    by_resolver: dict[Any, Any] = {
+        profiles.Profile.attributes: lambda source, run: JSON(run.read.attributes),
+        profiles.Profile.active_services: _services,
+        profiles.Profile.services: _services,
+        profiles.Profile.interactions: _interactions,
+        journeys.Service.states: _states,
+        journeys.Service.tasks: _tasks,
+    }
+    for f in _below(shape.root):
+        if f.direct is None and not f.basic and not f.typename:
+            f.direct = by_resolver[_resolver_of(f)]
+    plan.settle()
+
+    async def shortcut(run: Any) -> dict[str, Any]:
+        return await _run(plan, shape, run)
+
+    plan.shortcut = shortcut
+
+
+async def _run(plan: Plan, shape: _Shape, run: Any) -> dict[str, Any]:
+    root = shape.root
+    kwargs = plan.kwargs(root, run)
+    path = Path(None, root.key, root.parent.name)
+    await plan.check(root, None, path, run, kwargs)
+    customer_id = kwargs["customer_id"]
+    ctx = run.context.ctx
+    given = plan.kwargs(shape.services, run)
+    spage = pages.page(journeys.SERVICE_CURSOR, given.get("first", pages.DEFAULT_PAGE), given.get("after"))
+    f = batch.BY_STATUS["active"] if shape.active else journey_service.service_filters(
+        ctx, journeys.ItemStatus.ALL.value, service_types=None)
+    ipage = None
+    if shape.interactions is not None:
+        given = plan.kwargs(shape.interactions, run)
+        ipage = pages.page(interaction_service.CURSOR, given.get("first", pages.DEFAULT_PAGE), given.get("after"),
+                           parts=2)
+    views = await view.customer_views(ctx, [customer_id], f, spage, shape.levels, ipage)
+    attributes = views.attributes.get(customer_id)
+    if not isinstance(attributes, dict):
+        raise Fallback  # no such customer, or attributes that cannot be read: the full path's errors
+    run.read = _Read(attributes, views.services.get(customer_id, []), views.children,
+                     views.interactions.get(customer_id, []), spage, ipage)
+    data = root.complete(profiles.Profile(customer_id=customer_id), path, run)
+    if not isinstance(data, dict):
+        data = await data
+    return {root.key: data}
+
+
+def _services(source: Any, run: Any) -> Any:
+    return journeys.service_connection(run.read.services, run.read.spage)
+
+
+def _interactions(source: Any, run: Any) -> Any:
+    return interaction_types.interaction_connection(run.read.interactions, run.read.ipage)
+
+
+def _states(source: Any, run: Any) -> Any:
+    return [journeys.State.of(d) for d in run.read.children["state"].get(source.service_id, [])]
+
+
+def _tasks(source: Any, run: Any) -> Any:
+    return [journeys.Task.of(d) for d in run.read.children["task"].get(source.service_id, [])]
+
+
+def _shape(plan: Plan) -> _Shape | None:
+    """The shape of a customer-view document, or None: one root `profile` field with no argument but
+    `customerId`, selecting (besides fields without a resolver and plain methods) `attributes`, exactly one
+    services field and at most one `interactions` field, these with no argument but `first` and `after`; below
+    them, only `states` and `tasks` of the services without arguments (what a customer view reads along)."""
+    if len(plan.fields) != 1:
+        return None
+    root = plan.fields[0]
+    if _resolver_of(root) is not profiles.ProfileQuery.profile or _argument_names(root) != {"customerId"}:
+        return None
+    services: list[Any] = []
+    listed: list[Any] = []
+    for f in root.children:
+        resolver = _resolver_of(f)
+        if resolver in (profiles.Profile.active_services, profiles.Profile.services):
+            services.append(f)
+        elif resolver is profiles.Profile.interactions:
+            listed.append(f)
+        elif resolver is not None and resolver is not profiles.Profile.attributes:
+            return None
+        if f.nodes[0].arguments and _argument_names(f) - _PAGE_ARGUMENTS:
+            return None
+    if len(services) != 1 or len(listed) > 1:
+        return None
+    read_along = {journeys.Service.states: "state", journeys.Service.tasks: "task"}
+    levels: set[str] = set()
+    for f in _below(services[0], *listed):
+        resolver = _resolver_of(f)
+        if resolver is None:
+            continue
+        if resolver not in read_along or f.nodes[0].arguments:
+            return None
+        levels.add(read_along[resolver])
+    ordered = journeys.items_selected_in(services[0].nodes)
+    if set(ordered) != levels:
+        return None
+    return _Shape(root, services[0], _resolver_of(services[0]) is profiles.Profile.active_services, ordered,
+                  listed[0] if listed else None)
+
+
+def _below(*fields: Any) -> Iterable[Any]:
+    """The fields selected below these (not these)."""
+    for f in fields:
+        for child in f.children:
+            yield child
+            yield from _below(child)
+
+
+def _resolver_of(f: Any) -> Any:
+    """The function a field's resolver calls, or None for a field without one (or a plain method, which the
+    plan calls directly)."""
+    if f.basic or f.typename or f.direct is not None:
+        return None
+    return f.resolver.wrapped_func
+
+
+def _argument_names(f: Any) -> set[str]:
+    return {a.name.value for a in f.nodes[0].arguments or ()}

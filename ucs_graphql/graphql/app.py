@@ -95,7 +95,7 @@ class UcsGraphQL(GraphQL[GqlContext, None]):
         )
         self.runtime = runtime
         self.plans = Plans(self.schema, enabled=runtime.settings.graphql_compiled_plans,
-                           shortcuts=(view_plan.specialise,))
+                           specialisations=(view_plan.specialise,))
         self._logged_unexpected = False
         self.persisted = PersistedQueries(runtime.settings.graphql_persisted_queries_bytes)
 

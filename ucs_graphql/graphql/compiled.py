@@ -95,8 +95,8 @@ class Fallback(Exception):
 
 
 class _Run:
-    """One request's state: the context, the coerced variables, and what a plan's shortcut read for the
-    fields it answers directly (`Plan.shortcut`)."""
+    """One request's state: the context, the coerced variables, and what a field given its value directly
+    read for the fields below it (`Plan.give`)."""
 
     __slots__ = ("context", "read", "variables")
 
@@ -111,7 +111,7 @@ class _Field:
 
     __slots__ = ("basic", "check", "children", "complete", "convert", "direct", "field_def", "info_param", "key",
                  "leaf", "listed", "name", "nodes", "parent", "pathless", "per_request_args", "python_name",
-                 "resolver", "self_param", "source_params", "static_args", "strawberry", "typename")
+                 "resolver", "self_param", "source_params", "static_args", "strawberry", "typename", "waits")
 
     def __init__(self, key: str, node: FieldNode, parent: GraphQLObjectType) -> None:
         self.key = key
@@ -137,13 +137,15 @@ class _Field:
         self.leaf = False  # a scalar or enum (non-null or not): completed without a path, never waits
         self.pathless = False  # no resolver here or below: completed without a path (no resolver reads one)
         # The resolver's value without a call through Strawberry's interface: (source, run) -> value, for a
-        # plain synchronous resolver of the object alone, or set by a shortcut (`Plan.shortcut`).
+        # plain synchronous resolver of the object alone, or given by a specialisation (`Plan.give`); `waits`
+        # when it is a coroutine function.
         self.direct: Callable[[Any, _Run], Any] | None = None
+        self.waits = False
 
     @property
     def resolves(self) -> bool:
-        """Whether it calls a resolver (which may wait, and fail); a direct value is neither."""
-        return not self.basic and not self.typename and self.direct is None
+        """Whether it calls a resolver or waits for its value (and may fail)."""
+        return not self.basic and not self.typename and (self.direct is None or self.waits)
 
 
 def _refuses_nothing(variables: dict[str, Any] | None) -> bool:
@@ -190,9 +192,6 @@ class Plan:
         self.shares_context = _one_at_a_time(self.fields)
         # What the operation reaches, kept by `reach.plan_allowed` when it does not depend on variables.
         self.needs: Any = None
-        # What runs the operation instead of the walk from its root, when one was set for its shape (a
-        # customer view: ucs_graphql.graphql.view_plan). It answers as the walk would, or raises Fallback.
-        self.shortcut: Callable[[_Run], Awaitable[dict[str, Any]]] | None = None
 
     # -- compiling -----------------------------------------------------------------------------------------
 
@@ -238,7 +237,7 @@ class Plan:
         f.complete = self._completer(field_def.type, node, f)
         named = field_def.type.of_type if isinstance(field_def.type, GraphQLNonNull) else field_def.type
         f.leaf = is_leaf_type(named)
-        f.pathless = (f.basic or f.direct is not None) and not _resolvers(f.children)
+        f.pathless = _pathless(f)
         return f
 
     def _resolver(self, f: _Field, sfield: StrawberryField, field_def: GraphQLField, node: FieldNode) -> None:
@@ -410,13 +409,20 @@ class Plan:
 
         return abstract
 
-    def settle(self) -> None:
-        """Which fields complete without a path, again, after a shortcut gave fields their values directly."""
+    def give(self, values: Callable[[_Field], Callable[[Any, _Run], Any] | None]) -> None:
+        """Let fields take their values without their resolvers: `values(field)` gives a field's direct value
+        function (source, run) -> value (a coroutine function when it waits), or None to keep its resolver.
+        Such a function answers as the resolver would, or raises (the full path then answers); one giving a
+        field above others their values can keep what it read in the run's `read`."""
         def walk(fields: list[_Field]) -> None:
             for f in fields:
+                if f.resolves:
+                    direct = values(f)
+                    if direct is not None:
+                        f.direct, f.waits = direct, inspect.iscoroutinefunction(direct)
                 walk(f.children)
                 if not f.typename:
-                    f.pathless = (f.basic or f.direct is not None) and not _resolvers(f.children)
+                    f.pathless = _pathless(f)
 
         walk(self.fields)
 
@@ -429,8 +435,6 @@ class Plan:
             raise Fallback
         try:
             run = _Run(context, self._variables(variables or {}))
-            if self.shortcut is not None:
-                return await self.shortcut(run)
             data = self._execute(self.fields, None, None, run)
             if _awaitable(data):
                 data = await data
@@ -481,7 +485,9 @@ class Plan:
                     if f.basic:
                         value = f.complete(getattr(source, f.python_name), field_path, run)
                     elif f.direct is not None:
-                        value = f.complete(f.direct(source, run), field_path, run)
+                        value = f.direct(source, run)
+                        value = (_then(value, f.complete, field_path, run) if f.waits
+                                 else f.complete(value, field_path, run))
                     else:
                         value = self._resolve(f, source, field_path, run)
                 if _awaitable(value):
@@ -747,6 +753,12 @@ def _awaitable(value: Any) -> bool:
     return known
 
 
+def _pathless(f: _Field) -> bool:
+    """Whether a field is completed without a response path: its value is had without a resolver, at once,
+    and nothing below it reads a path."""
+    return (f.basic or (f.direct is not None and not f.waits)) and not _resolvers(f.children)
+
+
 def _resolvers(fields: list[_Field]) -> int:
     return sum(f.resolves + _resolvers(f.children) for f in fields)
 
@@ -800,9 +812,9 @@ class Plans:
     used plans make room for a new one, as in the parsed-document cache."""
 
     def __init__(self, schema: Any, budget: int | None = None, enabled: bool = True,
-                 shortcuts: Iterable[Callable[[Plan], None]] = ()) -> None:
+                 specialisations: Iterable[Callable[[Plan], None]] = ()) -> None:
         self.schema = schema
-        self.shortcuts = tuple(shortcuts)  # each may set a new plan's shortcut (Plan.shortcut)
+        self.specialisations = tuple(specialisations)  # each may give a new plan's fields values (Plan.give)
         self.protection = _protection_of(schema) if enabled else None
         if budget is None:
             budget = self.protection.cache_bytes if self.protection is not None else 0
@@ -848,8 +860,8 @@ class Plans:
 
         plan.refuses = refuses
         plan.weight_fields = checked.measure.selections
-        for shortcut in self.shortcuts:
-            shortcut(plan)
+        for specialise in self.specialisations:
+            specialise(plan)
         return plan
 
 

@@ -1,17 +1,18 @@
-"""Customer-view documents answered from their one read: the shortcut of a compiled plan of that shape.
+"""Customer-view documents answered from their one read: a compiled plan's fields given their values from it.
 
 A customer-360 panel sends `profile(customerId:)` with its attributes, a page of its services (`activeServices`,
 or `services` without filters) with their states and tasks, and a page of its interactions. Whichever path
 runs it, that is one statement (ucs_graphql.profiles.view). The full path, and a plan walking the document,
 then hand what it read to the loaders each field reads from: a resolver call, its info, a load and its future
-per field and object. A plan of that shape (`specialise`) reads the view itself and gives each of those
-fields its value straight from the read (`compiled._Field.direct`): the same functions make the same objects
+per field and object. In a plan of that shape (`specialise`) the root field reads the view itself, and each of
+those fields takes its value straight from the read (`compiled.Plan.give`): the same functions make the same objects
 (`journeys.service_connection`, `State.of`, `Task.of`, `interaction_connection`) and the plan's own
 completion writes them, so the answer is the walk's, byte for byte (tests/test_graphql_differential.py).
 
 The root field's permission checks run as the walk makes them; what the document reaches was checked before
-(ucs_graphql.graphql.reach). A customer that does not exist, attributes that cannot be read, an argument the
-fields refuse, or a failed read raise Fallback: the full path answers, with its errors.
+(ucs_graphql.graphql.reach). Other root fields of the document (metadata, say) run as in any plan. A
+customer that does not exist, attributes that cannot be read, an argument the fields refuse, or a failed read
+raise Fallback: the full path answers, with its errors.
 """
 
 from __future__ import annotations
@@ -68,34 +69,30 @@ class _Read:
 
 
 def specialise(plan: Plan) -> None:
-    """Give a plan of a customer-view document its shortcut; leave any other plan as it is."""
+    """Give the fields of a plan's customer-view document their values from the view (leaving the plan as it is
+    when it has none)."""
     shape = _shape(plan)
     if shape is None:
         return
-    by_resolver: dict[Any, Any] = {
-        profiles.Profile.attributes: lambda source, run: JSON(run.read.attributes),
-        profiles.Profile.active_services: _services,
-        profiles.Profile.services: _services,
-        profiles.Profile.interactions: _interactions,
-        journeys.Service.states: _states,
-        journeys.Service.tasks: _tasks,
-    }
-    for f in _below(shape.root):
-        if f.direct is None and not f.basic and not f.typename:
-            f.direct = by_resolver[_resolver_of(f)]
-    plan.settle()
+    inside = {id(f) for f in _below(shape.root)}
 
-    async def shortcut(run: Any) -> dict[str, Any]:
-        return await _run(plan, shape, run)
+    async def profile(source: Any, run: Any) -> profiles.Profile:
+        return await _read(plan, shape, run)
 
-    plan.shortcut = shortcut
+    def values(f: Any) -> Any:
+        if f is shape.root:
+            return profile
+        return _FROM_VIEW.get(_resolver_of(f)) if id(f) in inside else None
+
+    plan.give(values)
 
 
-async def _run(plan: Plan, shape: _Shape, run: Any) -> dict[str, Any]:
+async def _read(plan: Plan, shape: _Shape, run: Any) -> profiles.Profile:
+    """The root field's value: its checks made, the customer view read and kept in the run for the fields
+    below."""
     root = shape.root
     kwargs = plan.kwargs(root, run)
-    path = Path(None, root.key, root.parent.name)
-    await plan.check(root, None, path, run, kwargs)
+    await plan.check(root, None, Path(None, root.key, root.parent.name), run, kwargs)
     customer_id = kwargs["customer_id"]
     ctx = run.context.ctx
     given = plan.kwargs(shape.services, run)
@@ -113,10 +110,7 @@ async def _run(plan: Plan, shape: _Shape, run: Any) -> dict[str, Any]:
         raise Fallback  # no such customer, or attributes that cannot be read: the full path's errors
     run.read = _Read(attributes, views.services.get(customer_id, []), views.children,
                      views.interactions.get(customer_id, []), spage, ipage)
-    data = root.complete(profiles.Profile(customer_id=customer_id), path, run)
-    if not isinstance(data, dict):
-        data = await data
-    return {root.key: data}
+    return profiles.Profile(customer_id=customer_id)
 
 
 def _services(source: Any, run: Any) -> Any:
@@ -135,15 +129,30 @@ def _tasks(source: Any, run: Any) -> Any:
     return [journeys.Task.of(d) for d in run.read.children["task"].get(source.service_id, [])]
 
 
+_FROM_VIEW: dict[Any, Any] = {
+    profiles.Profile.attributes: lambda source, run: JSON(run.read.attributes),
+    profiles.Profile.active_services: _services,
+    profiles.Profile.services: _services,
+    profiles.Profile.interactions: _interactions,
+    journeys.Service.states: _states,
+    journeys.Service.tasks: _tasks,
+}
+"""The fields below the root that take their values from the view, by the function of their resolver."""
+
+
 def _shape(plan: Plan) -> _Shape | None:
-    """The shape of a customer-view document, or None: one root `profile` field with no argument but
-    `customerId`, selecting (besides fields without a resolver and plain methods) `attributes`, exactly one
-    services field and at most one `interactions` field, these with no argument but `first` and `after`; below
-    them, only `states` and `tasks` of the services without arguments (what a customer view reads along)."""
-    if len(plan.fields) != 1:
+    """The shape of a customer-view document, or None: one root `profile` field (beside other root fields
+    without resolvers below them) with no argument but `customerId`, selecting (besides fields without a
+    resolver and plain methods) `attributes`, exactly one services field and at most one `interactions` field,
+    these with no argument but `first` and `after`; below them, only `states` and `tasks` of the services
+    without arguments (what a customer view reads along)."""
+    roots = [f for f in plan.fields if _resolver_of(f) is profiles.ProfileQuery.profile]
+    if len(roots) != 1 or _argument_names(roots[0]) != {"customerId"}:
         return None
-    root = plan.fields[0]
-    if _resolver_of(root) is not profiles.ProfileQuery.profile or _argument_names(root) != {"customerId"}:
+    root = roots[0]
+    if any(_resolver_of(f) is not None for other in plan.fields if other is not root for f in _below(other)):
+        # Another root field reads more below it: what it reads could then find what the view read handed to
+        # the loaders on the full path (one statement less there); only the root field's own read is let be.
         return None
     services: list[Any] = []
     listed: list[Any] = []

@@ -303,3 +303,31 @@ async def test_a_refused_pipelined_head_is_answered_after_the_answers_before_it(
             got = answers_of(await slow_reader(server, FILE + FILE, refused))
             assert [status_of(a) for a in got] == [200, 200, status], (status, [a[:200] for a in got])
             assert got[0].split(b"\r\n\r\n", 1)[1] == got[1].split(b"\r\n\r\n", 1)[1] == file
+
+
+async def test_an_answer_before_the_whole_body_is_the_last_on_its_connection(tmp_path: Path, database_url: str):
+    async def after_answer(server: ServerProcess, head: bytes) -> list[bytes]:
+        # Part of a body, the answer, then a client that gives up on the body and sends its next request on
+        # the same connection.
+        return await converse(server, [head + START[:10], None, HEAD + b"\r\n", -1])
+
+    def closing(answer: bytes) -> bool:
+        return b"\r\nconnection: close\r\n" in answer.split(b"\r\n\r\n", 1)[0].lower() + b"\r\n"
+
+    # Were the connection kept, the next request would be read as the rest of the body (its first 30 bytes)
+    # and what follows as a head: it would be answered 400. The answer says the connection closes, and it does.
+    await asyncio.to_thread((tmp_path / "body").mkdir)
+    async with serve(tmp_path / "body", database_url, "body_timeout_seconds = 0.5\n") as server:
+        got = await after_answer(server, post_head(len(START)))  # the body stops coming: 408
+        assert status_of(got[0]) == 408 and closing(got[0]) and got[1] == b"", got
+        # A refusal before the body is read, to a client waiting for "100 Continue" before it sends it.
+        got = await after_answer(server, post_head(len(START), b"Expect: 100-continue\r\nX-Genesys-TenantId: x\r\n"))
+        assert status_of(got[0]) == 400 and closing(got[0]) and got[1] == b"", got
+        # A body that comes whole, in parts, keeps the connection.
+        kept = await converse(server, [post_head(len(START)) + START[:10], START[10:], None, HEAD + b"\r\n", None])
+        assert [status_of(a) for a in kept] == [201, 200] and not closing(kept[0])
+    await asyncio.to_thread((tmp_path / "request").mkdir)
+    config = "body_timeout_seconds = 5\nrequest_timeout_seconds = 0.5\n"
+    async with serve(tmp_path / "request", database_url, config) as server:
+        got = await after_answer(server, post_head(len(START)))  # the request's time limit while its body comes: 503
+        assert status_of(got[0]) == 503 and closing(got[0]) and got[1] == b"", got

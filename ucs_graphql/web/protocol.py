@@ -6,6 +6,7 @@ that never sends a request, or sends one a byte at a time, is closed instead of 
 
 A refused head is the connection's last request. Its answer goes out after the answers of the requests before
 it (pipelined behind them) have ended, never inside one, and the connection closes after it.
+So does an answer that starts before its request's body has all come (`_HeadHeld`).
 
 `ucs-graphql serve` selects it (uvicorn's `http="ucs_graphql.web.protocol:GuardedHttpProtocol"`) and passes
 the limits to each worker in the environment (`LIMITS_ENV`).
@@ -20,7 +21,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import httptools
-from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol, RequestResponseCycle
 
 from ucs_graphql.config import Settings
 from ucs_graphql.kit import jsonio
@@ -62,21 +63,33 @@ class _HeadHeld:
     until the next one (the body, or its first chunk) and sent with it, one segment and one system call instead
     of two. It is held at most to the end of the current turn of the event loop, so a streamed response whose
     body comes later still sends its head at once. Everything else is the connection's transport, after the
-    held bytes have gone out."""
+    held bytes have gone out.
 
-    __slots__ = ("_first", "_held", "_loop", "_transport")
+    An answer that starts before its request's body has all come (a 408 for a body that stopped, a request
+    stopped at its time limit, a refusal before the body is read) is the connection's last: its head gets
+    `connection: close` and the connection closes after it, lingering. Kept open, the connection would take
+    what the client sends next as the rest of that body: a client that gave up on the body and sent its next
+    request would see it cut and refused."""
 
-    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+    __slots__ = ("_cycle", "_first", "_held", "_protocol", "_transport")
+
+    def __init__(self, protocol: GuardedHttpProtocol, transport: asyncio.Transport,
+                 cycle: RequestResponseCycle) -> None:
+        self._protocol = protocol
         self._transport = transport
-        self._loop = loop
+        self._cycle = cycle
         self._held: bytes | None = None
         self._first = True
 
     def write(self, data: bytes) -> None:
         if self._first:
+            if self._cycle.more_body:  # the request's body has not all come (rare)
+                data = self._last(data)
+                if not data:
+                    return
             self._first = False
             self._held = data
-            self._loop.call_soon(self.flush)
+            self._protocol.loop.call_soon(self.flush)
             return
         held = self._held
         if held is not None:
@@ -84,12 +97,31 @@ class _HeadHeld:
             data = held + data
         self._transport.write(data)
 
+    def _last(self, data: bytes) -> bytes:
+        """The first write of an answer before its request's body has all come: the head made the connection's
+        last (b"" when it was "100 Continue", sent before the client sends its body)."""
+        cycle = self._cycle
+        if not cycle.response_started:
+            self._transport.write(data)
+            return b""
+        if cycle.keep_alive:
+            cycle.keep_alive = False  # uvicorn closes the connection after the answer
+            data = data[:-2] + b"connection: close\r\n\r\n"
+        return data
+
     def flush(self) -> None:
         held = self._held
         if held is not None:
             self._held = None
             if not self._transport.is_closing():
                 self._transport.write(held)
+
+    def close(self) -> None:
+        self.flush()
+        if self._cycle.more_body:
+            self._protocol.linger()  # the rest of the body may still be on its way
+        else:
+            self._transport.close()
 
     def __getattr__(self, name: str) -> Any:
         self.flush()
@@ -199,7 +231,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         super().on_headers_complete()
         # An upgrade request (a WebSocket) makes no cycle: the connection changes protocol, nothing is held.
         if self.cycle is not None and self.cycle is not before:
-            self.cycle.transport = _HeadHeld(self.transport, self.loop)  # type: ignore[assignment]
+            self.cycle.transport = _HeadHeld(self, self.transport, self.cycle)  # type: ignore[assignment]
 
     def _answer(self, status: int, kind: str, description: str) -> None:
         """Answer the reference's error object and close the connection."""
@@ -249,9 +281,9 @@ class GuardedHttpProtocol(HttpToolsProtocol):
             self.cycle.transport.flush()  # an answer's head still held goes out first, whole
         self._unset_keepalive_if_required()
         self.transport.write(answer)
-        self._linger()
+        self.linger()
 
-    def _linger(self) -> None:
+    def linger(self) -> None:
         """A lingering close: what was written and a FIN go out, what the client still sends is read and dropped
         for a moment. Closing at once with unread data would reset the connection and lose the answer."""
         if self._lingering:

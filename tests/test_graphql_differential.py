@@ -170,11 +170,11 @@ async def test_customer_view_shortcut_answers_alike_with_plans_on_and_off(make_c
     resp, got = await recorder.both(client, {"query": literal % c["cid"]})
     assert got == "plan" and resp.json()["data"]["profile"]["customerId"] == c["cid"]
     # Beside other root fields: the console's first paint (the metadata, and the view) reads the view itself; a
-    # root field reading states of its own, or a second view, leave each root field to its resolvers.
+    # root field reading more below it, or a second view, leave each root field to its resolvers.
     from ucs_graphql.web.console import FIRST_PAINT
 
     beside = [(FIRST_PAINT, {"id": c["cid"]}, 1),
-              ("query($cid: String!, $sid: Long!) { service(serviceId: $sid) { states { stateId } } "
+              ("query($cid: String!, $sid: Long!) { service(serviceId: $sid) { extensions } "
                "profile(customerId: $cid) { activeServices { edges { node { states { stateId } } } } } }",
                {"cid": c["cid"], "sid": c["active"]}, 0),
               ("query($cid: String!) { a: profile(customerId: $cid) { activeServices { edges { node { serviceId } } } }"

@@ -385,19 +385,24 @@ def services_with_rows(rows: Iterable[Sequence[Any]], levels: tuple[str, ...]
     """The services and the items of each level in rows of `services_with_parts` (in their order)."""
     services: list[dict[str, Any]] = []
     items: dict[str, list[dict[str, Any]]] = {name: [] for name in levels}
+    keys = [(f"{name}_id", f"{name}_type", items[name]) for name in levels]
     for row in rows:
-        common = dict(zip(_ITEM_COLUMNS, row[8:], strict=True))
+        # The columns of _ITEM_COLUMNS follow the eighth, in that order (a literal: one dict per row, at once).
         if row[0] == 0:
             services.append({"service_id": row[1], "customer_id": row[3], "contact_key": row[4],
-                             "service_type": row[5], **common})
+                             "service_type": row[5], "est_duration": row[8], "started_at": row[9],
+                             "completed_at": row[10], "disposition": row[11], "disposition_desc": row[12],
+                             "started": row[13], "completed": row[14]})
             continue
-        name = levels[row[0] - 1]
-        item = {f"{name}_id": row[1], "service_id": row[2], f"{name}_type": row[5], **common}
-        if name == "task":
+        id_key, type_key, found = keys[row[0] - 1]
+        item = {id_key: row[1], "service_id": row[2], type_key: row[5], "est_duration": row[8],
+                "started_at": row[9], "completed_at": row[10], "disposition": row[11], "disposition_desc": row[12],
+                "started": row[13], "completed": row[14]}
+        if id_key == "task_id":
             item["state_id"] = row[6]
         else:
             item["previous_state_id"] = row[7]
-        items[name].append(item)
+        found.append(item)
     return services, items
 
 
@@ -405,7 +410,7 @@ Group = tuple[Level, str, Sequence[int], Filters]
 """Items of one level whose `by` column (service_id or state_id) is one of the owners, matching the filters."""
 
 _ITEM_COLUMNS = ("est_duration", "started_at", "completed_at", "disposition", "disposition_desc", "started",
-                 "completed")
+                 "completed")  # services_with_rows reads them by position
 
 
 def _build_groups(shape: tuple[tuple[str, str, int, tuple[Any, ...]], ...]) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -55,19 +56,18 @@ def of_values(interaction_id: str, customer_id: str, service_id: int | None, ent
     """An Interaction of the values of COLUMNS."""
     return Interaction(
         interaction_id=interaction_id, customer_id=customer_id, service_id=service_id, entity_type=entity_type,
-        doc=jsonio.loads(doc), parts=frozenset(p for p, has in zip(
-            PARTS, (has_text, has_structured_text, has_binary_content), strict=True) if has),
+        doc=jsonio.loads(doc), parts=_PARTS_OF[bool(has_text), bool(has_structured_text), bool(has_binary_content)],
         start_ms=start_ms)
 
 
 def _row(row: Any) -> Interaction:
-    return Interaction(
-        interaction_id=row.interaction_id, customer_id=row.customer_id, service_id=row.service_id,
-        entity_type=row.entity_type, doc=jsonio.loads(row.doc),
-        parts=frozenset(p for p, has in zip(PARTS, (row.has_text, row.has_structured_text, row.has_binary_content),
-                                            strict=True) if has),
-        start_ms=row.start_ms,
-    )
+    return of_values(row.interaction_id, row.customer_id, row.service_id, row.entity_type, row.start_ms, row.doc,
+                     row.has_text, row.has_structured_text, row.has_binary_content)
+
+
+_PARTS_OF = {flags: frozenset(p for p, has in zip(PARTS, flags, strict=True) if has)
+             for flags in itertools.product((False, True), repeat=len(PARTS))}
+"""The content parts an interaction has, by whether it has each of PARTS (one frozenset made once each)."""
 
 
 async def insert_interaction(conn: AsyncConnection, tenant: int, interaction_id: str, new: NewInteraction) -> None:

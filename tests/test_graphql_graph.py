@@ -127,6 +127,7 @@ async def test_fifty_profiles_cost_the_statements_of_five(client):
             assert [e["node"]["interactionId"] for e in p["interactions"]["edges"]] == [c["new"], c["old"]]
     assert counts[5] == counts[50], counts
     assert counts[50] <= 8, counts
+    print("statements of the 50-profile document, for 5 and for 50 profiles:", counts)
 
 
 async def test_lists_of_ids_and_types_of_any_length_answer_each_item_once(client):

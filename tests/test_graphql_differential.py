@@ -198,3 +198,165 @@ def _declared(selection: str) -> str:
     types = {"first": "Int", "after": "String", "ifirst": "Int", "iafter": "String"}
     used = "".join(f", ${name}: {kind}" for name, kind in types.items() if f"${name}" in selection)
     return f"query($cid: String!{used})"
+
+
+def _counted_reads(monkeypatch: Any) -> list[int]:
+    """How many times a plan read a customer view itself (ucs_graphql.graphql.view_plan), in a one-item list."""
+    from ucs_graphql.graphql import view_plan
+
+    count = [0]
+    read = view_plan._read
+
+    async def counted(*args: Any) -> Any:
+        count[0] += 1
+        return await read(*args)
+
+    monkeypatch.setattr(view_plan, "_read", counted)
+    return count
+
+
+_EVERYWHERE = """__typename a: id customerId b: attributes s: services(first: $first, after: $after) { __typename
+  e: edges { __typename c: cursor n: node { __typename id serviceId estDurationMs durationMs duration completed {
+  timestamp } disposition st: states { __typename id stateId previousStateId } t: tasks { __typename id taskId
+  stateId } } } e2: edges { node { t2: tasks { taskId } } } p: pageInfo { __typename hasNextPage hasPreviousPage
+  startCursor endCursor } } i: interactions(first: $ifirst, after: $iafter) { __typename edges { __typename cursor
+  node { __typename id interactionId customerId serviceId entityType status type subType mediaType startDate endDate
+  subject udata } } pageInfo { hasNextPage endCursor startCursor } }"""
+
+
+async def test_customer_views_of_every_shape_answer_alike_with_plans_on_and_off(make_client, monkeypatch):
+    """Customer-view documents with aliases and `__typename` everywhere, completed services, more services than
+    the page, an interaction of every type, pages from literals and from variables absent, null or refused,
+    cursors of other lists, and beside other root fields: the same bytes and statements as the full path,
+    answered from the plan's own read whenever the full path answers without errors."""
+    from tests.test_graphql_graph import customer_with_journey
+    from tests.test_interactions import KINDS
+    from tests.test_interactions import body as interaction
+
+    reads = _counted_reads(monkeypatch)
+    recorder = Recorder(monkeypatch)
+    client = await make_client()
+    c = await customer_with_journey(client, "E")
+    cid = c["cid"]
+    for kind in sorted(KINDS):
+        resp = await client.post("/interactions", json=interaction(kind, customer_id=cid,
+                                                                   start_date=f"2022-01-0{kind + 1}T00:00:00Z"))
+        assert resp.status_code == 201, resp.text
+    extra = [await start_service(client, customer_id=cid, service_type=101) for _ in range(3)]
+    await start_state(client, extra[0])
+    await start_task(client, extra[1])
+    lonely = await create(client, {"FirstName": "Lone"})
+    query = f"{_declared(_EVERYWHERE)} {{ __typename profile(customerId: $cid) {{ {_EVERYWHERE} }} }}"
+    cases: list[tuple[str, dict[str, Any], str]] = [
+        (query, {"cid": cid}, "plan"),
+        (query, {"cid": cid, "first": None, "after": None, "ifirst": None, "iafter": None}, "plan"),
+        (query, {"cid": cid, "first": 0, "ifirst": 0}, "plan"),
+        (query, {"cid": cid, "first": 2, "ifirst": 3}, "plan"),
+        (query, {"cid": cid, "first": 2, "after": encode("service", c["active"])}, "plan"),
+        (query, {"cid": lonely}, "plan"),
+        (query, {"cid": "nobody"}, "fallback"),
+        (query, {"cid": cid, "first": -1}, "fallback"),
+        (query, {"cid": cid, "after": encode("interaction", 1, "x")}, "fallback"),
+        (query, {"cid": cid, "iafter": encode("service", c["active"])}, "fallback"),
+        (query, {"cid": cid, "after": encode("service", "x")}, "fallback"),
+        (query, {"cid": cid, "after": encode("state", c["state"])}, "fallback"),
+        (query, {"cid": cid, "iafter": encode("interaction", "x", "y")}, "fallback"),
+    ]
+    for page in ("first: 0", "first: null", "first: 2, after: null"):
+        cases.append((f'{{ profile(customerId: "{cid}") {{ activeServices({page}) {{ edges {{ node {{ serviceId '
+                      f"states {{ stateId }} }} }} pageInfo {{ hasNextPage }} }} interactions({page}) {{ edges {{ "
+                      "node { __typename interactionId } } } } }", {}, "plan"))
+    view = "profile(customerId: $cid) { activeServices { edges { node { serviceId tasks { taskId } } } } }"
+    for other in ("__typename", "viewer { name }", "profiles(customerIds: [$cid, \"nobody\"]) { customerId }",
+                  "customerServiceConnection(customerId: $cid) { edges { node { serviceId id } } }",
+                  f"service(serviceId: {c['active']}) {{ serviceId id estDurationMs }}",
+                  "customerInteractions(customerId: $cid) { id interactionId }"):
+        cases += [(f"query($cid: String!) {{ {view} {other} }}", {"cid": cid}, "plan"),
+                  (f"query($cid: String!) {{ {other} {view} }}", {"cid": cid}, "plan")]
+    for query, variables, path in cases:
+        before = reads[0]
+        resp, got = await recorder.both(client, {"query": query, "variables": variables})
+        assert got == path, (query, variables, resp.text)
+        assert reads[0] == before + 1, (query, variables)
+        if path == "plan":
+            assert "errors" not in resp.json() and recorder.statements[0] in (1, 2), (query, variables)
+
+
+async def test_a_customer_view_answers_alike_to_callers_of_every_reach(make_client, monkeypatch):
+    """With access control on: a caller who may read profiles and services but not interactions, or profiles
+    but not services, has a customer view refused whole on both paths; one who may read all it selects is
+    answered from the plan's own read."""
+    from tests.test_access_reach import as_user, config
+    from tests.test_graphql_graph import customer_with_journey
+    from ucs_graphql.access import tasks as t
+
+    users = {"root": sorted(t.ALL_TASKS), "profiles": [t.READ_PROFILE],
+             "services": [t.READ_PROFILE, t.READ_SERVICE], "tasks": [t.READ_PROFILE, t.READ_TASK],
+             "interactions": [t.READ_PROFILE, t.READ_INTERACTION], "no_profiles": [t.READ_SERVICE, t.READ_INTERACTION]}
+    reads = _counted_reads(monkeypatch)
+    recorder = Recorder(monkeypatch)
+    client = await make_client(config_text=config(users))
+    client.headers.update(as_user("root"))
+    cid = (await customer_with_journey(client, "R"))["cid"]
+    with_interactions = ("query($cid: String!) { profile(customerId: $cid) { attributes activeServices { edges { "
+                         "node { serviceId states { stateId } tasks { taskId } } } } interactions { edges { node { "
+                         "interactionId } } } } }")
+    without = ("query($cid: String!) { profile(customerId: $cid) { id services { edges { node { id tasks { taskId } "
+               "} } } } }")
+    allowed = {"root": {with_interactions, without}, "services": {without}}
+    for user in users:
+        for query in (with_interactions, without):
+            before = reads[0]
+            resp, got = await recorder.both(client, {"query": query, "variables": {"cid": cid}}, as_user(user))
+            if query in allowed.get(user, ()):
+                assert got == "plan" and reads[0] == before + 1 and recorder.statements == (1, 1), (user, resp.text)
+            else:
+                assert got == "full" and reads[0] == before, (user, query, resp.text)
+                assert resp.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN", resp.text
+    resp, got = await recorder.both(client, {"query": without, "variables": {"cid": cid}}, {"authorization": ""})
+    assert got == "full" and resp.status_code == 401, resp.text
+
+
+async def test_a_customer_view_in_maintenance_mode_takes_the_full_path(make_client, monkeypatch):
+    from tests.helpers import set_mode
+    from tests.test_graphql_graph import VIEW, customer_with_journey
+
+    recorder = Recorder(monkeypatch)
+    client = await make_client()
+    cid = (await customer_with_journey(client, "M"))["cid"]
+    await set_mode(client, "maintenance")
+    resp, got = await recorder.both(client, {"query": VIEW, "variables": {"cid": cid}})
+    assert got == "fallback" and resp.json()["errors"][0]["extensions"]["code"] == "MODE_FORBIDDEN", resp.text
+    await set_mode(client, "production")
+    resp, got = await recorder.both(client, {"query": VIEW, "variables": {"cid": cid}})
+    assert got == "plan" and recorder.statements == (1, 1), resp.text
+
+
+async def test_a_customer_view_with_unreadable_attributes_fails_only_where_they_are_asked(make_client, monkeypatch,
+                                                                                         database_url):
+    """A customer whose attributes cannot be decrypted: a view asking for them is the full path's error on its
+    `attributes` field; a view that does not ask for them is answered from the plan's own read, as the full
+    path answers it (without errors), in one statement."""
+    from tests.test_encryption import KEY, _store, _stored
+
+    reads = _counted_reads(monkeypatch)
+    recorder = Recorder(monkeypatch)
+    client = await make_client(encryption_key=KEY)
+    await define(client, attributes=[{"name": "SSN", "type": "string", "encrypt": True}])
+    bad = await create(client, {"FirstName": "Bad", "SSN": "111"})
+    await start_service(client, customer_id=bad)
+    stored = await _stored(database_url, 1, bad)
+    sealed = stored["SSN"][0]
+    await _store(database_url, 1, bad, {**stored, "SSN": [sealed[:-6] + ("B" * 6 if sealed.endswith("A" * 6)
+                                                                         else "A" * 6)]})
+    selection = "customerId activeServices { edges { node { serviceId } } }"
+    resp, got = await recorder.both(client, {"query": f"query($cid: String!) {{ profile(customerId: $cid) {{ "
+                                             f"attributes {selection} }} }}", "variables": {"cid": bad}})
+    assert got == "fallback", resp.text
+    assert [(e["path"], e["extensions"]["code"]) for e in resp.json()["errors"]] == [
+        (["profile", "attributes"], "UNREADABLE_VALUE")]
+    before = reads[0]
+    resp, got = await recorder.both(client, {"query": f"query($cid: String!) {{ profile(customerId: $cid) {{ "
+                                             f"{selection} }} }}", "variables": {"cid": bad}})
+    assert got == "plan" and reads[0] == before + 1 and recorder.statements == (1, 1), resp.text
+    assert resp.json()["data"]["profile"]["activeServices"]["edges"] != [], resp.text

@@ -11,8 +11,9 @@ completion writes them, so the answer is the walk's, byte for byte (tests/test_g
 
 The root field's permission checks run as the walk makes them; what the document reaches was checked before
 (ucs_graphql.graphql.reach). Other root fields of the document (metadata, say) run as in any plan. A
-customer that does not exist, attributes that cannot be read, an argument the fields refuse, or a failed read
-raise Fallback: the full path answers, with its errors.
+customer that does not exist, an argument the fields refuse, a failed read, or attributes that cannot be read
+when the document asks for them raise Fallback: the full path answers, with its errors (attributes that cannot
+be read fail only that field there, so a document that does not ask for them is answered from the view).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from ucs_graphql.interactions.store import Interaction
 from ucs_graphql.journeys import batch
 from ucs_graphql.journeys import service as journey_service
 from ucs_graphql.kit import pages
+from ucs_graphql.kit.errors import UnreadableValue
 from ucs_graphql.profiles import view
 
 __all__ = ["specialise"]
@@ -57,7 +59,7 @@ class _Read:
 
     __slots__ = ("attributes", "children", "interactions", "ipage", "services", "spage")
 
-    def __init__(self, attributes: dict[str, Any], services: list[dict[str, Any]],
+    def __init__(self, attributes: dict[str, Any] | UnreadableValue, services: list[dict[str, Any]],
                  children: dict[str, dict[int, list[dict[str, Any]]]], interactions: list[Interaction],
                  spage: pages.Page, ipage: pages.Page | None) -> None:
         self.attributes = attributes
@@ -106,11 +108,18 @@ async def _read(plan: Plan, shape: _Shape, run: Any) -> profiles.Profile:
                            parts=2)
     views = await view.customer_views(ctx, [customer_id], f, spage, shape.levels, ipage)
     attributes = views.attributes.get(customer_id)
-    if not isinstance(attributes, dict):
-        raise Fallback  # no such customer, or attributes that cannot be read: the full path's errors
+    if attributes is None:
+        raise Fallback  # no such customer: the full path's error
     run.read = _Read(attributes, views.services.get(customer_id, []), views.children,
                      views.interactions.get(customer_id, []), spage, ipage)
     return profiles.Profile(customer_id=customer_id)
+
+
+def _attributes(source: Any, run: Any) -> Any:
+    found = run.read.attributes
+    if isinstance(found, UnreadableValue):
+        raise Fallback  # the field's error, which the full path reports (the profile's other fields read)
+    return JSON(found)
 
 
 def _services(source: Any, run: Any) -> Any:
@@ -130,7 +139,7 @@ def _tasks(source: Any, run: Any) -> Any:
 
 
 _FROM_VIEW: dict[Any, Any] = {
-    profiles.Profile.attributes: lambda source, run: JSON(run.read.attributes),
+    profiles.Profile.attributes: _attributes,
     profiles.Profile.active_services: _services,
     profiles.Profile.services: _services,
     profiles.Profile.interactions: _interactions,

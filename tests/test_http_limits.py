@@ -76,6 +76,45 @@ async def test_request_heads_are_limited_and_unfinished_connections_are_closed(t
             assert (await client.get("/server/status")).status_code == 200
 
 
+def head_of(size: int, last: bytes = b"") -> bytes:
+    """A request head of exactly `size` bytes (request line and blank line included), its padding in one field."""
+    fixed = len(HEAD) + len(last) + len(b"X-Pad: \r\n\r\n")
+    return HEAD + last + b"X-Pad: " + b"p" * (size - fixed) + b"\r\n\r\n"
+
+
+async def test_every_head_is_held_to_the_limits_however_it_comes(tmp_path: Path, database_url: str):
+    limit = 4096
+    ok = HEAD + b"\r\n"
+    many = HEAD + b"".join(b"X-N%d: v\r\n" % n for n in range(30)) + b"\r\n"  # 31 fields
+    async with serve(tmp_path, database_url, f"max_header_bytes = {limit}\nmax_header_count = 30\n") as server:
+        def refused(answers: list[bytes], count: bool = False) -> bool:
+            last = answers[-1]
+            words = "more than 30 header fields" if count else f"larger than {limit} bytes"
+            return status_of(last) == 431 and body_of(last)["code"] == 4310 and words in body_of(last)["description"]
+
+        for over, count in ((head_of(limit + 1), False), (head_of(20 * 1024), False), (many, True)):
+            # The first head on a connection, sent whole in one write.
+            got = answers_of(await exchange(server, over))
+            assert len(got) == 1 and refused(got, count), got
+            # A later head on a kept connection, after a request answered.
+            got = await converse(server, [ok, None, over, -1])
+            assert status_of(got[0]) == 200 and len(answers_of(got[1])) == 1 and refused(got[1:], count), got
+            # A head pipelined behind a request, in the same write: the request is answered, then the refusal.
+            got = answers_of(await exchange(server, ok + ok + over + ok))
+            assert [status_of(a) for a in got] == [200, 200, 431] and refused(got, count), got
+            # Begun behind a request, ended in a later write.
+            got = await converse(server, [ok + over[:100], None, over[100:], -1])
+            assert status_of(got[0]) == 200 and len(answers_of(got[1])) == 1 and refused(got[1:], count), got
+        # A head of exactly the limit passes, however it comes.
+        at = head_of(limit, b"Connection: keep-alive\r\n")
+        got = await converse(server, [at, None, ok, None, at, None, ok + at + head_of(limit, b"Connection: close\r\n"),
+                                      -1])
+        assert [status_of(a) for a in got[:3]] == [200, 200, 200]
+        assert [status_of(a) for a in answers_of(got[3])] == [200, 200, 200], got[3][:300]
+        got = await converse(server, [ok + at[:100], None, at[100:], None])
+        assert [status_of(a) for a in got] == [200, 200]
+
+
 async def test_forwarded_for_is_believed_from_configured_proxies_only(tmp_path: Path, database_url: str):
     async def clients(config: str, where: Path) -> tuple[list[int], list[str]]:
         await asyncio.to_thread(where.mkdir)

@@ -1,8 +1,9 @@
 """uvicorn's HTTP protocol (httptools) with limits on the request head, which the ASGI layer never sees:
 its size (`max_header_bytes`, request line included) and number of headers (`max_header_count`), answered
-431, and the time a client has to send it (`header_timeout_seconds`, from the connection or the request's
-first byte), after which the connection is closed (with a 408 when part of a head had come). A connection
-that never sends a request, or sends one a byte at a time, is closed instead of being held.
+431, every head of a connection held to them however its bytes come (see `data_received`), and the time a
+client has to send it (`header_timeout_seconds`, from the connection or the request's first byte), after
+which the connection is closed (with a 408 when part of a head had come). A connection that never sends a
+request, or sends one a byte at a time, is closed instead of being held.
 
 A refused head is the connection's last request. Its answer goes out after the answers of the requests before
 it (pipelined behind them) have ended, never inside one, and the connection closes after it.
@@ -138,10 +139,12 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         if GuardedHttpProtocol.limits is None:
             GuardedHttpProtocol.limits = _from_environment()
         self.head_limits = GuardedHttpProtocol.limits
-        self._in_head = True
-        self._head_bytes = 0
+        self._max_bytes = self.head_limits.max_bytes
+        self._max_count = self.head_limits.max_count
+        self._in_head = False  # the parser is inside a request's head (its first byte came)
+        self._head_bytes = -1  # of a head left unfinished by a read, its bytes so far (-1: none yet)
         self._head_count = 0
-        self._begun = False  # the parser is inside a request's head (its first byte came)
+        self._sizing = False  # the heads that end in this read are measured (`_measure`)
         self._head_timer: asyncio.TimerHandle | None = None
         self._refusal: tuple[int, str, str] | None = None
         self._discarding = False
@@ -173,59 +176,104 @@ class GuardedHttpProtocol(HttpToolsProtocol):
             # again from now, and the answer is not cut short.
             self._arm()
             return
-        if self._head_bytes or self._begun:
+        if self._in_head:
             self._answer(408, "request_timeout",
                          f"the request head was not complete after {self.head_limits.timeout_seconds:g} s")
         else:
             self.transport.close()
 
     def data_received(self, data: bytes) -> None:
-        # As uvicorn's, with the head's bytes counted and its refusals answered.
+        # As uvicorn's, with every head's size held to the limit and its refusals answered. A read no larger than
+        # the limit holds every head that begins and ends in it within the limit: the usual read (a small head,
+        # whole) costs a comparison. The heads that end in a larger read, or in a read after the one they began
+        # in, are measured when they end (`_measured_read`); a head a read leaves unfinished is counted by its
+        # bytes so far (`_unfinished`).
         if self._discarding:
             return
         self._unset_keepalive_if_required()
-        if self._in_head:
-            self._head_bytes += len(data)
+        if self._in_head or len(data) > self._max_bytes:
+            self._measured_read(data)
+            return
         try:
             self.parser.feed_data(data)
-        except httptools.HttpParserError:
-            if self._refusal is not None:
-                self._answer(*self._refusal)
-                return
-            msg = "Invalid HTTP request received."
-            self.logger.warning(msg)
-            self.send_400_response(msg)
+        except (httptools.HttpParserError, httptools.HttpParserUpgrade) as exc:
+            self._parse_stopped(exc)
             return
-        except httptools.HttpParserUpgrade:
+        if self._in_head:
+            self._unfinished(data)
+
+    def _measured_read(self, data: bytes) -> None:
+        """A read larger than the limit, or one that goes on with a head begun before it: the heads that end in
+        it are measured (`_measure`)."""
+        if self._in_head:
+            self._head_bytes += len(data)  # all of it is the head's, unless the head ends in it
+        self._sizing = True
+        try:
+            self.parser.feed_data(data)
+        except (httptools.HttpParserError, httptools.HttpParserUpgrade) as exc:
+            self._parse_stopped(exc)
+            return
+        finally:
+            self._sizing = False
+        if self._in_head:
+            self._unfinished(data)
+
+    def _parse_stopped(self, exc: Exception) -> None:
+        if isinstance(exc, httptools.HttpParserUpgrade):
             if self._should_upgrade():
                 self.handle_websocket_upgrade()
             else:
                 self._unsupported_upgrade_warning()
-            return
-        if self._in_head:
-            if self._head_bytes > self.head_limits.max_bytes:
-                self._answer(431, "header_too_large",
-                             f"the request head is larger than {self.head_limits.max_bytes} bytes")
-            else:
-                # A head begun and not finished by these bytes: its time runs from now. (A head that came
-                # whole, the usual case, sets no timer.)
-                self._arm()
+        elif self._refusal is not None:
+            self._answer(*self._refusal)
+        else:
+            msg = "Invalid HTTP request received."
+            self.logger.warning(msg)
+            self.send_400_response(msg)
+
+    def _unfinished(self, data: bytes) -> None:
+        """After a read that left a head unfinished: refuse it when its bytes so far are over the limit, else
+        give it its time from now. (A head that came whole, the usual case, sets no timer.)"""
+        if self._head_bytes < 0:
+            # Begun in this read, after the end of another request's head or body, maybe: its bytes are those
+            # from its request line on (the last place its target is found, so never more than are its own).
+            url = self.url
+            at = data.rfind(b" " + url) if url else -1
+            self._head_bytes = len(data) - max(at - len(self.parser.get_method()), 0) if at >= 0 else 0
+        if self._head_bytes > self._max_bytes:
+            self._answer(431, "header_too_large", f"the request head is larger than {self._max_bytes} bytes")
+        else:
+            self._arm()
+
+    def _measure(self) -> None:
+        """Refuse the head that ends now, if it is larger than the limit, by the size of its request line and
+        fields as a client writes them (`Name: value`, CRLF-ended lines); the whitespace the parser skips
+        around a value is not counted."""
+        size = len(self.parser.get_method()) + len(self.url) + 14  # two spaces, HTTP/1.1, two CRLFs
+        for name, value in self.headers:
+            size += len(name) + len(value) + 4
+        if size > self._max_bytes:
+            self._refusal = (431, "header_too_large", f"the request head is larger than {self._max_bytes} bytes")
+            raise _HeadRefused
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        self._in_head = self._begun = True
+        self._in_head = True
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self._head_count += 1
-        if self._head_count > self.head_limits.max_count:
-            self._refusal = (431, "header_too_large", f"the request has more than {self.head_limits.max_count} "
+        if self._head_count > self._max_count:
+            self._refusal = (431, "header_too_large", f"the request has more than {self._max_count} "
                              "header fields")
             raise _HeadRefused
         super().on_header(name, value)
 
     def on_headers_complete(self) -> None:
-        self._in_head = self._begun = False
-        self._head_bytes = self._head_count = 0
+        if self._sizing:
+            self._measure()
+        self._in_head = False
+        self._head_bytes = -1
+        self._head_count = 0
         self._disarm()
         before = self.cycle
         super().on_headers_complete()

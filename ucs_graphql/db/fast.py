@@ -88,15 +88,16 @@ class FastStatement:
         nothing, and delivers its NOTIFYs then), which saves two round trips; the caller's commit has nothing
         left to send.
         """
-        sql, names = self._sql(conn.dialect)
-        args = [params[n] for n in names]
         sync, pooled, driver = _checked_out(conn)
+        dialect = sync.dialect  # the sync connection's attribute (AsyncConnection.dialect is two properties away)
+        sql, names = self._sql(dialect)
+        args = [params[n] for n in names]
         # Listeners of the engine's cursor events (statement counters, tracers) still see the statement
         # (checked as Connection.execute does: dispatching to no listener still costs a call).
         if sync._has_events or sync.engine._has_events:
             sync.dispatch.before_cursor_execute(sync, None, sql, args, None, False)
         try:
-            if conn.dialect.name == "postgresql":
+            if dialect.name == "postgresql":
                 adapted = pooled.dbapi_connection
                 if sync.in_transaction() and adapted._transaction is None and not last:
                     # SQLAlchemy's asyncpg adapter sends BEGIN lazily, before its first statement: do the

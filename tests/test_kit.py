@@ -9,7 +9,7 @@ import pytest
 from ucs_graphql.kit import jsonio
 from ucs_graphql.kit.errors import BadParameter, MalformedRequest, MissingParameter, ReservedWord
 from ucs_graphql.kit.names import check_name
-from ucs_graphql.kit.timefmt import format_dt, parse_date, parse_dt
+from ucs_graphql.kit.timefmt import format_dt, format_ms, from_millis, parse_date, parse_dt
 from ucs_graphql.metadata.model import parse_extension_schema
 from ucs_graphql.metadata.records import validate_record
 
@@ -35,6 +35,18 @@ def test_bad_datetimes_are_refused(text):
 def test_format_is_utc_with_millis():
     assert format_dt(datetime(2010, 2, 24, 15, 56, 46, 369999, tzinfo=UTC)) == "2010-02-24T15:56:46.369Z"
     assert parse_date("1981-03-17T02:00:00.000Z").isoformat() == "1981-03-17"
+
+
+@pytest.mark.parametrize("ms", [
+    0, -1, -999, -1000, -1001, 999, 1000, 1001, 1_577_836_799_999, 1_577_836_800_000, 1_266_940_606_369,
+    -2_208_988_800_000, -2_208_988_800_001, 7_258_118_399_999, 7_258_118_400_000, 253_402_300_799_999,
+])
+def test_milliseconds_format_as_their_datetime(ms):
+    # The text up to the milliseconds is kept per second: formatting a neighbour first must not leak into it.
+    for neighbour in (ms - 1, ms + 1, ms - 1000, ms):
+        if -62_135_596_800_000 <= neighbour <= 253_402_300_799_999:
+            format_ms(neighbour)
+    assert format_ms(ms) == format_dt(from_millis(ms))
 
 
 def test_names():

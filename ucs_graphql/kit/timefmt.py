@@ -36,13 +36,24 @@ _EPOCH = datetime(1970, 1, 1)
 _FAST_MS = (-2208988800000, 7258118400000)  # 1900-01-01 to 2200-01-01
 
 
+# The second last formatted by `format_ms` and its text up to the milliseconds: the journey writes of one
+# second (most of them are stamped with the current time) share it.
+_last_second: tuple[int, str] = (0, "1970-01-01T00:00:00.")
+
+
 def format_ms(ms: int) -> str:
     """`format_dt(from_millis(ms))`, without the time zone conversion and strftime (a third of the time), for
     the years 1900 to 2199 (beyond, from_millis's float loses a millisecond now and then: the same text is
-    kept for every value by taking that path there)."""
+    kept for every value by taking that path there). The text up to the milliseconds is made once per second
+    (a tenth of the time again)."""
+    global _last_second
     if not _FAST_MS[0] <= ms < _FAST_MS[1]:
         return format_dt(from_millis(ms))
-    return _iso(_EPOCH + timedelta(milliseconds=ms))
+    second, milli = divmod(ms, 1000)
+    last = _last_second
+    if last[0] != second:
+        last = _last_second = (second, _iso(_EPOCH + timedelta(seconds=second))[:-4])
+    return f"{last[1]}{milli:03d}Z"
 
 
 def now_ms() -> int:

@@ -22,6 +22,7 @@ from tests.test_subscriptions import served_app
 from ucs_graphql.db.engine import sqlite_path
 from ucs_graphql.db.tables.journeys import service
 from ucs_graphql.web.graphiql import STATIC
+from ucs_graphql.web.middleware import Deadlines
 
 GUARD = 30  # seconds a socket waits for the server before the test fails
 
@@ -170,6 +171,35 @@ async def test_a_request_longer_than_its_kind_allows_is_stopped(make_client):
                              headers=JSON)
     assert resp.status_code == 200, resp.text
     assert (await client.get("/server/status")).json()["mode"] == "maintenance"
+
+
+async def test_time_limits_of_one_duration_share_a_timer_and_each_falls_on_time():
+    # The queue's timer is armed for its oldest deadline; a request that ended is never cut, and one that
+    # began behind it is cut at its own time, not at the first one's nor later.
+    loop = asyncio.get_running_loop()
+    queue = Deadlines(loop, 0.3)
+    outcomes: dict[str, tuple[str, bool, float]] = {}
+
+    async def request(name: str, work: float) -> None:
+        began = loop.time()
+        deadline = queue.start()
+        try:
+            await asyncio.sleep(work)
+        except asyncio.CancelledError:
+            outcomes[name] = ("cut", deadline.end(), loop.time() - began)
+            return
+        outcomes[name] = ("done", deadline.end(), loop.time() - began)
+
+    first = asyncio.create_task(request("quick", 0.05))
+    await asyncio.sleep(0.1)
+    slow = asyncio.create_task(request("slow", 5.0))
+    await asyncio.sleep(0.05)
+    last = asyncio.create_task(request("quick too", 0.4 - 0.15))
+    await asyncio.gather(first, slow, last)
+    assert {name: got[:2] for name, got in outcomes.items()} == {
+        "quick": ("done", False), "slow": ("cut", True), "quick too": ("done", False)}
+    assert 0.29 <= outcomes["slow"][2] < 0.6
+    assert not queue.pending or all(d.ended for d in queue.pending)
 
 
 async def test_a_websocket_is_closed_at_its_time_limit(database_url):

@@ -109,9 +109,10 @@ class _Run:
 class _Field:
     """One selected field: how to resolve it on its parent and complete its value."""
 
-    __slots__ = ("basic", "check", "children", "complete", "convert", "direct", "field_def", "info_param", "key",
-                 "leaf", "listed", "name", "nodes", "parent", "pathless", "per_request_args", "python_name",
-                 "resolver", "self_param", "source_params", "static_args", "strawberry", "typename", "waits")
+    __slots__ = ("basic", "check", "children", "complete", "convert", "direct", "field_def", "info_param",
+                 "items_pathless", "key", "leaf", "listed", "name", "nodes", "parent", "pathless", "per_request_args",
+                 "python_name", "resolver", "self_param", "source_params", "static_args", "strawberry", "typename",
+                 "waits")
 
     def __init__(self, key: str, node: FieldNode, parent: GraphQLObjectType) -> None:
         self.key = key
@@ -136,6 +137,7 @@ class _Field:
         self.listed = False  # a list: its items are completed at once
         self.leaf = False  # a scalar or enum (non-null or not): completed without a path, never waits
         self.pathless = False  # no resolver here or below: completed without a path (no resolver reads one)
+        self.items_pathless = False  # a list whose items have no resolver below: items completed without paths
         # The resolver's value without a call through Strawberry's interface: (source, run) -> value, for a
         # plain synchronous resolver of the object alone, or given by a specialisation (`Plan.give`); `waits`
         # when it is a coroutine function.
@@ -317,7 +319,7 @@ class Plan:
             f.listed = True
             item = self._completer(type_.of_type, node, f)
             # The items' paths are made only for resolvers below to read (an error takes the full path).
-            pathless = not _resolvers(f.children)
+            f.items_pathless = not _resolvers(f.children)
 
             def as_list(value: Any, path: Path, run: _Run) -> Any:
                 if isinstance(value, Exception):
@@ -330,7 +332,7 @@ class Plan:
                 pending: list[int] = []
                 try:
                     for i, v in enumerate(value):
-                        at = _LEAF_PATH if pathless else path.add_key(i, None)
+                        at = _LEAF_PATH if f.items_pathless else path.add_key(i, None)
                         done = _then(v, item, at, run) if _awaitable(v) else item(v, at, run)
                         if _awaitable(done):
                             pending.append(i)
@@ -423,6 +425,7 @@ class Plan:
                 walk(f.children)
                 if not f.typename:
                     f.pathless = _pathless(f)
+                    f.items_pathless = not _resolvers(f.children)
 
         walk(self.fields)
 

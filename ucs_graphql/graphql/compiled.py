@@ -78,7 +78,7 @@ from strawberry.types.fields.resolver import StrawberryResolver
 from ucs_graphql.kit.errors import UcsError
 from ucs_graphql.kit.sized_cache import SizedCache
 
-__all__ = ["LEAF_PATH", "Fallback", "Plan", "Plans"]
+__all__ = ["Fallback", "Plan", "Plans"]
 
 STRAWBERRY = "strawberry-definition"
 Completer = Callable[[Any, Path, "_Run"], Any]
@@ -588,7 +588,7 @@ async def _permit(f: _Field, source: Any, info: Any, kwargs: dict[str, Any]) -> 
 
 
 _INT32 = (-(2**31), 2**31 - 1)
-LEAF_PATH = _LEAF_PATH = Path(None, "", None)  # what fields without a resolver at or below them are completed with
+_LEAF_PATH = Path(None, "", None)  # what fields without a resolver at or below them are completed with
 
 
 def _leaf(type_: Any, required: bool) -> Completer:

@@ -150,9 +150,14 @@ class _LoopSqlite(aiosqlite.Connection):
         super().__init__(connector, 64)
         self._tx = _Inline()  # type: ignore[assignment]
 
-    async def _execute(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    def _open(self) -> sqlite3.Connection:
+        """The sqlite3 connection, or aiosqlite's error for a closed one."""
         if not self._running or not self._connection:
             raise ValueError("Connection closed")
+        return self._connection
+
+    async def _execute(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        self._open()
         return fn(*args, **kwargs)
 
     async def execute_fetchall(  # type: ignore[override]
@@ -161,9 +166,7 @@ class _LoopSqlite(aiosqlite.Connection):
         """Every row of `sql`, run now: aiosqlite's own wraps the call in a Result and hands it to `_execute`
         through a partial, none of which a call that never waits needs (FastStatement runs the hot paths'
         statements this way)."""
-        if not self._running or not self._connection:
-            raise ValueError("Connection closed")
-        return self._connection.execute(sql, [] if parameters is None else parameters).fetchall()
+        return self._open().execute(sql, [] if parameters is None else parameters).fetchall()
 
     async def _connect(self) -> _LoopSqlite:
         if self._connection is None:

@@ -400,3 +400,92 @@ async def test_an_answer_before_the_whole_body_is_the_last_on_its_connection(tmp
     async with serve(tmp_path / "request", database_url, config) as server:
         got = await after_answer(server, post_head(len(START)))  # the request's time limit while its body comes: 503
         assert status_of(got[0]) == 503 and closing(got[0]) and got[1] == b"", got
+
+
+def chunked_post(body: bytes, trailers: bytes) -> bytes:
+    """POST /services/start with `body` in one chunk, then a trailer section of the fields `trailers`."""
+    return (b"POST /services/start HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n%x\r\n" % len(body) + body + b"\r\n0\r\n" + trailers + b"\r\n")
+
+
+async def test_a_trailer_section_has_limits_of_its_own_and_never_reaches_the_application(tmp_path: Path,
+                                                                                          database_url: str):
+    limit = 4096
+    fields = b"".join(b"X-T%d: v\r\n" % n for n in range(20))
+    at_count = HEAD + b"".join(b"X-N%d: v\r\n" % n for n in range(29)) + b"\r\n"  # 30 fields: the limit
+    at_count_last = at_count.replace(b"X-N28: v\r\n", b"Connection: close\r\n")
+    thirty = b"".join(b"X-T%d: v\r\n" % n for n in range(30))
+
+    def pad(size: int) -> bytes:
+        """A trailer section of one field of `size` bytes as written."""
+        return b"X-Pad: " + b"p" * (size - len(b"X-Pad: \r\n")) + b"\r\n"
+
+    def refused(answers: list[bytes], words: str) -> bool:
+        last = answers[-1]
+        return status_of(last) == 431 and body_of(last)["code"] == 4310 and words in body_of(last)["description"]
+
+    def service_id(answer: bytes) -> int:
+        assert status_of(answer) == 201, answer
+        return int(body_of(answer)["service_id"])
+
+    async with serve(tmp_path, database_url, f"max_header_bytes = {limit}\nmax_header_count = 30\n") as server:
+        # Trailer fields do not count toward the head of the request after them, sent after the answer or
+        # pipelined in the same write; and a trailer section of 30 fields or of exactly the limit passes.
+        got = await converse(server, [chunked_post(START, fields), None, at_count, None,
+                                      chunked_post(START, thirty), None, at_count, None,
+                                      chunked_post(START, pad(limit)), None, at_count, None])
+        assert [status_of(a) for a in got] == [201, 200, 201, 200, 201, 200], got
+        got = answers_of(await exchange(server, chunked_post(START, fields) + at_count_last))
+        assert [status_of(a) for a in got] == [201, 200], got
+        # A body of many chunks, the request sent in writes of 1000 bytes that end anywhere (in a chunk's size line,
+        # in its data, in a trailer field): neither its data nor its trailers are taken for more than they are.
+        body = START + b" " * 64 * 1024
+        dribbled = chunked_post(START, b"")[:chunked_post(START, b"").index(b"\r\n\r\n") + 4] + b"".join(
+            b"%x\r\n" % len(body[n:n + 9001]) + body[n:n + 9001] + b"\r\n" for n in range(0, len(body), 9001)
+        ) + b"0\r\n" + fields + pad(limit - len(fields)) + b"\r\n"
+        host, port = server.base_url.removeprefix("http://").split(":")
+        reader, writer = await asyncio.open_connection(host, int(port))
+        try:
+            for n in range(0, len(dribbled), 1000):
+                writer.write(dribbled[n:n + 1000])
+                await writer.drain()
+                await asyncio.sleep(0.002)
+            writer.write(at_count_last)
+            async with asyncio.timeout(GUARD):
+                got = answers_of(await reader.read(-1))
+        finally:
+            writer.close()
+        assert [status_of(a) for a in got] == [201, 200], got
+        # A trailer field is not one of the request's headers: a trailer Host is not taken for the request's.
+        got = await converse(server, [chunked_post(START, b"Host: evil.example\r\n"), None])
+        first = service_id(got[0])
+        # A trailer section over a limit is refused with 431 in place of the request's answer, and the request is
+        # not carried out: 31 fields, one byte over, a field of a megabyte, and one behind a request in the same
+        # write (that request is answered first).
+        for trailers, words in ((thirty + b"X-T30: v\r\n", "more than 30 trailer fields"),
+                                (pad(limit + 1), f"trailer section is larger than {limit} bytes"),
+                                (pad(1024 * 1024), f"trailer section is larger than {limit} bytes")):
+            got = answers_of(await exchange(server, chunked_post(START, trailers)))
+            assert len(got) == 1 and refused(got, words), got
+            got = answers_of(await exchange(server, HEAD + b"\r\n" + chunked_post(START, trailers)))
+            assert [status_of(a) for a in got] == [200, 431] and refused(got, words), got
+        # A trailer field that never ends, sent in many writes, is refused once its bytes are over the limit: the
+        # server does not keep them waiting for its end.
+        reader, writer = await asyncio.open_connection(host, int(port))
+        try:
+            writer.write(chunked_post(START, b"")[:-2] + b"X-Endless: ")
+            for _ in range(2 * limit // 512 + 2):
+                await asyncio.sleep(0.01)
+                writer.write(b"e" * 512)
+                await writer.drain()
+            async with asyncio.timeout(GUARD):
+                got = answers_of(await reader.read(-1))
+        finally:
+            writer.close()
+        assert len(got) == 1 and refused(got, f"trailer section is larger than {limit} bytes"), got
+        # Bytes in a body that are not HTTP (a chunk size line that is not hexadecimal) are refused at once.
+        got = answers_of(await exchange(server, chunked_post(START, b"").replace(b"\r\n0\r\n", b"\r\nzz\r\n")))
+        assert [status_of(a) for a in got] == [400], got
+        # None of the refused requests was carried out.
+        got = await converse(server, [chunked_post(START, b""), None])
+        assert service_id(got[0]) == first + 1

@@ -5,6 +5,9 @@ client has to send it (`header_timeout_seconds`, from the connection or the requ
 which the connection is closed (with a 408 when part of a head had come). A connection that never sends a
 request, or sends one a byte at a time, is closed instead of being held.
 
+The trailer section of a chunked body is held to the same limits, counted on its own (`_trailer_field`), and
+never reaches the application: its fields are dropped, not added to the headers it has read.
+
 A refused head is the connection's last request. Its answer goes out after the answers of the requests before
 it (pipelined behind them) have ended, never inside one, and the connection closes after it.
 So does an answer that starts before its request's body has all come (`_HeadHeld`).
@@ -143,7 +146,12 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self._max_count = self.head_limits.max_count
         self._in_head = False  # the parser is inside a request's head (its first byte came)
         self._head_bytes = -1  # of a head left unfinished by a read, its bytes so far (-1: none yet)
-        self._head_count = 0
+        self._head_count = 0  # fields of the head, or of the trailer section, being read
+        self._trailer_bytes = 0  # of the trailer section being read, its fields so far
+        self._tail = False  # a chunk's size line was read and none of its data has come: maybe the last chunk
+        self._tail_mark = 0  # the length of the request's body in hand when that was last seen
+        self._tail_field = -1  # bytes of an unfinished trailer field, from reads wholly inside it (-1: none yet)
+        self._behind: RequestResponseCycle | None = None  # the unfinished cycle the last request was queued behind
         self._sizing = False  # the heads that end in this read are measured (`_measure`)
         self._head_timer: asyncio.TimerHandle | None = None
         self._refusal: tuple[int, str, str] | None = None
@@ -191,7 +199,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         if self._discarding:
             return
         self._unset_keepalive_if_required()
-        if self._in_head or len(data) > self._max_bytes:
+        if self._in_head or self._tail or len(data) > self._max_bytes:
             self._measured_read(data)
             return
         try:
@@ -203,10 +211,13 @@ class GuardedHttpProtocol(HttpToolsProtocol):
             self._unfinished(data)
 
     def _measured_read(self, data: bytes) -> None:
-        """A read larger than the limit, or one that goes on with a head begun before it: the heads that end in
-        it are measured (`_measure`)."""
+        """A read larger than the limit, or one that goes on with a head begun before it, or with a chunk whose
+        data has not come (maybe the trailer section): the heads that end in it are measured (`_measure`), a
+        trailer section left unfinished is measured (`_unfinished_tail`)."""
         if self._in_head:
             self._head_bytes += len(data)  # all of it is the head's, unless the head ends in it
+        if self._tail:
+            self._tail_mark = len(self.cycle.body)  # the application may have taken the body in hand since
         self._sizing = True
         try:
             self.parser.feed_data(data)
@@ -217,6 +228,8 @@ class GuardedHttpProtocol(HttpToolsProtocol):
             self._sizing = False
         if self._in_head:
             self._unfinished(data)
+        elif self._tail:
+            self._unfinished_tail(data)
 
     def _parse_stopped(self, exc: Exception) -> None:
         if isinstance(exc, httptools.HttpParserUpgrade):
@@ -245,6 +258,22 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         else:
             self._arm()
 
+    def _unfinished_tail(self, data: bytes) -> None:
+        """After a read that ended inside a chunk none of whose data had come before it. If some came in this read,
+        the chunk is one of data, not the last. Else the read ended in the trailer section: refuse it when its
+        fields so far and the bytes of its unfinished field are over the limit. Those bytes are counted from
+        the reads wholly inside that field (the field's part in the read it began in is not), so the memory an
+        unfinished field holds is bounded, and a section within the limit is never refused by the count."""
+        if len(self.cycle.body) > self._tail_mark:
+            self._tail = False
+        elif self._tail_field < 0:
+            self._tail_field = 0  # the unfinished field began in this read
+        else:
+            self._tail_field += len(data)
+            if self._trailer_bytes + self._tail_field > self._max_bytes:
+                self._answer(431, "header_too_large",
+                             f"the request's trailer section is larger than {self._max_bytes} bytes")
+
     def _measure(self) -> None:
         """Refuse the head that ends now, if it is larger than the limit, by the size of its request line and
         fields as a client writes them (`Name: value`, CRLF-ended lines); the whitespace the parser skips
@@ -259,14 +288,39 @@ class GuardedHttpProtocol(HttpToolsProtocol):
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._in_head = True
+        self._head_count = 0
+        self._trailer_bytes = 0
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self._head_count += 1
         if self._head_count > self._max_count:
-            self._refusal = (431, "header_too_large", f"the request has more than {self._max_count} "
-                             "header fields")
+            what = "header" if self._in_head else "trailer"
+            self._refusal = (431, "header_too_large", f"the request has more than {self._max_count} {what} fields")
             raise _HeadRefused
-        super().on_header(name, value)
+        if self._in_head:
+            super().on_header(name, value)
+        else:
+            self._trailer_field(name, value)
+
+    def _trailer_field(self, name: bytes, value: bytes) -> None:
+        """A field of the trailer section after a chunked body (httptools reports them as header fields, after
+        the head): measured as a head's fields are, against the limits of its own section, and dropped. Given
+        to uvicorn, it would be added to the headers of a request whose application has them in hand, maybe
+        read already (a trailer `Host` or `Authorization` after the head's)."""
+        self._trailer_bytes += len(name) + len(value.rstrip(b" \t")) + 4
+        self._tail_field = -1  # the next field, if any, begins in this read
+        if self._trailer_bytes > self._max_bytes:
+            self._refusal = (431, "header_too_large",
+                             f"the request's trailer section is larger than {self._max_bytes} bytes")
+            raise _HeadRefused
+
+    def on_chunk_header(self) -> None:
+        self._tail = True
+        self._tail_mark = len(self.cycle.body)
+        self._tail_field = -1
+
+    def on_chunk_complete(self) -> None:
+        self._tail = False
 
     def on_headers_complete(self) -> None:
         if self._sizing:
@@ -276,6 +330,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self._head_count = 0
         self._disarm()
         before = self.cycle
+        self._behind = before if before is not None and not before.response_complete else None
         super().on_headers_complete()
         # An upgrade request (a WebSocket) makes no cycle: the connection changes protocol, nothing is held.
         if self.cycle is not None and self.cycle is not before:
@@ -310,7 +365,14 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         without it."""
         self._disarm()
         self._discarding = True
-        cycle = self.cycle
+        cycle: RequestResponseCycle | None = self.cycle
+        if cycle is not None and cycle.more_body and not cycle.response_complete:
+            # What is refused is the request's own (its trailer section, or bytes in its body that are not HTTP):
+            # that request is refused, in place of its answer if it has not started (`_refuse_request`).
+            if cycle.response_started:
+                return  # the answer going out is the connection's last (`_HeadHeld`)
+            self._refuse_request(cycle)
+            cycle = self._behind
         if cycle is None or cycle.response_complete:
             self._send_last(answer)
             return
@@ -321,6 +383,17 @@ class GuardedHttpProtocol(HttpToolsProtocol):
             self._send_last(answer)
 
         cycle.on_response = then_refusal
+
+    def _refuse_request(self, cycle: RequestResponseCycle) -> None:
+        """Take back a request whose body has not all come: its application, if it runs, sees the client gone
+        (its answer, if any, is dropped); if it waits behind the answers of the requests before it, it is not
+        started."""
+        cycle.disconnected = True
+        cycle.message_event.set()
+        for queued in self.pipeline:
+            if queued[0] is cycle:
+                self.pipeline.remove(queued)
+                break
 
     def _send_last(self, answer: bytes) -> None:
         if self.transport.is_closing() or self._lingering:

@@ -1,6 +1,7 @@
 """Workers follow each other through the database's change signals (NOTIFY on PostgreSQL, PRAGMA data_version on
 SQLite, polling without them) instead of polling it: an idle worker sends nothing, a mode switch still waits
-for every live worker's requests, and a worker killed without leaving its row does not hold a switch back;
+for every live worker's requests, and a worker killed without leaving its row does not hold a switch back (on
+SQLite its released lock shows it dead at once);
 SQLite's event outbox stays bounded, and a process left behind by it ends its subscriptions.
 
 Several runtimes on one database stand for several workers (the make_client fixture).
@@ -9,6 +10,7 @@ Several runtimes on one database stand for several workers (the make_client fixt
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -22,6 +24,7 @@ from tests.helpers import assert_error, set_mode
 from ucs_graphql.db.engine import sqlite_path
 from ucs_graphql.db.tables.server import event_outbox, server_worker
 from ucs_graphql.events import sqlite as sqlite_bus
+from ucs_graphql.events.worker_locks import WorkerLocks
 from ucs_graphql.kit.errors import Unavailable
 from ucs_graphql.runtime import Runtime
 
@@ -140,21 +143,54 @@ async def _mode_is(client: httpx.AsyncClient, mode: str) -> bool:
     return resp.status_code == 200 and resp.json()["mode"] == mode
 
 
-async def test_a_worker_killed_without_leaving_does_not_hold_a_switch_back(make_client, caplog):
-    a, b = await make_client(), await make_client()
-    rt = runtime(a)
-    await until(lambda: _registered(rt), "a registered")
-
-    async def ghost(conn: Any) -> None:  # what a worker killed by SIGKILL leaves behind
+async def _ghost(rt: Runtime) -> None:
+    """A row of a worker that never answers (a worker killed by SIGKILL leaves one behind)."""
+    async def write(conn: Any) -> None:
         await conn.execute(insert(server_worker).values(worker_id="ghost", pid=1, heartbeat_ms=0, seen_generation=0,
                                                         inflight=0))
 
-    await rt.db.write(ghost)
-    await set_mode(a, "maintenance")
+    await rt.db.write(write)
+
+
+async def test_a_worker_that_never_acknowledges_does_not_hold_a_switch_back(make_client, database_url, caplog):
+    """On PostgreSQL a worker killed without leaving is presumed gone this way. On SQLite one is known dead at
+    once by its released lock (the test below), so the ghost holds a lock here: it stands for a worker alive but
+    stuck, which the switch presumes gone all the same."""
+    a, b = await make_client(), await make_client()
+    rt = runtime(a)
+    await until(lambda: _registered(rt), "a registered")
+    with contextlib.ExitStack() as stack:
+        path = sqlite_path(database_url)
+        if path is not None:
+            locks = WorkerLocks(path, "ghost")
+            assert locks.hold()
+            stack.callback(locks.release)
+        await _ghost(rt)
+        await set_mode(a, "maintenance")
     assert (await b.get("/server/status")).json()["mode"] == "maintenance"
     rows = await worker_rows(rt)
     assert "ghost" not in rows and runtime(b).server.worker_id in rows
     assert "ghost did not acknowledge the mode switch" in caplog.text
+
+
+async def test_on_sqlite_a_worker_without_its_lock_is_removed_at_once(make_client, backend, caplog):
+    if backend != "sqlite":
+        pytest.skip("PostgreSQL workers are presumed gone by a mode switch only (the test above)")
+    a, b = await make_client(), await make_client()
+    rt = runtime(a)
+    await until(lambda: _registered(rt), "a registered")
+    await _ghost(rt)  # its commit moves the data version: the workers read the rows and find the ghost dead
+
+    async def ghost_removed() -> bool:
+        return "ghost" not in await worker_rows(rt)
+
+    await until(ghost_removed, "the ghost's row removed")
+    assert "ghost ended without leaving" in caplog.text
+    await set_mode(a, "maintenance")
+    assert (await b.get("/server/status")).json()["mode"] == "maintenance"
+    assert "did not acknowledge the mode switch" not in caplog.text  # nobody was presumed gone
+    assert runtime(a).parts["events"].peers and runtime(b).parts["events"].peers  # the live ones stay peers
+    assert set(await worker_rows(rt)) == {runtime(a).server.worker_id, runtime(b).server.worker_id}
 
 
 async def test_a_schema_change_reaches_the_cache_of_another_worker(make_client):

@@ -170,6 +170,12 @@ class EventBus:
     async def signal(self, conn: AsyncConnection) -> None:
         """Called inside a write transaction that changed the server state, for other processes to notice."""
 
+    async def before_register(self) -> None:
+        """Called before this worker inserts its row in server_worker: show the other processes it is alive."""
+
+    async def after_unregister(self) -> None:
+        """Called when this worker stops, after it deleted its row in server_worker (or failed to)."""
+
     async def start(self) -> None:
         """Connect whatever the bus needs."""
         self._run(self._poll(), "ucs-state-poll")
@@ -465,7 +471,7 @@ def make_bus(database_url: str, *, notify: bool = True, poll_seconds: float = 1.
         return LocalBus(poll_seconds)
     from ucs_graphql.events.sqlite import SqliteBus
 
-    return SqliteBus(database_url, poll_seconds, origin=origin)
+    return SqliteBus(database_url, poll_seconds, origin=origin, timeout=timeout)
 
 
 async def write_and_publish(

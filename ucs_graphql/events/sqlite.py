@@ -7,10 +7,12 @@ write-ahead log's index in shared memory: the check reads no page and writes not
 bus reads, on that connection:
 
 - server_state and server_worker (a few rows). When they differ from the last read, `changes` fires and
-  the mode watcher reads the state again; other commits (most of them) wake nobody. While other workers
-  are registered, a journey write adds its events to event_outbox, as one row in the write's own
+  the mode watcher reads the state again; other commits (most of them) wake nobody. While other live
+  workers are registered, a journey write adds its events to event_outbox, as one row in the write's own
   transaction; a lone process writes nothing more than before. A worker that starts waits until the others
-  had time to notice it before it serves.
+  had time to notice it before it serves. A registered worker whose lock is released
+  (ucs_graphql.events.worker_locks: it was killed without leaving) is no peer: its row and lock file are
+  removed at once, in a write transaction of their own.
 - when this process has subscribers, the outbox rows other processes added since the last read (else
   only the newest row's id, where its first subscriber will start), delivered in commit order (SQLite has
   one writer at a time, so ids follow commits). Every PRUNE_EVERY-th row removes the rows older than the
@@ -37,6 +39,7 @@ from ucs_graphql.db.engine import sqlite_path
 from ucs_graphql.db.fast import FastStatement
 from ucs_graphql.db.tables.server import event_outbox
 from ucs_graphql.events.bus import Event, LocalBus
+from ucs_graphql.events.worker_locks import WorkerLocks
 from ucs_graphql.kit import jsonio
 
 log = logging.getLogger("ucs.events")
@@ -58,21 +61,24 @@ _WORKERS = "SELECT worker_id, seen_generation, inflight FROM server_worker ORDER
 _NEWEST = "SELECT coalesce(max(id), 0) FROM event_outbox"
 _OLDEST = "SELECT min(id) FROM event_outbox"
 _SINCE = f"SELECT id, payload FROM event_outbox WHERE id > ? AND origin != ? ORDER BY id LIMIT {READ_ROWS}"
+_FORGET = "DELETE FROM server_worker WHERE worker_id IN ({})"
 
 
 class SqliteBus(LocalBus):
     """In-process delivery after commit; other processes' commits noticed through `PRAGMA data_version`, their
     events read from the outbox."""
 
-    def __init__(self, database_url: str, poll_seconds: float = 1.0, origin: str = "") -> None:
+    def __init__(self, database_url: str, poll_seconds: float = 1.0, origin: str = "", timeout: float = 5.0) -> None:
         super().__init__(poll_seconds)
         path = sqlite_path(database_url)
         if path is None:
             raise ValueError(f"not a SQLite URL: {database_url}")
         self.path = str(path)
         self.origin = origin
+        self.timeout = timeout  # the wait for the write lock when a dead worker's row is removed
+        self.locks = WorkerLocks(path, origin)
         self.checks = 0  # data_version checks made (bench/idle.py prints them)
-        self.peers = False  # other workers are registered: events go to the outbox too
+        self.peers = False  # other live workers are registered: events go to the outbox too
         self._last: int | None = None  # the newest outbox row read or skipped
         self._state: Any = None  # the server state and the workers' rows as last read
         self._conn: sqlite3.Connection | None = None
@@ -91,6 +97,12 @@ class SqliteBus(LocalBus):
         (row,) = await _ADD.fetch(conn, {"origin": self.origin, "payload": payload})
         if row[0] % PRUNE_EVERY == 0:
             await _PRUNE.fetch(conn, {"upto": row[0] - KEEP_ROWS})
+
+    async def before_register(self) -> None:
+        await asyncio.to_thread(self.locks.hold)
+
+    async def after_unregister(self) -> None:
+        await asyncio.to_thread(self.locks.release)
 
     async def start(self) -> None:
         # Autocommit, and never a wait on a lock: the check is a read of the log's index.
@@ -162,13 +174,34 @@ class SqliteBus(LocalBus):
                     self.deliver(Event.of(raw))
 
     def _read(self, follow: bool) -> tuple[Any, bool, list[str]]:
-        """(the server state and the workers' rows, outbox rows lost, payloads of other processes since the
-        last read)."""
+        """(the server state and the live workers' rows, outbox rows lost, payloads of other processes since
+        the last read)."""
         with self._lock:
             conn = self._conn
             if conn is None:
                 raise sqlite3.ProgrammingError("the bus is stopped")
-            return self._read_on(conn, follow)
+            (values, workers), lost, payloads = self._read_on(conn, follow)
+        return (values, self._live(workers)), lost, payloads
+
+    def _live(self, workers: list[Any]) -> list[Any]:
+        """The rows of `workers` that belong to live workers; those of dead ones are deleted, on a connection of
+        its own (the bus's never waits for a lock), while their locks are held."""
+        if not any(worker_id != self.origin for worker_id, *_rest in workers):
+            return workers
+        try:
+            with self.locks.dead(worker_id for worker_id, *_rest in workers) as dead:
+                if dead:
+                    self._forget(dead)
+        except sqlite3.Error as err:  # their rows and files are left for the next read (or a mode switch)
+            log.debug("could not remove the rows of dead workers %s: %s", ", ".join(dead), err)
+        return [row for row in workers if row[0] not in dead]
+
+    def _forget(self, dead: list[str]) -> None:
+        with contextlib.closing(sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)) as conn:
+            removed = conn.execute(_FORGET.format(",".join("?" * len(dead))), dead).rowcount
+        if removed:
+            log.warning("worker(s) %s ended without leaving (their lock is released): their rows are removed",
+                        ", ".join(dead))
 
     def _read_on(self, conn: sqlite3.Connection, follow: bool) -> tuple[Any, bool, list[str]]:
         state = (conn.execute(_STATE).fetchall(), conn.execute(_WORKERS).fetchall())

@@ -5,7 +5,9 @@ live worker applies it (new requests answer 503), reports when its in-flight req
 switch then writes the target mode. Workers register in server_worker when they start and leave it when
 they stop; they read server_state when the event bus signals a change (ucs_graphql.events), and write to
 server_worker only to acknowledge a generation. A worker that does not acknowledge a switch within
-live_seconds was killed without leaving the table: the switch removes it and goes on.
+live_seconds was killed without leaving the table: the switch removes it and goes on. On SQLite a worker
+killed without leaving is known at once by its released lock, and its row removed by the event bus
+(ucs_graphql.events.worker_locks), before any switch.
 """
 
 from __future__ import annotations
@@ -234,6 +236,7 @@ async def load_state(rt: Runtime) -> None:
         await rt.db.write(init)
         values[MODE] = PRODUCTION
     _apply(rt, values)
+    await rt.parts["events"].before_register()
     await _acknowledge(rt)
 
 
@@ -295,7 +298,7 @@ async def watch(rt: Runtime) -> None:
 
 
 async def unregister(rt: Runtime) -> None:
-    """Remove this worker from the acknowledgement table at shutdown."""
+    """Remove this worker from the acknowledgement table at shutdown (then what showed it alive)."""
     async def work(conn: AsyncConnection) -> None:
         await conn.execute(delete(server_worker).where(server_worker.c.worker_id == rt.server.worker_id))
         await rt.parts["events"].signal(conn)
@@ -304,3 +307,4 @@ async def unregister(rt: Runtime) -> None:
         await rt.db.write(work)
     except Exception:
         log.debug("could not unregister worker", exc_info=True)
+    await rt.parts["events"].after_unregister()

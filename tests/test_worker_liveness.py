@@ -1,0 +1,161 @@
+"""A worker killed without leaving (SIGKILL) costs nothing once it is gone: on SQLite its released lock shows it
+dead at once (ucs_graphql.events.worker_locks), so a server started after it stages no event for it and a mode
+switch does not wait for it; on PostgreSQL a mode switch presumes it gone after live_seconds, as before. Live
+workers are never removed, and a clean stop leaves no row and no lock file."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import time
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from bench.launch import launched
+from tests.conftest import wipe
+from tests.server_process import ServerProcess, serve
+from ucs_graphql.db.engine import sqlite_path, throwaway_engine
+from ucs_graphql.db.tables.server import event_outbox, server_worker
+from ucs_graphql.events.worker_locks import folder_of
+from ucs_graphql.server.service import LIVE_SECONDS
+
+# What a mode switch logs when it presumes a worker gone (ucs_graphql.server.service).
+PRESUMED = "did not acknowledge the mode switch"
+
+
+async def workers(url: str) -> set[str]:
+    """The worker ids registered in server_worker."""
+    engine = throwaway_engine(url)
+    try:
+        async with engine.connect() as conn:
+            return {row[0] for row in await conn.execute(select(server_worker.c.worker_id))}
+    finally:
+        await engine.dispose()
+
+
+async def outbox_rows(url: str) -> int:
+    engine = throwaway_engine(url)
+    try:
+        async with engine.connect() as conn:
+            return int(await conn.scalar(select(func.count()).select_from(event_outbox)) or 0)
+    finally:
+        await engine.dispose()
+
+
+async def registered(url: str, count: int) -> set[str]:
+    """The registered workers, once there are `count` (at most about 10 s: a guard against a hang)."""
+    for _ in range(500):
+        found = await workers(url)
+        if len(found) == count:
+            return found
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"{count} workers never registered: {found}")
+
+
+def lock_files(url: str) -> set[str]:
+    path = sqlite_path(url)
+    assert path is not None
+    folder = folder_of(path)
+    return {p.stem for p in folder.iterdir()} if folder.exists() else set()
+
+
+async def sigkill(server: ServerProcess) -> None:
+    server.proc.send_signal(signal.SIGKILL)
+    await server.proc.wait()
+
+
+async def logged(server: ServerProcess, text: str) -> None:
+    """Wait until the server's log says `text` (it writes its log lines a few milliseconds late, on a thread of
+    its own; at most about 5 s)."""
+    for _ in range(100):
+        if any(text in str(doc.get("message")) for doc in server.log_records()):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"never logged: {text}")
+
+
+async def start_services(base_url: str, count: int) -> None:
+    async with httpx.AsyncClient(base_url=base_url) as http:
+        for _ in range(count):
+            resp = await http.post("/services/start", json={"service_type": 1, "customer_id": "CK"})
+            assert resp.status_code == 201, resp.text
+
+
+async def test_a_server_started_after_a_killed_one_stages_no_event_for_it(database_url, backend, tmp_path):
+    if backend != "sqlite":
+        pytest.skip("the event outbox and the workers' locks are SQLite's")
+    try:
+        for n in range(2):
+            (tmp_path / str(n)).mkdir()
+        async with serve(tmp_path / "0", database_url) as first:
+            (dead,) = await registered(database_url, 1)
+            assert lock_files(database_url) == {dead}
+            await sigkill(first)
+        assert await workers(database_url) == {dead}  # killed, it left its row behind
+        async with serve(tmp_path / "1", database_url) as second:
+            (alive,) = await workers(database_url)
+            assert alive != dead  # the dead worker's row was removed when the new one started
+            assert lock_files(database_url) == {alive}
+            before = await outbox_rows(database_url)
+            await start_services(second.base_url, 3)
+            assert await outbox_rows(database_url) == before  # a lone worker writes no outbox row
+            await logged(second, "ended without leaving")
+    finally:
+        await wipe(database_url)
+
+
+async def test_a_mode_switch_after_a_worker_was_killed(database_url, backend, tmp_path):
+    """SQLite: the switch does not wait for the killed worker (its lock is released: it is removed as soon as
+    the switch's first write is read). PostgreSQL: it is presumed gone after live_seconds, as before."""
+    try:
+        async with contextlib.AsyncExitStack() as stack:
+            servers = []
+            for n in range(2):
+                (tmp_path / str(n)).mkdir()
+                servers.append(await stack.enter_async_context(serve(tmp_path / str(n), database_url)))
+            victim, survivor = servers
+            both = await registered(database_url, 2)
+            await sigkill(victim)
+            assert await workers(database_url) == both
+            async with httpx.AsyncClient(base_url=survivor.base_url, timeout=60) as http:
+                began = time.monotonic()
+                resp = await http.post("/server/mode", json={"mode": "maintenance"})
+                took = time.monotonic() - began
+                assert resp.status_code == 200, resp.text
+                assert (await http.get("/server/status")).json()["mode"] == "maintenance"
+            print(f"the switch took {took * 1000:.0f} ms")
+            assert len(await workers(database_url)) == 1  # the killed worker's row is gone
+            if backend == "sqlite":
+                await logged(survivor, "ended without leaving")
+                assert took < LIVE_SECONDS, took
+                assert PRESUMED not in survivor.log_path.read_text()
+            else:
+                await logged(survivor, PRESUMED)
+                assert took >= LIVE_SECONDS, took
+    finally:
+        await wipe(database_url)
+
+
+async def test_live_workers_on_one_sqlite_file_stay_peers_and_leave_nothing_at_a_clean_stop(
+        database_url, backend, tmp_path):
+    if backend != "sqlite":
+        pytest.skip("the event outbox and the workers' locks are SQLite's")
+    try:
+        async with launched(database_url, tmp_path, workers=2) as server:
+            both = await registered(database_url, 2)
+            assert lock_files(database_url) == both
+            await asyncio.sleep(0.5)  # the first worker notices the second within 50 ms
+            before = await outbox_rows(database_url)
+            await start_services(server.url, 6)
+            # Each write of either worker moves the data version, and both read the workers' rows again.
+            await asyncio.sleep(0.3)
+            assert await workers(database_url) == both  # no live worker is removed
+            assert await outbox_rows(database_url) == before + 6  # each write is staged for the other worker
+        assert server.proc.returncode == 0
+        assert await workers(database_url) == set()
+        assert lock_files(database_url) == set()
+    finally:
+        await wipe(database_url)

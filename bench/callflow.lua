@@ -9,7 +9,9 @@
 -- active_services, profile_by_id, server_status), IDS and THREADS (prepared ids for the STEP types that need
 -- items: a file of lines "service_id [state_id|task_id]", spread over THREADS threads).
 -- An answer with another status than the step's is counted and its first lines printed; the flow then starts
--- over. done() prints one machine-readable line that bench/callflow.py reads.
+-- over. done() prints one machine-readable line that bench/callflow.py reads, and in the flow one line per step
+-- with that step's latency percentiles (each request timed from its making, just before wrk writes it, to its
+-- answer, on the monotonic clock), so a reader sees which steps the flow's tail is made of.
 
 local customers = tonumber(os.getenv("CUSTOMERS") or "100000")
 local function env(name)
@@ -23,6 +25,20 @@ local nthreads = tonumber(os.getenv("THREADS") or "1")
 
 -- Counters of this thread, read by done() through thread:get.
 flows, failures, exhausted = 0, 0, 0
+-- Latencies of this thread's answered requests in the flow, in microseconds: one flat array per step, global
+-- `took_<step>` (wrk's thread:get copies a flat table; a table of tables crashes wrk 4.1).
+
+local ffi = require("ffi")
+ffi.cdef [[
+  typedef struct { long tv_sec; long tv_nsec; } callflow_timespec;
+  int clock_gettime(int clock_id, callflow_timespec *tp);
+]]
+local clock = ffi.new("callflow_timespec")
+local function now_us()
+  ffi.C.clock_gettime(1, clock)  -- CLOCK_MONOTONIC
+  return tonumber(clock.tv_sec) * 1000000 + tonumber(clock.tv_nsec) / 1000
+end
+local sent = 0
 
 local threads = {}
 local made = 0
@@ -193,10 +209,21 @@ function request()
   else
     current = steps[at]
   end
-  return current.make()
+  local made = current.make()
+  sent = now_us()
+  return made
 end
 
 function response(status, headers, body)
+  if not only then
+    local name = "took_" .. current.name
+    local took = _G[name]
+    if took == nil then
+      took = {}
+      _G[name] = took
+    end
+    took[#took + 1] = math.floor(now_us() - sent)
+  end
   local ok = status == current.status
   if ok and current.read then
     ok = current.read(body)
@@ -235,4 +262,28 @@ function done(summary, latency, requests)
     "timeout=%d status=%d p50_us=%d p90_us=%d p99_us=%d max_us=%d\n",
     summary.requests, summary.duration, f, bad, ex, e.connect, e.read, e.write, e.timeout, e.status,
     latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max))
+  if only then
+    return
+  end
+  local all = {}
+  for _, step in ipairs(steps) do
+    local into = {}
+    for _, t in ipairs(threads) do
+      for _, us in ipairs(t:get("took_" .. step.name) or {}) do
+        into[#into + 1] = us
+      end
+    end
+    all[step.name] = into
+  end
+  local function pct(sorted, p)
+    return sorted[math.max(1, math.ceil(#sorted * p / 100))]
+  end
+  for _, step in ipairs(steps) do
+    local took = all[step.name]
+    if took ~= nil and #took > 0 then
+      table.sort(took)
+      io.write(string.format("CALLSTEP name=%s count=%d p50_us=%d p99_us=%d max_us=%d\n", step.name, #took,
+        pct(took, 50), pct(took, 99), took[#took]))
+    end
+  end
 end

@@ -5,8 +5,8 @@ complete service → the customer's active services (8 requests). wrk runs as ma
 so each connection has a Lua state of its own and walks whole flows, reading the service, state and task
 ids from the answers (bench/callflow.lua); any answer with another status than the step's is counted and
 fails the run. The script starts `ucs-graphql serve` on the database itself and prints flows/s, p50/p99
-per request, and the CPU the server (from /proc) and wrk (its rusage) used, so a reader can see who was the
-limit. In the same run it measures:
+per request (and of each step, so a reader sees which steps make the tail), and the CPU the server (from
+/proc) and wrk (its rusage) used, so a reader can see who was the limit. In the same run it measures:
 
 - the HTTP ceiling: ../shared/anchors/ceiling_app.py (Starlette + uvicorn + asyncpg, one SELECT per request,
   as ../shared/anchors/anchors.sh runs it) driven by wrk with the same number of connections; flows/s is
@@ -47,7 +47,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -201,6 +201,8 @@ class Run:
     wrk_cpu: float  # seconds
     errors: str  # empty when none
     idle_cpu: float = 0.0  # seconds the server would have used idle over the run (polling, heartbeat)
+    # In the flow, each step's (requests, p50 ms, p99 ms, max ms), timed by bench/callflow.lua.
+    steps: dict[str, tuple[int, float, float, float]] = field(default_factory=dict)
 
     @property
     def server_us(self) -> float:
@@ -239,8 +241,13 @@ def run_wrk(server: Server, connections: int, seconds: int, env: dict[str, str])
                                                    "status") if got[k])
     if errors and proc.stderr.strip():
         errors += "\n" + proc.stderr.strip()
+    steps = {}
+    for line in re.findall(r"^CALLSTEP (.*)$", proc.stdout, re.M):
+        step = dict(pair.split("=") for pair in line.split())
+        steps[step["name"]] = (int(step["count"]), int(step["p50_us"]) / 1000, int(step["p99_us"]) / 1000,
+                               int(step["max_us"]) / 1000)
     return Run(got["requests"], got["duration_us"] / 1e6, got["completed"], got["p50_us"] / 1000,
-               got["p99_us"] / 1000, server_cpu, wrk_cpu, errors, server.idle_rate * got["duration_us"] / 1e6)
+               got["p99_us"] / 1000, server_cpu, wrk_cpu, errors, server.idle_rate * got["duration_us"] / 1e6, steps)
 
 
 class Server:
@@ -527,6 +534,10 @@ def flow_run(args: argparse.Namespace, server: Server) -> Run:
           f"{run.seconds:.1f} s, {args.connections} connections), per request p50 {run.p50_ms:.2f} ms "
           f"p99 {run.p99_ms:.2f} ms", flush=True)
     print(f"  {_cpu_line(run)}", flush=True)
+    if run.steps:
+        print("  by step (from making the request to its answer):", ", ".join(
+            f"{name} p50 {p50:.1f} p99 {p99:.1f}" for name, (_n, p50, p99, _max) in run.steps.items()), "ms",
+              flush=True)
     return run
 
 

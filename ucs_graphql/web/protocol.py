@@ -5,8 +5,8 @@ client has to send it (`header_timeout_seconds`, from the connection or the requ
 which the connection is closed (with a 408 when part of a head had come). A connection that never sends a
 request, or sends one a byte at a time, is closed instead of being held.
 
-The trailer section of a chunked body is held to the same limits, counted on its own (`_trailer_field`), and
-never reaches the application: its fields are dropped, not added to the headers it has read.
+The trailer section of a chunked body is held to the same limits, counted on its own, and never reaches the
+application: its fields are kept apart from the request's headers and dropped (`on_chunk_header`).
 
 A refused head is the connection's last request. Its answer goes out after the answers of the requests before
 it (pipelined behind them) have ended, never inside one, and the connection closes after it.
@@ -147,11 +147,10 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self._in_head = False  # the parser is inside a request's head (its first byte came)
         self._head_bytes = -1  # of a head left unfinished by a read, its bytes so far (-1: none yet)
         self._head_count = 0  # fields of the head, or of the trailer section, being read
-        self._trailer_bytes = 0  # of the trailer section being read, its fields so far
         self._tail = False  # a chunk's size line was read and none of its data has come: maybe the last chunk
-        self._tail_mark = 0  # the length of the request's body in hand when that was last seen
+        self._tail_mark = (0, 0)  # the lengths of the request's body and trailer fields when that was last seen
         self._tail_field = -1  # bytes of an unfinished trailer field, from reads wholly inside it (-1: none yet)
-        self._behind: RequestResponseCycle | None = None  # the unfinished cycle the last request was queued behind
+        self._behind: RequestResponseCycle | None = None  # the cycle before the last request's
         self._sizing = False  # the heads that end in this read are measured (`_measure`)
         self._head_timer: asyncio.TimerHandle | None = None
         self._refusal: tuple[int, str, str] | None = None
@@ -216,8 +215,8 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         trailer section left unfinished is measured (`_unfinished_tail`)."""
         if self._in_head:
             self._head_bytes += len(data)  # all of it is the head's, unless the head ends in it
-        if self._tail:
-            self._tail_mark = len(self.cycle.body)  # the application may have taken the body in hand since
+        if self._tail:  # marked again: the application may have taken the body in hand since
+            self._tail_mark = (len(self.cycle.body), len(self.headers))
         self._sizing = True
         try:
             self.parser.feed_data(data)
@@ -264,15 +263,21 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         fields so far and the bytes of its unfinished field are over the limit. Those bytes are counted from
         the reads wholly inside that field (the field's part in the read it began in is not), so the memory an
         unfinished field holds is bounded, and a section within the limit is never refused by the count."""
-        if len(self.cycle.body) > self._tail_mark:
+        body, fields = self._tail_mark
+        if len(self.cycle.body) > body:
             self._tail = False
-        elif self._tail_field < 0:
+            return
+        if self._tail_field < 0 or len(self.headers) > fields:
             self._tail_field = 0  # the unfinished field began in this read
         else:
             self._tail_field += len(data)
-            if self._trailer_bytes + self._tail_field > self._max_bytes:
-                self._answer(431, "header_too_large",
-                             f"the request's trailer section is larger than {self._max_bytes} bytes")
+        if self._trailer_bytes() + self._tail_field > self._max_bytes:
+            self._answer(431, "header_too_large",
+                         f"the request's trailer section is larger than {self._max_bytes} bytes")
+
+    def _trailer_bytes(self) -> int:
+        """The size of the trailer fields read so far, measured as a head's fields are (`_measure`)."""
+        return sum(len(name) + len(value) + 4 for name, value in self.headers)
 
     def _measure(self) -> None:
         """Refuse the head that ends now, if it is larger than the limit, by the size of its request line and
@@ -288,39 +293,34 @@ class GuardedHttpProtocol(HttpToolsProtocol):
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._in_head = True
-        self._head_count = 0
-        self._trailer_bytes = 0
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        # A field of the head, or of the trailer section after a chunked body (which httptools reports as
+        # header fields too, after the head's end), counted against the same limit, each section on its own.
         self._head_count += 1
         if self._head_count > self._max_count:
             what = "header" if self._in_head else "trailer"
             self._refusal = (431, "header_too_large", f"the request has more than {self._max_count} {what} fields")
             raise _HeadRefused
-        if self._in_head:
-            super().on_header(name, value)
-        else:
-            self._trailer_field(name, value)
-
-    def _trailer_field(self, name: bytes, value: bytes) -> None:
-        """A field of the trailer section after a chunked body (httptools reports them as header fields, after
-        the head): measured as a head's fields are, against the limits of its own section, and dropped. Given
-        to uvicorn, it would be added to the headers of a request whose application has them in hand, maybe
-        read already (a trailer `Host` or `Authorization` after the head's)."""
-        self._trailer_bytes += len(name) + len(value.rstrip(b" \t")) + 4
-        self._tail_field = -1  # the next field, if any, begins in this read
-        if self._trailer_bytes > self._max_bytes:
-            self._refusal = (431, "header_too_large",
-                             f"the request's trailer section is larger than {self._max_bytes} bytes")
-            raise _HeadRefused
+        super().on_header(name, value)
 
     def on_chunk_header(self) -> None:
+        # The trailer fields, if this is the last chunk, go to a list of their own, not to the request's headers:
+        # the application has those in hand, and may have read them (a trailer `Host` or `Authorization` would
+        # stand beside the head's). The list is measured (`_unfinished_tail`, `on_chunk_complete`) and dropped.
+        if self.headers is self.scope["headers"]:
+            self.headers = []
         self._tail = True
-        self._tail_mark = len(self.cycle.body)
+        self._tail_mark = (len(self.cycle.body), 0)
         self._tail_field = -1
 
     def on_chunk_complete(self) -> None:
         self._tail = False
+        self._head_count = 0  # the trailer fields, if any, are not the next head's
+        if self.headers and self._trailer_bytes() > self._max_bytes:
+            self._refusal = (431, "header_too_large",
+                             f"the request's trailer section is larger than {self._max_bytes} bytes")
+            raise _HeadRefused
 
     def on_headers_complete(self) -> None:
         if self._sizing:
@@ -330,7 +330,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self._head_count = 0
         self._disarm()
         before = self.cycle
-        self._behind = before if before is not None and not before.response_complete else None
+        self._behind = before
         super().on_headers_complete()
         # An upgrade request (a WebSocket) makes no cycle: the connection changes protocol, nothing is held.
         if self.cycle is not None and self.cycle is not before:

@@ -74,3 +74,43 @@ async def test_the_access_line_names_tenant_and_segment(make_client, caplog):
     lines = [r.getMessage() for r in caplog.records if r.name == "ucs.access"]
     assert lines[0].endswith(" tenant=7,segment=gold"), lines
     assert " GET /server/status - 200 - 0 " in lines[1] and lines[1].endswith(" -"), lines
+
+
+async def _gone_mid_body(app, path: str) -> list[int]:
+    """POST `path` through the ASGI app with a client that sends part of its body and closes the connection;
+    the statuses the app sent."""
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+             "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+             "headers": [(b"host", b"testserver"), (b"content-type", b"application/json"),
+                         (b"content-length", b"200")],
+             "client": ("127.0.0.1", 1), "server": ("testserver", 80)}
+    messages = [{"type": "http.request", "body": b'{"service_type":1,', "more_body": True},
+                {"type": "http.disconnect"}]
+
+    async def receive():
+        return messages.pop(0) if len(messages) > 1 else messages[0]
+
+    sent: list[int] = []
+
+    async def send(message):
+        if message["type"] == "http.response.start":
+            sent.append(message["status"])
+
+    await app(scope, receive, send)
+    return sent
+
+
+async def test_a_client_gone_before_its_body_ended_is_no_server_error(make_client, caplog):
+    """A client that closes the connection mid-body (REST or GraphQL) leaves one info line and a 499 in the
+    metrics, not an error with a traceback for the operator."""
+    client = await make_client()
+    app = client._transport.app
+    caplog.set_level("INFO", logger="ucs")
+    for path in ("/services/start", "/graphql"):
+        assert await _gone_mid_body(app, path) == [499]
+    errors = [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
+    assert errors == []
+    gone = [r for r in caplog.records if "closed the connection before the request's body" in r.getMessage()]
+    assert len(gone) == 2
+    metrics = (await client.get("/metrics")).text
+    assert 'status="499"' in metrics

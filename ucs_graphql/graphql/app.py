@@ -22,7 +22,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocketDisconnect
@@ -185,8 +185,10 @@ class UcsGraphQL(GraphQL[GqlContext, None]):
                                       "to browsers asking for text/html)")
                 status, payload = await self._one(scope, params, media, get=True)
             elif method == "POST":
-                # A client gone before its body ended reads no answer: its body counts as empty.
-                parsed = _post_body(headers, await read_body(receive) or b"")
+                body = await read_body(receive)
+                if body is None:  # the client went away before its body ended: nobody reads an answer
+                    raise ClientDisconnect()
+                parsed = _post_body(headers, body)
                 if isinstance(parsed, list):
                     status, payload = 200, await self._batch(scope, parsed, media)
                 else:

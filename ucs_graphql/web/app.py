@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware.exceptions import ExceptionMiddleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.types import ASGIApp
@@ -36,6 +36,7 @@ from ucs_graphql.web.middleware import FrontDoor
 from ucs_graphql.web.responses import error_response, render_error
 
 log = logging.getLogger("ucs")
+CLIENT_CLOSED = 499  # a client that closed the connection before its request had come (as proxies log it)
 
 
 def create_runtime(settings: Settings) -> Runtime:
@@ -101,6 +102,15 @@ async def _ucs_error(request: Request, exc: Exception) -> Response:
     return render_error(request, exc)
 
 
+async def _client_gone(request: Request, exc: Exception) -> Response:
+    # The client closed the connection before its request's body had all come: nothing was done and nobody
+    # is left to answer. Not an error of the server's: one info line, and 499 (the status proxies log for a
+    # client that closed its request) in the access log and the metrics.
+    log.info("%s %s: the client closed the connection before the request's body had come",
+             request.method, request.url.path)
+    return Response(status_code=CLIENT_CLOSED)
+
+
 class UcsApp(Starlette):
     """Starlette with one layer, FrontDoor, in place of Starlette's server-error and exception middleware and
     of one middleware per concern: it fixes the request id for the whole request (the unexpected-error log
@@ -146,7 +156,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None, *, settle_hea
     app = UcsApp(
         routes=routes,
         lifespan=lifespan,
-        exception_handlers={HTTPException: _http_error, UcsError: _ucs_error, Exception: _ucs_error},
+        exception_handlers={HTTPException: _http_error, UcsError: _ucs_error, ClientDisconnect: _client_gone,
+                            Exception: _ucs_error},
     )
     app.state.runtime = rt
     return app

@@ -8,30 +8,39 @@ The database must hold the data bench/customer360.py loads (see bench/customer36
 REQUESTS requests of each document, CONCURRENCY at a time, for random customers (after 50 to warm up), and
 prints the process's CPU time (time.process_time) per request; the median of the rounds comes last. Run it for
 two checkouts in turn (PYTHONPATH) to compare them.
+
+With --callgrind it runs REQUESTS requests of each document once, after the warm-up, inside libc's qsort (as
+bench/callflow_inprocess.py does), with the runtime's periodic work stopped, so that callgrind counts the
+instructions of those requests only, a figure the machine's other work does not move:
+
+    PYTHONHASHSEED=0 PYTHONPATH=CHECKOUT valgrind --tool=callgrind --callgrind-out-file=/dev/null \\
+        --collect-atstart=no --toggle-collect='*qsort*' python -m bench.customer360_inprocess --database URL \\
+        --callgrind --documents 360 --requests 200
+
+and divide the "Collected" count by REQUESTS (give one document per run).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import time
 from typing import Any
 
+from bench.callflow_inprocess import counted
 from bench.customer360 import DOCUMENTS, cid
 from ucs_graphql.config import load_settings
 from ucs_graphql.web.app import create_app, create_runtime, start_runtime, stop_runtime
 
 
-async def _measure(args: argparse.Namespace) -> None:
-    settings = load_settings({"database_url": args.database, "access_log": False}, environ={})
-    rt = create_runtime(settings)
-    app = create_app(settings, rt)
-    watcher = await start_runtime(rt)
+def _asker(app: Any, customers: int) -> Any:
+    """ask(document, i): the answer's body to the document for customer 1 + i * 37 % customers."""
 
     async def ask(doc: str, i: int) -> bytes:
-        body = json.dumps({"query": doc, "variables": {"id": cid(1 + i * 37 % args.customers)}}).encode()
+        body = json.dumps({"query": doc, "variables": {"id": cid(1 + i * 37 % customers)}}).encode()
         scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
                  "scheme": "http", "path": "/graphql", "raw_path": b"/graphql", "query_string": b"", "root_path": "",
                  "headers": [(b"host", b"localhost"), (b"content-type", b"application/json"),
@@ -55,30 +64,66 @@ async def _measure(args: argparse.Namespace) -> None:
         await app(scope, receive, send)
         return b"".join(chunks)
 
-    names = args.documents.split(",")
+    return ask
+
+
+async def _requests(ask: Any, doc: str, args: argparse.Namespace) -> None:
+    """REQUESTS requests of the document, CONCURRENCY at a time."""
+    for first in range(0, args.requests, args.concurrency):
+        await asyncio.gather(*(ask(doc, i) for i in range(first, min(args.requests, first + args.concurrency))))
+
+
+async def _rounds(ask: Any, names: list[str], args: argparse.Namespace) -> None:
     found: dict[str, list[float]] = {}
-    try:
+    for round_no in range(1, args.rounds + 1):
         for name in names:
-            answer = await ask(DOCUMENTS[name], 0)
-            if b'"errors"' in answer:
-                raise SystemExit(f"{name}: {answer[:500]!r}")
-        for round_no in range(1, args.rounds + 1):
-            for name in names:
-                doc = DOCUMENTS[name]
-                for i in range(50):
-                    await ask(doc, i)
-                started = time.process_time()
-                for first in range(0, args.requests, args.concurrency):
-                    await asyncio.gather(*(ask(doc, i) for i in range(first, min(args.requests,
-                                                                                 first + args.concurrency))))
-                us = (time.process_time() - started) / args.requests * 1e6
-                found.setdefault(name, []).append(us)
-                print(f"round {round_no} {name}: {us:.0f} us CPU per request, load average {os.getloadavg()[0]:.1f}",
-                      flush=True)
-    finally:
-        await stop_runtime(rt, watcher)
+            doc = DOCUMENTS[name]
+            for i in range(50):
+                await ask(doc, i)
+            started = time.process_time()
+            await _requests(ask, doc, args)
+            us = (time.process_time() - started) / args.requests * 1e6
+            found.setdefault(name, []).append(us)
+            print(f"round {round_no} {name}: {us:.0f} us CPU per request, load average {os.getloadavg()[0]:.1f}",
+                  flush=True)
     for name, values in found.items():
         print(f"median {name}: {sorted(values)[len(values) // 2]:.0f} us CPU per request")
+
+
+def _measure(args: argparse.Namespace) -> None:
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    settings = load_settings({"database_url": args.database, "access_log": False}, environ={})
+    rt = create_runtime(settings)
+    app = create_app(settings, rt)
+    watcher = loop.run_until_complete(start_runtime(rt))
+    ask = _asker(app, args.customers)
+    names = args.documents.split(",")
+    try:
+        for name in names:
+            answer = loop.run_until_complete(ask(DOCUMENTS[name], 0))
+            if b'"errors"' in answer:
+                raise SystemExit(f"{name}: {answer[:500]!r}")
+        if not args.callgrind:
+            loop.run_until_complete(_rounds(ask, names, args))
+            return
+        # The runtime's periodic work runs by wall time, which valgrind stretches: stopped before counting.
+        watcher.cancel()
+        lag = rt.parts.get("loop_lag")
+        if lag is not None:
+            lag.stop()
+        for task in getattr(rt.parts["events"], "_tasks", []):
+            if task.get_name() == "ucs-data-version":
+                task.cancel()
+        for name in names:
+            for i in range(50):
+                loop.run_until_complete(ask(DOCUMENTS[name], i))
+        loop.run_until_complete(asyncio.sleep(0.01))
+        gc.collect()
+        gc.freeze()
+        counted(lambda: [loop.run_until_complete(_requests(ask, DOCUMENTS[name], args)) for name in names])
+    finally:
+        loop.run_until_complete(stop_runtime(rt, watcher))
 
 
 def main() -> int:
@@ -89,7 +134,9 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--documents", default=",".join(DOCUMENTS), help="comma-separated: nested, 360")
-    asyncio.run(_measure(parser.parse_args()))
+    parser.add_argument("--callgrind", action="store_true", help="REQUESTS requests of each document once, inside "
+                                                                  "qsort, for callgrind (see above)")
+    _measure(parser.parse_args())
     return 0
 
 

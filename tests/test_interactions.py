@@ -233,3 +233,27 @@ async def test_maintenance_mode_refuses_interactions(client):
         assert_error(await client.get(path), 403, 4031)
     await set_mode(client, "production")
     assert (await client.get(f"/interactions/{iid}")).status_code == 200
+
+
+@pytest.mark.parametrize("entity_type", sorted(KINDS))
+def test_graphql_object_of_a_stored_interaction_holds_what_its_init_would(entity_type):
+    """GraphQL's interaction objects are made from one dict, not through the dataclass __init__: every field
+    is set (addresses converted), and the object equals the one __init__ makes from the same values."""
+    import dataclasses
+
+    from ucs_graphql.graphql.interactions import EmailAddress, to_graphql
+    from ucs_graphql.interactions.store import of_values
+
+    stored = {k: v for k, v in body(entity_type).items() if k != "customer_id"}
+    record = of_values("ix-1", COMMON["customer_id"], 7, entity_type, 1249464790000, json.dumps(stored), True, 0, 1)
+    made = to_graphql(record)
+    cls = type(made)
+    assert set(vars(made)) == {f.name for f in dataclasses.fields(cls) if f.init}
+    assert made == cls(**vars(made))
+    assert (made.record, made.interaction_id, made.customer_id, made.service_id) == (
+        record, "ix-1", COMMON["customer_id"], 7)
+    assert made.media_type == stored["media_type"] and made.subject is None
+    assert record.parts == {"plain_text", "binary_content"}
+    if "from" in stored:
+        assert made.from_ == EmailAddress(address="jane@example.com", personal="Jane Doe")
+        assert made.to == [EmailAddress(address="jane@example.com", personal="Jane Doe")]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NamedTuple
 
 import strawberry
 from strawberry.dataloader import DataLoader
@@ -214,38 +214,52 @@ _TYPES: dict[int, type[Interaction]] = {
 _ADDRESS_FIELDS = {"from": _address, "reply_to": _address, "to": _addresses, "cc": _addresses, "bcc": _addresses}
 
 
-_Spec = tuple[tuple[str, str, Callable[[Any], Any] | None], ...]
+class _Fields(NamedTuple):
+    """The fields of a type read from the stored document: their python names, their document keys (in the
+    same order), and (python name, conversion) of those converted when not null."""
+
+    names: tuple[str, ...]
+    keys: tuple[str, ...]
+    converted: tuple[tuple[str, Callable[[Any], Any]], ...]
 
 
-_SPECS: dict[type, _Spec] = {}
-
-
-def _spec(cls: type) -> _Spec:
-    """The fields of a type read from the stored document: (python name, document key, conversion)."""
-    got = _SPECS.get(cls)
-    if got is not None:
-        return got
+def _fields(cls: type) -> _Fields:
     given = {"record", "interaction_id", "customer_id", "service_id"}
-    out = []
+    names: list[str] = []
+    keys: list[str] = []
+    converted: list[tuple[str, Callable[[Any], Any]]] = []
     for definition in cls.__strawberry_definition__.fields:  # type: ignore[attr-defined]
         if definition.base_resolver is not None or definition.python_name in given:
             continue
-        wire = definition.graphql_name or definition.python_name
-        out.append((definition.python_name, wire, _ADDRESS_FIELDS.get(wire)))
-    got = _SPECS[cls] = tuple(out)
-    return got
+        key = definition.graphql_name or definition.python_name
+        names.append(definition.python_name)
+        keys.append(key)
+        if key in _ADDRESS_FIELDS:
+            converted.append((definition.python_name, _ADDRESS_FIELDS[key]))
+    return _Fields(tuple(names), tuple(keys), tuple(converted))
+
+
+_FIELDS = {cls: _fields(cls) for cls in _TYPES.values()}
 
 
 def to_graphql(record: ixn_store.Interaction) -> Interaction:
-    """The GraphQL object of a stored interaction (its concrete type follows entity_type)."""
+    """The GraphQL object of a stored interaction (its concrete type follows entity_type). Its attributes are
+    given as one dict (its fields' values looked up in C), not through the dataclass `__init__`: every field
+    is set, as `__init__` sets them."""
     cls = _TYPES[record.entity_type]
-    doc = record.doc
-    values: dict[str, Any] = {"record": record, "interaction_id": record.interaction_id,
-                              "customer_id": record.customer_id, "service_id": record.service_id}
-    for name, wire, convert in _spec(cls):
-        value = doc.get(wire)
-        values[name] = convert(value) if convert is not None and value is not None else value
-    return cls(**values)
+    fields = _FIELDS[cls]
+    values = dict(zip(fields.names, map(record.doc.get, fields.keys), strict=True))
+    for name, convert in fields.converted:
+        value = values[name]
+        if value is not None:
+            values[name] = convert(value)
+    values["record"] = record
+    values["interaction_id"] = record.interaction_id
+    values["customer_id"] = record.customer_id
+    values["service_id"] = record.service_id
+    made: Interaction = object.__new__(cls)
+    made.__dict__ = values
+    return made
 
 
 def _by_id(ctx: Ctx) -> DataLoader[str, ixn_store.Interaction | None]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from operator import attrgetter
+from typing import Any, NamedTuple
 
 from sqlalchemy import and_, bindparam, func, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -26,9 +26,9 @@ from ucs_graphql.interactions.model import (
 from ucs_graphql.kit import jsonio
 
 
-@dataclass(frozen=True)
-class Interaction:
-    """A stored interaction without its content: which parts exist, not their bytes."""
+class Interaction(NamedTuple):
+    """A stored interaction without its content: which parts exist, not their bytes. A named tuple: made from
+    one tuple of its values (no `__init__` call), its fields read in C."""
 
     interaction_id: str
     customer_id: str
@@ -53,11 +53,12 @@ def newest_first(rows: list[Interaction]) -> list[Interaction]:
 
 def of_values(interaction_id: str, customer_id: str, service_id: int | None, entity_type: int, start_ms: int,
               doc: str, has_text: Any, has_structured_text: Any, has_binary_content: Any) -> Interaction:
-    """An Interaction of the values of COLUMNS."""
-    return Interaction(
-        interaction_id=interaction_id, customer_id=customer_id, service_id=service_id, entity_type=entity_type,
-        doc=jsonio.loads(doc), parts=_PARTS_OF[bool(has_text), bool(has_structured_text), bool(has_binary_content)],
-        start_ms=start_ms)
+    """An Interaction of the values of COLUMNS (the flags as booleans, or the integers 0 and 1)."""
+    return _new(Interaction, (interaction_id, customer_id, service_id, entity_type, jsonio.loads(doc),
+                              _PARTS_OF[has_text, has_structured_text, has_binary_content], start_ms))
+
+
+_new = tuple.__new__
 
 
 def _row(row: Any) -> Interaction:
@@ -67,7 +68,8 @@ def _row(row: Any) -> Interaction:
 
 _PARTS_OF = {flags: frozenset(p for p, has in zip(PARTS, flags, strict=True) if has)
              for flags in itertools.product((False, True), repeat=len(PARTS))}
-"""The content parts an interaction has, by whether it has each of PARTS (one frozenset made once each)."""
+"""The content parts an interaction has, by whether it has each of PARTS (one frozenset made once each); the
+integers 0 and 1 find the same sets (False == 0 and True == 1 hash alike)."""
 
 
 async def insert_interaction(conn: AsyncConnection, tenant: int, interaction_id: str, new: NewInteraction) -> None:
@@ -162,8 +164,11 @@ async def get_contents(
     return out
 
 
+_ORDER = attrgetter("start_ms", "interaction_id")
+
+
 def _newest_first(rows: list[Interaction]) -> list[Interaction]:
-    return sorted(rows, key=lambda r: (r.start_ms, r.interaction_id), reverse=True)
+    return sorted(rows, key=_ORDER, reverse=True)
 
 
 def _build_of_customers(shape: tuple[int, bool]) -> Any:

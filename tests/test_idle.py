@@ -24,7 +24,7 @@ from tests.helpers import assert_error, set_mode
 from ucs_graphql.db.engine import sqlite_path
 from ucs_graphql.db.tables.server import event_outbox, server_worker
 from ucs_graphql.events import sqlite as sqlite_bus
-from ucs_graphql.events.worker_locks import WorkerLocks
+from ucs_graphql.events.worker_locks import WorkerLocks, folder_of
 from ucs_graphql.kit.errors import Unavailable
 from ucs_graphql.runtime import Runtime
 
@@ -173,12 +173,15 @@ async def test_a_worker_that_never_acknowledges_does_not_hold_a_switch_back(make
     assert "ghost did not acknowledge the mode switch" in caplog.text
 
 
-async def test_on_sqlite_a_worker_without_its_lock_is_removed_at_once(make_client, backend, caplog):
+async def test_on_sqlite_a_worker_without_its_lock_is_removed_at_once(make_client, database_url, backend, caplog):
     if backend != "sqlite":
         pytest.skip("PostgreSQL workers are presumed gone by a mode switch only (the test above)")
     a, b = await make_client(), await make_client()
     rt = runtime(a)
     await until(lambda: _registered(rt), "a registered")
+    path = sqlite_path(database_url)
+    assert path is not None
+    (folder_of(path) / "ghost.lock").write_text("")  # what a worker killed by SIGKILL leaves: its file, unlocked
     await _ghost(rt)  # its commit moves the data version: the workers read the rows and find the ghost dead
 
     async def ghost_removed() -> bool:
@@ -191,6 +194,39 @@ async def test_on_sqlite_a_worker_without_its_lock_is_removed_at_once(make_clien
     assert "did not acknowledge the mode switch" not in caplog.text  # nobody was presumed gone
     assert runtime(a).parts["events"].peers and runtime(b).parts["events"].peers  # the live ones stay peers
     assert set(await worker_rows(rt)) == {runtime(a).server.worker_id, runtime(b).server.worker_id}
+
+
+async def test_on_sqlite_a_live_worker_without_its_lock_file_is_not_taken_for_dead(make_client, database_url,
+                                                                                    backend):
+    """A live worker whose file was removed (by hand, or by a cleaner of old files), or that could not create it,
+    stays registered and a peer, and a switch still waits for its requests."""
+    if backend != "sqlite":
+        pytest.skip("the workers' lock files are SQLite's")
+    a, b = await make_client(), await make_client()
+    rt_a, rt_b = runtime(a), runtime(b)
+    await until(lambda: _registered(rt_a), "a registered")
+    path = sqlite_path(database_url)
+    assert path is not None
+    (folder_of(path) / f"{rt_b.server.worker_id}.lock").unlink()
+    resp = await a.post("/services/start", json={"service_type": 1, "customer_id": "CL"})
+    assert resp.status_code == 201, resp.text  # a commit: every worker reads the workers' rows again
+    await asyncio.sleep(10 * sqlite_bus.CHECK_SECONDS)
+    assert rt_b.server.worker_id in await worker_rows(rt_a)
+    assert rt_a.parts["events"].peers
+    rt_b.server.enter()  # b serves a request
+    switch = asyncio.create_task(a.post("/server/mode", json={"mode": "maintenance"}))
+    try:
+        async def b_acknowledged_busy() -> bool:
+            seen, inflight = (await worker_rows(rt_a)).get(rt_b.server.worker_id, (0, 0))
+            return seen >= rt_a.server.generation > 0 and inflight == 1 and rt_a.server.switching
+
+        await until(b_acknowledged_busy, "b acknowledged the switch with its request in flight")
+        await asyncio.sleep(0.2)
+        assert not switch.done()
+    finally:
+        rt_b.server.leave()
+    resp = await switch
+    assert resp.status_code == 200, resp.text
 
 
 async def test_a_schema_change_reaches_the_cache_of_another_worker(make_client):

@@ -173,8 +173,8 @@ class EventBus:
     async def before_register(self) -> None:
         """Called before this worker inserts its row in server_worker: show the other processes it is alive."""
 
-    async def after_unregister(self) -> None:
-        """Called when this worker stops, after it deleted its row in server_worker (or failed to)."""
+    async def after_unregister(self, left: bool) -> None:
+        """Called when this worker stops, after it deleted its row in server_worker (`left`) or failed to."""
 
     async def start(self) -> None:
         """Connect whatever the bus needs."""

@@ -99,10 +99,15 @@ class SqliteBus(LocalBus):
             await _PRUNE.fetch(conn, {"upto": row[0] - KEEP_ROWS})
 
     async def before_register(self) -> None:
-        await asyncio.to_thread(self.locks.hold)
+        await asyncio.to_thread(self._hold)
 
-    async def after_unregister(self) -> None:
-        await asyncio.to_thread(self.locks.release)
+    async def after_unregister(self, left: bool) -> None:
+        await asyncio.to_thread(self.locks.release, left)
+
+    def _hold(self) -> None:
+        """Hold this worker's lock, then remove the rows and files of the dead workers whose files are beside it."""
+        if self.locks.hold():
+            self._bury(self.locks.others())
 
     async def start(self) -> None:
         # Autocommit, and never a wait on a lock: the check is a read of the log's index.
@@ -188,13 +193,20 @@ class SqliteBus(LocalBus):
         its own (the bus's never waits for a lock), while their locks are held."""
         if not any(worker_id != self.origin for worker_id, *_rest in workers):
             return workers
+        dead = self._bury([worker_id for worker_id, *_rest in workers])
+        return [row for row in workers if row[0] not in dead]
+
+    def _bury(self, worker_ids: list[str]) -> list[str]:
+        """The dead workers among `worker_ids`, whose rows are deleted and files removed, while their locks are held
+        (when their rows cannot be deleted, both are left for the next read, or a mode switch)."""
+        dead: list[str] = []
         try:
-            with self.locks.dead(worker_id for worker_id, *_rest in workers) as dead:
+            with self.locks.dead(worker_ids) as dead:
                 if dead:
                     self._forget(dead)
-        except sqlite3.Error as err:  # their rows and files are left for the next read (or a mode switch)
+        except sqlite3.Error as err:
             log.debug("could not remove the rows of dead workers %s: %s", ", ".join(dead), err)
-        return [row for row in workers if row[0] not in dead]
+        return dead
 
     def _forget(self, dead: list[str]) -> None:
         with contextlib.closing(sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)) as conn:

@@ -1,6 +1,7 @@
 """Which workers on a SQLite file are alive: each holds, for its whole life, an exclusive `flock` on a file of its
-own, `<database>-workers/<worker_id>.lock`; a worker whose file another can lock, or whose file is missing, is
-dead.
+own, `<database>-workers/<worker_id>.lock`; a worker whose file another can lock is dead. A worker without a file
+(one that could not create it, one of an earlier version, one whose file was removed by hand) is not judged:
+it stays a peer, and a mode switch presumes it gone if it does not answer, as on PostgreSQL.
 
 Why a lock and not the pid stored in server_worker: a pid names a process only inside its PID namespace (two
 containers sharing the database's volume can both have a pid 1, and neither can see the other's processes),
@@ -18,7 +19,9 @@ would break SQLite's own locking; a `flock` on a separate file touches neither.
 The order that makes the rule safe: a worker creates and locks its file before it inserts its row, and at a
 clean stop deletes its row before it removes its file. A row therefore exists only while its file is locked,
 unless its worker died (or is just leaving): a live worker is never judged dead, and whoever removes a dead
-worker's row does it holding that worker's lock.
+worker's row does it holding that worker's lock, on the file its name still names (a file another judge
+removed meanwhile, and the worker of that name created again, is not taken for it), and removes that file only.
+A worker that could not delete its row at a clean stop leaves its file unlocked, for the others to remove both.
 """
 
 from __future__ import annotations
@@ -60,9 +63,9 @@ class WorkerLocks:
         return self.folder / f"{worker_id}{SUFFIX}"
 
     def hold(self) -> bool:
-        """Create and lock this worker's file (before the worker registers), and remove the files of dead
-        workers found beside it; False, logged once, when the folder cannot be used (a read-only directory):
-        dead workers are then found only by a mode switch, as on PostgreSQL."""
+        """Create and lock this worker's file (before the worker registers); False, logged once, when the folder
+        cannot be used (a read-only directory): dead workers are then found only by a mode switch, as on
+        PostgreSQL."""
         if self._fd is not None:
             return True
         try:
@@ -74,7 +77,6 @@ class WorkerLocks:
                 log.warning("cannot hold this worker's lock file in %s (%s): a worker killed without leaving is "
                             "found only by the next mode switch", self.folder, err)
             return False
-        self._sweep()
         return True
 
     def _create(self) -> int:
@@ -97,21 +99,23 @@ class WorkerLocks:
             time.sleep(0.001)
         raise OSError(f"{path} was taken from this worker {CREATE_ATTEMPTS} times")
 
-    def _sweep(self) -> None:
-        """Remove the files of dead workers (a worker killed between the creation of its file and its
-        registration, or whose row was removed without them). A row still naming one is removed at the next
-        read of the rows, its file being missing."""
-        with contextlib.suppress(OSError):
+    def others(self) -> list[str]:
+        """The workers whose files are in the folder, this one aside (alive, or dead and not yet removed: a
+        worker killed before it registered, or whose row nobody has read since)."""
+        try:
             names = [p.name[:-len(SUFFIX)] for p in self.folder.iterdir() if p.name.endswith(SUFFIX)]
-            with self.dead(names):
-                pass
+        except OSError:
+            return []
+        return [name for name in names if name != self.worker_id]
 
-    def release(self) -> None:
-        """Remove this worker's file and drop its lock (once its row is deleted)."""
+    def release(self, remove: bool = True) -> None:
+        """Drop this worker's lock; with `remove` (its row is deleted), remove its file first. Without, the file
+        is left unlocked: the others take this worker for dead and remove its row and file."""
         if self._fd is None:
             return
-        with contextlib.suppress(OSError):
-            self._path(self.worker_id).unlink()
+        if remove:
+            with contextlib.suppress(OSError):
+                self._path(self.worker_id).unlink()
         os.close(self._fd)
         self._fd = None
 
@@ -127,10 +131,9 @@ class WorkerLocks:
                 for worker_id in worker_ids:
                     if worker_id == self.worker_id:
                         continue
-                    is_dead, fd = self._probe(worker_id)
-                    if is_dead:
-                        found.append(worker_id)
+                    fd = self._probe(worker_id)
                     if fd is not None:
+                        found.append(worker_id)
                         fds.append(fd)
             yield found
             for worker_id in found:
@@ -140,21 +143,25 @@ class WorkerLocks:
             for fd in fds:
                 os.close(fd)
 
-    def _probe(self, worker_id: str) -> tuple[bool, int | None]:
-        """(whether the worker is dead, a descriptor that locks its file then). Alive: its file is locked by
-        another. Dead: its file could be locked, or is missing. Not judged (alive): a name that is not a plain
-        file name, or a file that cannot be opened."""
+    def _probe(self, worker_id: str) -> int | None:
+        """A descriptor that locks the worker's file when the worker is dead: its file could be locked and its
+        name still names it. Else None, the worker alive or not judged: its file is locked by another, is
+        missing, cannot be opened, or was replaced once opened (another judge removed it, and the worker of
+        that name created and locked a new one); or the name is not a plain file name."""
         if not worker_id or worker_id.startswith(".") or "/" in worker_id or "\\" in worker_id:
-            return False, None
+            return None
+        path = self._path(worker_id)
         try:
-            fd = os.open(self._path(worker_id), os.O_RDWR | os.O_CLOEXEC)  # flock on NFS needs write access
-        except FileNotFoundError:
-            return True, None
+            fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)  # flock on NFS needs write access
         except OSError:
-            return False, None
+            return None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            mine, named = os.fstat(fd), os.stat(path)
         except OSError:
             os.close(fd)
-            return False, None
-        return True, fd
+            return None
+        if (mine.st_dev, mine.st_ino) != (named.st_dev, named.st_ino):
+            os.close(fd)
+            return None
+        return fd

@@ -303,8 +303,10 @@ async def unregister(rt: Runtime) -> None:
         await conn.execute(delete(server_worker).where(server_worker.c.worker_id == rt.server.worker_id))
         await rt.parts["events"].signal(conn)
 
+    left = False
     try:
         await rt.db.write(work)
+        left = True
     except Exception:
         log.debug("could not unregister worker", exc_info=True)
-    await rt.parts["events"].after_unregister()
+    await rt.parts["events"].after_unregister(left)

@@ -489,3 +489,27 @@ async def test_a_trailer_section_has_limits_of_its_own_and_never_reaches_the_app
         # None of the refused requests was carried out.
         got = await converse(server, [chunked_post(START, b""), None])
         assert service_id(got[0]) == first + 1
+
+
+async def test_a_trailer_section_at_the_limit_passes_however_its_bytes_are_split(tmp_path: Path, database_url: str):
+    """The bytes of a trailer section that has not ended are counted read by read: the end of its last field and
+    the blank line that ends the section, come in reads of their own, are not taken for more than they are."""
+    limit = 4096
+    field = b"X-Pad: " + b"p" * (limit - len(b"X-Pad: \r\n")) + b"\r\n"  # a trailer section of exactly the limit
+    body = START + b" " * limit  # the body's read is larger than the limit: it is measured
+    request = chunked_post(body, field)
+    cut = request.index(b"\r\n0\r\n") + 5
+    async with serve(tmp_path, database_url, f"max_header_bytes = {limit}\n") as server:
+        host, port = server.base_url.removeprefix("http://").split(":")
+        reader, writer = await asyncio.open_connection(host, int(port))
+        try:
+            for part in (request[:cut], field, b"\r", b"\n"):
+                writer.write(part)
+                await writer.drain()
+                await asyncio.sleep(0.05)
+            writer.write(HEAD + b"Connection: close\r\n\r\n")
+            async with asyncio.timeout(GUARD):
+                got = answers_of(await reader.read(-1))
+        finally:
+            writer.close()
+        assert [status_of(a) for a in got] == [201, 200], got

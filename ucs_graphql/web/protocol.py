@@ -262,7 +262,9 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         the chunk is one of data, not the last. Else the read ended in the trailer section: refuse it when its
         fields so far and the bytes of its unfinished field are over the limit. Those bytes are counted from
         the reads wholly inside that field (the field's part in the read it began in is not), so the memory an
-        unfinished field holds is bounded, and a section within the limit is never refused by the count."""
+        unfinished field holds is bounded, and a section within the limit is never refused by the count: the
+        last field is reported only once the section ends, so its count may hold the CR of the blank line that
+        ends the section (which is no field's), come in a read of its own."""
         body, fields = self._tail_mark
         if len(self.cycle.body) > body:
             self._tail = False
@@ -271,7 +273,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
             self._tail_field = 0  # the unfinished field began in this read
         else:
             self._tail_field += len(data)
-        if self._trailer_bytes() + self._tail_field > self._max_bytes:
+        if self._trailer_bytes() + self._tail_field > self._max_bytes + 1:
             self._answer(431, "header_too_large",
                          f"the request's trailer section is larger than {self._max_bytes} bytes")
 

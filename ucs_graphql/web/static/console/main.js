@@ -477,14 +477,27 @@ async function customerView(id) {
   await loadSchema();
   const names = metadata.extensions.map((e) => e.name);
   let profile;
+  // A stored value that cannot be decrypted fails its own field only (`attributes` or `extensions`): the rest of
+  // the profile is drawn, with a marker in its place.
+  const unreadable = { attributes: null, extensions: null };
+  const extensionsOnly = async () => {
+    const more = await gql(PROFILE_EXTENSIONS, { id, extensions: names });
+    unreadable.extensions = unreadableOf(more.errors, "extensions");
+    return (more.data && more.data.profile && more.data.profile.extensions) || {};
+  };
   if (first) {
     profile = { data: { profile: { ...first.profile, extensions: {} } }, errors: [] };
-    if (names.length) {
-      const more = await gql(PROFILE_EXTENSIONS, { id, extensions: names });
-      if (more.data && more.data.profile) profile.data.profile.extensions = more.data.profile.extensions;
-    }
+    if (names.length) profile.data.profile.extensions = await extensionsOnly();
   } else {
     profile = await gql(PROFILE, { id, extensions: names.length ? names : null });
+    unreadable.attributes = unreadableOf(profile.errors, "attributes");
+    unreadable.extensions = unreadableOf(profile.errors, "extensions");
+    if (unreadable.attributes) {  // `attributes` is never null: the profile is, its extensions with it
+      profile = { data: { profile: { customerId: id, attributes: null, extensions: names.length ? await extensionsOnly() : {} } },
+        errors: [] };
+    } else {
+      profile.errors = profile.errors.filter((e) => e !== unreadable.extensions);
+    }
   }
   if (profile.errors.length) {
     const code = codeOf(profile.errors);
@@ -493,7 +506,7 @@ async function customerView(id) {
     absent("profile");
   } else {
     named(profile.data.profile);
-    profileCard.replaceWith(profileSection(profile.data.profile));
+    profileCard.replaceWith(profileSection(profile.data.profile, unreadable));
   }
 
   const interactions = await interactionsAnswer;
@@ -540,7 +553,18 @@ function valueText(value) {
   return String(value);
 }
 
-function profileSection(p) {
+// The error of a field (its path's last part) whose stored value cannot be decrypted, else null.
+function unreadableOf(errors, field) {
+  return errors.find((e) => e.extensions && e.extensions.code === "UNREADABLE_VALUE" && e.path
+    && e.path[e.path.length - 1] === field) || null;
+}
+
+// What an agent sees in place of values that cannot be decrypted: "unreadable", the server's reason in its title.
+function unreadableMark(error) {
+  return el("span", { class: "unreadable", title: error.message }, "unreadable");
+}
+
+function profileSection(p, unreadable = {}) {
   const section = el("section", { class: "card", id: "profile", "aria-labelledby": "profile-title" },
     el("h2", { id: "profile-title" }, "Profile"));
   const attrs = p.attributes || {};
@@ -548,7 +572,9 @@ function profileSection(p) {
   for (const n of Object.keys(attrs)) if (!order.includes(n)) order.push(n);
   const list = el("dl", { class: "attributes" });
   list.append(el("dt", {}, "Customer id"), el("dd", {}, p.customerId));
+  if (unreadable.attributes) list.append(el("dt", {}, "Attributes"), el("dd", {}, unreadableMark(unreadable.attributes)));
   for (const name of order) list.append(el("dt", {}, name), el("dd", {}, valueText(attrs[name])));
+  if (unreadable.extensions) list.append(el("dt", {}, "Extensions"), el("dd", {}, unreadableMark(unreadable.extensions)));
   section.append(list);
   const extensions = p.extensions || {};
   for (const schema of metadata.extensions) {

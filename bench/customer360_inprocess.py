@@ -30,7 +30,7 @@ import os
 import time
 from typing import Any
 
-from bench.callflow_inprocess import counted
+from bench.callflow_inprocess import counted, stop_periodic
 from bench.customer360 import DOCUMENTS, cid
 from ucs_graphql.config import load_settings
 from ucs_graphql.web.app import create_app, create_runtime, start_runtime, stop_runtime
@@ -107,14 +107,7 @@ def _measure(args: argparse.Namespace) -> None:
         if not args.callgrind:
             loop.run_until_complete(_rounds(ask, names, args))
             return
-        # The runtime's periodic work runs by wall time, which valgrind stretches: stopped before counting.
-        watcher.cancel()
-        lag = rt.parts.get("loop_lag")
-        if lag is not None:
-            lag.stop()
-        for task in getattr(rt.parts["events"], "_tasks", []):
-            if task.get_name() == "ucs-data-version":
-                task.cancel()
+        stop_periodic(rt, watcher)
         for name in names:
             for i in range(50):
                 loop.run_until_complete(ask(DOCUMENTS[name], i))

@@ -51,3 +51,14 @@ async def serve(tmp_path: Path, database_url: str, config: str = "") -> AsyncIte
     settings = f'log_format = "json"\naccess_log = true\n{config}'
     async with launched(database_url, tmp_path, config=settings, kill=True) as server:
         yield ServerProcess(server.proc, server.url, server.log_path)
+
+
+async def serve_several(
+    stack: contextlib.AsyncExitStack, tmp_path: Path, database_url: str, count: int
+) -> list[ServerProcess]:
+    """`count` servers on one database, each in a folder of its own under tmp_path, stopped with `stack`."""
+    servers = []
+    for n in range(count):
+        (tmp_path / str(n)).mkdir()
+        servers.append(await stack.enter_async_context(serve(tmp_path / str(n), database_url)))
+    return servers

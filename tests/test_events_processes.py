@@ -14,7 +14,7 @@ import httpx
 import websockets
 
 from tests.conftest import wipe
-from tests.server_process import serve
+from tests.server_process import serve_several
 
 SUBSCRIPTION = "subscription($c: String) { journeyEvents(customerId: $c) { kind serviceId customerId } }"
 # What issue 15 asks of live updates, whichever process wrote the change.
@@ -31,11 +31,7 @@ async def next_event(ws: Any) -> dict[str, Any]:
 async def test_an_event_written_by_another_process_arrives_within_a_second(database_url, tmp_path):
     try:
         async with contextlib.AsyncExitStack() as stack:
-            servers = []
-            for n in range(2):
-                (tmp_path / str(n)).mkdir()
-                servers.append(await stack.enter_async_context(serve(tmp_path / str(n), database_url)))
-            first, second = servers
+            first, second = await serve_several(stack, tmp_path, database_url, 2)
             ws = await stack.enter_async_context(websockets.connect(
                 first.base_url.replace("http", "ws") + "/graphql", subprotocols=["graphql-transport-ws"]))
             await ws.send(json.dumps({"type": "connection_init"}))

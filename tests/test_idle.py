@@ -101,18 +101,30 @@ async def _registered(rt: Runtime) -> bool:
     return rt.server.worker_id in await worker_rows(rt)
 
 
+async def _switch_held_by_a_request(a: Any, rt_a: Runtime, rt_b: Runtime) -> asyncio.Task[Any]:
+    """Worker b serves a request (until `rt_b.server.leave()`) while a switches to maintenance: the switch,
+    once b has acknowledged it with that request in flight."""
+    rt_b.server.enter()
+    switch = asyncio.create_task(a.post("/server/mode", json={"mode": "maintenance"}))
+
+    async def b_acknowledged_busy() -> bool:
+        seen, inflight = (await worker_rows(rt_a)).get(rt_b.server.worker_id, (0, 0))
+        return seen >= rt_a.server.generation > 0 and inflight == 1 and rt_a.server.switching
+
+    try:
+        await until(b_acknowledged_busy, "b acknowledged the switch with its request in flight")
+    except BaseException:
+        rt_b.server.leave()
+        raise
+    return switch
+
+
 async def test_a_switch_waits_for_the_requests_of_another_worker(make_client):
     a, b = await make_client(), await make_client()
     rt_a, rt_b = runtime(a), runtime(b)
     await until(lambda: _registered(rt_a), "a registered")
-    rt_b.server.enter()  # b serves a request
-    switch = asyncio.create_task(a.post("/server/mode", json={"mode": "maintenance"}))
+    switch = await _switch_held_by_a_request(a, rt_a, rt_b)
     try:
-        async def b_acknowledged_busy() -> bool:
-            seen, inflight = (await worker_rows(rt_a)).get(rt_b.server.worker_id, (0, 0))
-            return seen >= rt_a.server.generation > 0 and inflight == 1 and rt_a.server.switching
-
-        await until(b_acknowledged_busy, "b acknowledged the switch with its request in flight")
         assert (await b.get("/metadata/profiles")).status_code == 503  # new requests wait meanwhile
         await asyncio.sleep(0.2)
         assert not switch.done()
@@ -213,14 +225,8 @@ async def test_on_sqlite_a_live_worker_without_its_lock_file_is_not_taken_for_de
     await asyncio.sleep(10 * sqlite_bus.CHECK_SECONDS)
     assert rt_b.server.worker_id in await worker_rows(rt_a)
     assert rt_a.parts["events"].peers
-    rt_b.server.enter()  # b serves a request
-    switch = asyncio.create_task(a.post("/server/mode", json={"mode": "maintenance"}))
+    switch = await _switch_held_by_a_request(a, rt_a, rt_b)
     try:
-        async def b_acknowledged_busy() -> bool:
-            seen, inflight = (await worker_rows(rt_a)).get(rt_b.server.worker_id, (0, 0))
-            return seen >= rt_a.server.generation > 0 and inflight == 1 and rt_a.server.switching
-
-        await until(b_acknowledged_busy, "b acknowledged the switch with its request in flight")
         await asyncio.sleep(0.2)
         assert not switch.done()
     finally:

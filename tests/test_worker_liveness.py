@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from bench.launch import launched
 from tests.conftest import wipe
-from tests.server_process import ServerProcess, serve
+from tests.server_process import ServerProcess, serve, serve_several
 from ucs_graphql.db.engine import sqlite_path, throwaway_engine
 from ucs_graphql.db.tables.server import event_outbox, server_worker
 from ucs_graphql.events.worker_locks import folder_of
@@ -112,11 +112,7 @@ async def test_a_mode_switch_after_a_worker_was_killed(database_url, backend, tm
     the switch's first write is read). PostgreSQL: it is presumed gone after live_seconds, as before."""
     try:
         async with contextlib.AsyncExitStack() as stack:
-            servers = []
-            for n in range(2):
-                (tmp_path / str(n)).mkdir()
-                servers.append(await stack.enter_async_context(serve(tmp_path / str(n), database_url)))
-            victim, survivor = servers
+            victim, survivor = await serve_several(stack, tmp_path, database_url, 2)
             both = await registered(database_url, 2)
             await sigkill(victim)
             assert await workers(database_url) == both

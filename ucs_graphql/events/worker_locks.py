@@ -54,11 +54,6 @@ class WorkerLocks:
         self._fd: int | None = None
         self._warned = False
 
-    @property
-    def held(self) -> bool:
-        """Whether this worker holds its lock (without it, it judges no other worker)."""
-        return self._fd is not None
-
     def _path(self, worker_id: str) -> Path:
         return self.folder / f"{worker_id}{SUFFIX}"
 
@@ -86,9 +81,7 @@ class WorkerLocks:
         for _attempt in range(CREATE_ATTEMPTS):
             fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                mine, named = os.fstat(fd), os.stat(path)
-                if (mine.st_dev, mine.st_ino) == (named.st_dev, named.st_ino):
+                if _locked_as_named(fd, path):
                     return fd
             except (BlockingIOError, FileNotFoundError):
                 pass
@@ -156,12 +149,17 @@ class WorkerLocks:
         except OSError:
             return None
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            mine, named = os.fstat(fd), os.stat(path)
+            if _locked_as_named(fd, path):
+                return fd
         except OSError:
-            os.close(fd)
-            return None
-        if (mine.st_dev, mine.st_ino) != (named.st_dev, named.st_ino):
-            os.close(fd)
-            return None
-        return fd
+            pass
+        os.close(fd)
+        return None
+
+
+def _locked_as_named(fd: int, path: Path) -> bool:
+    """Lock `fd` exclusively without waiting (OSError when another holds the lock); whether its file is then
+    still the one `path` names (not removed, nor replaced by a new file of that name, meanwhile)."""
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    mine, named = os.fstat(fd), os.stat(path)
+    return (mine.st_dev, mine.st_ino) == (named.st_dev, named.st_ino)

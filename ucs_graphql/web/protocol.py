@@ -274,8 +274,10 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         else:
             self._tail_field += len(data)
         if self._trailer_bytes() + self._tail_field > self._max_bytes + 1:
-            self._answer(431, "header_too_large",
-                         f"the request's trailer section is larger than {self._max_bytes} bytes")
+            self._answer(*self._trailer_too_large())
+
+    def _trailer_too_large(self) -> tuple[int, str, str]:
+        return (431, "header_too_large", f"the request's trailer section is larger than {self._max_bytes} bytes")
 
     def _trailer_bytes(self) -> int:
         """The size of the trailer fields read so far, measured as a head's fields are (`_measure`)."""
@@ -320,8 +322,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self._tail = False
         self._head_count = 0  # the trailer fields, if any, are not the next head's
         if self.headers and self._trailer_bytes() > self._max_bytes:
-            self._refusal = (431, "header_too_large",
-                             f"the request's trailer section is larger than {self._max_bytes} bytes")
+            self._refusal = self._trailer_too_large()
             raise _HeadRefused
 
     def on_headers_complete(self) -> None:

@@ -655,10 +655,6 @@ async def encrypted_console(database_url: str) -> AsyncIterator[dict[str, Any]]:
         yield got
 
 
-# A document whose profile's `attributes` fails leaves the resolvers of the services' states and tasks below the
-# nulled profile never awaited (graphql-core drops them): the answer is right, the warning is not the page's.
-@pytest.mark.filterwarnings("ignore:Exception ignored in. <coroutine object GraphQLCoreConverter"
-                            ":pytest.PytestUnraisableExceptionWarning")
 async def test_an_encrypted_attribute_shows_in_clear_and_an_unreadable_one_is_marked(
         page, encrypted_console, database_url, request):
     driver = page

@@ -61,7 +61,6 @@ from graphql.execution.values import (
 )
 from graphql.language import ArgumentNode, ListValueNode, ObjectValueNode, SelectionSetNode, ValueNode, VariableNode
 from graphql.pyutils import Path, Undefined, is_iterable
-from graphql.pyutils.gather_with_cancel import gather_with_cancel
 from graphql.type.introspection import TypeNameMetaFieldDef
 from strawberry.extensions.field_extension import FieldExtension
 from strawberry.permission import PermissionExtension
@@ -75,6 +74,7 @@ from strawberry.types.enum import StrawberryEnumDefinition, has_enum_definition
 from strawberry.types.field import StrawberryField
 from strawberry.types.fields.resolver import StrawberryResolver
 
+from ucs_graphql.graphql.gather import gather_with_cancel
 from ucs_graphql.kit.errors import UcsError
 from ucs_graphql.kit.sized_cache import SizedCache
 

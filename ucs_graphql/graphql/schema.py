@@ -14,6 +14,7 @@ from strawberry.schema.schema import validate_document
 from strawberry.tools import merge_types
 
 from ucs_graphql.config import Settings
+from ucs_graphql.graphql import gather
 from ucs_graphql.graphql.errors import HideSuggestionsExecution, HideSuggestionsRule, UcsSchema
 from ucs_graphql.graphql.interactions import TYPES as INTERACTION_TYPES
 from ucs_graphql.graphql.interactions import InteractionMutation, InteractionQuery
@@ -187,6 +188,7 @@ def build_schema(settings: Settings | None = None) -> UcsSchema:
     """The schema with the protective extension the settings ask for, and the check of what a document
     reaches (ucs_graphql.graphql.reach)."""
     s = settings or Settings()
+    gather.install()
     return UcsSchema(query=Query, mutation=Mutation, subscription=Subscription, types=TYPES,
                      extensions=[protection(s), Reach],
                      execution_context_class=None if s.graphql_introspection else HideSuggestionsExecution)

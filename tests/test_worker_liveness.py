@@ -20,7 +20,7 @@ from tests.server_process import ServerProcess, serve, serve_several
 from ucs_graphql.db.engine import sqlite_path, throwaway_engine
 from ucs_graphql.db.tables.server import event_outbox, server_worker
 from ucs_graphql.events.worker_locks import folder_of
-from ucs_graphql.server.service import LIVE_SECONDS
+from ucs_graphql.server.service import LIVE_SECONDS, LOCAL_CHECK_SECONDS, next_pause
 
 # What a mode switch logs when it presumes a worker gone (ucs_graphql.server.service).
 PRESUMED = "did not acknowledge the mode switch"
@@ -133,6 +133,21 @@ async def test_a_mode_switch_after_a_worker_was_killed(database_url, backend, tm
                 assert took >= LIVE_SECONDS, took
     finally:
         await wipe(database_url)
+
+
+def test_a_switch_whose_read_ended_past_the_presumption_reads_again_at_once():
+    """The rule behind a switch that, now and then, waited its whole timeout (60 s) for a killed worker instead
+    of live_seconds: its wait woke a moment before presume_gone_at (timers fire up to a clock tick early), so the
+    read did not presume; the read ended after it, and the next wait ran to the deadline."""
+    deadline, presume_gone_at = 100.0, 3.0
+    # The read just made did not presume, and ended after presume_gone_at: the next one comes at once.
+    assert next_pause(3.002, deadline, presume_gone_at, presumed=False, local_ok=True) == 0.0
+    # It did not, and it is not time yet: wait until it is (or a change comes).
+    assert next_pause(1.0, deadline, presume_gone_at, presumed=False, local_ok=True) == 2.0
+    # It did: only the deadline, or the process's own requests, bound the wait.
+    assert next_pause(3.002, deadline, presume_gone_at, presumed=True, local_ok=True) == deadline - 3.002
+    assert next_pause(3.002, deadline, presume_gone_at, presumed=True, local_ok=False) == LOCAL_CHECK_SECONDS
+    assert next_pause(99.99, deadline, presume_gone_at, presumed=False, local_ok=True) == 0.0
 
 
 async def test_live_workers_on_one_sqlite_file_stay_peers_and_leave_nothing_at_a_clean_stop(

@@ -158,20 +158,29 @@ async def _wait_for_workers(rt: Runtime, gen: int, deadline: float, require_idle
         while True:
             seen = changes.count
             local_ok = s.busy == 0 or not require_idle
-            waiting = await _unacknowledged(rt, gen, require_idle, time.monotonic() >= presume_gone_at)
+            presumed = time.monotonic() >= presume_gone_at
+            waiting = await _unacknowledged(rt, gen, require_idle, presumed)
             if local_ok and not waiting:
                 return []
             now = time.monotonic()
             if now > deadline:
                 return waiting if local_ok else [s.worker_id, *waiting]
-            pause = deadline - now
-            if not local_ok:
-                pause = min(pause, LOCAL_CHECK_SECONDS)
-            if now < presume_gone_at:
-                pause = min(pause, presume_gone_at - now)
-            await changes.wait(seen, pause)
+            await changes.wait(seen, next_pause(now, deadline, presume_gone_at, presumed, local_ok))
     finally:
         s.awaiting -= 1
+
+
+def next_pause(now: float, deadline: float, presume_gone_at: float, presumed: bool, local_ok: bool) -> float:
+    """How long a switch waits for the next change before it reads the workers' rows again: until its deadline,
+    or sooner to see its own requests finish, or to presume silent workers gone. `presumed` says whether the
+    read just made did; a read that did not, even one that ended after presume_gone_at (its wait woke a moment
+    early, or the read was slow), is followed at once by one that does."""
+    pause = deadline - now
+    if not local_ok:
+        pause = min(pause, LOCAL_CHECK_SECONDS)
+    if not presumed:
+        pause = min(pause, max(presume_gone_at - now, 0.0))
+    return pause
 
 
 async def _unacknowledged(rt: Runtime, gen: int, require_idle: bool, presume_gone: bool) -> list[str]:

@@ -18,6 +18,7 @@ from tests.helpers import gql
 from tests.journeys import start_service, start_state, start_task
 from tests.profile_fixtures import create, define
 from ucs_graphql.graphql import gather
+from ucs_graphql.graphql.context import Loader
 from ucs_graphql.graphql.schema import build_schema
 
 Gather = Callable[..., Awaitable[list[Any]]]
@@ -85,29 +86,113 @@ async def test_results_come_in_order():
     assert await gather.gather_with_cancel() == []
 
 
-async def test_the_first_error_is_raised_once_the_others_are_called_off(caught):
+async def test_the_first_error_is_raised_once_the_others_have_run_to_their_end(caught):
+    loop = asyncio.get_running_loop()
+    logged: list[str] = []
+    loop.set_exception_handler(lambda _, context: logged.append(context["message"]))
     ran_to_end: list[str] = []
 
     async def slow() -> str:
-        await asyncio.sleep(0.5)
+        await asyncio.sleep(0.1)
         ran_to_end.append("slow")
         return "slow"
 
     with pytest.raises(ValueError, match="first"):
         await gather.gather_with_cancel(handed(slow()), fails("first"), fails("second", 0.01), handed(value(3)))
-    await asyncio.sleep(0.01)
-    assert ran_to_end == []  # the slow sibling was cancelled, not awaited to its end
+    assert ran_to_end == ["slow"]  # not cancelled for the error: nothing is left running when it is raised
+    gc.collect()
+    await asyncio.sleep(0)
+    loop.set_exception_handler(None)
+    assert logged == []  # the second error was retrieved
     assert unawaited(caught) == []
 
 
-async def test_a_shared_future_is_waited_for_never_cancelled():
+async def test_a_field_beside_a_failed_one_leaves_the_key_it_loads_to_the_fields_that_share_it():
+    # A DataLoader future is shared by every field that loads its key. graphql-core cancels the siblings of a
+    # failed field, and a task cancelled while it waits for a future cancels that future: another branch of the
+    # document loading the same key failed with CancelledError.
+    async def batch(keys: list[int]) -> list[str]:
+        await asyncio.sleep(0.02)
+        return [f"row{k}" for k in keys]
+
+    for gather_fn, survives in ((upstream, False), (gather.gather_with_cancel, True)):
+        loader: Loader[int, str] = Loader(load_fn=batch)
+
+        async def field(key: int, loader: Loader[int, str] = loader) -> str:
+            return await loader.load(key)
+
+        survivor = asyncio.ensure_future(field(1))
+        with pytest.raises(ValueError):
+            await gather_fn(field(1), fails("boom", 0.005))  # the parent's non-null field fails
+        if survives:
+            assert await survivor == "row1"
+        else:
+            with pytest.raises(asyncio.CancelledError):
+                await survivor
+
+
+async def test_an_error_raised_while_being_called_off_is_retrieved():
     loop = asyncio.get_running_loop()
-    shared: asyncio.Future[str] = loop.create_future()  # a DataLoader's future, awaited by other fields too
-    loop.call_later(0.02, shared.set_result, "loaded")
-    with pytest.raises(ValueError):
-        await gather.gather_with_cancel(shared, fails("boom"))
-    assert not shared.cancelled()
-    assert await shared == "loaded"
+    logged: list[str] = []
+    loop.set_exception_handler(lambda _, context: logged.append(context["message"]))
+
+    async def fails_when_called_off() -> None:
+        try:
+            await asyncio.sleep(1)
+        except asyncio.CancelledError:
+            raise RuntimeError("error while being called off") from None
+
+    caller = asyncio.ensure_future(gather.gather_with_cancel(fails_when_called_off(), value(1, 1)))
+    await asyncio.sleep(0.01)
+    caller.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await caller
+    del caller
+    gc.collect()
+    await asyncio.sleep(0)
+    loop.set_exception_handler(None)
+    assert logged == []  # no "Task exception was never retrieved"
+
+
+async def test_a_second_cancellation_still_waits_for_the_fields_called_off():
+    running = 0
+    at_return: list[int] = []
+
+    async def child() -> None:
+        nonlocal running
+        running += 1
+        try:
+            await asyncio.sleep(1)
+        finally:
+            try:
+                await asyncio.sleep(0.05)  # its clean-up takes a while (a session closed)
+            finally:
+                running -= 1
+
+    async def caller() -> None:
+        try:
+            await gather.gather_with_cancel(child(), child())
+        finally:
+            at_return.append(running)
+
+    task = asyncio.ensure_future(caller())
+    await asyncio.sleep(0.01)
+    task.cancel()  # a request's time limit
+    await asyncio.sleep(0.01)
+    task.cancel()  # then the server's shutdown
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert at_return == [0]  # no field still running when the gather returned
+
+
+async def test_a_time_limit_ends_a_wait_on_a_future_handed_in():
+    stuck: asyncio.Future[Any] = asyncio.get_running_loop().create_future()  # a read that never returns
+    began = asyncio.get_running_loop().time()
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.1):
+            await gather.gather_with_cancel(stuck, asyncio.sleep(5))
+    assert asyncio.get_running_loop().time() - began < 1.0
+    assert not stuck.cancelled()  # its maker's to cancel
 
 
 def test_a_built_schema_puts_it_in_graphql_cores_executor():

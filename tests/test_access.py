@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import logging
@@ -177,6 +178,22 @@ async def test_verified_credentials_are_cached_and_wrong_ones_too(make_client):
         await client.get("/server/status", headers=basic("ann"))
         await client.get("/server/status", headers=basic("ann", "nope"))
     assert auth.slow_checks == 2  # one slow hash per distinct credential
+
+
+async def test_requests_sent_together_with_one_new_credential_share_its_one_check(make_client):
+    # A front-end's first page after a restart: a dozen requests at once, with credentials the server has not
+    # verified yet. Each checking them on its own would reserve a failure of the login throttle (5 at once).
+    client = await make_client(config_text=CONFIG)
+    auth = gate_of(client).authenticator
+    answers = await asyncio.gather(*(client.get("/server/status", headers=basic("ann")) for _ in range(12)))
+    assert [r.status_code for r in answers] == [200] * 12
+    assert auth.slow_checks == 1 and auth.throttled == 0
+    # Wrong ones sent together are one failure, answered 401 alike; the next guess is checked on its own.
+    answers = await asyncio.gather(*(client.get("/server/status", headers=basic("ann", "nope")) for _ in range(12)))
+    assert [r.status_code for r in answers] == [401] * 12
+    assert auth.slow_checks == 2
+    assert (await client.get("/server/status", headers=basic("ann", "nope2"))).status_code == 401
+    assert auth.slow_checks == 3
 
 
 async def test_anonymous_requests_are_refused_before_the_body_is_read(make_client):

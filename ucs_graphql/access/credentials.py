@@ -3,9 +3,10 @@
 The slow hash runs once per distinct credential: a verified `Authorization` value is remembered under an
 HMAC digest keyed by a per-process random key (the secret itself is never kept), so the hot path pays one
 fast digest. Wrong credentials are remembered the same way, so a client repeating them costs nothing; new
-guesses pay the slow hash in a thread, a few at a time. New credentials for a user name are checked only
-while its client address has wrong guesses left (`LoginThrottle`); otherwise they are answered 429 at once,
-before the slow hash. Credentials already verified are recognised first and are never throttled.
+guesses pay the slow hash in a thread, a few at a time, and requests that come together with one new
+credential share its one check. New credentials for a user name are checked only while its client address
+has wrong guesses left (`LoginThrottle`); otherwise they are answered 429 at once, before the slow hash.
+Credentials already verified are recognised first and are never throttled.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 import logging
@@ -43,6 +45,7 @@ class Authenticator:
         self._key = secrets.token_bytes(32)
         self._known: OrderedDict[bytes, Principal] = OrderedDict()
         self._refused: OrderedDict[bytes, None] = OrderedDict()
+        self._checking: dict[bytes, asyncio.Future[Principal]] = {}  # the checks running, by digest
         self._slow = asyncio.Semaphore(concurrency)
         self._dummy: Hash | None = None
         self.slow_checks = 0  # how many times the slow hash ran (observability and tests)
@@ -59,6 +62,20 @@ class Authenticator:
             return known
         if digest in self._refused:
             raise Unauthenticated(WRONG)
+        # Requests sent together with one new credential (a front-end's first page, after a restart) share its
+        # one check: each its own would reserve a failure and the burst would answer the rest 429.
+        checking = self._checking.get(digest)
+        if checking is None:
+            checking = self._checking[digest] = asyncio.ensure_future(self._check(header, digest, client))
+            checking.add_done_callback(functools.partial(self._checked, digest))
+        return await asyncio.shield(checking)
+
+    def _checked(self, digest: bytes, check: asyncio.Future[Principal]) -> None:
+        del self._checking[digest]
+        if not check.cancelled():
+            check.exception()  # retrieved, even when every request that waited for it has gone
+
+    async def _check(self, header: str, digest: bytes, client: str) -> Principal:
         who, account, secret = self._parse(header)
         if self.throttle is not None:
             wait = self.throttle.reserve(who, client)

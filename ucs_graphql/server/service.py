@@ -7,7 +7,9 @@ they stop; they read server_state when the event bus signals a change (ucs_graph
 server_worker only to acknowledge a generation. A worker that does not acknowledge a switch within
 live_seconds was killed without leaving the table: the switch removes it and goes on. On SQLite a worker
 killed without leaving is known at once by its released lock, and its row removed by the event bus
-(ucs_graphql.events.worker_locks), before any switch.
+(ucs_graphql.events.worker_locks), before any switch. A switch that fails before it writes its target writes
+the mode it left back; one left under way (its worker died, or lost the database) is recovered by the first
+worker to see it after the longest a switch may take.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import os
 import time
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ucs_graphql import __version__
@@ -37,6 +39,9 @@ log = logging.getLogger("ucs.server")
 MODE = "mode"
 GENERATION = "mode_generation"
 SWITCHING = "switching:"
+# Written with a switch's first step: the mode it leaves, and when it began (wall clock, ms).
+SWITCH_FROM = "switch_from"
+SWITCH_STARTED = "switch_started_ms"
 # A switch presumes a worker gone when it has not acknowledged within this, plus twice the bus's reaction time.
 LIVE_SECONDS = 3.0
 # How often a switch looks at this process's own requests in flight (no database work).
@@ -86,42 +91,140 @@ async def set_mode(ctx: Ctx, body: Any) -> str:
 
 async def _switch(rt: Runtime, target: str) -> str:
     s = rt.server
-    if s.switching:
+    if s.switching and (s.switch_here or not await _recover_abandoned(rt)):
         raise Unavailable("the server mode is already switching; retry later")
     previous = s.mode
     s.switch_here = True
     try:
-        gen = await _write_mode(rt, SWITCHING + target)
+        gen = await _write_mode(rt, SWITCHING + target, leaving=previous)
         s.switching = True
         s.generation = gen
-        deadline = time.monotonic() + rt.settings.mode_switch_timeout_seconds
-        if await _wait_for_workers(rt, gen, deadline):
-            s.generation = await _write_mode(rt, previous)
-            s.switching = False
-            raise ModeForbidden(
-                f"switching to {target} mode timed out: requests were still running; the server stays in "
-                f"{previous} mode") from None
-        s.generation = await _write_mode(rt, target)
-        s.mode = target
-        s.switching = False
-        # Every live worker has applied the new mode before the switch answers.
-        late = await _wait_for_workers(rt, s.generation, deadline, require_idle=False)
-        if late:
-            log.warning("worker(s) %s did not acknowledge the switch to %s in time", ", ".join(late), target)
+        try:
+            await _complete(rt, target, previous)
+        except Exception:
+            if s.switching:  # failed before the target was written: put the previous mode back
+                await _restore(rt, previous)
+            raise
     finally:
         s.switch_here = False
     log.info("server mode changed to %s", target)
     return target
 
 
-async def _write_mode(rt: Runtime, mode: str) -> int:
-    """Store `mode` under a new generation, acknowledged by this process, and signal the other processes."""
+async def _complete(rt: Runtime, target: str, previous: str) -> None:
+    s = rt.server
+    deadline = time.monotonic() + rt.settings.mode_switch_timeout_seconds
+    if await _wait_for_workers(rt, s.generation, deadline):
+        s.generation = await _write_mode(rt, previous)
+        s.switching = False
+        raise ModeForbidden(
+            f"switching to {target} mode timed out: requests were still running; the server stays in "
+            f"{previous} mode") from None
+    s.generation = await _write_mode(rt, target)
+    s.mode = target
+    s.switching = False
+    # Every live worker has applied the new mode before the switch answers.
+    late = await _wait_for_workers(rt, s.generation, deadline, require_idle=False)
+    if late:
+        log.warning("worker(s) %s did not acknowledge the switch to %s in time", ", ".join(late), target)
+
+
+async def _restore(rt: Runtime, previous: str) -> None:
+    """Write `previous` back after a switch failed half way (the database went away, say); if that fails too,
+    the switch is left to be recovered as abandoned (`_recover_abandoned`)."""
+    s = rt.server
+    try:
+        s.generation = await _write_mode(rt, previous)
+    except Exception:
+        log.error("the switch from %s mode failed and that mode could not be written back: every worker answers "
+                  "503 until the switch is recovered as abandoned, %.0f s after it began", previous,
+                  abandoned_after(rt))
+        return
+    s.mode = previous
+    s.switching = False
+    log.warning("the switch from %s mode failed half way; %s mode was written back", previous, previous)
+
+
+def abandoned_after(rt: Runtime) -> float:
+    """Seconds after which a switch still under way was abandoned: the longest a switch's request may run (its
+    switch's own timeout and a request's time limit). Its process was killed or stopped, or lost the database
+    and could not write the previous mode back."""
+    return rt.settings.mode_switch_timeout_seconds + rt.settings.request_timeout_seconds
+
+
+def _abandoned_in(rt: Runtime, values: dict[str, str]) -> float | None:
+    """Seconds until the switch stored in `values` counts as abandoned (0 or less: it does); None when no switch
+    is stored."""
+    if not values.get(MODE, "").startswith(SWITCHING):
+        return None
+    started_ms = int(values.get(SWITCH_STARTED, "0") or "0")
+    return started_ms / 1000 + abandoned_after(rt) - time.time()
+
+
+class _Superseded(Exception):
+    """A newer switch began after the abandoned one was seen: it is not recovered."""
+
+
+async def _recover_abandoned(rt: Runtime, values: dict[str, str] | None = None) -> bool:
+    """Write back the mode an abandoned switch left (the switch stored in `values`, or read now), once, whichever
+    worker comes first; whether no switch is under way now."""
+    s = rt.server
+    if values is None:
+        async with rt.db.read() as conn:
+            values = await store.read_state(conn)
+    left = _abandoned_in(rt, values)
+    if left is None:
+        _apply(rt, values)
+        return True
+    if left > 0:
+        return False
+    switching, previous = values[MODE], values.get(SWITCH_FROM, PRODUCTION)
+    started = values.get(SWITCH_STARTED, "0")
+
+    async def work(conn: AsyncConnection) -> int | None:
+        # Only the worker whose update still finds the switch recovers it; a newer switch to the same mode
+        # (its own start time) is not.
+        claimed = await conn.execute(update(server_state).where(
+            server_state.c.name == MODE, server_state.c.value == switching).values(value=previous))
+        if claimed.rowcount != 1:
+            return None
+        now = await conn.scalar(select(server_state.c.value).where(server_state.c.name == SWITCH_STARTED))
+        if (now or "0") != started:
+            raise _Superseded
+        gen = await store.bump(conn, GENERATION)
+        await _ack_row(conn, rt, gen, s.busy)
+        await rt.parts["events"].signal(conn)
+        return gen
+
+    try:
+        gen = await rt.db.write(work)
+    except _Superseded:
+        gen = None
+    if gen is None:
+        async with rt.db.read() as conn:
+            _apply(rt, await store.read_state(conn))
+        return not s.switching
+    log.warning("a switch from %s mode begun %.0f s ago was abandoned (its worker stopped, or lost the database "
+                "and could not write that mode back); %s mode was written back", previous,
+                abandoned_after(rt) - left, previous)
+    s.generation, s.acked_generation, s.acked_inflight = gen, gen, s.busy
+    s.mode = previous
+    s.switching = False
+    return True
+
+
+async def _write_mode(rt: Runtime, mode: str, leaving: str | None = None) -> int:
+    """Store `mode` under a new generation, acknowledged by this process, and signal the other processes. A
+    switch's first step names the mode it is `leaving`, stored with the time it began."""
     s = rt.server
     busy = s.busy
 
     async def work(conn: AsyncConnection) -> int:
         gen = await store.bump(conn, GENERATION)
         await _set(conn, MODE, mode)
+        if leaving is not None:
+            await _set(conn, SWITCH_FROM, leaving)
+            await _set(conn, SWITCH_STARTED, str(int(time.time() * 1000)))
         await _ack_row(conn, rt, gen, busy)
         await rt.parts["events"].signal(conn)
         return gen
@@ -281,6 +384,7 @@ async def watch(rt: Runtime) -> None:
     # looks for them more often.
     bus.hurry = lambda: s.switching or s.awaiting > 0
     read_at = -1
+    values: dict[str, str] = {}
     while True:
         pause: float | None = None
         try:
@@ -291,6 +395,16 @@ async def watch(rt: Runtime) -> None:
                 read_at = seen
                 if int(values.get(GENERATION, "0")) >= s.generation:
                     _apply(rt, values)
+            # A switch under way in another process (or left by this one's former self) that outlived the
+            # longest a switch may take was abandoned: the first worker to see that writes the previous mode back.
+            if s.switching and not s.switch_here:
+                left = _abandoned_in(rt, values)
+                if left is not None and left > 0:
+                    pause = left
+                elif left is not None:
+                    await _recover_abandoned(rt, values)
+                    read_at = -1  # read what was written, by this worker or another
+                    continue
             # A switch requested of this process acknowledges its generations in its own writes.
             if not s.switch_here and (s.acked_generation != s.generation
                                       or (s.switching and s.acked_inflight > 0 and s.busy == 0)):

@@ -1,0 +1,102 @@
+"""A mode switch that fails half way, or is abandoned by its worker, does not leave the server switching (every
+request answered 503, and every new switch refused as "already switching") for ever: the switch that failed
+writes the previous mode back, and a switch still under way after the longest a switch may take is recovered
+by the first worker to see it (ucs_graphql.server.service)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from sqlalchemy import delete, insert
+
+from tests.helpers import assert_error
+from ucs_graphql.db.engine import throwaway_engine
+from ucs_graphql.db.tables.server import server_state
+from ucs_graphql.kit.errors import Unavailable
+from ucs_graphql.server import service
+
+
+async def store_switch(url: str, target: str, leaving: str, began_seconds_ago: float) -> None:
+    """What a worker killed in the middle of a switch leaves in server_state."""
+    engine = throwaway_engine(url)
+    try:
+        async with engine.begin() as conn:
+            names = (service.MODE, service.SWITCH_FROM, service.SWITCH_STARTED)
+            await conn.execute(delete(server_state).where(server_state.c.name.in_(names)))
+            await conn.execute(insert(server_state), [
+                {"name": service.MODE, "value": service.SWITCHING + target},
+                {"name": service.SWITCH_FROM, "value": leaving},
+                {"name": service.SWITCH_STARTED, "value": str(int((time.time() - began_seconds_ago) * 1000))}])
+    finally:
+        await engine.dispose()
+
+
+async def answers_normally(client) -> bool:
+    return (await client.get("/profiles/nobody")).status_code == 404
+
+
+async def test_a_switch_that_fails_half_way_writes_the_previous_mode_back(make_client, monkeypatch, caplog):
+    client = await make_client()
+    calls = []
+
+    async def database_gone(*args, **kwargs):
+        calls.append(args)
+        raise Unavailable("the database is unavailable; retry later")
+
+    monkeypatch.setattr(service, "_wait_for_workers", database_gone)
+    with caplog.at_level(logging.WARNING, logger="ucs.server"):
+        resp = await client.post("/server/mode", json={"mode": "maintenance"})
+    assert resp.status_code == 503, resp.text
+    assert calls  # it failed after its first write: every worker was switching
+    assert "production mode was written back" in caplog.text
+    status = (await client.get("/server/status")).json()
+    assert status["mode"] == "production"
+    assert await answers_normally(client)  # not 503
+    monkeypatch.undo()
+    resp = await client.post("/server/mode", json={"mode": "maintenance"})  # not "already switching"
+    assert resp.status_code == 200, resp.text
+    assert (await client.get("/server/status")).json()["mode"] == "maintenance"
+
+
+async def test_a_switch_abandoned_long_ago_is_recovered_when_a_worker_starts(make_client, database_url, caplog):
+    # A cluster restarted after its switching worker died: it does not start switching for ever.
+    await make_client()  # the tables
+    await store_switch(database_url, "maintenance", "production", began_seconds_ago=3600)
+    with caplog.at_level(logging.WARNING, logger="ucs.server"):
+        client = await make_client()
+        for _ in range(100):
+            if await answers_normally(client):
+                break
+            await asyncio.sleep(0.05)
+    assert await answers_normally(client)
+    assert (await client.get("/server/status")).json()["mode"] == "production"
+    assert "was abandoned" in caplog.text
+
+
+async def test_a_switch_abandoned_by_its_worker_is_recovered_once_it_outlived_the_longest_switch(
+        make_client, database_url):
+    await make_client()  # the tables
+    await store_switch(database_url, "maintenance", "production", began_seconds_ago=0)
+    began = time.monotonic()
+    limits = {"mode_switch_timeout_seconds": 1, "request_timeout_seconds": 1}
+    first, second = await make_client(**limits), await make_client(**limits)
+    # Both workers apply the switch its dead worker began: requests answer 503 and a new switch is refused,
+    # for at most mode_switch_timeout_seconds + request_timeout_seconds (2 s here).
+    for client in (first, second):
+        assert (await client.get("/profiles/nobody")).status_code == 503
+    assert_error(await first.post("/server/mode", json={"mode": "maintenance"}), 503, 5030, "already switching")
+    # Then the first worker to see it writes back the mode it left, and both follow.
+    for client in (first, second):
+        for _ in range(100):
+            if await answers_normally(client):
+                break
+            await asyncio.sleep(0.05)
+        assert await answers_normally(client)
+        assert (await client.get("/server/status")).json()["mode"] == "production"
+    assert 1.5 < time.monotonic() - began < 6
+    # A new switch is taken again.
+    resp = await second.post("/server/mode", json={"mode": "maintenance"})
+    assert resp.status_code == 200, resp.text
+    assert (await first.get("/server/status")).json()["mode"] == "maintenance"

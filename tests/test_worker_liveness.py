@@ -18,7 +18,7 @@ from bench.launch import launched
 from tests.conftest import wipe
 from tests.server_process import ServerProcess, serve, serve_several
 from ucs_graphql.db.engine import sqlite_path, throwaway_engine
-from ucs_graphql.db.tables.server import event_outbox, server_worker
+from ucs_graphql.db.tables.server import event_outbox, server_state, server_worker
 from ucs_graphql.events.worker_locks import folder_of
 from ucs_graphql.server.service import LIVE_SECONDS, LOCAL_CHECK_SECONDS, next_pause
 
@@ -132,6 +132,56 @@ async def test_a_mode_switch_after_a_worker_was_killed(database_url, backend, tm
                 await logged(survivor, PRESUMED)
                 assert took >= LIVE_SECONDS, took
                 assert took < 4 * LIVE_SECONDS, took  # not the switch's whole timeout (60 s)
+    finally:
+        await wipe(database_url)
+
+
+async def stored_mode(url: str) -> str | None:
+    engine = throwaway_engine(url)
+    try:
+        async with engine.connect() as conn:
+            return await conn.scalar(select(server_state.c.value).where(server_state.c.name == "mode"))
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.postgres_only
+async def test_a_switch_whose_worker_is_killed_half_way_is_recovered_by_a_worker_started_after(
+        database_url, tmp_path):
+    """The switching worker is killed while its switch waits for a worker killed before it: the database is left
+    switching. A worker started after recovers it once it outlived the longest a switch may take (2 s with
+    its settings), instead of answering 503 for ever. PostgreSQL only: on SQLite the first killed worker is
+    known dead at once, and the switch is over before it can be killed."""
+    try:
+        async with contextlib.AsyncExitStack() as stack:
+            victim, switcher = await serve_several(stack, tmp_path, database_url, 2)
+            await registered(database_url, 2)
+            await sigkill(victim)
+            http = await stack.enter_async_context(httpx.AsyncClient(base_url=switcher.base_url, timeout=30))
+            switch = asyncio.create_task(http.post("/server/mode", json={"mode": "maintenance"}))
+            for _ in range(200):
+                if (await stored_mode(database_url) or "").startswith("switching:"):
+                    break
+                await asyncio.sleep(0.01)
+            assert await stored_mode(database_url) == "switching:maintenance"
+            await sigkill(switcher)
+            with contextlib.suppress(httpx.HTTPError):
+                await switch
+            assert await stored_mode(database_url) == "switching:maintenance"  # nobody left to finish it
+            (tmp_path / "2").mkdir()
+            rescuer = await stack.enter_async_context(serve(
+                tmp_path / "2", database_url, "mode_switch_timeout_seconds = 1\nrequest_timeout_seconds = 1\n"))
+            began = time.monotonic()
+            async with httpx.AsyncClient(base_url=rescuer.base_url, timeout=10) as client:
+                for _ in range(200):
+                    if (await client.get("/profiles/nobody")).status_code == 404:
+                        break
+                    await asyncio.sleep(0.05)
+                assert (await client.get("/profiles/nobody")).status_code == 404  # not 503
+                assert (await client.get("/server/status")).json()["mode"] == "production"
+            assert time.monotonic() - began < 8
+            await logged(rescuer, "was abandoned")
+            assert await stored_mode(database_url) == "production"
     finally:
         await wipe(database_url)
 

@@ -100,3 +100,88 @@ async def test_a_switch_abandoned_by_its_worker_is_recovered_once_it_outlived_th
     resp = await second.post("/server/mode", json={"mode": "maintenance"})
     assert resp.status_code == 200, resp.text
     assert (await first.get("/server/status")).json()["mode"] == "maintenance"
+
+
+def runtime(client):
+    return client._transport.app.state.runtime
+
+
+async def test_a_live_switch_that_outlived_the_longest_switch_is_ended_once_and_cannot_end_it_again(
+        make_client, caplog):
+    # Worker a's switch waits for worker b's request in flight; b (whose limits make a switch abandoned after
+    # 2 s) ends it as abandoned meanwhile. When b's request ends, a's switch must not write its target over
+    # that: it answers that another worker ended it, and the mode stays as it was.
+    a = await make_client()
+    b = await make_client(mode_switch_timeout_seconds=1, request_timeout_seconds=1)
+    await asyncio.sleep(0.3)  # both registered
+    runtime(b).server.enter()
+    try:
+        with caplog.at_level(logging.WARNING, logger="ucs.server"):
+            switch = asyncio.create_task(a.post("/server/mode", json={"mode": "maintenance"}))
+            await asyncio.sleep(0.5)
+            assert not switch.done()
+            assert (await b.get("/server/status")).json()["mode"] == "production"
+            assert (await a.get("/profiles/nobody")).status_code == 503  # switching
+            for _ in range(100):
+                if "was abandoned" in caplog.text:
+                    break
+                await asyncio.sleep(0.05)
+            assert "was abandoned" in caplog.text
+            assert not switch.done()  # a still waits for b's request
+    finally:
+        runtime(b).server.leave()
+    left = time.monotonic()
+    resp = await switch
+    assert time.monotonic() - left < 5  # at once, not at a's own timeout (60 s)
+    assert_error(resp, 403, None, "another worker ended it as abandoned")
+    for client in (a, b):
+        assert (await client.get("/server/status")).json()["mode"] == "production"
+        assert await answers_normally(client)
+    assert caplog.text.count("was abandoned") == 1
+    assert "server mode changed to maintenance" not in caplog.text
+    assert (await a.post("/server/mode", json={"mode": "maintenance"})).status_code == 200
+
+
+async def test_workers_that_see_one_abandoned_switch_together_end_it_once(make_client, database_url, caplog):
+    await make_client()  # the tables
+    await store_switch(database_url, "maintenance", "production", began_seconds_ago=3600)
+    with caplog.at_level(logging.WARNING, logger="ucs.server"):
+        clients = [await make_client() for _ in range(3)]
+        for client in clients:
+            for _ in range(100):
+                if await answers_normally(client):
+                    break
+                await asyncio.sleep(0.05)
+            assert await answers_normally(client)
+    assert caplog.text.count("was abandoned") == 1
+
+
+async def test_two_switches_asked_of_one_worker_at_once_run_one(make_client):
+    client = await make_client()
+    answers = await asyncio.gather(client.post("/server/mode", json={"mode": "maintenance"}),
+                                   client.post("/server/mode", json={"mode": "maintenance"}))
+    assert sorted(r.status_code for r in answers) == [200, 503], [r.text for r in answers]
+    assert (await client.get("/server/status")).json()["mode"] == "maintenance"
+
+
+async def test_a_switch_an_older_version_left_without_a_start_time_is_recovered_after_the_longest_switch(
+        make_client, database_url):
+    await make_client()  # the tables
+    engine = throwaway_engine(database_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(delete(server_state).where(server_state.c.name.in_(
+                (service.MODE, service.SWITCH_FROM, service.SWITCH_STARTED))))
+            await conn.execute(insert(server_state), [{"name": service.MODE, "value": "switching:maintenance"}])
+    finally:
+        await engine.dispose()
+    client = await make_client(mode_switch_timeout_seconds=1, request_timeout_seconds=1)
+    began = time.monotonic()
+    assert (await client.get("/profiles/nobody")).status_code == 503  # not at once: it may be alive
+    for _ in range(100):
+        if await answers_normally(client):
+            break
+        await asyncio.sleep(0.05)
+    assert await answers_normally(client)
+    assert 1.5 < time.monotonic() - began < 6
+    assert (await client.get("/server/status")).json()["mode"] == "production"

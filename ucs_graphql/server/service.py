@@ -18,6 +18,7 @@ import asyncio
 import logging
 import os
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -89,21 +90,39 @@ async def set_mode(ctx: Ctx, body: Any) -> str:
     return await asyncio.shield(_switch(ctx.rt, target))
 
 
+@dataclass(frozen=True)
+class _Begun:
+    """A switch as stored: its `switching:<target>` mode and its start time (switch_started_ms; "0" for one an
+    older version began, which stores none)."""
+
+    mode: str
+    started: str
+
+
+class _EndedElsewhere(ModeForbidden):
+    """This switch outlived abandoned_after and another worker ended it as abandoned (or a newer one began)."""
+
+
 async def _switch(rt: Runtime, target: str) -> str:
     s = rt.server
-    if s.switching and (s.switch_here or not await _recover_abandoned(rt)):
+    if s.switching and not s.switch_here:
+        await _recover_abandoned(rt)
+    if s.switching or s.switch_here:  # one under way here, or begun by another request while this one looked
         raise Unavailable("the server mode is already switching; retry later")
     previous = s.mode
+    started = str(int(time.time() * 1000))
+    switch = _Begun(SWITCHING + target, started)
     s.switch_here = True
     try:
-        gen = await _write_mode(rt, SWITCHING + target, leaving=previous)
+        s.generation = await _write_mode(rt, switch.mode, leaving=previous, started=started)
         s.switching = True
-        s.generation = gen
         try:
-            await _complete(rt, target, previous)
+            await _complete(rt, switch, target, previous)
+        except _EndedElsewhere:
+            raise
         except Exception:
             if s.switching:  # failed before the target was written: put the previous mode back
-                await _restore(rt, previous)
+                await _restore(rt, switch, previous)
             raise
     finally:
         s.switch_here = False
@@ -111,62 +130,77 @@ async def _switch(rt: Runtime, target: str) -> str:
     return target
 
 
-async def _complete(rt: Runtime, target: str, previous: str) -> None:
+async def _complete(rt: Runtime, switch: _Begun, target: str, previous: str) -> None:
     s = rt.server
     deadline = time.monotonic() + rt.settings.mode_switch_timeout_seconds
     if await _wait_for_workers(rt, s.generation, deadline):
-        s.generation = await _write_mode(rt, previous)
-        s.switching = False
+        await _end(rt, switch, previous, target)
         raise ModeForbidden(
             f"switching to {target} mode timed out: requests were still running; the server stays in "
             f"{previous} mode") from None
-    s.generation = await _write_mode(rt, target)
-    s.mode = target
-    s.switching = False
+    await _end(rt, switch, target, target)
     # Every live worker has applied the new mode before the switch answers.
     late = await _wait_for_workers(rt, s.generation, deadline, require_idle=False)
     if late:
         log.warning("worker(s) %s did not acknowledge the switch to %s in time", ", ".join(late), target)
 
 
-async def _restore(rt: Runtime, previous: str) -> None:
+async def _end(rt: Runtime, switch: _Begun, mode: str, target: str) -> None:
+    """End this process's switch in `mode`, unless another worker ended it as abandoned meanwhile."""
+    s = rt.server
+    gen = await _end_switch(rt, switch, mode)
+    if gen is None:
+        async with rt.db.read() as conn:
+            _apply(rt, await store.read_state(conn))
+        raise _EndedElsewhere(
+            f"switching to {target} mode took longer than {abandoned_after(rt):.0f} s and another worker ended it "
+            f"as abandoned; the server is in {s.mode} mode")
+    s.generation, s.mode, s.switching = gen, mode, False
+
+
+async def _restore(rt: Runtime, switch: _Begun, previous: str) -> None:
     """Write `previous` back after a switch failed half way (the database went away, say); if that fails too,
     the switch is left to be recovered as abandoned (`_recover_abandoned`)."""
     s = rt.server
     try:
-        s.generation = await _write_mode(rt, previous)
+        gen = await _end_switch(rt, switch, previous)
     except Exception:
         log.error("the switch from %s mode failed and that mode could not be written back: every worker answers "
                   "503 until the switch is recovered as abandoned, %.0f s after it began", previous,
                   abandoned_after(rt))
         return
-    s.mode = previous
-    s.switching = False
-    log.warning("the switch from %s mode failed half way; %s mode was written back", previous, previous)
+    if gen is not None:
+        s.generation, s.mode, s.switching = gen, previous, False
+        log.warning("the switch from %s mode failed half way; %s mode was written back", previous, previous)
 
 
 def abandoned_after(rt: Runtime) -> float:
     """Seconds after which a switch still under way was abandoned: the longest a switch's request may run (its
     switch's own timeout and a request's time limit). Its process was killed or stopped, or lost the database
-    and could not write the previous mode back."""
+    and could not write the previous mode back. A live switch that outlives it (a process paused for that long)
+    is ended as abandoned all the same, and its own ending is refused (`_end_switch`)."""
     return rt.settings.mode_switch_timeout_seconds + rt.settings.request_timeout_seconds
 
 
 def _abandoned_in(rt: Runtime, values: dict[str, str]) -> float | None:
     """Seconds until the switch stored in `values` counts as abandoned (0 or less: it does); None when no switch
-    is stored."""
-    if not values.get(MODE, "").startswith(SWITCHING):
+    is stored. One begun by an older version, which stores no start time, counts from when this worker first
+    saw it."""
+    mode = values.get(MODE, "")
+    if not mode.startswith(SWITCHING):
         return None
-    started_ms = int(values.get(SWITCH_STARTED, "0") or "0")
-    return started_ms / 1000 + abandoned_after(rt) - time.time()
-
-
-class _Superseded(Exception):
-    """A newer switch began after the abandoned one was seen: it is not recovered."""
+    started_ms = int(values.get(SWITCH_STARTED) or "0")
+    if started_ms:
+        return started_ms / 1000 + abandoned_after(rt) - time.time()
+    s = rt.server
+    key = f"{mode} {values.get(GENERATION)}"
+    if s.keyless_switch_seen is None or s.keyless_switch_seen[0] != key:
+        s.keyless_switch_seen = (key, time.monotonic())
+    return s.keyless_switch_seen[1] + abandoned_after(rt) - time.monotonic()
 
 
 async def _recover_abandoned(rt: Runtime, values: dict[str, str] | None = None) -> bool:
-    """Write back the mode an abandoned switch left (the switch stored in `values`, or read now), once, whichever
+    """End an abandoned switch (the one stored in `values`, or read now) in the mode it left, once, whichever
     worker comes first; whether no switch is under way now."""
     s = rt.server
     if values is None:
@@ -178,28 +212,10 @@ async def _recover_abandoned(rt: Runtime, values: dict[str, str] | None = None) 
         return True
     if left > 0:
         return False
-    switching, previous = values[MODE], values.get(SWITCH_FROM, PRODUCTION)
-    started = values.get(SWITCH_STARTED, "0")
-
-    async def work(conn: AsyncConnection) -> int | None:
-        # Only the worker whose update still finds the switch recovers it; a newer switch to the same mode
-        # (its own start time) is not.
-        claimed = await conn.execute(update(server_state).where(
-            server_state.c.name == MODE, server_state.c.value == switching).values(value=previous))
-        if claimed.rowcount != 1:
-            return None
-        now = await conn.scalar(select(server_state.c.value).where(server_state.c.name == SWITCH_STARTED))
-        if (now or "0") != started:
-            raise _Superseded
-        gen = await store.bump(conn, GENERATION)
-        await _ack_row(conn, rt, gen, s.busy)
-        await rt.parts["events"].signal(conn)
-        return gen
-
-    try:
-        gen = await rt.db.write(work)
-    except _Superseded:
-        gen = None
+    switch = _Begun(values[MODE], values.get(SWITCH_STARTED) or "0")
+    # The mode it left: stored with it, or for an older version's switch the one this worker was in.
+    previous = values.get(SWITCH_FROM, PRODUCTION) if switch.started != "0" else s.mode
+    gen = await _end_switch(rt, switch, previous)
     if gen is None:
         async with rt.db.read() as conn:
             _apply(rt, await store.read_state(conn))
@@ -207,24 +223,56 @@ async def _recover_abandoned(rt: Runtime, values: dict[str, str] | None = None) 
     log.warning("a switch from %s mode begun %.0f s ago was abandoned (its worker stopped, or lost the database "
                 "and could not write that mode back); %s mode was written back", previous,
                 abandoned_after(rt) - left, previous)
-    s.generation, s.acked_generation, s.acked_inflight = gen, gen, s.busy
-    s.mode = previous
-    s.switching = False
+    s.generation, s.mode, s.switching = gen, previous, False
     return True
 
 
-async def _write_mode(rt: Runtime, mode: str, leaving: str | None = None) -> int:
-    """Store `mode` under a new generation, acknowledged by this process, and signal the other processes. A
-    switch's first step names the mode it is `leaving`, stored with the time it began."""
+class _Superseded(Exception):
+    """The stored switch is no longer the one to end: a newer one to the same mode began."""
+
+
+async def _end_switch(rt: Runtime, switch: _Begun, mode: str) -> int | None:
+    """Write `mode` in place of the stored `switch`, under a new generation acknowledged by this process, and
+    signal the other processes; None, writing nothing, when the stored state is no longer that switch (another
+    worker ended it, or a newer one began). Whichever of the switch's own worker and the workers recovering it
+    comes first ends it; the others find it gone."""
+    s = rt.server
+    busy = s.busy
+
+    async def work(conn: AsyncConnection) -> int | None:
+        claimed = await conn.execute(update(server_state).where(
+            server_state.c.name == MODE, server_state.c.value == switch.mode).values(value=mode))
+        if claimed.rowcount != 1:
+            return None
+        started = await conn.scalar(select(server_state.c.value).where(server_state.c.name == SWITCH_STARTED))
+        if (started or "0") != switch.started:
+            raise _Superseded
+        await _set(conn, SWITCH_STARTED, "0")  # no start time is left for an older version's next switch
+        gen = await store.bump(conn, GENERATION)
+        await _ack_row(conn, rt, gen, busy)
+        await rt.parts["events"].signal(conn)
+        return gen
+
+    try:
+        gen = await rt.db.write(work)
+    except _Superseded:
+        return None
+    if gen is not None:
+        s.acked_generation, s.acked_inflight = gen, busy
+    return gen
+
+
+async def _write_mode(rt: Runtime, mode: str, leaving: str, started: str) -> int:
+    """Begin a switch: store `mode` (`switching:<target>`), the mode it is `leaving` and when it `started`, under
+    a new generation acknowledged by this process, and signal the other processes."""
     s = rt.server
     busy = s.busy
 
     async def work(conn: AsyncConnection) -> int:
         gen = await store.bump(conn, GENERATION)
         await _set(conn, MODE, mode)
-        if leaving is not None:
-            await _set(conn, SWITCH_FROM, leaving)
-            await _set(conn, SWITCH_STARTED, str(int(time.time() * 1000)))
+        await _set(conn, SWITCH_FROM, leaving)
+        await _set(conn, SWITCH_STARTED, started)
         await _ack_row(conn, rt, gen, busy)
         await rt.parts["events"].signal(conn)
         return gen
@@ -406,11 +454,13 @@ async def watch(rt: Runtime) -> None:
                     read_at = -1  # read what was written, by this worker or another
                     continue
             # A switch requested of this process acknowledges its generations in its own writes.
+            # A switch may wait for this worker's requests, even once the switch is over here (another worker
+            # ended it as abandoned while its own worker still waits): tell it when they are done.
             if not s.switch_here and (s.acked_generation != s.generation
-                                      or (s.switching and s.acked_inflight > 0 and s.busy == 0)):
+                                      or (s.acked_inflight > 0 and s.busy == 0)):
                 await _acknowledge(rt)
-            if s.switching and s.acked_inflight > 0:
-                pause = LOCAL_CHECK_SECONDS  # a switch waits for this worker's requests: tell it when done
+            if s.acked_inflight > 0:
+                pause = LOCAL_CHECK_SECONDS
         except asyncio.CancelledError:
             raise
         except Exception:  # the database may be away; keep watching

@@ -45,6 +45,9 @@ class ServerState:
     switch_here: bool = False
     # Waits of this process for the other workers' acknowledgements.
     awaiting: int = 0
+    # A switch under way that stores no start time (an older version began it), and when this process first saw
+    # it (monotonic): it counts as abandoned from then (ucs_graphql.server.service).
+    keyless_switch_seen: tuple[str, float] | None = None
     worker_id: str = field(default_factory=lambda: f"{os.getpid()}-{uuid.uuid4().hex[:8]}")
     idle: asyncio.Event = field(default_factory=asyncio.Event)
 

@@ -8,6 +8,8 @@ import json
 import logging
 from collections.abc import AsyncIterator
 
+import httpx
+
 from tests import helpers
 from ucs_graphql.access.hashing import hash_secret
 from ucs_graphql.access.tasks import ALL_TASKS, READ_GEN_ADMIN_ROLE, READ_PROFILE_EXTENSION_SCHEMA, READ_SERVER_INFO
@@ -194,6 +196,18 @@ async def test_requests_sent_together_with_one_new_credential_share_its_one_chec
     assert auth.slow_checks == 2
     assert (await client.get("/server/status", headers=basic("ann", "nope2"))).status_code == 401
     assert auth.slow_checks == 3
+
+
+async def test_a_check_shared_by_requests_sent_together_is_one_per_client_address(make_client):
+    client = await make_client(config_text=CONFIG, login_failures_burst=1)
+    elsewhere = httpx.AsyncClient(transport=httpx.ASGITransport(app=client._transport.app, client=("10.0.0.2", 1)),
+                                  base_url="http://testserver")
+    # One wrong guess uses up ann's allowance from this client's address, not from the other one.
+    assert (await client.get("/server/status", headers=basic("ann", "nope"))).status_code == 401
+    answers = await asyncio.gather(client.get("/server/status", headers=basic("ann")),
+                                   elsewhere.get("/server/status", headers=basic("ann")))
+    assert [r.status_code for r in answers] == [429, 200]
+    await elsewhere.aclose()
 
 
 async def test_anonymous_requests_are_refused_before_the_body_is_read(make_client):

@@ -45,7 +45,7 @@ class Authenticator:
         self._key = secrets.token_bytes(32)
         self._known: OrderedDict[bytes, Principal] = OrderedDict()
         self._refused: OrderedDict[bytes, None] = OrderedDict()
-        self._checking: dict[bytes, asyncio.Future[Principal]] = {}  # the checks running, by digest
+        self._checking: dict[tuple[bytes, str], asyncio.Future[Principal]] = {}  # running, by digest and address
         self._slow = asyncio.Semaphore(concurrency)
         self._dummy: Hash | None = None
         self.slow_checks = 0  # how many times the slow hash ran (observability and tests)
@@ -64,14 +64,16 @@ class Authenticator:
             raise Unauthenticated(WRONG)
         # Requests sent together with one new credential (a front-end's first page, after a restart) share its
         # one check: each its own would reserve a failure and the burst would answer the rest 429.
-        checking = self._checking.get(digest)
+        # (By address too: the check reserves from that address's allowance, and answers 429 for it alone.)
+        key = (digest, client)
+        checking = self._checking.get(key)
         if checking is None:
-            checking = self._checking[digest] = asyncio.ensure_future(self._check(header, digest, client))
-            checking.add_done_callback(functools.partial(self._checked, digest))
+            checking = self._checking[key] = asyncio.ensure_future(self._check(header, digest, client))
+            checking.add_done_callback(functools.partial(self._checked, key))
         return await asyncio.shield(checking)
 
-    def _checked(self, digest: bytes, check: asyncio.Future[Principal]) -> None:
-        del self._checking[digest]
+    def _checked(self, key: tuple[bytes, str], check: asyncio.Future[Principal]) -> None:
+        del self._checking[key]
         if not check.cancelled():
             check.exception()  # retrieved, even when every request that waited for it has gone
 

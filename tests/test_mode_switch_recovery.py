@@ -37,6 +37,16 @@ async def answers_normally(client) -> bool:
     return (await client.get("/profiles/nobody")).status_code == 404
 
 
+async def back_in_production(client) -> None:
+    """Wait until the worker answers requests again (at most about 5 s), in production mode."""
+    for _ in range(100):
+        if await answers_normally(client):
+            break
+        await asyncio.sleep(0.05)
+    assert await answers_normally(client)  # not 503
+    assert (await client.get("/server/status")).json()["mode"] == "production"
+
+
 async def test_a_switch_that_fails_half_way_writes_the_previous_mode_back(make_client, monkeypatch, caplog):
     client = await make_client()
     calls = []
@@ -66,12 +76,7 @@ async def test_a_switch_abandoned_long_ago_is_recovered_when_a_worker_starts(mak
     await store_switch(database_url, "maintenance", "production", began_seconds_ago=3600)
     with caplog.at_level(logging.WARNING, logger="ucs.server"):
         client = await make_client()
-        for _ in range(100):
-            if await answers_normally(client):
-                break
-            await asyncio.sleep(0.05)
-    assert await answers_normally(client)
-    assert (await client.get("/server/status")).json()["mode"] == "production"
+        await back_in_production(client)
     assert "was abandoned" in caplog.text
 
 
@@ -89,12 +94,7 @@ async def test_a_switch_abandoned_by_its_worker_is_recovered_once_it_outlived_th
     assert_error(await first.post("/server/mode", json={"mode": "maintenance"}), 503, 5030, "already switching")
     # Then the first worker to see it writes back the mode it left, and both follow.
     for client in (first, second):
-        for _ in range(100):
-            if await answers_normally(client):
-                break
-            await asyncio.sleep(0.05)
-        assert await answers_normally(client)
-        assert (await client.get("/server/status")).json()["mode"] == "production"
+        await back_in_production(client)
     assert 1.5 < time.monotonic() - began < 6
     # A new switch is taken again.
     resp = await second.post("/server/mode", json={"mode": "maintenance"})
@@ -148,11 +148,7 @@ async def test_workers_that_see_one_abandoned_switch_together_end_it_once(make_c
     with caplog.at_level(logging.WARNING, logger="ucs.server"):
         clients = [await make_client() for _ in range(3)]
         for client in clients:
-            for _ in range(100):
-                if await answers_normally(client):
-                    break
-                await asyncio.sleep(0.05)
-            assert await answers_normally(client)
+            await back_in_production(client)
     assert caplog.text.count("was abandoned") == 1
 
 
@@ -178,10 +174,5 @@ async def test_a_switch_an_older_version_left_without_a_start_time_is_recovered_
     client = await make_client(mode_switch_timeout_seconds=1, request_timeout_seconds=1)
     began = time.monotonic()
     assert (await client.get("/profiles/nobody")).status_code == 503  # not at once: it may be alive
-    for _ in range(100):
-        if await answers_normally(client):
-            break
-        await asyncio.sleep(0.05)
-    assert await answers_normally(client)
+    await back_in_production(client)
     assert 1.5 < time.monotonic() - began < 6
-    assert (await client.get("/server/status")).json()["mode"] == "production"

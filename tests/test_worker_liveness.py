@@ -188,8 +188,8 @@ async def test_a_switch_whose_worker_is_killed_half_way_is_recovered_by_a_worker
 
 def test_a_switch_whose_read_ended_past_the_presumption_reads_again_at_once():
     """The rule behind a switch that, now and then, waited its whole timeout (60 s) for a killed worker instead
-    of live_seconds: its wait woke a moment before presume_gone_at (timers fire up to a clock tick early), so the
-    read did not presume; the read ended after it, and the next wait ran to the deadline."""
+    of live_seconds: its wait woke a moment before presume_gone_at (a timer firing a little early, or a change
+    signal), so the read did not presume; the read ended after it, and the next wait ran to the deadline."""
     deadline, presume_gone_at = 100.0, 3.0
     # The read just made did not presume, and ended after presume_gone_at: the next one comes at once.
     assert next_pause(3.002, deadline, presume_gone_at, presumed=False, local_ok=True) == 0.0

@@ -8,7 +8,10 @@ import json
 import os
 
 import pytest
+from sqlalchemy import text
 
+from bench.import_bench import HEADER
+from bench.import_bench import rows as bench_rows
 from tests.helpers import assert_error, set_mode
 from tests.import_fixtures import (
     CITY_KEY,
@@ -25,6 +28,7 @@ from tests.import_fixtures import (
 from tests.profile_fixtures import create
 from ucs_graphql.access import tasks as t
 from ucs_graphql.access.hashing import hash_secret
+from ucs_graphql.db.engine import throwaway_engine
 
 
 async def test_the_reference_sample_shape_imports_profiles_extensions_and_index_entries(import_app):
@@ -299,3 +303,35 @@ async def test_a_client_that_accepts_json_lines_gets_the_progress_then_the_repor
     # Refused before its first commit: the plain answer with its own status.
     assert_error(await post_import(client, {"format": "csv", "profiles": "nope.csv"}, headers=stream), 400, 4020,
                  "nope.csv")
+
+
+async def _analyzed(url: str) -> int:
+    """How many times ident_entry's statistics were taken by ANALYZE on PostgreSQL (autovacuum's not counted);
+    whether SQLite holds any statistics (1) or none (0)."""
+    engine = throwaway_engine(url)
+    try:
+        async with engine.connect() as conn:
+            if conn.dialect.name == "postgresql":
+                return int(await conn.scalar(text(
+                    "SELECT analyze_count FROM pg_stat_user_tables WHERE relname = 'ident_entry'")) or 0)
+            return int(await conn.scalar(text(
+                "SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'")) or 0)
+    finally:
+        await engine.dispose()
+
+
+async def test_an_import_with_an_id_key_has_the_index_statistics_taken_as_it_grows(import_app, database_url,
+                                                                                   backend):
+    # Each batch looks its rows up among the stored entries; on PostgreSQL, a table that grew from empty has no
+    # statistics until autovacuum comes, and the lookup is planned as a scan of every entry under the key.
+    client, folder = import_app
+    await prepare(client, PHONE_KEY)
+    write_csv(folder, "many.csv", HEADER + "\n" + "".join(bench_rows(3000)))
+    before = await _analyzed(database_url)
+    report = await imported(client, {"format": "csv", "profiles": "many.csv", "id-key": "by_phone",
+                                     "batch-size": 500})
+    assert (report["imported"], report["errors"]) == (3000, [])
+    if backend == "postgres":
+        assert await _analyzed(database_url) - before == 2  # at 1,000 rows stored, and at 2,000
+    else:
+        assert await _analyzed(database_url) == before == 0  # SQLite's plans are left as they are

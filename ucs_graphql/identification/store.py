@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import bindparam, delete, or_, select
+from sqlalchemy import bindparam, delete, or_, select, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -20,8 +20,8 @@ LOOKUP_CHUNK = 1000
 _INSERT = FastInsert(ident_entry)
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+def _escape_like(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 # The identify hot path: one value under one key, built once and run on the driver (ucs_graphql.db.fast).
@@ -42,6 +42,16 @@ async def lookup(conn: AsyncConnection, tenant: int, key: str, values: Sequence[
                                                        ident_entry.c.value.in_(part))
         found.update((await conn.scalars(stmt)).all())
     return sorted(found)
+
+
+async def refresh_statistics(conn: AsyncConnection) -> None:
+    """Have the database take the entries' statistics again (PostgreSQL's ANALYZE; nothing elsewhere: SQLite
+    plans its lookups on the primary key without statistics). Until its autovacuum analyzes a table that grew
+    from empty, PostgreSQL estimates it holds almost nothing and plans `lookup_values` as a scan of every entry
+    under the key, each value checked as a filter instead of looked up in the index: a bulk import with an
+    id-key then slows with every batch it stores."""
+    if conn.dialect.name == "postgresql":
+        await conn.execute(text(f"ANALYZE {ident_entry.name}"))
 
 
 async def lookup_values(

@@ -12,6 +12,7 @@ import asyncio
 import collections
 import contextlib
 import gc
+import logging
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -52,6 +53,11 @@ PIPELINE = True
 # ready to go the moment it commits, so that neither the database nor the reader waits on the other's
 # slower batches.
 AHEAD = 2
+# With an id-key, the identification index's statistics are taken again when the rows this import stored reach
+# this, then each time they double (_Importer._refresh_statistics).
+STATISTICS_FIRST = 1000
+
+log = logging.getLogger("ucs.import")
 
 
 @dataclass
@@ -142,6 +148,8 @@ class _Importer:
         self.writing: collections.deque[asyncio.Task[bool]] = collections.deque()
         self.bulk = options.batch_size >= BATCH_MIN  # batches are written in one statement
         self.entries = index.NewEntries(schemas, self.sealer.cipher)
+        # With an id-key: the rows this import stores before the index's statistics are taken again.
+        self.statistics_at = STATISTICS_FIRST
 
     def _over_limit(self, refused: int) -> bool:
         limit = self.options.max_errors
@@ -307,10 +315,23 @@ class _Importer:
         count_import(self.ctx.rt, outcome.imported, len(outcome.errors) + len(outcome.ambiguous))
         if self.log is not None:
             self.log.committed(outcome)
+        if self.key is not None and report.imported >= self.statistics_at:
+            await self._refresh_statistics()
         if self.progress is not None:
             self.progress(Progress(report.next_index, report.imported, report.refused, records.counter.consumed,
                                    total))
         return outcome.stop or self._over_limit(report.refused)
+
+    async def _refresh_statistics(self) -> None:
+        """Each batch of an import with an id-key looks its rows up among the stored entries: once the rows this
+        import stored have doubled since the statistics were last taken (from STATISTICS_FIRST), take them
+        again, so that the lookup keeps its plan on the index (ident_store.refresh_statistics): about ten
+        times in a million rows. A refusal (an engine without it) costs the import nothing but the plan."""
+        self.statistics_at = 2 * self.report.imported
+        try:
+            await self.ctx.db.write(ident_store.refresh_statistics)
+        except Exception as err:  # statistics are a help, never a reason to stop an import
+            log.info("the identification index's statistics could not be taken again: %s", err)
 
     async def _write(self, conn: AsyncConnection, rows: list[_Row], parse_errors: list[Entry],
                      end: int, *, one_by_one: bool) -> BatchOutcome:

@@ -110,11 +110,10 @@ async def _switch(rt: Runtime, target: str) -> str:
     if s.switching or s.switch_here:  # one under way here, or begun by another request while this one looked
         raise Unavailable("the server mode is already switching; retry later")
     previous = s.mode
-    started = str(int(time.time() * 1000))
-    switch = _Begun(SWITCHING + target, started)
+    switch = _Begun(SWITCHING + target, str(int(time.time() * 1000)))
     s.switch_here = True
     try:
-        s.generation = await _write_mode(rt, switch.mode, leaving=previous, started=started)
+        s.generation = await _write_mode(rt, switch, leaving=previous)
         s.switching = True
         try:
             await _complete(rt, switch, target, previous)
@@ -147,21 +146,16 @@ async def _complete(rt: Runtime, switch: _Begun, target: str, previous: str) -> 
 
 async def _end(rt: Runtime, switch: _Begun, mode: str, target: str) -> None:
     """End this process's switch in `mode`, unless another worker ended it as abandoned meanwhile."""
-    s = rt.server
-    gen = await _end_switch(rt, switch, mode)
-    if gen is None:
-        async with rt.db.read() as conn:
-            _apply(rt, await store.read_state(conn))
+    if await _end_switch(rt, switch, mode) is None:
+        _apply(rt, await _read_state(rt))
         raise _EndedElsewhere(
             f"switching to {target} mode took longer than {abandoned_after(rt):.0f} s and another worker ended it "
-            f"as abandoned; the server is in {s.mode} mode")
-    s.generation, s.mode, s.switching = gen, mode, False
+            f"as abandoned; the server is in {rt.server.mode} mode")
 
 
 async def _restore(rt: Runtime, switch: _Begun, previous: str) -> None:
     """Write `previous` back after a switch failed half way (the database went away, say); if that fails too,
     the switch is left to be recovered as abandoned (`_recover_abandoned`)."""
-    s = rt.server
     try:
         gen = await _end_switch(rt, switch, previous)
     except Exception:
@@ -170,7 +164,6 @@ async def _restore(rt: Runtime, switch: _Begun, previous: str) -> None:
                   abandoned_after(rt))
         return
     if gen is not None:
-        s.generation, s.mode, s.switching = gen, previous, False
         log.warning("the switch from %s mode failed half way; %s mode was written back", previous, previous)
 
 
@@ -204,8 +197,7 @@ async def _recover_abandoned(rt: Runtime, values: dict[str, str] | None = None) 
     worker comes first; whether no switch is under way now."""
     s = rt.server
     if values is None:
-        async with rt.db.read() as conn:
-            values = await store.read_state(conn)
+        values = await _read_state(rt)
     left = _abandoned_in(rt, values)
     if left is None:
         _apply(rt, values)
@@ -215,15 +207,12 @@ async def _recover_abandoned(rt: Runtime, values: dict[str, str] | None = None) 
     switch = _Begun(values[MODE], values.get(SWITCH_STARTED) or "0")
     # The mode it left: stored with it, or for an older version's switch the one this worker was in.
     previous = values.get(SWITCH_FROM, PRODUCTION) if switch.started != "0" else s.mode
-    gen = await _end_switch(rt, switch, previous)
-    if gen is None:
-        async with rt.db.read() as conn:
-            _apply(rt, await store.read_state(conn))
+    if await _end_switch(rt, switch, previous) is None:
+        _apply(rt, await _read_state(rt))
         return not s.switching
     log.warning("a switch from %s mode begun %.0f s ago was abandoned (its worker stopped, or lost the database "
                 "and could not write that mode back); %s mode was written back", previous,
                 abandoned_after(rt) - left, previous)
-    s.generation, s.mode, s.switching = gen, previous, False
     return True
 
 
@@ -232,10 +221,10 @@ class _Superseded(Exception):
 
 
 async def _end_switch(rt: Runtime, switch: _Begun, mode: str) -> int | None:
-    """Write `mode` in place of the stored `switch`, under a new generation acknowledged by this process, and
-    signal the other processes; None, writing nothing, when the stored state is no longer that switch (another
-    worker ended it, or a newer one began). Whichever of the switch's own worker and the workers recovering it
-    comes first ends it; the others find it gone."""
+    """Write `mode` in place of the stored `switch`, under a new generation acknowledged by this process, signal
+    the other processes, and apply it here; None, writing nothing, when the stored state is no longer that
+    switch (another worker ended it, or a newer one began). Whichever of the switch's own worker and the workers
+    recovering it comes first ends it; the others find it gone."""
     s = rt.server
     busy = s.busy
 
@@ -259,20 +248,21 @@ async def _end_switch(rt: Runtime, switch: _Begun, mode: str) -> int | None:
         return None
     if gen is not None:
         s.acked_generation, s.acked_inflight = gen, busy
+        s.generation, s.mode, s.switching = gen, mode, False
     return gen
 
 
-async def _write_mode(rt: Runtime, mode: str, leaving: str, started: str) -> int:
-    """Begin a switch: store `mode` (`switching:<target>`), the mode it is `leaving` and when it `started`, under
+async def _write_mode(rt: Runtime, switch: _Begun, leaving: str) -> int:
+    """Begin `switch`: store its mode (`switching:<target>`) and start time, and the mode it is `leaving`, under
     a new generation acknowledged by this process, and signal the other processes."""
     s = rt.server
     busy = s.busy
 
     async def work(conn: AsyncConnection) -> int:
         gen = await store.bump(conn, GENERATION)
-        await _set(conn, MODE, mode)
+        await _set(conn, MODE, switch.mode)
         await _set(conn, SWITCH_FROM, leaving)
-        await _set(conn, SWITCH_STARTED, started)
+        await _set(conn, SWITCH_STARTED, switch.started)
         await _ack_row(conn, rt, gen, busy)
         await rt.parts["events"].signal(conn)
         return gen
@@ -387,8 +377,7 @@ async def _acknowledge(rt: Runtime) -> None:
 async def load_state(rt: Runtime) -> None:
     """Apply the stored mode and generations to this process (a fresh database starts in production), and
     register this worker."""
-    async with rt.db.read() as conn:
-        values = await store.read_state(conn)
+    values = await _read_state(rt)
     if MODE not in values:
         async def init(conn: AsyncConnection) -> None:
             await _set(conn, MODE, PRODUCTION)
@@ -398,6 +387,12 @@ async def load_state(rt: Runtime) -> None:
     _apply(rt, values)
     await rt.parts["events"].before_register()
     await _acknowledge(rt)
+
+
+async def _read_state(rt: Runtime) -> dict[str, str]:
+    """The server state as stored (mode, generations, the switch under way)."""
+    async with rt.db.read() as conn:
+        return await store.read_state(conn)
 
 
 def _apply(rt: Runtime, values: dict[str, str]) -> None:
@@ -438,8 +433,7 @@ async def watch(rt: Runtime) -> None:
         try:
             if changes.count != read_at:
                 seen = changes.count
-                async with rt.db.read() as conn:
-                    values = await store.read_state(conn)
+                values = await _read_state(rt)
                 read_at = seen
                 if int(values.get(GENERATION, "0")) >= s.generation:
                     _apply(rt, values)

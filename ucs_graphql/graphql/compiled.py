@@ -74,7 +74,7 @@ from strawberry.types.enum import StrawberryEnumDefinition, has_enum_definition
 from strawberry.types.field import StrawberryField
 from strawberry.types.fields.resolver import StrawberryResolver
 
-from ucs_graphql.graphql.gather import gather_with_cancel
+from ucs_graphql.graphql.gather import gather_with_cancel, retrieve
 from ucs_graphql.kit.errors import UcsError
 from ucs_graphql.kit.sized_cache import SizedCache
 
@@ -706,8 +706,7 @@ def _abandon(awaitables: Iterable[Awaitable[Any]]) -> None:
 
 def _settled(future: asyncio.Future[Any]) -> None:
     _SETTLING.discard(future)
-    if not future.cancelled():
-        future.exception()
+    retrieve(future)
 
 
 async def _fill_dict(out: dict[str, Any], pending: list[tuple[str, Awaitable[Any]]]) -> dict[str, Any]:

@@ -31,7 +31,7 @@ from typing import Any
 import graphql.execution.executor as _executor
 from graphql.pyutils import gather_with_cancel as _upstream
 
-__all__ = ["gather_with_cancel", "install", "installed"]
+__all__ = ["gather_with_cancel", "install", "installed", "retrieve"]
 
 
 async def gather_with_cancel(*awaitables: Awaitable[Any]) -> list[Any]:
@@ -62,9 +62,9 @@ async def _settle(futures: list[asyncio.Future[Any]], awaitables: tuple[Awaitabl
         if future is not awaitable:
             made.append(future)
         elif future.done():
-            _retrieve(future)
+            retrieve(future)
         else:
-            future.add_done_callback(_retrieve)
+            future.add_done_callback(retrieve)
     pending = [task for task in made if not task.done()]
     if cancelled:
         _cancel_soon(pending)
@@ -78,7 +78,7 @@ async def _settle(futures: list[asyncio.Future[Any]], awaitables: tuple[Awaitabl
         else:
             break
     for task in made:
-        _retrieve(task)
+        retrieve(task)
     if cancelled:
         raise asyncio.CancelledError
 
@@ -90,7 +90,8 @@ def _cancel_soon(tasks: list[asyncio.Future[Any]]) -> None:
         task.get_loop().call_soon(task.cancel)
 
 
-def _retrieve(future: asyncio.Future[Any]) -> None:
+def retrieve(future: asyncio.Future[Any]) -> None:
+    """Take a finished future's error, if any, so that asyncio does not log it as never retrieved."""
     if not future.cancelled():
         future.exception()
 

@@ -12,6 +12,7 @@ import time
 from sqlalchemy import delete, insert
 
 from tests.helpers import assert_error
+from tests.test_idle import runtime, until
 from ucs_graphql.db.engine import throwaway_engine
 from ucs_graphql.db.tables.server import server_state
 from ucs_graphql.kit.errors import Unavailable
@@ -38,12 +39,8 @@ async def answers_normally(client) -> bool:
 
 
 async def back_in_production(client) -> None:
-    """Wait until the worker answers requests again (at most about 5 s), in production mode."""
-    for _ in range(100):
-        if await answers_normally(client):
-            break
-        await asyncio.sleep(0.05)
-    assert await answers_normally(client)  # not 503
+    """Wait until the worker answers requests again (not 503), in production mode."""
+    await until(lambda: answers_normally(client), "the worker answers again")
     assert (await client.get("/server/status")).json()["mode"] == "production"
 
 
@@ -102,10 +99,6 @@ async def test_a_switch_abandoned_by_its_worker_is_recovered_once_it_outlived_th
     assert (await first.get("/server/status")).json()["mode"] == "maintenance"
 
 
-def runtime(client):
-    return client._transport.app.state.runtime
-
-
 async def test_a_live_switch_that_outlived_the_longest_switch_is_ended_once_and_cannot_end_it_again(
         make_client, caplog):
     # Worker a's switch waits for worker b's request in flight; b (whose limits make a switch abandoned after
@@ -122,11 +115,10 @@ async def test_a_live_switch_that_outlived_the_longest_switch_is_ended_once_and_
             assert not switch.done()
             assert (await b.get("/server/status")).json()["mode"] == "production"
             assert (await a.get("/profiles/nobody")).status_code == 503  # switching
-            for _ in range(100):
-                if "was abandoned" in caplog.text:
-                    break
-                await asyncio.sleep(0.05)
-            assert "was abandoned" in caplog.text
+            async def recovered() -> bool:
+                return "was abandoned" in caplog.text
+
+            await until(recovered, "b ended the switch as abandoned")
             assert not switch.done()  # a still waits for b's request
     finally:
         runtime(b).server.leave()
